@@ -1,0 +1,1 @@
+"""arshield's public event language (no I/O here)."""

@@ -1,0 +1,99 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) that every arshield event travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+# Namespace for ids derived from a cause, so a replay emits the very same event id.
+_EVENT_ID_NAMESPACE = uuid.UUID("5f0c2a8e-7d1b-4b7e-9a43-2d6f0e1c9b10")
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("time must carry a UTC offset (RFC 3339)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class Payload(BaseModel):
+    """Base of every event payload: frozen, strict about unknown fields, versioned by its type."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_name: ClassVar[str]
+    """The event's name and version as it appears in `type`, e.g. `arshield.erp.InvoiceIssued.v1`."""
+    topic: ClassVar[str]
+    tenant_keyed: ClassVar[bool] = False
+    """True for events keyed by tenant alone (clock ticks); others are keyed `tenant:buyer`."""
+
+
+P = TypeVar("P", bound=Payload)
+
+
+class CloudEvent(BaseModel, Generic[P]):
+    """A CloudEvents 1.0 structured-mode event with arshield's extension attributes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=200, description="the buyer id")
+    time: UtcDatetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    tenantid: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    correlationid: str | None = Field(default=None, max_length=200)
+    causationid: str | None = Field(default=None, max_length=200)
+    data: P
+
+    @property
+    def key(self) -> str:
+        """The Kafka record key: all facts about one buyer share a partition."""
+        if self.data.tenant_keyed:
+            return self.tenantid
+        return partition_key(self.tenantid, self.subject)
+
+
+def partition_key(tenant_id: str, buyer_id: str) -> str:
+    return f"{tenant_id}:{buyer_id}"
+
+
+def derived_event_id(cause_source: str, cause_id: str, purpose: str) -> str:
+    """An id that depends only on the cause, so re-handling a cause re-emits the same event."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{cause_source}\x1f{cause_id}\x1f{purpose}"))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def envelope(
+    data: Payload,
+    *,
+    id: str,  # noqa: A002 - the CloudEvents attribute name
+    source: str,
+    subject: str,
+    tenantid: str,
+    time: datetime,
+    correlationid: str | None = None,
+    causationid: str | None = None,
+) -> CloudEvent[Any]:
+    return CloudEvent[type(data)](  # type: ignore[misc]
+        id=id,
+        source=source,
+        type=data.event_name,
+        subject=subject,
+        time=time,
+        tenantid=tenantid,
+        correlationid=correlationid,
+        causationid=causationid,
+        data=data,
+    )
