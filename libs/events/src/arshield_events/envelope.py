@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 CONTENT_TYPE = "application/cloudevents+json"
 # Namespace for ids derived from a cause, so a replay emits the very same event id.
@@ -53,6 +53,28 @@ class CloudEvent(BaseModel, Generic[P]):
     correlationid: str | None = Field(default=None, max_length=200)
     causationid: str | None = Field(default=None, max_length=200)
     data: P
+
+    @field_validator("data")
+    @classmethod
+    def _envelope_matches_payload(cls, data: P, info: ValidationInfo) -> P:
+        # The type names the payload's schema, and the subject decides the partition: a mismatch
+        # would file the fact under the wrong schema or the wrong buyer's ordered stream.
+        event_name = getattr(type(data), "event_name", None)
+        declared = info.data.get("type")
+        if event_name is not None and declared is not None and declared != event_name:
+            raise ValueError(f"type {declared!r} does not match the payload {event_name!r}")
+        subject = info.data.get("subject")
+        if subject is None:
+            return data
+        if data.tenant_keyed:
+            tenantid = info.data.get("tenantid")
+            if tenantid is not None and subject != tenantid:
+                raise ValueError(f"subject {subject!r} must be the tenant id {tenantid!r}")
+            return data
+        buyer_id = getattr(data, "buyer_id", None)
+        if buyer_id is not None and subject != buyer_id:
+            raise ValueError(f"subject {subject!r} must be the payload's buyer_id {buyer_id!r}")
+        return data
 
     @property
     def key(self) -> str:

@@ -1,0 +1,1 @@
+"""arshield command line (`arshield ...`)."""

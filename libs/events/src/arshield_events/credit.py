@@ -1,0 +1,152 @@
+"""Credit-assessment decisions (topic `arshield.credit`): scores, limits, terms, holds, checks.
+
+Every decision names the `policy_version` (tenant rules as data) that produced it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from arshield_events import topics
+from arshield_events.envelope import Payload
+from arshield_events.fields import (
+    BusinessDate,
+    Grade,
+    Id,
+    NonNegativeMoney,
+    PolicyVersion,
+    PositiveMoney,
+    Text,
+    same_currency,
+)
+from arshield_events.money import Money
+
+Security = Literal["open_account", "letter_of_credit", "bank_guarantee", "prepayment"]
+"""How the buyer must secure a sale: open account is unsecured; the worst grades prepay."""
+Decision = Literal["approved", "referred", "declined"]
+HoldCause = Literal["overdue", "downgrade", "insolvency", "stop_supply", "manual"]
+
+Reasons = tuple[Text, ...]
+
+
+class _CreditEvent(Payload):
+    topic: ClassVar[str] = topics.CREDIT
+
+
+class BuyerScored(_CreditEvent):
+    """A credit score from payment behaviour, financials, external grade and events."""
+
+    event_name: ClassVar[str] = "arshield.credit.BuyerScored.v1"
+
+    buyer_id: Id
+    score: int = Field(ge=0, le=1000, description="0 worst ... 1000 best")
+    grade: Grade
+    previous_grade: Grade | None = None
+    reasons: Reasons = ()
+    policy_version: PolicyVersion
+    scored_on: BusinessDate
+
+
+class CreditLimitChanged(_CreditEvent):
+    """A new credit limit (and the terms that go with it) for new orders from `effective_on`."""
+
+    event_name: ClassVar[str] = "arshield.credit.CreditLimitChanged.v1"
+
+    buyer_id: Id
+    previous_limit: NonNegativeMoney | None = None
+    new_limit: NonNegativeMoney
+    payment_terms_days: int = Field(ge=0, le=3650)
+    security: Security
+    reason: Text
+    policy_version: PolicyVersion
+    effective_on: BusinessDate
+
+    @field_validator("new_limit")
+    @classmethod
+    def _same_currency_as_before(cls, value: Money, info: ValidationInfo) -> Money:
+        same_currency(value, info.data.get("previous_limit"), "previous_limit")
+        return value
+
+
+class CreditTermsChanged(_CreditEvent):
+    """Payment terms and security required for new sales to the buyer."""
+
+    event_name: ClassVar[str] = "arshield.credit.CreditTermsChanged.v1"
+
+    buyer_id: Id
+    previous_payment_terms_days: int | None = Field(default=None, ge=0, le=3650)
+    payment_terms_days: int = Field(ge=0, le=3650)
+    previous_security: Security | None = None
+    security: Security
+    reason: Text
+    policy_version: PolicyVersion
+    effective_on: BusinessDate
+
+
+class CreditHoldPlaced(_CreditEvent):
+    """No new orders ship to the buyer until the hold is released."""
+
+    event_name: ClassVar[str] = "arshield.credit.CreditHoldPlaced.v1"
+
+    hold_id: Id
+    buyer_id: Id
+    cause: HoldCause
+    reason: Text
+    invoice_ids: tuple[Id, ...] = Field(default=(), description="overdue invoices behind the hold")
+    policy_version: PolicyVersion
+    placed_on: BusinessDate
+
+
+class CreditHoldReleased(_CreditEvent):
+    event_name: ClassVar[str] = "arshield.credit.CreditHoldReleased.v1"
+
+    hold_id: Id
+    buyer_id: Id
+    reason: Text
+    released_on: BusinessDate
+
+
+class CreditDecisionMade(_CreditEvent):
+    """The answer to a credit check for an order: approved, referred to a person, or declined."""
+
+    event_name: ClassVar[str] = "arshield.credit.CreditDecisionMade.v1"
+
+    decision_id: Id
+    request_id: Id
+    buyer_id: Id
+    order_id: Id | None = None
+    requested: PositiveMoney
+    decision: Decision
+    reasons: Reasons = Field(default=(), validate_default=True)
+    credit_limit: NonNegativeMoney | None = None
+    exposure_before: NonNegativeMoney
+    exposure_after: NonNegativeMoney
+    policy_version: PolicyVersion
+    decided_on: BusinessDate
+
+    @field_validator("reasons")
+    @classmethod
+    def _refusals_say_why(cls, value: Reasons, info: ValidationInfo) -> Reasons:
+        decision = info.data.get("decision")
+        if decision in ("referred", "declined") and not value:
+            raise ValueError(f"a {decision} decision must give at least one reason")
+        return value
+
+    @field_validator("credit_limit", "exposure_before", "exposure_after")
+    @classmethod
+    def _one_currency(cls, value: Money | None, info: ValidationInfo) -> Money | None:
+        if value is not None:
+            same_currency(value, info.data.get("requested"), "the requested amount")
+        return value
+
+
+EVENTS: tuple[type[Payload], ...] = (
+    BuyerScored,
+    CreditLimitChanged,
+    CreditTermsChanged,
+    CreditHoldPlaced,
+    CreditHoldReleased,
+    CreditDecisionMade,
+)

@@ -1,0 +1,280 @@
+"""Consuming events with exactly-once effects.
+
+A batch of records is handled in one transaction: the inbox rows (`source`, `id`), every handler's
+effect and every emitted outbox row commit together, and only then is the offset committed. If a
+handler refuses an event or fails, the batch is rolled back and handled again one event at a time,
+so the failing event alone is dead-lettered (through the outbox, in the same transaction as its inbox
+row) and the partition moves on. Transient failures (database or broker unreachable) are retried with
+backoff, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import ConsumerRecord
+from arshield_events.envelope import CloudEvent
+from arshield_events.registry import EventRejected, parse_event
+from opentelemetry import trace
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from arshield_runtime import outbox as outbox_store
+from arshield_runtime.db import inbox
+from arshield_runtime.messaging import (
+    EventRouter,
+    HandlerContext,
+    Origin,
+    OutboxRecord,
+    Rejected,
+    dead_letter_record,
+)
+from arshield_runtime.telemetry import (
+    BATCH_SECONDS,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_DUPLICATE,
+    EVENTS_FAILED,
+    TRANSIENT_RETRIES,
+    context_from_headers,
+    tracer,
+)
+
+log = logging.getLogger(__name__)
+
+# SQLSTATE classes and codes worth waiting out: connection exceptions, serialization failures,
+# deadlocks, shutdowns, too many connections.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"}
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, (OSError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated or isinstance(
+            error, (sa_exc.OperationalError, sa_exc.InterfaceError)
+        ):
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        return bool(sqlstate) and (sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith("08"))
+    return isinstance(error, sa_exc.TimeoutError)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One consumed record, parsed (or with the reason it could not be)."""
+
+    record: ConsumerRecord[bytes, bytes]
+    origin: Origin
+    event: CloudEvent[Any] | None
+    error: str | None
+
+    @property
+    def inbox_key(self) -> tuple[str, str]:
+        if self.event is not None:
+            return (self.event.source, self.event.id)
+        # Unparseable records have no id: their place in the log identifies them.
+        return (f"kafka:{self.origin.topic}", f"{self.origin.partition}:{self.origin.offset}")
+
+
+def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
+    origin = Origin(record.topic, record.partition, record.offset)
+    try:
+        if record.value is None:
+            raise EventRejected("the record has no value", [])
+        return Delivery(record, origin, parse_event(record.value), None)
+    except EventRejected as rejected:
+        return Delivery(record, origin, None, str(rejected))
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, delivery: Delivery, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.delivery = delivery
+        self.cause = cause
+
+
+class BatchProcessor:
+    """Applies consumed records to the database with inbox deduplication (no Kafka I/O here)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        router: EventRouter,
+        *,
+        service: str,
+        source: str,
+        handler_attempts: int = 3,
+        replaying: bool = False,
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._router = router
+        self._service = service
+        self._source = source
+        self._attempts = handler_attempts
+        self._replaying = replaying
+        self._on_committed = on_committed or (lambda: None)
+
+    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Handle a batch; returns once every record's effect (or dead letter) is committed."""
+        deliveries = [to_delivery(record) for record in records]
+        started = time.perf_counter()
+        await self._retrying_transients(lambda: self._process_together(deliveries))
+        BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
+
+    async def _retrying_transients(self, work: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await work()
+                return
+            except Exception as error:
+                cause = error.cause if isinstance(error, _HandlerFailed) else error
+                if not is_transient(cause):
+                    raise
+                TRANSIENT_RETRIES.labels(self._service).inc()
+                log.warning("transient failure, retrying in %.1fs: %r", delay, cause)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 10.0)
+
+    async def _process_together(self, deliveries: list[Delivery]) -> None:
+        try:
+            await self._transaction(deliveries)
+        except _HandlerFailed as failed:
+            if is_transient(failed.cause):
+                raise
+            EVENTS_FAILED.labels(self._service, failed.delivery.origin.topic).inc()
+            log.info("batch rolled back (%r); handling its events one at a time", failed.cause)
+            for delivery in deliveries:
+                await self._retrying_transients(lambda d=delivery: self._process_alone(d))
+
+    async def _process_alone(self, delivery: Delivery) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._transaction([delivery])
+                return
+            except _HandlerFailed as failed:
+                if is_transient(failed.cause):
+                    raise
+                if isinstance(failed.cause, Rejected):
+                    reason = f"rejected: {failed.cause.reason}"
+                else:
+                    failures += 1
+                    if failures < self._attempts:
+                        EVENTS_FAILED.labels(self._service, delivery.origin.topic).inc()
+                        continue
+                    reason = f"handler failed {failures} times: {failed.cause!r}"
+                await self._dead_letter(delivery, reason)
+                return
+
+    async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+        async with AsyncSession(self._engine) as session, session.begin():
+            if await self._claim(session, [delivery]):
+                await outbox_store.append(session, [self._dlq_record(delivery, reason)])
+                EVENTS_DEAD_LETTERED.labels(self._service, delivery.origin.topic).inc()
+        self._on_committed()
+
+    def _dlq_record(self, delivery: Delivery, reason: str) -> OutboxRecord:
+        record = delivery.record
+        return dead_letter_record(
+            origin=delivery.origin,
+            key=record.key,
+            value=record.value,
+            original_headers=list(record.headers or ()),
+            error=reason,
+            service=self._service,
+        )
+
+    async def _claim(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> set[tuple[str, str]]:
+        """Insert inbox rows; returns the keys that were new (the others were handled before)."""
+        rows = {
+            delivery.inbox_key: {
+                "source": delivery.inbox_key[0],
+                "event_id": delivery.inbox_key[1],
+                "topic": delivery.origin.topic,
+                "partition": delivery.origin.partition,
+                "offset": delivery.origin.offset,
+            }
+            for delivery in deliveries
+        }
+        if not rows:
+            return set()
+        statement = (
+            pg_insert(inbox)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing()
+            .returning(inbox.c.source, inbox.c.event_id)
+        )
+        return {(row.source, row.event_id) for row in await session.execute(statement)}
+
+    async def _transaction(self, deliveries: list[Delivery]) -> None:
+        relevant = [
+            d
+            for d in deliveries
+            if d.event is None or self._router.handler_for(d.event.data) is not None
+        ]
+        emitted: list[OutboxRecord] = []
+        async with AsyncSession(self._engine, expire_on_commit=False) as session:
+            try:
+                async with session.begin():
+                    fresh = await self._claim(session, relevant)
+                    for delivery in relevant:
+                        key = delivery.inbox_key
+                        if key not in fresh:
+                            EVENTS_DUPLICATE.labels(self._service, delivery.origin.topic).inc()
+                            continue
+                        fresh.discard(key)  # the same id twice in one batch has one effect
+                        if delivery.event is None:
+                            emitted.append(self._dlq_record(delivery, delivery.error or "invalid"))
+                            EVENTS_DEAD_LETTERED.labels(self._service, delivery.origin.topic).inc()
+                            continue
+                        emitted.extend(await self._handle(session, delivery))
+                    await outbox_store.append(session, emitted)
+            except _HandlerFailed:
+                raise
+            except Exception as error:
+                raise _HandlerFailed(deliveries[0], error) from error
+        if emitted:
+            self._on_committed()
+
+    async def _handle(self, session: AsyncSession, delivery: Delivery) -> list[OutboxRecord]:
+        event = delivery.event
+        assert event is not None
+        handler = self._router.handler_for(event.data)
+        assert handler is not None
+        parent = context_from_headers(delivery.record.headers)
+        with tracer.start_as_current_span(
+            f"consume {event.type}", context=parent, kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.destination.name", delivery.origin.topic)
+            span.set_attribute("messaging.kafka.message.offset", delivery.origin.offset)
+            span.set_attribute("cloudevents.event_id", event.id)
+            context = HandlerContext(
+                session=session,
+                event=event,
+                origin=delivery.origin,
+                source=self._source,
+                replaying=self._replaying,
+            )
+            try:
+                await handler(context)
+            except Exception as error:
+                span.record_exception(error)
+                raise _HandlerFailed(delivery, error) from error
+        EVENTS_CONSUMED.labels(self._service, delivery.origin.topic, event.type).inc()
+        return context.emitted
+
+
+async def count_inbox(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(sa.select(sa.func.count()).select_from(inbox)) or 0)

@@ -1,0 +1,154 @@
+"""Handlers and what they may do: read the event, change state in the session, emit events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
+from arshield_events.registry import event_headers, serialize_event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arshield_runtime.telemetry import current_trace_headers
+
+
+class Rejected(Exception):  # noqa: N818 - a verdict on the event, not a program error
+    """Raised by a handler to refuse an event: its effects roll back and it is dead-lettered."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Origin:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """One record to publish, in the shape the outbox table stores."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+    def as_row(self) -> dict[str, Any]:
+        return {"topic": self.topic, "key": self.key, "value": self.value, "headers": self.headers}
+
+
+def outbox_record(event: CloudEvent[Any], topic: str | None = None) -> OutboxRecord:
+    headers = {name: value.decode() for name, value in event_headers(event)}
+    headers.update(current_trace_headers())
+    return OutboxRecord(
+        topic=topic or event.data.topic, key=event.key, value=serialize_event(event), headers=headers
+    )
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the event, the transaction's session, and a way to emit events."""
+
+    session: AsyncSession
+    event: CloudEvent[Any]
+    origin: Origin
+    source: str
+    replaying: bool = False
+    emitted: list[OutboxRecord] = field(default_factory=list)
+
+    def emit(
+        self,
+        data: Payload,
+        *,
+        purpose: str,
+        subject: str | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent[Any]:
+        """Emit `data` as a consequence of the current event.
+
+        The id derives from the cause and `purpose` (unique per cause), so handling the same cause
+        again emits the very same event. The record reaches the outbox in the handler's transaction.
+        """
+        cause = self.event
+        event = envelope(
+            data,
+            id=derived_event_id(cause.source, cause.id, purpose),
+            source=self.source,
+            subject=subject or cause.subject,
+            tenantid=cause.tenantid,
+            time=time or cause.time,
+            correlationid=cause.correlationid or cause.id,
+            causationid=cause.id,
+        )
+        if not self.replaying:
+            self.emitted.append(outbox_record(event))
+        return event
+
+
+Handler = Callable[[HandlerContext], Awaitable[None]]
+
+
+class EventRouter:
+    """Handlers registered explicitly, by the payload type they handle."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Payload], Handler] = {}
+
+    def handles(self, *payload_types: type[Payload]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for payload_type in payload_types:
+                if payload_type in self._handlers:
+                    raise ValueError(f"{payload_type.__name__} already has a handler")
+                self._handlers[payload_type] = handler
+            return handler
+
+        return register
+
+    def include(self, other: EventRouter) -> None:
+        for payload_type, handler in other._handlers.items():
+            self.handles(payload_type)(handler)
+
+    def handler_for(self, payload: Payload) -> Handler | None:
+        return self._handlers.get(type(payload))
+
+    @property
+    def payload_types(self) -> frozenset[type[Payload]]:
+        return frozenset(self._handlers)
+
+
+def dead_letter_record(
+    *,
+    origin: Origin,
+    key: bytes | None,
+    value: bytes | None,
+    original_headers: list[tuple[str, bytes]],
+    error: str,
+    service: str,
+) -> OutboxRecord:
+    """The record for `<topic>.dlq`: the original bytes, with headers naming origin and error."""
+    headers = {name: raw.decode("utf-8", "replace") for name, raw in original_headers}
+    headers.update(
+        {
+            "dlq_origin_topic": origin.topic,
+            "dlq_origin_partition": str(origin.partition),
+            "dlq_origin_offset": str(origin.offset),
+            "dlq_error": error[:2000],
+            "dlq_service": service,
+        }
+    )
+    return OutboxRecord(
+        topic=f"{origin.topic}.dlq",
+        key=(key or b"").decode("utf-8", "replace"),
+        value=value or b"",
+        headers=headers,
+    )
+
+
+def headers_json(headers: dict[str, str]) -> str:
+    return json.dumps(headers, sort_keys=True)

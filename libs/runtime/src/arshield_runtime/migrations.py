@@ -1,0 +1,43 @@
+"""Shared Alembic pieces, so each service's env.py and first revision stay a few lines long."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import context, op
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from arshield_runtime.db import runtime_metadata
+
+
+def create_runtime_tables(operations: Any = op) -> None:
+    """Create the inbox, outbox and api_keys tables (call from a service's first revision)."""
+    bind = operations.get_bind()
+    runtime_metadata.create_all(bind)
+
+
+def drop_runtime_tables(operations: Any = op) -> None:
+    runtime_metadata.drop_all(operations.get_bind())
+
+
+def run_env(target_metadata: sa.MetaData | None = None) -> None:
+    """The body of a service's Alembic env.py: online migrations over the async engine."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set")
+
+    def do_run(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_async_engine(url)
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run)
+        await engine.dispose()
+
+    asyncio.run(run_async())

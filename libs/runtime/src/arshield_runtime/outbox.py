@@ -1,0 +1,141 @@
+"""The transactional outbox and its relay.
+
+Rows are written in the handler's transaction. Writers of the same key serialise on a transaction
+advisory lock taken before the row's id is drawn, so for one key id order is commit order. The relay
+publishes rows in id order and deletes what Kafka acknowledged: it keeps no high-water mark, so a row
+whose id was committed late is never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from arshield_runtime.db import outbox
+from arshield_runtime.messaging import OutboxRecord
+from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+_RELAY_LOCK = 0x6172_7368  # "arsh": one relay per database publishes at a time
+
+
+def key_lock_id(key: str) -> int:
+    """A stable signed 64-bit advisory-lock id for a record key."""
+    return zlib.crc32(key.encode()) - (1 << 31)
+
+
+async def append(connection: AsyncConnection, records: Sequence[OutboxRecord]) -> None:
+    """Write records to the outbox inside the caller's transaction, keys locked in sorted order."""
+    if not records:
+        return
+    lock_ids = sorted({key_lock_id(record.key) for record in records})
+    await connection.execute(
+        sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k"),
+        {"ids": lock_ids},
+    )
+    await connection.execute(outbox.insert(), [record.as_row() for record in records])
+
+
+def new_producer(bootstrap: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+    )
+
+
+class OutboxRelay:
+    """Publishes outbox rows to Kafka in id order, then deletes them."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        poll_seconds: float = 0.02,
+        batch_size: int = 1000,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._service = service
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a transaction wrote rows, so they go out without waiting for the poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                published = await self.publish_once()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published == 0:
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def publish_once(self) -> int:
+        """Publish one batch of rows; returns how many rows were published."""
+        async with self._engine.begin() as connection:
+            leader = await connection.scalar(
+                sa.text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _RELAY_LOCK}
+            )
+            if not leader:
+                return 0
+            rows = (
+                await connection.execute(
+                    sa.select(outbox).order_by(outbox.c.id).limit(self._batch_size)
+                )
+            ).all()
+            await self._observe_backlog(connection, rows)
+            if not rows:
+                return 0
+            futures = [
+                await self._producer.send(
+                    row.topic,
+                    value=row.value,
+                    key=row.key.encode(),
+                    headers=[(name, value.encode()) for name, value in row.headers.items()],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            await connection.execute(
+                outbox.delete().where(outbox.c.id.in_([row.id for row in rows]))
+            )
+        OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def _observe_backlog(self, connection: AsyncConnection, rows: Sequence[sa.Row]) -> None:
+        if len(rows) < self._batch_size:
+            OUTBOX_BACKLOG.labels(self._service).set(len(rows))
+        else:
+            backlog = await connection.scalar(sa.select(sa.func.count()).select_from(outbox))
+            OUTBOX_BACKLOG.labels(self._service).set(backlog or 0)
+        oldest = rows[0].created_at if rows else None
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        OUTBOX_AGE.labels(self._service).set(max(age, 0.0))

@@ -1,0 +1,217 @@
+"""Running a service: migrations, consumer, outbox relay, background work and HTTP in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arshield_runtime.consumer import BatchProcessor
+from arshield_runtime.db import create_engine, migrate
+from arshield_runtime.http import create_app
+from arshield_runtime.messaging import EventRouter
+from arshield_runtime.outbox import OutboxRelay, new_producer
+from arshield_runtime.settings import ServiceSettings
+from arshield_runtime.subscriber import build_broker
+from arshield_runtime.telemetry import configure_tracing
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[["RunningService"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service's composition root hands the runtime."""
+
+    settings: ServiceSettings
+    router: EventRouter
+    migrations: Path
+    http_routers: Sequence[APIRouter] = ()
+    background: Sequence[BackgroundTask] = ()
+    projection_tables: Sequence[str] = ()
+    """Tables a rebuild empties before replaying the log."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """Service-specific objects (clients, policies) placed on `app.state` for routes."""
+
+
+@dataclass
+class RunningService:
+    definition: ServiceDefinition
+    engine: AsyncEngine
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+
+
+async def start_producer(bootstrap: str) -> AIOKafkaProducer:
+    delay = 0.5
+    while True:
+        producer = new_producer(bootstrap)
+        try:
+            await producer.start()
+            return producer
+        except Exception as error:
+            await producer.stop()
+            log.warning("Kafka not reachable (%r); retrying in %.1fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+async def run_service(definition: ServiceDefinition) -> None:
+    settings = definition.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    await migrate(definition.migrations, settings.database_url)
+    engine = create_engine(settings.database_url)
+    producer = await start_producer(settings.kafka_bootstrap)
+    relay = OutboxRelay(
+        engine, producer, service=settings.service_name, poll_seconds=settings.relay_poll_seconds
+    )
+    running = RunningService(definition, engine, producer, relay)
+    processor = BatchProcessor(
+        engine,
+        definition.router,
+        service=settings.service_name,
+        source=settings.source,
+        handler_attempts=settings.handler_attempts,
+        on_committed=relay.wake,
+    )
+    broker = build_broker(
+        bootstrap=settings.kafka_bootstrap,
+        topics=settings.topics,
+        group_id=settings.group_id,
+        processor=processor,
+        batch_max=settings.batch_max,
+        client_id=f"arshield-{settings.service_name}",
+    )
+    app = create_app(settings, engine, routers=definition.http_routers, producer=producer)
+    app.state.running = running
+    for name, value in definition.state.items():
+        setattr(app.state, name, value)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.http_host, port=settings.http_port, log_level="warning",
+            lifespan="on", access_log=False,
+        )
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    tasks += [asyncio.create_task(work(running), name="background") for work in definition.background]
+    serve = asyncio.create_task(server.serve(), name="http")
+    await broker.start()
+    log.info(
+        "%s running: http://%s:%d, consuming %s as %s",
+        settings.service_name, settings.http_host, settings.http_port,
+        ",".join(settings.topics), settings.group_id,
+    )
+    try:
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        await broker.stop()
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await serve
+        await producer.stop()
+        await engine.dispose()
+
+
+async def rebuild(definition: ServiceDefinition) -> int:
+    """Replay the whole log into empty projections; returns how many records were replayed.
+
+    Records are merged across partitions by their timestamp (each partition kept in its own
+    order), which reproduces the live interleaving of facts and business-day ticks, since a tick
+    is only published once everything before it was consumed. Emitted events are dropped: they
+    were published when the events were first handled.
+    """
+    settings = definition.settings
+    await migrate(definition.migrations, settings.database_url)
+    engine = create_engine(settings.database_url)
+    tables = [*definition.projection_tables, "inbox"]
+    async with engine.begin() as connection:
+        await connection.execute(sa.text(f"TRUNCATE {', '.join(tables)}"))
+    processor = BatchProcessor(
+        engine, definition.router, service=settings.service_name, source=settings.source,
+        handler_attempts=settings.handler_attempts, replaying=True,
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    replayed = 0
+    try:
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in settings.topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        async for batch in merged_by_time(consumer, ends, settings.batch_max):
+            await processor.process(batch)
+            replayed += len(batch)
+    finally:
+        await consumer.stop()
+        await engine.dispose()
+    return replayed
+
+
+async def merged_by_time(
+    consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int], batch_size: int
+) -> Any:
+    """Yield batches of records up to `ends`, merged across partitions by timestamp."""
+    buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {tp: deque() for tp in ends}
+    done = {tp for tp, end in ends.items() if end == 0}
+    positions = {tp: 0 for tp in ends}
+
+    async def refill() -> None:
+        fetched = await consumer.getmany(timeout_ms=500, max_records=10_000)
+        for tp, records in fetched.items():
+            for record in records:
+                if record.offset < ends[tp]:
+                    buffers[tp].append(record)
+                positions[tp] = record.offset + 1
+            if positions[tp] >= ends[tp]:
+                done.add(tp)
+                consumer.pause(tp)
+
+    batch: list[ConsumerRecord[bytes, bytes]] = []
+    while True:
+        # Merge only while every unfinished partition has a buffered head to compare.
+        waiting = [tp for tp in ends if tp not in done and not buffers[tp]]
+        if waiting:
+            await refill()
+            if any(tp not in done and not buffers[tp] for tp in ends):
+                continue
+        heads = [(buffers[tp][0].timestamp, tp.topic, tp.partition) for tp in ends if buffers[tp]]
+        if not heads:
+            break
+        _, topic, partition = min(heads)
+        tp = TopicPartition(topic, partition)
+        batch.append(buffers[tp].popleft())
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,74 @@
+"""Tracing and metrics: trace context rides in Kafka headers and outbox rows; Prometheus per service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagate import extract, inject
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import Counter, Gauge, Histogram
+
+_configured = False
+
+
+def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
+    """Install a real tracer provider once, so every hop has a trace id even without an exporter."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": f"arshield-{service_name}"}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+tracer = trace.get_tracer("arshield")
+
+
+def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> otel_context.Context:
+    carrier = {key: value.decode("latin-1") for key, value in headers or () if value is not None}
+    return extract(carrier)
+
+
+def current_trace_headers() -> dict[str, str]:
+    """`traceparent` (and `tracestate`) of the active span, for an outbox row or an HTTP call."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier
+
+
+def trace_headers_of(mapping: Mapping[str, str]) -> otel_context.Context:
+    return extract(dict(mapping))
+
+
+# --- Prometheus metrics (one registry per process; labels keep services apart in shared tests) ---
+EVENTS_CONSUMED = Counter(
+    "arshield_events_consumed", "Events handled (new effects)", ["service", "topic", "type"]
+)
+EVENTS_DUPLICATE = Counter(
+    "arshield_events_duplicate", "Redelivered events skipped by the inbox", ["service", "topic"]
+)
+EVENTS_FAILED = Counter(
+    "arshield_events_failed", "Handler failures (before retry or dead-lettering)", ["service", "topic"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "arshield_events_dead_lettered", "Events sent to a dead-letter topic", ["service", "topic"]
+)
+TRANSIENT_RETRIES = Counter(
+    "arshield_transient_retries", "Batches retried after a transient failure", ["service"]
+)
+BATCH_SECONDS = Histogram(
+    "arshield_batch_seconds", "Time to handle one consumed batch", ["service"]
+)
+OUTBOX_BACKLOG = Gauge("arshield_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_AGE = Gauge(
+    "arshield_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
+)
+OUTBOX_PUBLISHED = Counter("arshield_outbox_published", "Outbox rows published", ["service"])

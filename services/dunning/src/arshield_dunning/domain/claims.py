@@ -1,0 +1,38 @@
+"""What a letter claims on an overdue invoice: statutory interest and fixed compensation.
+
+The figures come from the same rules as the ledger's (`arshield_latepay`); the domain only names the
+port so it stays pure and testable, and the composition root plugs in the shared implementation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from arshield_dunning.domain.model import ContractTerms, Frozen, Reduction
+
+
+class Claim(Frozen):
+    interest: Decimal
+    compensation: Decimal
+    currency: str
+    annual_rate_percent: Decimal | None = None
+    basis: str = ""
+    """Which rule produced the figures (e.g. `EU 2011/7/EU: ECB + 8`), stated on the letter."""
+
+
+class ClaimCalculator(Protocol):
+    def claim(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        due_on: date,
+        as_of: date,
+        terms: ContractTerms | None,
+        reductions: tuple[Reduction, ...],
+    ) -> Claim:
+        """Interest accrued from the day after `due_on` up to `as_of` on what remained unpaid
+        (each reduction lowers the principal from its date), plus the fixed compensation."""
+        ...

@@ -1,0 +1,178 @@
+"""Dunning's own (private) events: what `decide` concludes and `evolve` applies.
+
+Some are internal bookkeeping (an invoice became known, a payment lowered it); the rest are mapped to
+the public `arshield_events.dunning` schemas in one adapter (`application/publishing.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from arshield_dunning.domain.claims import Claim
+from arshield_dunning.domain.letters import Letter
+from arshield_dunning.domain.model import (
+    BillingContact,
+    Closure,
+    ContractTerms,
+    Frozen,
+    Money,
+    Promise,
+    Reduction,
+)
+from arshield_dunning.domain.policy import Action, Segment
+
+
+class BuyerProfiled(Frozen):
+    legal_name: str
+    country: str | None
+    segment: Segment
+    language: str
+    billing_contact: BillingContact | None
+
+
+class SegmentChanged(Frozen):
+    segment: Segment
+    reason: str
+
+
+class InvoiceTracked(Frozen):
+    invoice_id: str
+    invoice_number: str
+    order_id: str | None
+    issued_on: date
+    delivered_on: date | None
+    due_on: date
+    amount: Money
+    terms: ContractTerms | None
+
+
+class InvoiceReduced(Frozen):
+    invoice_id: str
+    reduction: Reduction
+
+
+class LedgerBalanceNoted(Frozen):
+    invoice_id: str
+    outstanding: Decimal
+
+
+class DeliveryNoted(Frozen):
+    invoice_id: str
+    document_ref: str
+    confirmed_on: date
+
+
+class InvoiceClosed(Frozen):
+    """Settled or cancelled: everything still scheduled for the invoice is cancelled."""
+
+    invoice_id: str
+    closure: Closure
+    on: date
+
+
+class DisputeOpened(Frozen):
+    invoice_id: str
+    dispute_id: str
+    on: date
+
+
+class DisputeClosed(Frozen):
+    invoice_id: str
+    dispute_id: str
+    outcome: str
+    on: date
+
+
+class Paused(Frozen):
+    invoice_id: str
+    reason: str  # dispute | promise_to_pay
+    reference_id: str
+    on: date
+    until: date | None = None
+
+
+class Resumed(Frozen):
+    invoice_id: str
+    reason: str  # dispute_resolved | promise_broken | promise_kept_partially
+    reference_id: str
+    on: date
+
+
+class PromiseRecorded(Frozen):
+    promise: Promise
+
+
+class PromiseEnded(Frozen):
+    promise_id: str
+    status: str  # kept | broken
+    paid: Decimal
+    on: date
+
+
+class ActionTaken(Frozen):
+    """One timeline action was carried out for an invoice, with the facts that caused it."""
+
+    invoice_id: str
+    action: Action
+    level: int
+    on: date
+    planned_on: date | None
+    policy_version: str
+    outstanding: Money
+    days_overdue: int
+    facts: dict[str, str]
+    letter: Letter | None = None
+    claim: Claim | None = None
+
+
+class InvoiceEvaluated(Frozen):
+    invoice_id: str
+    through: date
+
+
+class StatementIssued(Frozen):
+    on: date
+    policy_version: str
+    letter: Letter
+    overdue: Decimal
+
+
+class ControllerAssigned(Frozen):
+    on: date
+    policy_version: str
+    balance: Money
+    threshold: Decimal
+
+
+class CaseOpened(Frozen):
+    case_id: str
+    invoice_ids: tuple[str, ...]
+    amount: Money
+    evidence: tuple[tuple[str, str, str | None], ...]
+    """(kind, document_ref, invoice_id) for each piece of evidence."""
+    on: date
+    policy_version: str
+    agency_id: str | None
+
+
+DomainEvent = (
+    BuyerProfiled
+    | SegmentChanged
+    | InvoiceTracked
+    | InvoiceReduced
+    | LedgerBalanceNoted
+    | DeliveryNoted
+    | InvoiceClosed
+    | DisputeOpened
+    | DisputeClosed
+    | Paused
+    | Resumed
+    | PromiseRecorded
+    | PromiseEnded
+    | ActionTaken
+    | InvoiceEvaluated
+    | StatementIssued
+    | ControllerAssigned
+    | CaseOpened
+)

@@ -1,0 +1,186 @@
+"""Letters: what a dunning letter states, and its rendering in the buyer's language.
+
+A letter is built from facts only (invoices, amounts, the claim under the ledger's rules) and is
+rendered deterministically, so the same letter reads the same every time it is fetched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+
+from arshield_dunning.domain.model import Frozen
+from arshield_dunning.domain.policy import Action
+
+_LETTER_NAMESPACE = uuid.UUID("0b7f7f3e-3c52-4a0e-8d7c-7c1b0dc1d9a4")
+
+
+def letter_id(tenant_id: str, buyer_id: str, kind: Action, key: str, on: date) -> str:
+    """A stable id: re-deciding the same action on the same day names the same letter."""
+    return str(uuid.uuid5(_LETTER_NAMESPACE, f"{tenant_id}|{buyer_id}|{kind}|{key}|{on}"))
+
+
+class LetterLine(Frozen):
+    invoice_id: str
+    invoice_number: str
+    issued_on: date | None
+    due_on: date
+    amount: Decimal
+    outstanding: Decimal
+    days_overdue: int
+    interest: Decimal = Decimal(0)
+    compensation: Decimal = Decimal(0)
+    compensation_currency: str | None = None
+    basis: str = ""
+
+
+class Letter(Frozen):
+    letter_id: str
+    kind: Action
+    language: str
+    buyer_id: str
+    buyer_name: str
+    as_of: date
+    currency: str
+    lines: tuple[LetterLine, ...]
+    policy_version: str
+
+    @property
+    def total_outstanding(self) -> Decimal:
+        return sum((line.outstanding for line in self.lines), Decimal(0))
+
+    @property
+    def total_interest(self) -> Decimal:
+        return sum((line.interest for line in self.lines), Decimal(0))
+
+    def compensation_totals(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for line in self.lines:
+            if line.compensation and line.compensation_currency:
+                cur = line.compensation_currency
+                totals[cur] = totals.get(cur, Decimal(0)) + line.compensation
+        return totals
+
+
+_LOCALES = {"en": "en_GB", "zh": "zh_Hans_CN", "de": "de_DE", "fr": "fr_FR"}
+
+
+def supported_language(language: str) -> str:
+    """The rendering language for a BCP 47 tag (`zh-Hans` -> `zh`); English when unsupported."""
+    base = language.split("-")[0].lower()
+    return base if base in _TEXT else "en"
+
+
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": "Dear {name},",
+        "subject.receipt_confirmation": "Confirmation of receipt requested",
+        "subject.reminder": "Payment reminder",
+        "subject.first_overdue_notice": "Overdue notice",
+        "subject.formal_notice": "Formal notice: demand for payment",
+        "subject.agency_handover": "Transfer of your account to a collection agency",
+        "subject.statement": "Statement of account",
+        "intro.receipt_confirmation": "Our records show the goods and services below as delivered. "
+        "Please confirm receipt by returning the signed proof of delivery.",
+        "intro.reminder": "This is a friendly reminder that the invoices below fall due shortly.",
+        "intro.first_overdue_notice": "The invoices below are now overdue. "
+        "Please pay the outstanding amount without delay.",
+        "intro.formal_notice": "Despite our earlier notices the invoices below remain unpaid. We "
+        "hereby formally demand payment of the outstanding amount together with late-payment "
+        "interest and fixed compensation for recovery costs, as set out below.",
+        "intro.agency_handover": "As the invoices below remain unpaid, we have handed the claim "
+        "to a collection agency, which will contact you. Interest continues to accrue.",
+        "intro.statement": "Please find below the statement of your open items for reconciliation.",
+        "columns": "Invoice | Issued | Due | Amount | Outstanding | Days overdue | Interest",
+        "total.outstanding": "Total outstanding: {amount}",
+        "total.interest": "Late-payment interest claimed: {amount}",
+        "total.compensation": "Fixed compensation claimed: {amount}",
+        "basis": "Interest basis: {basis}",
+        "as_of": "As of {date}",
+        "closing": "Yours faithfully,\nAccounts Receivable",
+    },
+    "zh": {
+        "greeting": "尊敬的{name}：",
+        "subject.receipt_confirmation": "收货确认请求",
+        "subject.reminder": "付款提醒",
+        "subject.first_overdue_notice": "逾期付款通知",
+        "subject.formal_notice": "正式催款函",
+        "subject.agency_handover": "账款移交催收机构通知",
+        "subject.statement": "对账单",
+        "intro.receipt_confirmation": "根据我方记录，以下货物或服务已交付。请签署并返还交货证明以确认收货。",
+        "intro.reminder": "温馨提示：以下发票即将到期，请按时付款。",
+        "intro.first_overdue_notice": "以下发票已逾期，请尽快支付未付款项。",
+        "intro.formal_notice": "尽管我方已多次通知，以下发票仍未支付。现正式要求贵方支付未付款项，"
+        "并按下列金额支付逾期利息及固定追偿费用。",
+        "intro.agency_handover": "由于以下发票仍未支付，我方已将该债权移交催收机构处理，"
+        "催收机构将与贵方联系。逾期利息将继续计算。",
+        "intro.statement": "以下为贵方未结清款项的对账单，请核对。",
+        "columns": "发票号 | 开票日期 | 到期日 | 金额 | 未付金额 | 逾期天数 | 利息",
+        "total.outstanding": "未付总额：{amount}",
+        "total.interest": "主张的逾期利息：{amount}",
+        "total.compensation": "主张的固定追偿费用：{amount}",
+        "basis": "利息依据：{basis}",
+        "as_of": "截至{date}",
+        "closing": "此致\n应收账款部",
+    },
+}
+
+
+def _money(amount: Decimal, currency: str, locale: str) -> str:
+    return format_currency(amount, currency, locale=locale)
+
+
+def render(letter: Letter) -> str:
+    """The letter as plain text in the buyer's language (English where it is not supported)."""
+    lang = supported_language(letter.language)
+    text = _TEXT[lang]
+    locale = _LOCALES[lang]
+    kind = letter.kind.value
+    out = [
+        text[f"subject.{kind}"],
+        text["as_of"].format(date=format_date(letter.as_of, format="long", locale=locale)),
+        "",
+        text["greeting"].format(name=letter.buyer_name),
+        "",
+        text[f"intro.{kind}"],
+        "",
+        text["columns"],
+    ]
+    for line in letter.lines:
+        out.append(
+            " | ".join(
+                [
+                    line.invoice_number,
+                    format_date(line.issued_on, format="short", locale=locale)
+                    if line.issued_on
+                    else "-",
+                    format_date(line.due_on, format="short", locale=locale),
+                    _money(line.amount, letter.currency, locale),
+                    _money(line.outstanding, letter.currency, locale),
+                    str(max(line.days_overdue, 0)),
+                    _money(line.interest, letter.currency, locale),
+                ]
+            )
+        )
+    out.append("")
+    out.append(
+        text["total.outstanding"].format(
+            amount=_money(letter.total_outstanding, letter.currency, locale)
+        )
+    )
+    if letter.total_interest:
+        out.append(
+            text["total.interest"].format(
+                amount=_money(letter.total_interest, letter.currency, locale)
+            )
+        )
+    for currency, amount in sorted(letter.compensation_totals().items()):
+        out.append(text["total.compensation"].format(amount=_money(amount, currency, locale)))
+    for basis in sorted({line.basis for line in letter.lines if line.basis and line.interest}):
+        out.append(text["basis"].format(basis=basis))
+    out += ["", text["closing"]]
+    return "\n".join(out) + "\n"
