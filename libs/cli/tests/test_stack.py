@@ -1,7 +1,7 @@
 """The native local stack from nothing: up, idempotent up, topics, databases, down/up, reset.
 
 Runs in its own temporary state dir on free ports, so a running default stack is not disturbed.
-The Kafka jars come from the shared cache (~/.cache/arshield/kafka-<version>/), fetched at most once.
+Kafka jars come from the shared cache (~/.cache/arshield/kafka-<version>/), fetched at most once.
 """
 
 from __future__ import annotations

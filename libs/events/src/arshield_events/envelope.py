@@ -28,7 +28,7 @@ class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_name: ClassVar[str]
-    """The event's name and version as it appears in `type`, e.g. `arshield.erp.InvoiceIssued.v1`."""
+    """The name and version as it appears in `type`, e.g. `arshield.erp.InvoiceIssued.v1`."""
     topic: ClassVar[str]
     tenant_keyed: ClassVar[bool] = False
     """True for events keyed by tenant alone (clock ticks); others are keyed `tenant:buyer`."""
@@ -100,7 +100,7 @@ def now_utc() -> datetime:
 def envelope(
     data: Payload,
     *,
-    id: str,  # noqa: A002 - the CloudEvents attribute name
+    id: str,
     source: str,
     subject: str,
     tenantid: str,
@@ -108,7 +108,8 @@ def envelope(
     correlationid: str | None = None,
     causationid: str | None = None,
 ) -> CloudEvent[Any]:
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    event_class: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    return event_class(
         id=id,
         source=source,
         type=data.event_name,

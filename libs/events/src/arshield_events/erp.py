@@ -68,7 +68,9 @@ class OrderPlaced(_ErpEvent):
 
     @field_validator("expected_ship_on")
     @classmethod
-    def _ships_after_placing(cls, value: BusinessDate | None, info: ValidationInfo) -> BusinessDate | None:
+    def _ships_after_placing(
+        cls, value: BusinessDate | None, info: ValidationInfo
+    ) -> BusinessDate | None:
         placed_on = info.data.get("placed_on")
         if value is not None and placed_on is not None and value < placed_on:
             raise ValueError(f"expected_ship_on {value} is before placed_on {placed_on}")
@@ -94,7 +96,7 @@ class Instalment(Part):
 
 
 class ContractTerms(Part):
-    """The contract's protection clauses: governing law, late interest, retention of title, court."""
+    """The contract's protection clauses: law, late interest, retention of title, court."""
 
     jurisdiction: Jurisdiction
     late_interest: LateInterest

@@ -1,4 +1,4 @@
-"""Facts from outside data providers (topic `arshield.external`): ratings, financials, insolvency."""
+"""Facts from data providers (topic `arshield.external`): ratings, financials, insolvency."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 
 from arshield_events import topics
 from arshield_events.envelope import Payload
@@ -29,7 +29,7 @@ from arshield_events.money import Money, format_decimal, round_to_minor_units, s
 
 CoverChange = Literal["granted", "increased", "reduced", "withdrawn"]
 CoverDecidedBy = Literal["insurer", "insured"]
-"""`insured` for a discretionary limit the insured sets itself, which lapses once the insurer decides."""
+"""`insured`: a discretionary limit the insured sets itself; it lapses once the insurer decides."""
 StopSupplyReason = Literal["maximum_extension_period_expired", "cover_withdrawn", "insolvency"]
 ClaimGround = Literal["insolvency", "protracted_default"]
 ClaimOutcome = Literal["paid", "partially_paid", "rejected"]

@@ -73,7 +73,9 @@ class PaymentOverdue(_LedgerEvent):
     def _bucket_matches_days(cls, value: OverdueBucket, info: ValidationInfo) -> OverdueBucket:
         days = info.data.get("days_overdue")
         if days is not None and overdue_bucket(days) != value:
-            raise ValueError(f"{days} days overdue is bucket {overdue_bucket(days)!r}, not {value!r}")
+            raise ValueError(
+                f"{days} days overdue is bucket {overdue_bucket(days)!r}, not {value!r}"
+            )
         return value
 
 

@@ -176,7 +176,7 @@ class Money(BaseModel):
 
     @classmethod
     def of(cls, amount: str | Decimal, currency: str) -> Money:
-        return cls(amount=amount, currency=currency)  # type: ignore[arg-type]
+        return cls(amount=amount, currency=currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -200,9 +200,7 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
-            raise CurrencyMismatch(
-                f"cannot combine {self.currency} with {other.currency} amounts"
-            )
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency} amounts")
         return other
 
     def __add__(self, other: Money) -> Money:
@@ -231,7 +229,9 @@ class Money(BaseModel):
 
     def rounded(self) -> Money:
         """Rounded half-up to the currency's minor units (cents for EUR, none for JPY)."""
-        return Money(amount=round_to_minor_units(self.amount, self.currency), currency=self.currency)
+        return Money(
+            amount=round_to_minor_units(self.amount, self.currency), currency=self.currency
+        )
 
     def __str__(self) -> str:
         return f"{format_decimal(self.amount)} {self.currency}"

@@ -68,7 +68,10 @@ async def aup(settings: StackSettings | None = None) -> StackInfo:
             kafka_pid = kafka.start(s)  # detached; the JVM boots while PostgreSQL starts
             pg_pid = postgres.start(s)
             await asyncio.gather(kafka.wait_ready(s, kafka_pid), postgres.wait_ready(s))
-            topics, dbs = await asyncio.gather(kafka.ensure_topics(s), postgres.ensure_databases(s))
+            topics, dbs = await asyncio.gather(
+                kafka.ensure_topics(s.kafka_bootstrap),
+                postgres.ensure_databases(s.postgres_url("postgres", "postgresql"), s.databases),
+            )
         except BaseException:
             # leave nothing half-started by this call behind
             if not kafka_was:
@@ -88,6 +91,23 @@ async def aup(settings: StackSettings | None = None) -> StackInfo:
     )
     log.info("stack ready in %.1fs", info.seconds)
     return info
+
+
+async def init_external(
+    kafka_bootstrap: str, postgres_admin_dsn: str, databases: list[str]
+) -> None:
+    """Create topics and databases on a stack run by someone else (docker compose, a cluster)."""
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            await kafka.ensure_topics(kafka_bootstrap)
+            await postgres.ensure_databases(postgres_admin_dsn, databases)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            log.info("waiting for Kafka and PostgreSQL at %s", kafka_bootstrap)
+            await asyncio.sleep(2)
 
 
 def up(settings: StackSettings | None = None) -> StackInfo:
@@ -160,6 +180,7 @@ __all__ = [
     "StackInfo",
     "aup",
     "down",
+    "init_external",
     "is_running",
     "reset",
     "status",

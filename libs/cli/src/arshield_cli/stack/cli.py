@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,7 +13,7 @@ from rich.table import Table
 
 from arshield_cli.stack import api
 from arshield_cli.stack._proc import StackError
-from arshield_cli.stack.settings import StackSettings
+from arshield_cli.stack.settings import DATABASES, StackSettings
 
 stack_app = typer.Typer(
     no_args_is_help=True,
@@ -82,6 +84,26 @@ def reset(
         _fail(exc)
         return
     console.print(f"stack stopped and wiped ({settings.state_dir})")
+
+
+@stack_app.command()
+def init(
+    kafka_bootstrap: str = typer.Option(..., envvar="ARSHIELD_STACK_INIT_KAFKA_BOOTSTRAP"),
+    postgres_dsn: str = typer.Option(
+        ...,
+        envvar="ARSHIELD_STACK_INIT_POSTGRES_DSN",
+        help="admin DSN, e.g. postgresql://arshield:arshield@postgres:5432/postgres",
+    ),
+    database: Annotated[
+        list[str] | None, typer.Option("--database", "-d", help="default: ledger, dunning")
+    ] = None,
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Create the topics and service databases on an already running Kafka/PostgreSQL
+    (used by docker-compose; the native `up` does this itself)."""
+    _logging(verbose)
+    asyncio.run(api.init_external(kafka_bootstrap, postgres_dsn, database or list(DATABASES)))
+    console.print("topics and databases ready")
 
 
 @stack_app.command()

@@ -260,7 +260,7 @@ async def wait_ready(settings: StackSettings, pid: int) -> None:
     )
 
 
-async def ensure_topics(settings: StackSettings, topics: tuple[str, ...] = ALL_TOPICS) -> list[str]:
+async def ensure_topics(bootstrap: str, topics: tuple[str, ...] = ALL_TOPICS) -> list[str]:
     """Create the missing topics (6 partitions, infinite retention); returns those created.
 
     Also makes the broker create its consumer-offsets topic now (a coordinator lookup), so the first
@@ -268,9 +268,7 @@ async def ensure_topics(settings: StackSettings, topics: tuple[str, ...] = ALL_T
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=30000
-    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

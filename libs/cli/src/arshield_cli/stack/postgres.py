@@ -268,16 +268,19 @@ async def wait_ready(settings: StackSettings) -> None:
         return
 
 
-async def ensure_databases(settings: StackSettings) -> list[str]:
-    """Create the missing service databases; returns those created."""
+async def ensure_databases(admin_dsn: str, databases: list[str]) -> list[str]:
+    """Create the missing service databases; returns those created.
+
+    `admin_dsn`: a libpq DSN of a role allowed to create databases, e.g. on its `postgres` db.
+    """
     import asyncpg
 
-    conn = await asyncpg.connect(settings.postgres_url("postgres", "postgresql"), timeout=10)
+    conn = await asyncpg.connect(admin_dsn, timeout=10)
     created: list[str] = []
     try:
         rows = await conn.fetch("select datname from pg_database")
         existing = {r["datname"] for r in rows}
-        for db in settings.databases:
+        for db in databases:
             if db in existing:
                 continue
             ident = '"' + db.replace('"', '""') + '"'

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HOST = "127.0.0.1"  # everything binds to loopback only
 KAFKA_VERSION = "4.1.1"  # keep in step with deploy/local/kafka/pom.xml
+DATABASES = ("ledger", "dunning")  # one database per service
 _POM = Path("deploy", "local", "kafka", "pom.xml")
 
 
@@ -57,7 +58,7 @@ class StackSettings(BaseSettings):
     pg_bin_dir: Path | None = Field(
         default=None, description="PostgreSQL server binaries; default: newest Debian install"
     )
-    databases: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["ledger", "dunning"])
+    databases: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DATABASES))
     ready_timeout: float = 180.0
 
     @field_validator("databases", mode="before")

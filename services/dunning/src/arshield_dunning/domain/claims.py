@@ -16,7 +16,7 @@ from arshield_dunning.domain.model import ContractTerms, Frozen, Reduction
 class Claim(Frozen):
     interest: Decimal
     compensation: Decimal
-    currency: str
+    compensation_currency: str
     annual_rate_percent: Decimal | None = None
     basis: str = ""
     """Which rule produced the figures (e.g. `EU 2011/7/EU: ECB + 8`), stated on the letter."""

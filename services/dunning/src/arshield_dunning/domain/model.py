@@ -45,7 +45,7 @@ class DoneAction(Frozen):
     action: Action
     level: int
     on: date
-    policy_version: int
+    policy_version: str
     letter_id: str | None = None
 
 

@@ -1,0 +1,62 @@
+# arshield developer entry points. Everything runs natively (no Docker): see deploy/local/.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# `uv` when on PATH, else the pip-installed module (works right after `pip install uv`)
+UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
+TEST_DIRS = $(wildcard libs/*/tests services/*/tests tests-e2e)
+SRC_DIRS = $(wildcard libs/*/src services/*/src)
+TEST_MARKERS ?= unit or integration or e2e
+PYTEST_ARGS ?=
+
+# pytest exits 5 when it collected no test: not a failure for these targets
+define pytest
+	rc=0; $(UV) run pytest $(1) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+endef
+
+.PHONY: help setup sync stack-up stack-down stack-reset stack-status lint test demo bench
+
+help:
+	@echo "make setup         install prerequisites, sync the workspace, start the local stack"
+	@echo "make stack-up|stack-down|stack-reset|stack-status"
+	@echo "make lint          ruff check, ruff format --check, mypy, lint-imports"
+	@echo "make test          setup, then unit + integration + e2e tests"
+	@echo "make demo          setup, then the end-to-end demo"
+	@echo "make bench         setup, then the benchmarks"
+
+setup:
+	bash deploy/local/ensure-prereqs.sh
+	@$(MAKE) --no-print-directory sync
+	$(UV) run arshield stack up
+
+sync:
+	if [ -f uv.lock ]; then $(UV) sync --all-packages --frozen; else $(UV) sync --all-packages; fi
+
+stack-up:
+	$(UV) run arshield stack up
+
+stack-down:
+	$(UV) run arshield stack down
+
+stack-reset:
+	$(UV) run arshield stack reset --yes
+
+stack-status:
+	$(UV) run arshield stack status
+
+lint:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy $(SRC_DIRS)
+	$(UV) run lint-imports
+
+test: setup
+	$(call pytest,-m "$(TEST_MARKERS)" $(TEST_DIRS))
+
+demo: setup
+	$(UV) run arshield demo
+
+bench: setup
+	$(call pytest,-m bench $(TEST_DIRS))

@@ -1,0 +1,3 @@
+from arshield_runtime.migrations import run_env
+
+run_env()

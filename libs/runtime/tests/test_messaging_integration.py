@@ -1,0 +1,265 @@
+"""The inbox, the outbox relay and dead-lettering over the real Kafka broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from arshield_events.envelope import CloudEvent, envelope
+from arshield_events.erp import BuyerRegistered
+from arshield_events.registry import event_headers, serialize_event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from arshield_runtime import outbox as outbox_store
+from arshield_runtime.consumer import BatchProcessor
+from arshield_runtime.db import create_engine, migrate
+from arshield_runtime.messaging import EventRouter, HandlerContext, Rejected, outbox_record
+from arshield_runtime.outbox import OutboxRelay, new_producer
+from arshield_runtime.subscriber import build_broker
+
+pytestmark = pytest.mark.integration
+MIGRATIONS = Path(__file__).parent / "fixture_migrations"
+TENANT = "acme"
+
+
+def registered(buyer: str, *, event_id: str | None = None, name: str = "Buyer Ltd") -> CloudEvent[Any]:
+    return envelope(
+        BuyerRegistered(
+            buyer_id=buyer, legal_name=name, country="DE", segment="standard",
+            preferred_language="en", registered_on=date(2024, 1, 2),
+        ),
+        id=event_id or str(uuid.uuid4()), source="erp/test", subject=buyer, tenantid=TENANT,
+        time=datetime(2024, 1, 2, 9, tzinfo=UTC),
+    )
+
+
+def effect_router() -> EventRouter:
+    router = EventRouter()
+
+    @router.handles(BuyerRegistered)
+    async def on_registered(ctx: HandlerContext) -> None:
+        data = ctx.event.data
+        if data.legal_name == "Refuse Me":
+            raise Rejected("legal name on the refusal list")
+        await ctx.session.execute(
+            sa.text("INSERT INTO effects (event_id, buyer_id) VALUES (:e, :b)"),
+            {"e": ctx.event.id, "b": data.buyer_id},
+        )
+
+    return router
+
+
+@pytest.fixture
+async def engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
+    await migrate(MIGRATIONS, fresh_database)
+    engine = create_engine(fresh_database)
+    yield engine
+    await engine.dispose()
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[Any]]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def as_record(event: CloudEvent[Any]) -> tuple[bytes, bytes, list[Any]]:
+    return event.key.encode(), serialize_event(event), event_headers(event)
+
+
+async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def effects(engine: AsyncEngine) -> list[tuple[str, str]]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(sa.text("SELECT event_id, buyer_id FROM effects ORDER BY id"))
+        return [(row.event_id, row.buyer_id) for row in rows]
+
+
+async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
+    """The sum over partitions of the group's committed offsets on `topic`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
+
+async def consume_until(engine: AsyncEngine, bootstrap: str, topic: str, group: str,
+                        done: Any, timeout: float = 30) -> None:
+    processor = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
+    broker = build_broker(bootstrap=bootstrap, topics=[topic], group_id=group, processor=processor,
+                          batch_max=100, client_id="test")
+    await broker.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await done():
+            assert asyncio.get_running_loop().time() < deadline, "consumer did not finish in time"
+            await asyncio.sleep(0.2)
+    finally:
+        await broker.stop()
+
+
+async def test_the_same_event_delivered_twice_has_one_effect(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.erp")
+    event = registered("b-1")
+    other = registered("b-2")
+    await produce(kafka_bootstrap, topic, [as_record(event), as_record(event), as_record(other)])
+    group = f"g-{uuid.uuid4().hex[:6]}"
+
+    async def all_committed() -> bool:
+        return await committed_offset(kafka_bootstrap, group, topic) == 3
+
+    await consume_until(engine, kafka_bootstrap, topic, group, all_committed)
+    assert sorted(await effects(engine)) == sorted([(event.id, "b-1"), (other.id, "b-2")])
+
+
+async def test_a_consumer_killed_after_commit_before_the_offset_reprocesses_without_effect(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.erp")
+    events = [registered(f"b-{i}") for i in range(5)]
+    await produce(kafka_bootstrap, topic, [as_record(e) for e in events])
+    # First life: the transaction commits, then the process dies before committing offsets.
+    records = await read_all(kafka_bootstrap, topic, 5)
+    first = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
+    await first.process(records)
+    assert len(await effects(engine)) == 5
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    assert await committed_offset(kafka_bootstrap, group, topic) == 0
+
+    async def caught_up() -> bool:
+        return await committed_offset(kafka_bootstrap, group, topic) == 5
+
+    # Second life: Kafka redelivers everything; the inbox absorbs it.
+    await consume_until(engine, kafka_bootstrap, topic, group, caught_up)
+    assert sorted(await effects(engine)) == sorted((e.id, e.subject) for e in events)
+
+
+async def test_a_poison_record_is_dead_lettered_and_the_partition_moves_on(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.erp")
+    key = f"{TENANT}:b-9".encode()
+    good_before, refused, good_after = registered("b-9"), registered("b-9", name="Refuse Me"), registered("b-9")
+    payload = json.loads(serialize_event(good_before))
+    payload["data"]["country"] = 276  # wrong type
+    await produce(
+        kafka_bootstrap,
+        topic,
+        [
+            as_record(good_before),
+            (key, b"{not json", []),
+            (key, json.dumps(payload | {"id": "x-1"}).encode(), []),
+            as_record(refused),
+            as_record(good_after),
+        ],
+    )
+    group = f"g-{uuid.uuid4().hex[:6]}"
+
+    async def caught_up() -> bool:
+        return await committed_offset(kafka_bootstrap, group, topic) == 5
+
+    processor_engine = engine
+    relay_producer = new_producer(kafka_bootstrap)
+    await relay_producer.start()
+    relay = OutboxRelay(processor_engine, relay_producer, service="test")
+    try:
+        await consume_until(engine, kafka_bootstrap, topic, group, caught_up)
+        while await relay.publish_once():
+            pass
+    finally:
+        await relay_producer.stop()
+    assert [e for e, _ in await effects(engine)] == [good_before.id, good_after.id]
+    dead = await read_all(kafka_bootstrap, f"{topic}.dlq", 3)
+    assert len(dead) == 3
+    for record in dead:
+        headers = {name: value.decode() for name, value in record.headers}
+        assert headers["dlq_origin_topic"] == topic
+        assert record.key == key
+    assert len({dict(r.headers)["dlq_origin_partition"] for r in dead}) == 1
+    offsets = sorted(int(dict(r.headers)["dlq_origin_offset"]) for r in dead)
+    assert offsets == [1, 2, 3]
+    errors = [dict(r.headers)["dlq_error"].decode() for r in sorted(dead, key=lambda r: r.offset)]
+    assert "JSON" in errors[0] or "json" in errors[0]
+    assert "country" in errors[1]
+    assert "refusal list" in errors[2]
+
+
+async def test_outbox_rows_from_concurrent_transactions_arrive_per_key_in_order(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.ledger")
+    keys = [f"b-{i}" for i in range(17)]
+    per_writer = 50
+    writers = 20  # 1,000 events
+
+    async def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(per_writer):
+            buyer = rng.choice(keys)
+            async with AsyncSession(engine) as session, session.begin():
+                seq = await session.scalar(
+                    sa.text(
+                        "INSERT INTO key_counters (key, seq) VALUES (:k, 1) ON CONFLICT (key) "
+                        "DO UPDATE SET seq = key_counters.seq + 1 RETURNING seq"
+                    ),
+                    {"k": buyer},
+                )
+                event = registered(buyer, event_id=f"{buyer}#{seq}")
+                await asyncio.sleep(rng.random() * 0.003)
+                await outbox_store.append(session, [outbox_record(event, topic=topic)])
+                await asyncio.sleep(rng.random() * 0.003)
+
+    producer = new_producer(kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(engine, producer, service="test", poll_seconds=0.005, batch_size=37)
+    relaying = asyncio.create_task(relay.run())
+    try:
+        await asyncio.gather(*(writer(seed) for seed in range(writers)))
+        records = await read_all(kafka_bootstrap, topic, writers * per_writer, timeout=60)
+    finally:
+        relaying.cancel()
+        await producer.stop()
+    seen: dict[str, list[int]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        buyer, seq = json.loads(record.value)["id"].split("#")
+        seen[buyer].append(int(seq))
+    assert sum(len(v) for v in seen.values()) == writers * per_writer
+    for buyer, sequence in seen.items():
+        assert sequence == list(range(1, len(sequence) + 1)), f"{buyer} out of order or duplicated"
+    async with engine.connect() as connection:
+        assert await connection.scalar(sa.text("SELECT count(*) FROM outbox")) == 0

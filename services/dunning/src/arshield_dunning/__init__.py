@@ -1,0 +1,1 @@
+"""arshield dunning service."""
