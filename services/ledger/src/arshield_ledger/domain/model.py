@@ -317,6 +317,8 @@ class BuyerAccount:
     """Fingerprints of payments and credit notes by id, to refuse a conflicting re-use of an id."""
     resolved_early: dict[str, str] = field(default_factory=dict)
     """Dispute resolutions that arrived before their dispute (dispute id -> outcome)."""
+    resolved: dict[str, str] = field(default_factory=dict)
+    """Disputes raised and resolved (dispute id -> outcome): a repeated fact about them is a no-op."""
     entry_no: int = 0
     anomaly_no: int = 0
 
@@ -379,7 +381,11 @@ class BuyerAccount:
             inv = self.invoices[invoice_id]
             inv.status = inv.derive_status()
             if inv.status == "paid" and inv.settled_on is None:
-                inv.settled_on = max(on, inv.issued_on)
+                inv.settled_on = max(
+                    (e.effective_on for e in changes.entries
+                     if e.invoice_id == invoice_id and e.amount < 0),
+                    default=max(on, inv.issued_on),
+                )
                 changes.settled.append(
                     Settled(invoice_id, inv.settled_on, inv.days_late or 0, inv.paid, inv.currency)
                 )
@@ -464,9 +470,6 @@ class BuyerAccount:
             self._anomaly(
                 changes, "pending_fact_refused", on, inv.invoice_id, _fact_ref(fact), str(refused)
             )
-            if isinstance(fact, IssueCreditNote):
-                self._keep_cash(changes, fact.currency, fact.credit_note_id, "credit_note", on,
-                                fact.amount, None)
 
     def _apply_cash(self, changes: Changes, inv: Invoice) -> None:
         """Apply cash on account to a newly arrived invoice: first what was earmarked for it."""
@@ -676,18 +679,14 @@ class BuyerAccount:
         if inv.cancelled_on is not None:
             return
         on = max(fact.cancelled_on, inv.issued_on)
-        # Cash applied to the invoice goes back to the account, then the whole remainder is reversed.
+        # Cash applied to the invoice goes back to the account, then the remainder is reversed.
         released = inv.paid
         for part in inv.instalments:
-            reversed_amount = part.amount - (part.amount - part.outstanding)
             if part.outstanding > 0:
                 self._entry(changes, inv.invoice_id, part.seq, inv.currency, on, "cancelled",
-                            -reversed_amount, inv.invoice_id, fact.reason)
+                            -part.outstanding, inv.invoice_id, fact.reason)
             part.outstanding = ZERO
         if released > 0:
-            for part in inv.instalments:
-                paid_part = part.amount  # per-instalment split of what was paid is not needed
-                del paid_part
             self._entry(changes, inv.invoice_id, None, inv.currency, on, "payments_released",
                         released, inv.invoice_id)
             self._entry(changes, inv.invoice_id, None, inv.currency, on, "cancelled", -released,
@@ -721,7 +720,7 @@ class BuyerAccount:
         if fact.currency != inv.currency:
             raise Refused(f"dispute {fact.dispute_id} is not in the invoice's currency")
         on = max(fact.raised_on, inv.issued_on)
-        if fact.dispute_id in inv.disputes:
+        if fact.dispute_id in inv.disputes or fact.dispute_id in self.resolved:
             return
         outcome = self.resolved_early.pop(fact.dispute_id, None)
         self._entry(changes, inv.invoice_id, None, inv.currency, on, "dispute_raised", ZERO,
@@ -729,6 +728,7 @@ class BuyerAccount:
         if outcome is not None:
             self._entry(changes, inv.invoice_id, None, inv.currency, on, "dispute_resolved", ZERO,
                         fact.dispute_id, outcome)
+            self.resolved[fact.dispute_id] = outcome
             return
         inv.disputes[fact.dispute_id] = fact.amount
 
@@ -745,6 +745,8 @@ class BuyerAccount:
 
     def _resolve(self, changes: Changes, inv: Invoice, fact: ResolveDispute) -> None:
         on = max(fact.resolved_on, inv.issued_on)
+        if fact.dispute_id in self.resolved:
+            return
         if fact.dispute_id not in inv.disputes:
             if fact.dispute_id not in self.resolved_early:
                 self.resolved_early[fact.dispute_id] = fact.outcome
@@ -754,6 +756,7 @@ class BuyerAccount:
                 )
             return
         del inv.disputes[fact.dispute_id]
+        self.resolved[fact.dispute_id] = fact.outcome
         self._entry(changes, inv.invoice_id, None, inv.currency, on, "dispute_resolved", ZERO,
                     fact.dispute_id, fact.outcome)
 

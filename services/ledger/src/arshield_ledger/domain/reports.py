@@ -1,0 +1,250 @@
+"""Answers as of a business date, computed from the dated ledger entries (pure).
+
+Everything here takes entries already restricted to `effective_on <= as_of` (the adapters filter in
+SQL) or filters them itself, so any past date is answered from the facts known for that date.
+
+Metrics (Credit Research Foundation), per currency, over a period [from, to] of `days` days:
+- credit sales: invoices issued in the period (their full amounts);
+- receivables: the positive outstanding of invoices (unapplied cash is not netted against them);
+- DSO (the simple, countback-free variant) = receivables at `to` / credit sales x days;
+- best possible DSO = current (not past due) receivables at `to` / credit sales x days;
+- average days delinquent = DSO - best possible DSO;
+- CEI = (opening receivables + sales - closing receivables) /
+        (opening receivables + sales - closing current receivables) x 100,
+  opening receivables being those at the end of the day before `from`.
+A metric whose denominator is zero is None.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from arshield_ledger.domain.model import BUCKETS, ZERO, Bucket, InvoiceStatus, bucket_of
+
+TWO_PLACES = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    invoice_id: str | None
+    seq: int | None
+    currency: str
+    effective_on: date
+    kind: str
+    amount: Decimal
+    ref: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class InstalmentBalance:
+    """One instalment's outstanding amount as of a date."""
+
+    buyer_id: str
+    invoice_id: str
+    seq: int
+    currency: str
+    due_on: date
+    outstanding: Decimal
+    disputed: bool = False
+
+
+@dataclass
+class Ageing:
+    currency: str
+    buckets: dict[Bucket, Decimal] = field(default_factory=lambda: dict.fromkeys(BUCKETS, ZERO))
+    disputed: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.buckets.values(), ZERO)
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.total - self.buckets["current"]
+
+
+def ageing(balances: Iterable[InstalmentBalance], as_of: date) -> dict[str, Ageing]:
+    """Outstanding amounts by currency and bucket (days past due as of `as_of`)."""
+    reports: dict[str, Ageing] = {}
+    for row in balances:
+        if row.outstanding <= 0:
+            continue
+        report = reports.setdefault(row.currency, Ageing(row.currency))
+        report.buckets[bucket_of((as_of - row.due_on).days)] += row.outstanding
+        if row.disputed:
+            report.disputed += row.outstanding
+    return reports
+
+
+def largest_overdue(
+    balances: Iterable[InstalmentBalance], as_of: date, limit: int
+) -> dict[str, list[tuple[str, Decimal]]]:
+    """Per currency, the buyers with the largest overdue amounts, largest first."""
+    overdue: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for row in balances:
+        if row.outstanding > 0 and as_of > row.due_on:
+            overdue[row.currency][row.buyer_id] += row.outstanding
+    return {
+        currency: sorted(by_buyer.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        for currency, by_buyer in overdue.items()
+    }
+
+
+@dataclass(frozen=True)
+class InvoiceAsOf:
+    outstanding: Decimal
+    paid: Decimal
+    credited: Decimal
+    status: InvoiceStatus
+    open_disputes: tuple[str, ...]
+    settled_on: date | None
+    instalments: tuple[tuple[int, date, Decimal], ...]
+    """(seq, due_on, outstanding) per instalment."""
+
+
+def invoice_as_of(
+    entries: Sequence[EntryRow], due_dates: dict[int, date], as_of: date
+) -> InvoiceAsOf:
+    """An invoice's state from its entries dated up to `as_of` (entries in recording order)."""
+    by_seq: dict[int, Decimal] = dict.fromkeys(due_dates, ZERO)
+    paid = credited = ZERO
+    disputes: dict[str, None] = {}
+    cancelled = False
+    settled_on: date | None = None
+    for e in entries:
+        if e.effective_on > as_of:
+            continue
+        if e.seq is not None:
+            by_seq[e.seq] = by_seq.get(e.seq, ZERO) + e.amount
+        if e.kind in ("payment", "unapplied_cash"):
+            paid -= e.amount
+        elif e.kind == "payments_released":
+            paid -= e.amount
+        elif e.kind == "credit_note":
+            credited -= e.amount
+        elif e.kind == "cancelled":
+            cancelled = True
+        elif e.kind == "dispute_raised":
+            disputes[e.ref] = None
+        elif e.kind == "dispute_resolved":
+            disputes.pop(e.ref, None)
+        if e.amount < 0 and settled_on is None and sum(by_seq.values(), ZERO) <= 0:
+            settled_on = e.effective_on
+    outstanding = sum(by_seq.values(), ZERO)
+    if cancelled:
+        status: InvoiceStatus = "cancelled"
+        settled_on = None
+    elif outstanding <= 0:
+        status = "paid"
+    elif disputes:
+        status = "disputed"
+    elif any(by_seq[s] > 0 and as_of > due for s, due in due_dates.items()):
+        status = "overdue"
+    elif paid > 0:
+        status = "partially_paid"
+    else:
+        status = "open"
+    return InvoiceAsOf(
+        outstanding=outstanding,
+        paid=paid,
+        credited=credited,
+        status=status,
+        open_disputes=tuple(disputes),
+        settled_on=settled_on if status == "paid" else None,
+        instalments=tuple((s, due_dates[s], by_seq[s]) for s in sorted(due_dates)),
+    )
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    effective_on: date
+    kind: str
+    invoice_id: str | None
+    ref: str
+    amount: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class Statement:
+    currency: str
+    opening: Decimal
+    closing: Decimal
+    lines: tuple[StatementLine, ...]
+
+
+def statement(entries: Iterable[EntryRow], start: date, end: date) -> dict[str, Statement]:
+    """Statement of account per currency: opening balance, dated movements, closing balance.
+
+    The balance is what the buyer owes (invoices outstanding less cash held on account); cash moved
+    from the account onto an invoice shows as two lines that net to zero.
+    """
+    opening: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    moves: dict[str, list[EntryRow]] = defaultdict(list)
+    for e in entries:
+        if e.amount == 0 or e.effective_on > end:
+            continue
+        if e.effective_on < start:
+            opening[e.currency] += e.amount
+        else:
+            moves[e.currency].append(e)
+    out: dict[str, Statement] = {}
+    for currency in sorted(set(opening) | set(moves)):
+        balance = opening[currency]
+        lines: list[StatementLine] = []
+        for e in sorted(moves[currency], key=lambda e: e.effective_on):
+            balance += e.amount
+            lines.append(StatementLine(e.effective_on, e.kind, e.invoice_id, e.ref, e.amount, balance))
+        out[currency] = Statement(currency, opening[currency], balance, tuple(lines))
+    return out
+
+
+@dataclass(frozen=True)
+class CollectionMetrics:
+    currency: str
+    days: int
+    credit_sales: Decimal
+    opening_receivables: Decimal
+    closing_receivables: Decimal
+    closing_current: Decimal
+    dso: Decimal | None
+    best_possible_dso: Decimal | None
+    average_days_delinquent: Decimal | None
+    cei: Decimal | None
+
+
+def collection_metrics(
+    *,
+    currency: str,
+    start: date,
+    end: date,
+    credit_sales: Decimal,
+    opening: Iterable[InstalmentBalance],
+    closing: Iterable[InstalmentBalance],
+) -> CollectionMetrics:
+    days = (end - start).days + 1
+    opening_total = sum((b.outstanding for b in opening if b.outstanding > 0), ZERO)
+    closing_rows = [b for b in closing if b.outstanding > 0]
+    closing_total = sum((b.outstanding for b in closing_rows), ZERO)
+    closing_current = sum((b.outstanding for b in closing_rows if end <= b.due_on), ZERO)
+    dso = bpdso = add = cei = None
+    if credit_sales > 0:
+        dso = _round(closing_total / credit_sales * days)
+        bpdso = _round(closing_current / credit_sales * days)
+        add = dso - bpdso
+    collectable = opening_total + credit_sales - closing_current
+    if collectable > 0:
+        cei = _round((opening_total + credit_sales - closing_total) / collectable * 100)
+    return CollectionMetrics(
+        currency, days, credit_sales, opening_total, closing_total, closing_current, dso, bpdso,
+        add, cei,
+    )
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(TWO_PLACES, ROUND_HALF_UP)
