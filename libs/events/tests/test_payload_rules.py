@@ -72,7 +72,9 @@ def test_instalments_must_sum_to_the_invoice_amount() -> None:
 
 def test_instalments_share_the_invoice_currency() -> None:
     data = invoice_data(
-        instalments=[{"seq": 1, "due_on": "2024-04-04", "amount": {"amount": "1000.00", "currency": "GBP"}}]
+        instalments=[
+            {"seq": 1, "due_on": "2024-04-04", "amount": {"amount": "1000.00", "currency": "GBP"}}
+        ]
     )
     assert error_locs(erp.InvoiceIssued, data) == ["instalments"]
 
@@ -151,7 +153,9 @@ def test_a_rejected_dispute_has_no_credit_note() -> None:
     assert error_locs(erp.DisputeResolved, data) == ["credit_note_id"]
 
 
-@pytest.mark.parametrize(("days", "bucket"), [(1, "1-30"), (30, "1-30"), (31, "31-60"), (61, "61-90"), (91, "90+")])
+@pytest.mark.parametrize(
+    ("days", "bucket"), [(1, "1-30"), (30, "1-30"), (31, "31-60"), (61, "61-90"), (91, "90+")]
+)
 def test_overdue_bucket_boundaries(days: int, bucket: str) -> None:
     assert ledger.overdue_bucket(days) == bucket
 
@@ -217,7 +221,10 @@ def test_dunning_level_uses_named_levels_and_one_currency() -> None:
         "reached_on": "2024-06-03",
     }
     assert error_locs(dunning.DunningLevelReached, data) == ["late_interest"]
-    assert error_locs(dunning.DunningLevelReached, {**data, "level": 2}) == ["level", "late_interest"]
+    assert error_locs(dunning.DunningLevelReached, {**data, "level": 2}) == [
+        "level",
+        "late_interest",
+    ]
     assert dunning.DUNNING_LEVELS == ("first_overdue_notice", "formal_notice", "agency_handover")
 
 

@@ -1,6 +1,22 @@
-"""arshield's public event language: envelope, money, versioned event payloads, topics (no I/O)."""
+"""arshield's public event language: envelope, money, versioned event payloads, topics (no I/O).
 
-from arshield_events import clock, erp, ledger, topics
+Payload models live in one module per topic (`erp`, `external`, `clock`, `ledger`, `credit`,
+`risk`, `dunning`, `insurance`); `registry` turns bytes into validated events and back.
+"""
+
+from arshield_events import (
+    clock,
+    credit,
+    dunning,
+    erp,
+    external,
+    insurance,
+    ledger,
+    legacy,
+    risk,
+    topics,
+    upcasters,
+)
 from arshield_events.envelope import (
     CONTENT_TYPE,
     CloudEvent,
@@ -9,21 +25,61 @@ from arshield_events.envelope import (
     envelope,
     partition_key,
 )
-from arshield_events.money import CurrencyMismatch, DecimalString, Money, sum_money
+from arshield_events.money import (
+    CurrencyMismatch,
+    DecimalString,
+    JsonNumberRefused,
+    Money,
+    round_to_minor_units,
+    sum_money,
+)
+from arshield_events.registry import (
+    EVENT_TYPES,
+    LEGACY_EVENT_TYPES,
+    ErrorDetail,
+    EventRejected,
+    event_document,
+    event_headers,
+    event_key,
+    events_of_topic,
+    parse_event,
+    payload_class,
+    serialize_event,
+)
 
 __all__ = [
     "CONTENT_TYPE",
+    "EVENT_TYPES",
+    "LEGACY_EVENT_TYPES",
     "CloudEvent",
     "CurrencyMismatch",
     "DecimalString",
+    "ErrorDetail",
+    "EventRejected",
+    "JsonNumberRefused",
     "Money",
     "Payload",
     "clock",
+    "credit",
     "derived_event_id",
+    "dunning",
     "envelope",
     "erp",
+    "event_document",
+    "event_headers",
+    "event_key",
+    "events_of_topic",
+    "external",
+    "insurance",
     "ledger",
+    "legacy",
+    "parse_event",
     "partition_key",
+    "payload_class",
+    "risk",
+    "round_to_minor_units",
+    "serialize_event",
     "sum_money",
     "topics",
+    "upcasters",
 ]

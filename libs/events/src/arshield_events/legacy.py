@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from arshield_events import topics
 from arshield_events.envelope import Payload
@@ -36,6 +36,14 @@ class InvoiceIssuedV0(Payload):
     total: DecimalString
     currency: CurrencyCode
     terms_days: int = Field(ge=0, le=3650)
+
+    @field_validator("due_date")
+    @classmethod
+    def _due_after_invoice_date(cls, value: BusinessDate, info: ValidationInfo) -> BusinessDate:
+        invoice_date = info.data.get("invoice_date")
+        if invoice_date is not None and value < invoice_date:
+            raise ValueError(f"due_date {value} is before invoice_date {invoice_date}")
+        return value
 
 
 EVENTS: tuple[type[Payload], ...] = (InvoiceIssuedV0,)

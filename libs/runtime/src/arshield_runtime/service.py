@@ -160,6 +160,7 @@ async def rebuild(definition: ServiceDefinition) -> int:
     await consumer.start()
     replayed = 0
     try:
+        await consumer.topics()  # loads the cluster metadata, so partitions are known
         partitions = [
             TopicPartition(topic, partition)
             for topic in settings.topics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -106,21 +107,29 @@ def init(
     console.print("topics and databases ready")
 
 
+def _short(path: Path) -> str:
+    """Relative to the working directory when below it (keeps the table narrow)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 @stack_app.command()
 def status() -> None:
     """Show whether Kafka and PostgreSQL run, with pid, port and data dir."""
     components = api.status()
     table = Table(title="arshield local stack")
-    for column in ("component", "running", "pid", "address", "data dir", "log"):
-        table.add_column(column)
+    for column in ("component", "running", "pid", "port", "data dir", "log"):
+        table.add_column(column, overflow="fold")
     for c in components:
         table.add_row(
             c.name,
             "[green]yes[/green]" if c.running else "[red]no[/red]",
             str(c.pid or "-"),
-            c.address,
-            str(c.data_dir),
-            str(c.log_file),
+            str(c.port),
+            _short(c.data_dir),
+            _short(c.log_file),
         )
     console.print(table)
     if not all(c.running for c in components):

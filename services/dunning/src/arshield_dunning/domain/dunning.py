@@ -34,7 +34,7 @@ from arshield_dunning.domain.events import (
     PromiseEnded,
     PromiseRecorded,
     Resumed,
-    SegmentChanged,
+    WatchChanged,
     StatementIssued,
 )
 from arshield_dunning.domain.letters import Letter, LetterLine, letter_id
@@ -84,8 +84,8 @@ class RegisterBuyer:
 
 
 @dataclass(frozen=True)
-class ChangeSegment:
-    segment: Segment
+class PutOnWatch:
+    on_watch: bool
     reason: str
 
 
@@ -179,7 +179,7 @@ class StartBusinessDay:
 
 Command = (
     RegisterBuyer
-    | ChangeSegment
+    | PutOnWatch
     | TrackInvoice
     | CancelInvoice
     | ConfirmDelivery
@@ -219,9 +219,9 @@ def _register(d: _Decision, c: RegisterBuyer) -> None:
     d.add(BuyerProfiled(**c.__dict__))
 
 
-def _change_segment(d: _Decision, c: ChangeSegment) -> None:
-    if c.segment is not d.state.segment:
-        d.add(SegmentChanged(segment=c.segment, reason=c.reason))
+def _put_on_watch(d: _Decision, c: PutOnWatch) -> None:
+    if c.on_watch != d.state.on_watch:
+        d.add(WatchChanged(on_watch=c.on_watch, reason=c.reason))
 
 
 def _close_if_paid(d: _Decision, invoice_id: str, on: date) -> None:
@@ -495,7 +495,7 @@ def _take(
         "outstanding": str(inv.outstanding),
         "currency": inv.currency,
         "days_overdue": str(days_overdue),
-        "segment": d.state.segment.value,
+        "segment": d.state.effective_segment.value,
         "level_before": str(inv.level),
         **({"planned_on": planned_on.isoformat()} if planned_on else {}),
         **facts,
@@ -638,7 +638,7 @@ def _issue_statements(d: _Decision, rules: PolicyRules, c: StartBusinessDay) -> 
 
 _DECIDERS: dict[type, Callable[[_Decision, object], None]] = {
     RegisterBuyer: _register,  # type: ignore[dict-item]
-    ChangeSegment: _change_segment,  # type: ignore[dict-item]
+    PutOnWatch: _put_on_watch,  # type: ignore[dict-item]
     TrackInvoice: _track,  # type: ignore[dict-item]
     CancelInvoice: _cancel,  # type: ignore[dict-item]
     ConfirmDelivery: _confirm_delivery,  # type: ignore[dict-item]
@@ -676,8 +676,8 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:  # noqa: C9
                     "billing_contact": event.billing_contact,
                 }
             )
-        case SegmentChanged():
-            return state.model_copy(update={"segment": event.segment})
+        case WatchChanged():
+            return state.model_copy(update={"on_watch": event.on_watch})
         case InvoiceTracked():
             details = {name: getattr(event, name) for name in InvoiceTracked.model_fields}
             del details["invoice_id"]

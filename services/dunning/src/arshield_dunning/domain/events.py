@@ -31,8 +31,10 @@ class BuyerProfiled(Frozen):
     billing_contact: BillingContact | None
 
 
-class SegmentChanged(Frozen):
-    segment: Segment
+class WatchChanged(Frozen):
+    """Risk or credit events moved the buyer onto (or off) the watch segment's shorter cycle."""
+
+    on_watch: bool
     reason: str
 
 
@@ -158,7 +160,7 @@ class CaseOpened(Frozen):
 
 DomainEvent = (
     BuyerProfiled
-    | SegmentChanged
+    | WatchChanged
     | InvoiceTracked
     | InvoiceReduced
     | LedgerBalanceNoted

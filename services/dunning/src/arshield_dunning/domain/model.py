@@ -133,12 +133,18 @@ class BuyerDunning(Frozen):
     legal_name: str | None = None
     country: str | None = None
     segment: Segment = Segment.STANDARD
+    """The segment the ERP registered; risk and credit events can put the buyer on watch."""
+    on_watch: bool = False
     language: str = "en"
     billing_contact: BillingContact | None = None
     invoices: dict[str, InvoiceDunning] = {}
     promises: dict[str, Promise] = {}
     last_statement_on: date | None = None
     controller_assigned_on: date | None = None
+
+    @property
+    def effective_segment(self) -> Segment:
+        return Segment.WATCH if self.on_watch else self.segment
 
     def invoice(self, invoice_id: str) -> InvoiceDunning:
         return self.invoices.get(invoice_id) or InvoiceDunning(invoice_id=invoice_id)

@@ -83,6 +83,9 @@ class IssueInvoice:
     instalments: tuple[InstalmentTerms, ...]
     content: str
     """Fingerprint of the whole InvoiceIssued payload."""
+    payment_terms_days: int = 0
+    jurisdiction: str | None = None
+    agreed_annual_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,9 @@ class Invoice:
     due_on: date
     content: str
     instalments: list[Instalment]
+    payment_terms_days: int = 0
+    jurisdiction: str | None = None
+    agreed_annual_rate: Decimal | None = None
     paid: Decimal = ZERO
     credited: Decimal = ZERO
     cancelled_on: date | None = None
@@ -440,6 +446,9 @@ class BuyerAccount:
             fact.due_on,
             fact.content,
             parts,
+            fact.payment_terms_days,
+            fact.jurisdiction,
+            fact.agreed_annual_rate,
         )
         self.invoices[fact.invoice_id] = inv
         before = {fact.invoice_id: (ZERO, "open")}
@@ -656,7 +665,10 @@ class BuyerAccount:
             )
 
     def _defer(self, changes: Changes, fact: PendingFact, on: date) -> None:
-        self.pending.setdefault(fact.invoice_id, []).append(fact)
+        waiting = self.pending.setdefault(fact.invoice_id, [])
+        if fact in waiting:
+            return
+        waiting.append(fact)
         self._anomaly(
             changes, "fact_before_invoice", on, fact.invoice_id, _fact_ref(fact),
             f"{type(fact).__name__} for unknown invoice {fact.invoice_id} kept until it arrives",

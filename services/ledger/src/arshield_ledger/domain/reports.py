@@ -224,25 +224,23 @@ def collection_metrics(
     start: date,
     end: date,
     credit_sales: Decimal,
-    opening: Iterable[InstalmentBalance],
-    closing: Iterable[InstalmentBalance],
+    opening_receivables: Decimal,
+    closing_receivables: Decimal,
+    closing_current: Decimal,
 ) -> CollectionMetrics:
+    """CRF metrics from the period's totals (receivables are sums of positive outstanding)."""
     days = (end - start).days + 1
-    opening_total = sum((b.outstanding for b in opening if b.outstanding > 0), ZERO)
-    closing_rows = [b for b in closing if b.outstanding > 0]
-    closing_total = sum((b.outstanding for b in closing_rows), ZERO)
-    closing_current = sum((b.outstanding for b in closing_rows if end <= b.due_on), ZERO)
     dso = bpdso = add = cei = None
     if credit_sales > 0:
-        dso = _round(closing_total / credit_sales * days)
+        dso = _round(closing_receivables / credit_sales * days)
         bpdso = _round(closing_current / credit_sales * days)
         add = dso - bpdso
-    collectable = opening_total + credit_sales - closing_current
+    collectable = opening_receivables + credit_sales - closing_current
     if collectable > 0:
-        cei = _round((opening_total + credit_sales - closing_total) / collectable * 100)
+        cei = _round((opening_receivables + credit_sales - closing_receivables) / collectable * 100)
     return CollectionMetrics(
-        currency, days, credit_sales, opening_total, closing_total, closing_current, dso, bpdso,
-        add, cei,
+        currency, days, credit_sales, opening_receivables, closing_receivables, closing_current,
+        dso, bpdso, add, cei,
     )
 
 

@@ -1,0 +1,1 @@
+"""Importers turn an ERP's receivables history into arshield's ERP events."""
