@@ -198,3 +198,9 @@ def test_rejection_message_names_type_field_and_cause() -> None:
     document = wrap("arshield.erp.InvoiceIssued.v1", invoice_data(due_on="2024-01-01"))
     error = rejected(document)
     assert str(error).startswith("invalid arshield.erp.InvoiceIssued.v1: data.due_on: due_on")
+
+
+@pytest.mark.parametrize("days", ["30", True])
+def test_whole_numbers_are_json_integers(days: object) -> None:
+    document = wrap("arshield.erp.InvoiceIssued.v1", invoice_data(payment_terms_days=days))
+    assert locs(rejected(document)) == ["data.payment_terms_days"]

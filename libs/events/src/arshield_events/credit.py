@@ -41,7 +41,7 @@ class BuyerScored(_CreditEvent):
     event_name: ClassVar[str] = "arshield.credit.BuyerScored.v1"
 
     buyer_id: Id
-    score: int = Field(ge=0, le=1000, description="0 worst ... 1000 best")
+    score: int = Field(strict=True, ge=0, le=1000, description="0 worst ... 1000 best")
     grade: Grade
     previous_grade: Grade | None = None
     reasons: Reasons = ()
@@ -57,7 +57,7 @@ class CreditLimitChanged(_CreditEvent):
     buyer_id: Id
     previous_limit: NonNegativeMoney | None = None
     new_limit: NonNegativeMoney
-    payment_terms_days: int = Field(ge=0, le=3650)
+    payment_terms_days: int = Field(strict=True, ge=0, le=3650)
     security: Security
     reason: Text
     policy_version: PolicyVersion
@@ -76,8 +76,8 @@ class CreditTermsChanged(_CreditEvent):
     event_name: ClassVar[str] = "arshield.credit.CreditTermsChanged.v1"
 
     buyer_id: Id
-    previous_payment_terms_days: int | None = Field(default=None, ge=0, le=3650)
-    payment_terms_days: int = Field(ge=0, le=3650)
+    previous_payment_terms_days: int | None = Field(strict=True, default=None, ge=0, le=3650)
+    payment_terms_days: int = Field(strict=True, ge=0, le=3650)
     previous_security: Security | None = None
     security: Security
     reason: Text

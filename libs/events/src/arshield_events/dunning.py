@@ -81,7 +81,7 @@ class PaymentReminderSent(_DunningEvent):
     event_name: ClassVar[str] = "arshield.dunning.PaymentReminderSent.v1"
 
     invoice_id: Id
-    instalment_seq: int | None = Field(default=None, ge=1)
+    instalment_seq: int | None = Field(strict=True, default=None, ge=1)
     buyer_id: Id
     due_on: BusinessDate
     outstanding: PositiveMoney
@@ -110,7 +110,7 @@ class DunningLevelReached(_DunningEvent):
     fixed_compensation: NonNegativeMoney = Field(
         description="fixed recovery compensation (e.g. 40 EUR, or 40/70/100 GBP in the UK)"
     )
-    days_overdue: int = Field(ge=1)
+    days_overdue: int = Field(strict=True, ge=1)
     policy_version: PolicyVersion
     reached_on: BusinessDate
 
@@ -157,7 +157,7 @@ class PromiseToPayRecorded(_DunningEvent):
     invoice_ids: IdList
     promised_amount: PositiveMoney
     promised_payment_on: BusinessDate
-    grace_days: int = Field(ge=0, le=365)
+    grace_days: int = Field(strict=True, ge=0, le=365)
     recorded_by: ShortText
     recorded_on: BusinessDate
 

@@ -89,7 +89,7 @@ class OrderCancelled(_ErpEvent):
 class Instalment(Part):
     """A part of an invoice that falls due on its own date, often tied to a project milestone."""
 
-    seq: int = Field(ge=1, le=1000)
+    seq: int = Field(strict=True, ge=1, le=1000)
     due_on: BusinessDate
     amount: PositiveMoney
     milestone: ShortText | None = None
@@ -132,7 +132,7 @@ class InvoiceIssued(_ErpEvent):
     delivered_on: BusinessDate | None = None
     due_on: BusinessDate
     amount: PositiveMoney
-    payment_terms_days: int = Field(ge=0, le=3650)
+    payment_terms_days: int = Field(strict=True, ge=0, le=3650)
     instalments: tuple[Instalment, ...] = ()
     contract_terms: ContractTerms | None = None
 

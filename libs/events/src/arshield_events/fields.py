@@ -107,7 +107,7 @@ PolicyVersion = Annotated[
     ),
 ]
 
-Grade = Annotated[int, Field(ge=1, le=10, description="1 best ... 10 worst")]
+Grade = Annotated[int, Field(strict=True, ge=1, le=10, description="1 best ... 10 worst")]
 
 
 def _percentage(value: Decimal) -> Decimal:

@@ -49,11 +49,11 @@ class PaymentOverdue(_LedgerEvent):
     event_name: ClassVar[str] = "arshield.ledger.PaymentOverdue.v1"
 
     invoice_id: Id
-    instalment_seq: int | None = Field(default=None, ge=1)
+    instalment_seq: int | None = Field(strict=True, default=None, ge=1)
     buyer_id: Id
     due_on: BusinessDate
     outstanding: PositiveMoney
-    days_overdue: int = Field(ge=1)
+    days_overdue: int = Field(strict=True, ge=1)
     bucket: OverdueBucket
     as_of: BusinessDate
 
@@ -87,7 +87,7 @@ class InvoiceSettled(_LedgerEvent):
     invoice_id: Id
     buyer_id: Id
     settled_on: BusinessDate
-    days_late: int = Field(ge=0)
+    days_late: int = Field(strict=True, ge=0)
     amount: NonNegativeMoney
 
 

@@ -35,7 +35,7 @@ class InvoiceIssuedV0(Payload):
     due_date: BusinessDate
     total: DecimalString
     currency: CurrencyCode
-    terms_days: int = Field(ge=0, le=3650)
+    terms_days: int = Field(strict=True, ge=0, le=3650)
 
     @field_validator("due_date")
     @classmethod

@@ -101,7 +101,8 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _decode(raw: bytes | bytearray | memoryview | str) -> Any:
+def _decode(raw: bytes | bytearray | memoryview | str) -> tuple[Any, bool]:
+    """The parsed document, and whether it holds any JSON float (so clean ones skip the walk)."""
     if isinstance(raw, bytes | bytearray | memoryview):
         if len(raw) > MAX_EVENT_BYTES:
             _reject(f"event larger than {MAX_EVENT_BYTES} bytes")
@@ -113,15 +114,23 @@ def _decode(raw: bytes | bytearray | memoryview | str) -> Any:
         text = raw
         if len(text) > MAX_EVENT_BYTES:
             _reject(f"event larger than {MAX_EVENT_BYTES} characters")
+    floats: list[_JsonFloat] = []
+
+    def parse_float(literal: str) -> _JsonFloat:
+        number = _JsonFloat(literal)
+        floats.append(number)
+        return number
+
     try:
-        return json.loads(
+        document = json.loads(
             text,
-            parse_float=_JsonFloat,
+            parse_float=parse_float,
             parse_constant=_refuse_constant,
             object_pairs_hook=_no_duplicate_keys,
         )
     except (json.JSONDecodeError, ValueError) as error:
         _reject("malformed JSON", msg=str(error))
+    return document, bool(floats)
 
 
 def _floats(
@@ -167,7 +176,7 @@ def parse_event(
     Old versions are upcast. JSON floats are refused wherever they appear: decimals travel as
     strings. Raises `EventRejected` with dotted field paths on any problem.
     """
-    document = raw if isinstance(raw, Mapping) else _decode(raw)
+    document, has_floats = (raw, True) if isinstance(raw, Mapping) else _decode(raw)
     if not isinstance(document, Mapping):
         _reject("an event is a JSON object", msg=f"got {type(document).__name__}")
 
@@ -176,7 +185,7 @@ def parse_event(
             "loc": _dotted(path),
             "msg": f"JSON float {value!r} refused: {_FLOAT_HELP}",
         }
-        for path, value in _floats(document)
+        for path, value in (_floats(document) if has_floats else ())
     ]
 
     event_type = document.get("type")

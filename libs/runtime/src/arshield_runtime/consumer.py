@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from arshield_runtime import outbox as outbox_store
 from arshield_runtime.db import inbox
 from arshield_runtime.messaging import (
+    BatchScope,
     EventRouter,
     HandlerContext,
     Origin,
@@ -224,6 +225,7 @@ class BatchProcessor:
             if d.event is None or self._router.handler_for(d.event.data) is not None
         ]
         emitted: list[OutboxRecord] = []
+        scope = BatchScope()
         async with AsyncSession(self._engine, expire_on_commit=False) as session:
             try:
                 async with session.begin():
@@ -238,7 +240,8 @@ class BatchProcessor:
                             emitted.append(self._dlq_record(delivery, delivery.error or "invalid"))
                             EVENTS_DEAD_LETTERED.labels(self._service, delivery.origin.topic).inc()
                             continue
-                        emitted.extend(await self._handle(session, delivery))
+                        emitted.extend(await self._handle(session, delivery, scope))
+                    await scope.flush(session)
                     await outbox_store.append(session, emitted)
             except _HandlerFailed:
                 raise
@@ -247,7 +250,9 @@ class BatchProcessor:
         if emitted:
             self._on_committed()
 
-    async def _handle(self, session: AsyncSession, delivery: Delivery) -> list[OutboxRecord]:
+    async def _handle(
+        self, session: AsyncSession, delivery: Delivery, scope: BatchScope
+    ) -> list[OutboxRecord]:
         event = delivery.event
         assert event is not None
         handler = self._router.handler_for(event.data)
@@ -265,6 +270,7 @@ class BatchProcessor:
                 origin=delivery.origin,
                 source=self._source,
                 replaying=self._replaying,
+                batch=scope,
             )
             try:
                 await handler(context)

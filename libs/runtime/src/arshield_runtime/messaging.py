@@ -51,6 +51,31 @@ def outbox_record(event: CloudEvent[Any], topic: str | None = None) -> OutboxRec
     )
 
 
+FlushHook = Callable[[AsyncSession], Awaitable[None]]
+
+
+@dataclass
+class BatchScope:
+    """State shared by the handlers of one transaction (a consumed batch, or a single event).
+
+    A handler may keep work in `items` and register a flush hook once per name; the hooks run in
+    registration order before the transaction commits, so writes can be batched (one
+    `executemany` for a whole batch instead of a round trip per event). A handler that reads what
+    an earlier event of the batch staged must look in `items` first.
+    """
+
+    items: dict[str, Any] = field(default_factory=dict)
+    hooks: dict[str, FlushHook] = field(default_factory=dict)
+
+    def on_flush(self, name: str, hook: FlushHook) -> None:
+        self.hooks.setdefault(name, hook)
+
+    async def flush(self, session: AsyncSession) -> None:
+        for hook in self.hooks.values():
+            await hook(session)
+        self.hooks.clear()
+
+
 @dataclass
 class HandlerContext:
     """What a handler gets: the event, the transaction's session, and a way to emit events."""
@@ -61,6 +86,7 @@ class HandlerContext:
     source: str
     replaying: bool = False
     emitted: list[OutboxRecord] = field(default_factory=list)
+    batch: BatchScope = field(default_factory=BatchScope)
 
     def emit(
         self,
@@ -80,7 +106,7 @@ class HandlerContext:
             data,
             id=derived_event_id(cause.source, cause.id, purpose),
             source=self.source,
-            subject=subject or cause.subject,
+            subject=subject or _subject_of(data, cause),
             tenantid=cause.tenantid,
             time=time or cause.time,
             correlationid=cause.correlationid or cause.id,
@@ -89,6 +115,13 @@ class HandlerContext:
         if not self.replaying:
             self.emitted.append(outbox_record(event))
         return event
+
+
+def _subject_of(data: Payload, cause: CloudEvent[Any]) -> str:
+    if data.tenant_keyed:
+        return cause.tenantid
+    buyer_id = getattr(data, "buyer_id", None)
+    return buyer_id if isinstance(buyer_id, str) else cause.subject
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]

@@ -30,11 +30,18 @@ def invoice(
 ) -> IssueInvoice:
     parts = tuple(InstalmentTerms(seq, due, D(a)) for seq, due, a in instalments)
     content = fingerprint(
-        {"id": invoice_id, "amount": str(amount), "due": due_on, "issued": issued_on,
-         "currency": currency, "parts": [(p.seq, p.due_on, str(p.amount)) for p in parts]}
+        {
+            "id": invoice_id,
+            "amount": str(amount),
+            "due": due_on,
+            "issued": issued_on,
+            "currency": currency,
+            "parts": [(p.seq, p.due_on, str(p.amount)) for p in parts],
+        }
     )
-    return IssueInvoice(invoice_id, f"N-{invoice_id}", currency, D(amount), issued_on, due_on,
-                        parts, content)
+    return IssueInvoice(
+        invoice_id, f"N-{invoice_id}", currency, D(amount), issued_on, due_on, parts, content
+    )
 
 
 def payment(
@@ -46,8 +53,13 @@ def payment(
 ) -> ReceivePayment:
     allocs = tuple(Allocation(i, D(a)) for i, a in allocations)
     content = fingerprint(
-        {"id": payment_id, "amount": str(amount), "on": received_on, "currency": currency,
-         "alloc": [(a.invoice_id, str(a.amount)) for a in allocs]}
+        {
+            "id": payment_id,
+            "amount": str(amount),
+            "on": received_on,
+            "currency": currency,
+            "alloc": [(a.invoice_id, str(a.amount)) for a in allocs],
+        }
     )
     return ReceivePayment(payment_id, currency, D(amount), received_on, allocs, content)
 
@@ -55,8 +67,15 @@ def payment(
 def credit_note(
     credit_note_id: str, invoice_id: str, amount: str | int, issued_on: date, currency: str = "EUR"
 ) -> IssueCreditNote:
-    content = fingerprint({"id": credit_note_id, "inv": invoice_id, "amount": str(amount),
-                           "on": issued_on, "currency": currency})
+    content = fingerprint(
+        {
+            "id": credit_note_id,
+            "inv": invoice_id,
+            "amount": str(amount),
+            "on": issued_on,
+            "currency": currency,
+        }
+    )
     return IssueCreditNote(credit_note_id, invoice_id, currency, D(amount), issued_on, content)
 
 
@@ -64,10 +83,13 @@ def cancel(invoice_id: str, on: date) -> CancelInvoice:
     return CancelInvoice(invoice_id, on, "wrong customer")
 
 
-def dispute(dispute_id: str, invoice_id: str, amount: str | int, on: date,
-            currency: str = "EUR") -> RaiseDispute:
+def dispute(
+    dispute_id: str, invoice_id: str, amount: str | int, on: date, currency: str = "EUR"
+) -> RaiseDispute:
     return RaiseDispute(dispute_id, invoice_id, currency, D(amount), on, "damaged goods")
 
 
-def resolve(dispute_id: str, invoice_id: str, on: date, outcome: str = "rejected") -> ResolveDispute:
+def resolve(
+    dispute_id: str, invoice_id: str, on: date, outcome: str = "rejected"
+) -> ResolveDispute:
     return ResolveDispute(dispute_id, invoice_id, outcome, on)

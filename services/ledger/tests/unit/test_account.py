@@ -24,12 +24,15 @@ def test_payment_applies_to_named_invoice_then_oldest_due_first() -> None:
     acc.issue(invoice("late", 100, date(2025, 3, 1)))
     acc.issue(invoice("early", 100, date(2025, 2, 1)))
     acc.issue(invoice("named", 100, date(2025, 4, 1)))
-    changes = acc.receive_payment(payment("p1", 150, date(2025, 1, 20), allocations=(("named", 60),)))
+    changes = acc.receive_payment(
+        payment("p1", 150, date(2025, 1, 20), allocations=(("named", 60),))
+    )
     assert acc.invoices["named"].outstanding == D(40)
     assert acc.invoices["early"].outstanding == D(10)
     assert acc.invoices["late"].outstanding == D(100)
     assert {b.invoice_id: b.status for b in changes.balances} == {
-        "named": "partially_paid", "early": "partially_paid",
+        "named": "partially_paid",
+        "early": "partially_paid",
     }
     assert not changes.unapplied
 
@@ -69,7 +72,11 @@ def test_settled_with_days_late() -> None:
     acc.receive_payment(payment("p1", 40, date(2025, 2, 5), allocations=(("i1", 40),)))
     changes = acc.receive_payment(payment("p2", 60, date(2025, 2, 15), allocations=(("i1", 60),)))
     [settled] = changes.settled
-    assert (settled.settled_on, settled.days_late, settled.amount) == (date(2025, 2, 15), 14, D(100))
+    assert (settled.settled_on, settled.days_late, settled.amount) == (
+        date(2025, 2, 15),
+        14,
+        D(100),
+    )
     assert acc.invoices["i1"].status == "paid"
 
 
@@ -79,7 +86,10 @@ def test_overpayment_is_recorded_and_kept_on_account() -> None:
     changes = acc.receive_payment(payment("p1", 130, date(2025, 1, 20), allocations=(("i1", 130),)))
     assert acc.invoices["i1"].outstanding == D(0)
     assert acc.unapplied("EUR") == D(30)
-    assert {a.kind for a in changes.anomalies} == {"allocation_exceeds_outstanding", "unapplied_cash"}
+    assert {a.kind for a in changes.anomalies} == {
+        "allocation_exceeds_outstanding",
+        "unapplied_cash",
+    }
 
 
 def test_payment_in_another_currency_than_the_named_invoice_is_refused() -> None:
@@ -131,9 +141,18 @@ def test_reissue_identical_is_a_no_op_and_different_is_refused() -> None:
 
 def test_instalments_fall_due_one_by_one_and_overdue_crosses_buckets() -> None:
     acc = account()
-    acc.issue(invoice("i1", 300, date(2025, 3, 31), instalments=(
-        (1, date(2025, 1, 31), 100), (2, date(2025, 2, 28), 100), (3, date(2025, 3, 31), 100),
-    )))
+    acc.issue(
+        invoice(
+            "i1",
+            300,
+            date(2025, 3, 31),
+            instalments=(
+                (1, date(2025, 1, 31), 100),
+                (2, date(2025, 2, 28), 100),
+                (3, date(2025, 3, 31), 100),
+            ),
+        )
+    )
     assert acc.start_business_day(date(2025, 1, 31)).empty
     changes = acc.start_business_day(date(2025, 2, 1))
     assert [(o.seq, o.days_overdue, o.bucket) for o in changes.overdue] == [(1, 1, "1-30")]
@@ -147,7 +166,8 @@ def test_instalments_fall_due_one_by_one_and_overdue_crosses_buckets() -> None:
     # A tick that skips buckets announces the current one only.
     changes = acc.start_business_day(date(2025, 6, 30))
     assert [(o.seq, o.days_overdue, o.bucket) for o in changes.overdue] == [
-        (2, 122, "90+"), (3, 91, "90+"),
+        (2, 122, "90+"),
+        (3, 91, "90+"),
     ]
     assert acc.start_business_day(date(2025, 12, 31)).empty
 
@@ -157,7 +177,9 @@ def test_invoice_without_instalments_reports_no_instalment_seq_and_all_buckets()
     acc.issue(invoice("i1", 100, date(2025, 1, 31)))
     seen = []
     for day in range(1, 130):
-        changes = acc.start_business_day(date(2025, 1, 31).fromordinal(date(2025, 1, 31).toordinal() + day))
+        changes = acc.start_business_day(
+            date(2025, 1, 31).fromordinal(date(2025, 1, 31).toordinal() + day)
+        )
         seen += [(o.seq, o.days_overdue, o.bucket) for o in changes.overdue]
     assert seen == [(None, 1, "1-30"), (None, 31, "31-60"), (None, 61, "61-90"), (None, 91, "90+")]
 

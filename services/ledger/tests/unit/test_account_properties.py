@@ -33,8 +33,11 @@ money = st.integers(1, 500).map(D) | st.decimals("0.01", "500", places=2)
 def facts(draw: st.DrawFn) -> list[Any]:
     out: list[Any] = []
     for n in range(draw(st.integers(1, 30))):
-        kind = draw(st.sampled_from(["invoice", "invoice", "payment", "payment", "credit",
-                                     "dispute", "resolve", "tick"]))
+        kind = draw(
+            st.sampled_from(
+                ["invoice", "invoice", "payment", "payment", "credit", "dispute", "resolve", "tick"]
+            )
+        )
         invoice_id = draw(st.sampled_from(INVOICE_IDS))
         currency = INVOICE_CURRENCY[invoice_id]
         if kind == "invoice":
@@ -48,8 +51,11 @@ def facts(draw: st.DrawFn) -> list[Any]:
                 parts = ((1, issued + timedelta(days=30), first),)
                 if amount - first:
                     parts += ((2, issued + timedelta(days=60), amount - first),)
-                out.append(invoice(invoice_id, amount, issued + timedelta(days=60), issued,
-                                   currency, parts))
+                out.append(
+                    invoice(
+                        invoice_id, amount, issued + timedelta(days=60), issued, currency, parts
+                    )
+                )
         elif kind == "payment":
             pay_currency = draw(st.sampled_from(CURRENCIES))
             amount = draw(money)
@@ -58,8 +64,15 @@ def facts(draw: st.DrawFn) -> list[Any]:
                 allocations = ((invoice_id, min(amount, draw(money))),)
             out.append(payment(f"p{n}", amount, draw(day), pay_currency, allocations))
         elif kind == "credit":
-            out.append(credit_note(f"c{n}", invoice_id, draw(money), draw(day),
-                                   draw(st.sampled_from([currency, currency, "GBP"]))))
+            out.append(
+                credit_note(
+                    f"c{n}",
+                    invoice_id,
+                    draw(money),
+                    draw(day),
+                    draw(st.sampled_from([currency, currency, "GBP"])),
+                )
+            )
         elif kind == "dispute":
             out.append(dispute(f"d{invoice_id}", invoice_id, draw(money), draw(day), currency))
         elif kind == "resolve":

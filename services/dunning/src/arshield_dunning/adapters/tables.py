@@ -128,6 +128,7 @@ agencies = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("previous_secret", sa.Text),  # still signed with during a rotation
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("disabled_reason", sa.Text),
     _created(),
@@ -168,6 +169,8 @@ deliveries = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # pending | delivered | failed
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # attempts since the delivery was created or last re-sent: the retry schedule's position
+    sa.Column("cycle_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
     sa.Column("last_status_code", sa.Integer),
     sa.Column("last_error", sa.Text),

@@ -334,7 +334,11 @@ class BuyerAccount:
 
     def outstanding(self, currency: str) -> Decimal:
         return sum(
-            (inv.outstanding for inv in self.invoices.values() if inv.currency == currency and inv.open),
+            (
+                inv.outstanding
+                for inv in self.invoices.values()
+                if inv.currency == currency and inv.open
+            ),
             ZERO,
         )
 
@@ -388,8 +392,11 @@ class BuyerAccount:
             inv.status = inv.derive_status()
             if inv.status == "paid" and inv.settled_on is None:
                 inv.settled_on = max(
-                    (e.effective_on for e in changes.entries
-                     if e.invoice_id == invoice_id and e.amount < 0),
+                    (
+                        e.effective_on
+                        for e in changes.entries
+                        if e.invoice_id == invoice_id and e.amount < 0
+                    ),
                     default=max(on, inv.issued_on),
                 )
                 changes.settled.append(
@@ -420,7 +427,9 @@ class BuyerAccount:
                 continue
             part.outstanding -= take
             left -= take
-            self._entry(changes, inv.invoice_id, part.seq, inv.currency, effective, kind, -take, ref)
+            self._entry(
+                changes, inv.invoice_id, part.seq, inv.currency, effective, kind, -take, ref
+            )
         used = amount - left
         if kind in ("payment", "unapplied_cash"):
             inv.paid += used
@@ -454,8 +463,14 @@ class BuyerAccount:
         before = {fact.invoice_id: (ZERO, "open")}
         for part in parts:
             self._entry(
-                changes, inv.invoice_id, part.seq, inv.currency, inv.issued_on, "issued",
-                part.amount, inv.invoice_id,
+                changes,
+                inv.invoice_id,
+                part.seq,
+                inv.currency,
+                inv.issued_on,
+                "issued",
+                part.amount,
+                inv.invoice_id,
             )
         for pending in self.pending.pop(fact.invoice_id, []):
             self._apply_pending(changes, inv, pending)
@@ -494,8 +509,11 @@ class BuyerAccount:
                 if currency != inv.currency and cash.earmarked_for == inv.invoice_id:
                     cash.earmarked_for = None
                     self._anomaly(
-                        changes, "currency_mismatch", max(cash.received_on, inv.issued_on),
-                        inv.invoice_id, cash.ref,
+                        changes,
+                        "currency_mismatch",
+                        max(cash.received_on, inv.issued_on),
+                        inv.invoice_id,
+                        cash.ref,
                         f"{cash.amount} {currency} named invoice {inv.invoice_id} in {inv.currency}; "
                         "kept on account",
                     )
@@ -506,7 +524,11 @@ class BuyerAccount:
         on = max(cash.received_on, inv.issued_on)
         if cash.earmarked_for is not None and cash.amount > inv.outstanding:
             self._anomaly(
-                changes, "allocation_exceeds_outstanding", on, inv.invoice_id, cash.ref,
+                changes,
+                "allocation_exceeds_outstanding",
+                on,
+                inv.invoice_id,
+                cash.ref,
                 f"{cash.amount} named for {inv.invoice_id}, {inv.outstanding} outstanding; "
                 "the rest stays on account",
             )
@@ -514,8 +536,17 @@ class BuyerAccount:
         used = self._reduce(changes, inv, cash.amount, on, "unapplied_cash", cash.ref)
         if used > 0:
             cash.amount -= used
-            self._entry(changes, None, None, inv.currency, on, "cash_applied", used, cash.ref,
-                        inv.invoice_id)
+            self._entry(
+                changes,
+                None,
+                None,
+                inv.currency,
+                on,
+                "cash_applied",
+                used,
+                cash.ref,
+                inv.invoice_id,
+            )
 
     def _keep_cash(
         self,
@@ -528,8 +559,17 @@ class BuyerAccount:
         earmarked_for: str | None,
     ) -> None:
         self.cash.setdefault(currency, []).append(Cash(ref, kind, on, amount, earmarked_for))
-        self._entry(changes, None, None, currency, on, f"{kind}_on_account", -amount, ref,
-                    earmarked_for or "")
+        self._entry(
+            changes,
+            None,
+            None,
+            currency,
+            on,
+            f"{kind}_on_account",
+            -amount,
+            ref,
+            earmarked_for or "",
+        )
 
     def receive_payment(self, fact: ReceivePayment) -> Changes:
         changes = Changes()
@@ -545,16 +585,29 @@ class BuyerAccount:
         self.seen[fact.payment_id] = fact.content
         on = fact.received_on
         touched = [a.invoice_id for a in fact.allocations]
-        touched += [i for i, inv in self.invoices.items() if inv.currency == fact.currency and inv.open]
+        touched += [
+            i for i, inv in self.invoices.items() if inv.currency == fact.currency and inv.open
+        ]
         before = self._watch(*touched)
         left = fact.amount
         for part in fact.allocations:
             inv = self.invoices.get(part.invoice_id)
             if inv is None:
-                self._keep_cash(changes, fact.currency, fact.payment_id, "payment", on, part.amount,
-                                part.invoice_id)
+                self._keep_cash(
+                    changes,
+                    fact.currency,
+                    fact.payment_id,
+                    "payment",
+                    on,
+                    part.amount,
+                    part.invoice_id,
+                )
                 self._anomaly(
-                    changes, "payment_before_invoice", on, part.invoice_id, fact.payment_id,
+                    changes,
+                    "payment_before_invoice",
+                    on,
+                    part.invoice_id,
+                    fact.payment_id,
                     f"{part.amount} {fact.currency} kept for invoice {part.invoice_id} until it "
                     "arrives",
                 )
@@ -562,7 +615,11 @@ class BuyerAccount:
                 continue
             if inv.cancelled_on is not None:
                 self._anomaly(
-                    changes, "payment_to_cancelled_invoice", on, inv.invoice_id, fact.payment_id,
+                    changes,
+                    "payment_to_cancelled_invoice",
+                    on,
+                    inv.invoice_id,
+                    fact.payment_id,
                     f"{part.amount} named for cancelled invoice {inv.invoice_id}; applied as "
                     "unallocated cash",
                 )
@@ -570,7 +627,10 @@ class BuyerAccount:
             used = self._reduce(changes, inv, part.amount, on, "payment", fact.payment_id)
             if used < part.amount:
                 self._anomaly(
-                    changes, "allocation_exceeds_outstanding", on, inv.invoice_id,
+                    changes,
+                    "allocation_exceeds_outstanding",
+                    on,
+                    inv.invoice_id,
                     fact.payment_id,
                     f"{part.amount} named for {inv.invoice_id}, {used} applied; the rest applied "
                     "as unallocated cash",
@@ -582,7 +642,11 @@ class BuyerAccount:
             self._keep_cash(changes, fact.currency, fact.payment_id, "payment", on, left, None)
             changes.unapplied.append(Unapplied(fact.payment_id, left, fact.currency, on))
             self._anomaly(
-                changes, "unapplied_cash", on, None, fact.payment_id,
+                changes,
+                "unapplied_cash",
+                on,
+                None,
+                fact.payment_id,
                 f"{left} {fact.currency} matched no open invoice; kept on account",
             )
         self._close(changes, before, on)
@@ -610,8 +674,14 @@ class BuyerAccount:
             inv.paid += take
             left -= take
             self._entry(
-                changes, inv.invoice_id, part.seq, currency, max(on, inv.issued_on), "payment",
-                -take, ref,
+                changes,
+                inv.invoice_id,
+                part.seq,
+                currency,
+                max(on, inv.issued_on),
+                "payment",
+                -take,
+                ref,
             )
         return left
 
@@ -638,7 +708,9 @@ class BuyerAccount:
                 f"{inv.invoice_id} in {inv.currency}"
             )
         if inv.cancelled_on is not None:
-            raise Refused(f"credit note {fact.credit_note_id} for cancelled invoice {inv.invoice_id}")
+            raise Refused(
+                f"credit note {fact.credit_note_id} for cancelled invoice {inv.invoice_id}"
+            )
         creditable = inv.amount - inv.credited
         if fact.amount > creditable:
             raise Refused(
@@ -649,17 +721,23 @@ class BuyerAccount:
     def _credit(self, changes: Changes, inv: Invoice, fact: IssueCreditNote) -> None:
         self._check_credit(inv, fact)
         inv.credited += fact.amount
-        used = self._reduce(changes, inv, fact.amount, fact.issued_on, "credit_note",
-                            fact.credit_note_id)
+        used = self._reduce(
+            changes, inv, fact.amount, fact.issued_on, "credit_note", fact.credit_note_id
+        )
         changes.invoices.add(inv.invoice_id)
         excess = fact.amount - used
         if excess > 0:
             on = max(fact.issued_on, inv.issued_on)
-            self._keep_cash(changes, inv.currency, fact.credit_note_id, "credit_note", on, excess,
-                            None)
+            self._keep_cash(
+                changes, inv.currency, fact.credit_note_id, "credit_note", on, excess, None
+            )
             changes.unapplied.append(Unapplied(fact.credit_note_id, excess, inv.currency, on))
             self._anomaly(
-                changes, "credit_exceeds_outstanding", on, inv.invoice_id, fact.credit_note_id,
+                changes,
+                "credit_exceeds_outstanding",
+                on,
+                inv.invoice_id,
+                fact.credit_note_id,
                 f"{excess} {inv.currency} of the credit note exceeds what was outstanding; kept on "
                 "account",
             )
@@ -670,7 +748,11 @@ class BuyerAccount:
             return
         waiting.append(fact)
         self._anomaly(
-            changes, "fact_before_invoice", on, fact.invoice_id, _fact_ref(fact),
+            changes,
+            "fact_before_invoice",
+            on,
+            fact.invoice_id,
+            _fact_ref(fact),
             f"{type(fact).__name__} for unknown invoice {fact.invoice_id} kept until it arrives",
         )
 
@@ -695,17 +777,47 @@ class BuyerAccount:
         released = inv.paid
         for part in inv.instalments:
             if part.outstanding > 0:
-                self._entry(changes, inv.invoice_id, part.seq, inv.currency, on, "cancelled",
-                            -part.outstanding, inv.invoice_id, fact.reason)
+                self._entry(
+                    changes,
+                    inv.invoice_id,
+                    part.seq,
+                    inv.currency,
+                    on,
+                    "cancelled",
+                    -part.outstanding,
+                    inv.invoice_id,
+                    fact.reason,
+                )
             part.outstanding = ZERO
         if released > 0:
-            self._entry(changes, inv.invoice_id, None, inv.currency, on, "payments_released",
-                        released, inv.invoice_id)
-            self._entry(changes, inv.invoice_id, None, inv.currency, on, "cancelled", -released,
-                        inv.invoice_id, fact.reason)
+            self._entry(
+                changes,
+                inv.invoice_id,
+                None,
+                inv.currency,
+                on,
+                "payments_released",
+                released,
+                inv.invoice_id,
+            )
+            self._entry(
+                changes,
+                inv.invoice_id,
+                None,
+                inv.currency,
+                on,
+                "cancelled",
+                -released,
+                inv.invoice_id,
+                fact.reason,
+            )
             self._keep_cash(changes, inv.currency, inv.invoice_id, "released", on, released, None)
             self._anomaly(
-                changes, "cancelled_after_payment", on, inv.invoice_id, inv.invoice_id,
+                changes,
+                "cancelled_after_payment",
+                on,
+                inv.invoice_id,
+                inv.invoice_id,
                 f"{released} {inv.currency} paid on the cancelled invoice kept on account",
             )
             inv.paid = ZERO
@@ -735,11 +847,29 @@ class BuyerAccount:
         if fact.dispute_id in inv.disputes or fact.dispute_id in self.resolved:
             return
         outcome = self.resolved_early.pop(fact.dispute_id, None)
-        self._entry(changes, inv.invoice_id, None, inv.currency, on, "dispute_raised", ZERO,
-                    fact.dispute_id, f"{fact.amount} {fact.currency}: {fact.reason}")
+        self._entry(
+            changes,
+            inv.invoice_id,
+            None,
+            inv.currency,
+            on,
+            "dispute_raised",
+            ZERO,
+            fact.dispute_id,
+            f"{fact.amount} {fact.currency}: {fact.reason}",
+        )
         if outcome is not None:
-            self._entry(changes, inv.invoice_id, None, inv.currency, on, "dispute_resolved", ZERO,
-                        fact.dispute_id, outcome)
+            self._entry(
+                changes,
+                inv.invoice_id,
+                None,
+                inv.currency,
+                on,
+                "dispute_resolved",
+                ZERO,
+                fact.dispute_id,
+                outcome,
+            )
             self.resolved[fact.dispute_id] = outcome
             return
         inv.disputes[fact.dispute_id] = fact.amount
@@ -763,14 +893,27 @@ class BuyerAccount:
             if fact.dispute_id not in self.resolved_early:
                 self.resolved_early[fact.dispute_id] = fact.outcome
                 self._anomaly(
-                    changes, "resolution_before_dispute", on, inv.invoice_id, fact.dispute_id,
+                    changes,
+                    "resolution_before_dispute",
+                    on,
+                    inv.invoice_id,
+                    fact.dispute_id,
                     f"dispute {fact.dispute_id} resolved ({fact.outcome}) before it was raised",
                 )
             return
         del inv.disputes[fact.dispute_id]
         self.resolved[fact.dispute_id] = fact.outcome
-        self._entry(changes, inv.invoice_id, None, inv.currency, on, "dispute_resolved", ZERO,
-                    fact.dispute_id, fact.outcome)
+        self._entry(
+            changes,
+            inv.invoice_id,
+            None,
+            inv.currency,
+            on,
+            "dispute_resolved",
+            ZERO,
+            fact.dispute_id,
+            fact.outcome,
+        )
 
     def start_business_day(self, business_date: date) -> Changes:
         """Announce instalments that became overdue or crossed into a later bucket by this date."""
@@ -789,11 +932,28 @@ class BuyerAccount:
                 part.alerted = level
                 bucket = BUCKETS[level]
                 changes.overdue.append(
-                    Overdue(invoice_id, inv.public_seq(part), part.due_on, part.outstanding,
-                            inv.currency, days, bucket, business_date)
+                    Overdue(
+                        invoice_id,
+                        inv.public_seq(part),
+                        part.due_on,
+                        part.outstanding,
+                        inv.currency,
+                        days,
+                        bucket,
+                        business_date,
+                    )
                 )
-                self._entry(changes, invoice_id, part.seq, inv.currency, business_date, "overdue",
-                            ZERO, invoice_id, bucket)
+                self._entry(
+                    changes,
+                    invoice_id,
+                    part.seq,
+                    inv.currency,
+                    business_date,
+                    "overdue",
+                    ZERO,
+                    invoice_id,
+                    bucket,
+                )
         self._close(changes, before, business_date)
         return changes
 

@@ -81,20 +81,6 @@ def ageing(balances: Iterable[InstalmentBalance], as_of: date) -> dict[str, Agei
     return reports
 
 
-def largest_overdue(
-    balances: Iterable[InstalmentBalance], as_of: date, limit: int
-) -> dict[str, list[tuple[str, Decimal]]]:
-    """Per currency, the buyers with the largest overdue amounts, largest first."""
-    overdue: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for row in balances:
-        if row.outstanding > 0 and as_of > row.due_on:
-            overdue[row.currency][row.buyer_id] += row.outstanding
-    return {
-        currency: sorted(by_buyer.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        for currency, by_buyer in overdue.items()
-    }
-
-
 @dataclass(frozen=True)
 class InvoiceAsOf:
     outstanding: Decimal
@@ -199,7 +185,9 @@ def statement(entries: Iterable[EntryRow], start: date, end: date) -> dict[str, 
         lines: list[StatementLine] = []
         for e in sorted(moves[currency], key=lambda e: e.effective_on):
             balance += e.amount
-            lines.append(StatementLine(e.effective_on, e.kind, e.invoice_id, e.ref, e.amount, balance))
+            lines.append(
+                StatementLine(e.effective_on, e.kind, e.invoice_id, e.ref, e.amount, balance)
+            )
         out[currency] = Statement(currency, opening[currency], balance, tuple(lines))
     return out
 
@@ -239,10 +227,67 @@ def collection_metrics(
     if collectable > 0:
         cei = _round((opening_receivables + credit_sales - closing_receivables) / collectable * 100)
     return CollectionMetrics(
-        currency, days, credit_sales, opening_receivables, closing_receivables, closing_current,
-        dso, bpdso, add, cei,
+        currency,
+        days,
+        credit_sales,
+        opening_receivables,
+        closing_receivables,
+        closing_current,
+        dso,
+        bpdso,
+        add,
+        cei,
     )
 
 
 def _round(value: Decimal) -> Decimal:
     return value.quantize(TWO_PLACES, ROUND_HALF_UP)
+
+
+def open_disputes(entries: Iterable[EntryRow], as_of: date) -> set[str]:
+    """Invoices with a dispute raised and not resolved by `as_of`."""
+    open_: dict[tuple[str, str], bool] = {}
+    for e in entries:
+        if e.effective_on > as_of or e.invoice_id is None:
+            continue
+        if e.kind == "dispute_raised":
+            open_[(e.invoice_id, e.ref)] = True
+        elif e.kind == "dispute_resolved":
+            open_[(e.invoice_id, e.ref)] = False
+    return {invoice_id for (invoice_id, _), is_open in open_.items() if is_open}
+
+
+def instalment_balances(
+    buyer_id: str, entries: Sequence[EntryRow], due_dates: dict[tuple[str, int], date], as_of: date
+) -> list[InstalmentBalance]:
+    """Each instalment's outstanding amount as of `as_of`, flagged when its invoice is disputed."""
+    sums: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+    currencies: dict[tuple[str, int], str] = {}
+    for e in entries:
+        if e.effective_on > as_of or e.invoice_id is None or e.seq is None:
+            continue
+        key = (e.invoice_id, e.seq)
+        sums[key] += e.amount
+        currencies[key] = e.currency
+    disputed = open_disputes(entries, as_of)
+    return [
+        InstalmentBalance(
+            buyer_id,
+            invoice_id,
+            seq,
+            currencies[(invoice_id, seq)],
+            due_dates[(invoice_id, seq)],
+            amount,
+            invoice_id in disputed,
+        )
+        for (invoice_id, seq), amount in sorted(sums.items())
+    ]
+
+
+def cash_on_account(entries: Iterable[EntryRow], as_of: date) -> dict[str, Decimal]:
+    """Unapplied cash and credits held on the buyer's account, per currency, as of `as_of`."""
+    held: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for e in entries:
+        if e.invoice_id is None and e.effective_on <= as_of:
+            held[e.currency] -= e.amount
+    return {currency: amount for currency, amount in held.items() if amount}

@@ -1,0 +1,184 @@
+"""The webhook dispatcher: sends pending deliveries outside any consumer transaction.
+
+A delivery row is created exactly once, in the transaction that opened the case; this background
+task claims due rows (SKIP LOCKED, with a lease so a crashed sender's row is picked up again),
+sends them, and records every attempt. Retries follow the configured schedule with jitter, at
+least as late as the receiver's Retry-After; 410 Gone disables the agency's endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arshield_dunning.adapters import tables as t
+from arshield_dunning.adapters.webhooks import SendResult, TargetRefused, check_target, send
+from arshield_dunning.settings import DunningSettings
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: DunningSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        rng: random.Random | None = None,
+        batch: int = 20,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.client = client or httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+        )
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.batch = batch
+        self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                sent = await self.dispatch_due()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook dispatch failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            if sent == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(
+                        self._wake.wait(), timeout=self.settings.dispatcher_poll_seconds
+                    )
+                except TimeoutError:
+                    pass
+
+    async def dispatch_due(self) -> int:
+        """Claim and send the deliveries that are due; returns how many were attempted."""
+        claimed = await self._claim()
+        if claimed:
+            await asyncio.gather(*(self._attempt(row) for row in claimed))
+        return len(claimed)
+
+    async def _claim(self) -> list[Any]:
+        now = datetime.now(UTC)
+        d, a = t.deliveries, t.agencies
+        async with self.engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(d.c.delivery_id, d.c.body, d.c.attempts, d.c.cycle_attempts,
+                              d.c.agency_id, a.c.url, a.c.secret, a.c.previous_secret)
+                    .join(a, a.c.agency_id == d.c.agency_id)
+                    .where(d.c.status == "pending", d.c.next_attempt_at <= now,
+                           a.c.enabled.is_(True))
+                    .order_by(d.c.next_attempt_at)
+                    .limit(self.batch)
+                    .with_for_update(of=d, skip_locked=True)
+                )
+            ).all()
+            if rows:
+                await connection.execute(
+                    d.update()
+                    .where(d.c.delivery_id.in_([r.delivery_id for r in rows]))
+                    .values(next_attempt_at=now + self.lease)
+                )
+        return list(rows)
+
+    async def _attempt(self, row: Any) -> None:
+        secrets_ = [s for s in (row.secret, row.previous_secret) if s]
+        try:
+            await check_target(row.url, allow_private=self.settings.allow_private_webhook_targets)
+        except TargetRefused as refused:
+            result = SendResult(None, f"target refused: {refused}", None, 0,
+                                int(datetime.now(UTC).timestamp()))
+        else:
+            result = await send(self.client, row.url, msg_id=row.delivery_id, body=row.body,
+                                secrets_=secrets_)
+        await self._record(row, result)
+
+    def _delay(self, cycle_attempt: int, retry_after: float | None) -> float | None:
+        """Seconds until the next try after the `cycle_attempt`-th failed one (None: give up)."""
+        schedule = self.settings.webhook_retry_schedule
+        if cycle_attempt > len(schedule):
+            return None
+        jitter = self.settings.webhook_jitter
+        delay = schedule[cycle_attempt - 1] * (1 + self.rng.uniform(-jitter, jitter))
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.settings.webhook_max_retry_after_seconds))
+        return delay
+
+    async def _record(self, row: Any, result: SendResult) -> None:
+        now = datetime.now(UTC)
+        attempt = row.attempts + 1
+        cycle_attempt = row.cycle_attempts + 1
+        code = result.status_code
+        next_at: datetime | None = None
+        values: dict[str, Any] = {
+            "attempts": attempt, "cycle_attempts": cycle_attempt,
+            "last_status_code": code, "last_error": result.error,
+        }
+        if code is not None and 200 <= code < 300:
+            outcome = "delivered"
+            values.update(status="delivered", delivered_at=now, next_attempt_at=None)
+        elif code == 410:
+            outcome = "disabled"
+            values.update(status="failed", next_attempt_at=None)
+        else:
+            delay = self._delay(cycle_attempt, result.retry_after_seconds)
+            if delay is None:
+                outcome = "failed"
+                values.update(status="failed", next_attempt_at=None)
+            else:
+                outcome = "retry"
+                next_at = now + timedelta(seconds=delay)
+                values.update(next_attempt_at=next_at)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                t.deliveries.update()
+                .where(t.deliveries.c.delivery_id == row.delivery_id)
+                .values(values)
+            )
+            await connection.execute(
+                t.delivery_attempts.insert().values(
+                    delivery_id=row.delivery_id,
+                    attempt=attempt,
+                    attempted_at=now,
+                    webhook_timestamp=result.timestamp,
+                    status_code=code,
+                    error=result.error,
+                    duration_ms=result.duration_ms,
+                    retry_after_seconds=result.retry_after_seconds,
+                    next_attempt_at=next_at,
+                    outcome=outcome,
+                )
+            )
+            if outcome == "disabled":
+                await connection.execute(
+                    t.agencies.update()
+                    .where(t.agencies.c.agency_id == row.agency_id)
+                    .values(enabled=False,
+                            disabled_reason=f"410 Gone from the endpoint on delivery "
+                            f"{row.delivery_id}")
+                )
+        log.info("webhook %s attempt %d: %s (%s)", row.delivery_id, attempt, outcome,
+                 code if code is not None else result.error)
+
+    async def close(self) -> None:
+        await self.client.aclose()

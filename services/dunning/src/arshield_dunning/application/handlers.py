@@ -1,0 +1,72 @@
+"""Application handlers: load the buyer, decide, apply, persist, project and publish."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from arshield_dunning.adapters.store import DunningStore
+from arshield_dunning.application.publishing import Emitter, Publisher
+from arshield_dunning.domain.claims import ClaimCalculator
+from arshield_dunning.domain.dunning import (
+    Command,
+    StartBusinessDay,
+    decide,
+    evolve,
+    next_wake,
+)
+from arshield_dunning.domain.events import DomainEvent
+from arshield_dunning.domain.model import BuyerDunning
+from arshield_dunning.domain.policy import Policy, Segment
+
+
+class Dunning:
+    """One unit of work over the store (a consumer batch's or a request's transaction)."""
+
+    def __init__(
+        self, store: DunningStore, emitter: Emitter, claims: ClaimCalculator, cause_id: str
+    ) -> None:
+        self.store = store
+        self.claims = claims
+        self.publisher = Publisher(store, emitter, cause_id)
+        self._policies: dict[str, dict[Segment, Policy]] = {}
+
+    async def policies(self, tenant_id: str) -> dict[Segment, Policy]:
+        if tenant_id not in self._policies:
+            self._policies[tenant_id] = await self.store.current_policies(tenant_id)
+        return self._policies[tenant_id]
+
+    async def handle(self, tenant_id: str, buyer_id: str, command: Command) -> list[DomainEvent]:
+        """Apply one command to one buyer (DunningError propagates, nothing is written)."""
+        state = await self.store.load_buyer(tenant_id, buyer_id)
+        events = decide(state, command)
+        await self._commit(state, events)
+        return events
+
+    async def _commit(self, state: BuyerDunning, events: list[DomainEvent]) -> BuyerDunning:
+        for event in events:
+            state = evolve(state, event)
+        policies = await self.policies(state.tenant_id)
+        await self.store.save_buyer(
+            state, next_wake(state, policies[state.effective_segment].rules)
+        )
+        await self.publisher.publish(state, events)
+        return state
+
+    async def start_business_day(self, tenant_id: str, day: date) -> int:
+        """Fire everything due on `day` for the tenant's buyers; returns how many buyers acted."""
+        await self.store.advance_business_date(tenant_id, day)
+        policies = await self.policies(tenant_id)
+        agency_id = await self.store.delivery_target(tenant_id)
+        acted = 0
+        for buyer_id in await self.store.buyers_due(tenant_id, day):
+            state = await self.store.load_buyer(tenant_id, buyer_id)
+            command = StartBusinessDay(
+                on=day,
+                policy=policies[state.effective_segment],
+                claims=self.claims,
+                agency_id=agency_id,
+            )
+            events = decide(state, command)
+            await self._commit(state, events)
+            acted += bool(events)
+        return acted

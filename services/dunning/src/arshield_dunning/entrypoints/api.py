@@ -1,0 +1,691 @@
+"""Dunning's HTTP API: timelines, letters, cases, policies, promises, pauses, agencies,
+deliveries (admin) and agency callbacks."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from arshield_events import dunning as public
+from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
+from arshield_events.fields import BusinessDate, Id, ShortText, Text
+from arshield_events.money import DecimalString
+from arshield_events.money import Money as PublicMoney
+from arshield_runtime import outbox as outbox_store
+from arshield_runtime.http import (
+    AdminPrincipal,
+    AgencyPrincipal,
+    Page,
+    ProblemError,
+    ReadPrincipal,
+    WritePrincipal,
+    decode_cursor,
+    encode_cursor,
+)
+from arshield_runtime.messaging import OutboxRecord, outbox_record
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from arshield_dunning.adapters import tables as t
+from arshield_dunning.adapters.store import DunningStore
+from arshield_dunning.adapters.webhooks import (
+    SignatureRefused,
+    TargetRefused,
+    check_secret,
+    check_target,
+    new_secret,
+    verify_callback,
+)
+from arshield_dunning.application.handlers import Dunning
+from arshield_dunning.domain.dunning import DunningError, RecordPromise
+from arshield_dunning.domain.model import BuyerDunning
+from arshield_dunning.domain.policy import Policy, PolicyRules, Segment, plan
+from arshield_dunning.settings import DunningSettings
+
+router = APIRouter(prefix="/v1", tags=["dunning"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+
+
+class RequestEmitter:
+    """Emits public events caused by an API request, into the request's transaction."""
+
+    replaying = False
+
+    def __init__(self, source: str, tenant_id: str, cause_id: str) -> None:
+        self.source, self.tenant_id, self.cause_id = source, tenant_id, cause_id
+        self.records: list[OutboxRecord] = []
+
+    def emit(
+        self, data: Payload, *, purpose: str, subject: str | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent[Any]:
+        event = envelope(
+            data,
+            id=derived_event_id(self.source, self.cause_id, purpose),
+            source=self.source,
+            subject=subject or self.tenant_id,
+            tenantid=self.tenant_id,
+            time=time or datetime.now(UTC),
+            correlationid=self.cause_id,
+        )
+        self.records.append(outbox_record(event))
+        return event
+
+    async def flush(self, session: AsyncSession, request: Request) -> None:
+        await outbox_store.append(session, self.records)  # type: ignore[arg-type]
+        running = getattr(request.app.state, "running", None)
+        if running is not None and self.records:
+            running.relay.wake()
+
+
+async def session_of(request: Request) -> AsyncIterator[AsyncSession]:
+    engine: AsyncEngine = request.app.state.engine
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(session_of)]
+
+
+def settings_of(request: Request) -> DunningSettings:
+    settings: DunningSettings = request.app.state.settings
+    return settings
+
+
+async def business_date(store: DunningStore, tenant_id: str) -> date:
+    return await store.business_date(tenant_id) or datetime.now(UTC).date()
+
+
+def not_found(what: str, ident: str) -> ProblemError:
+    return ProblemError(404, "Not found", f"{what} {ident} does not exist")
+
+
+def page_after(cursor: str | None) -> str | None:
+    position = decode_cursor(cursor)
+    return str(position["after"]) if position else None
+
+
+def page_of(items: list[Any], limit: int, key: str) -> dict[str, Any]:
+    more = len(items) > limit
+    items = items[:limit]
+    return {
+        "items": items,
+        "next_cursor": encode_cursor({"after": items[-1][key]}) if more and items else None,
+    }
+
+
+def _row(row: Any) -> dict[str, Any]:
+    out = dict(row._mapping)
+    for k, v in out.items():
+        if isinstance(v, Decimal):
+            out[k] = str(v)
+    return out
+
+
+# --- timelines and letters -----------------------------------------------------------------------
+
+
+class TimelineEntry(BaseModel):
+    action: str
+    level: int
+    on: date
+    status: Literal["done", "scheduled", "skipped"]
+    planned_on: date | None = None
+    policy_version: str
+    letter_id: str | None = None
+    facts: dict[str, str] = {}
+
+
+class Timeline(BaseModel):
+    invoice_id: str
+    buyer_id: str
+    status: Literal["open", "settled", "cancelled", "unknown"]
+    due_on: date | None
+    outstanding: PublicMoney | None
+    level: int
+    paused: list[str]
+    """What pauses the invoice now (dispute ids, promise id)."""
+    policy_version: str
+    entries: list[TimelineEntry]
+
+
+@router.get("/invoices/{invoice_id}/timeline", response_model=Timeline)
+async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: Session) -> Any:
+    """The invoice's dunning timeline: what was done (with the policy version and facts behind
+    it), what was skipped, and what is scheduled under the current policy."""
+    store = DunningStore(session)
+    tenant = principal.tenant_id
+    buyer_id = await store.buyer_of_invoice(tenant, invoice_id)
+    if buyer_id is None:
+        raise not_found("invoice", invoice_id)
+    state = await store.load_buyer(tenant, buyer_id)
+    inv = state.invoice(invoice_id)
+    policy = (await store.current_policies(tenant))[state.effective_segment]
+    rows = await session.execute(
+        sa.select(t.actions)
+        .where(t.actions.c.tenant_id == tenant, t.actions.c.invoice_id == invoice_id)
+        .order_by(t.actions.c.taken_on, t.actions.c.created_at)
+    )
+    entries = [
+        TimelineEntry(action=r.action, level=r.level, on=r.taken_on, status="done",
+                      planned_on=r.planned_on, policy_version=r.policy_version,
+                      letter_id=r.letter_id, facts=r.facts)
+        for r in rows
+    ]
+    if inv.is_open and inv.due_on is not None:
+        done = {(d.action, d.on) for d in inv.done}
+        for p in plan(policy.rules, due_on=inv.due_on, delivered_on=inv.delivered_on):
+            if inv.evaluated_through is not None and p.on <= inv.evaluated_through:
+                if p.level > inv.level or (p.action, p.on) in done or p.level:
+                    continue
+                if not inv.has_done(p.action, p.on):
+                    entries.append(TimelineEntry(action=p.action.value, level=p.level, on=p.on,
+                                                 status="skipped",
+                                                 policy_version=policy.ref))
+                continue
+            if p.level and p.level <= inv.level:
+                continue
+            entries.append(TimelineEntry(action=p.action.value, level=p.level, on=p.on,
+                                         status="scheduled", policy_version=policy.ref))
+    status: Literal["open", "settled", "cancelled", "unknown"] = (
+        inv.closed.value if inv.closed else ("open" if inv.known else "unknown")  # type: ignore[assignment]
+    )
+    return Timeline(
+        invoice_id=invoice_id,
+        buyer_id=buyer_id,
+        status=status,
+        due_on=inv.due_on,
+        outstanding=PublicMoney(amount=inv.outstanding, currency=inv.currency)
+        if inv.amount else None,
+        level=inv.level,
+        paused=[*inv.open_disputes, *([inv.promise_id] if inv.promise_id else [])],
+        policy_version=policy.ref,
+        entries=entries,
+    )
+
+
+@router.get("/letters/{letter_id}")
+async def get_letter(
+    letter_id: str, request: Request, principal: ReadPrincipal, session: Session
+) -> Any:
+    """A letter as sent: JSON (facts and rendered body), or the body alone with
+    `Accept: text/plain`."""
+    row = (
+        await session.execute(
+            sa.select(t.letters).where(t.letters.c.letter_id == letter_id,
+                                       t.letters.c.tenant_id == principal.tenant_id)
+        )
+    ).first()
+    if row is None:
+        raise not_found("letter", letter_id)
+    if "text/plain" in request.headers.get("accept", ""):
+        return Response(row.body, media_type="text/plain; charset=utf-8")
+    return {
+        "letter_id": row.letter_id, "buyer_id": row.buyer_id, "kind": row.kind,
+        "language": row.language, "as_of": row.as_of, "invoice_ids": row.invoice_ids,
+        "content": row.content, "body": row.body,
+    }
+
+
+@router.get("/invoices/{invoice_id}/letters")
+async def invoice_letters(invoice_id: str, principal: ReadPrincipal, session: Session) -> Any:
+    rows = await session.execute(
+        sa.select(t.letters.c.letter_id, t.letters.c.kind, t.letters.c.language,
+                  t.letters.c.as_of)
+        .where(t.letters.c.tenant_id == principal.tenant_id,
+               t.letters.c.invoice_ids.any(invoice_id))
+        .order_by(t.letters.c.as_of, t.letters.c.letter_id)
+    )
+    return {"items": [_row(r) for r in rows]}
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+@router.get("/cases")
+async def list_cases(
+    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
+    buyer_id: str | None = None, status: str | None = None,
+) -> Any:
+    query = sa.select(t.cases).where(t.cases.c.tenant_id == principal.tenant_id)
+    if buyer_id:
+        query = query.where(t.cases.c.buyer_id == buyer_id)
+    if status:
+        query = query.where(t.cases.c.status == status)
+    if (after := page_after(cursor)) is not None:
+        query = query.where(t.cases.c.case_id > after)
+    rows = await session.execute(query.order_by(t.cases.c.case_id).limit(limit + 1))
+    return page_of([_row(r) for r in rows], limit, "case_id")
+
+
+@router.get("/cases/{case_id}")
+async def get_case(case_id: str, principal: ReadPrincipal, session: Session) -> Any:
+    row = (
+        await session.execute(sa.select(t.cases).where(
+            t.cases.c.case_id == case_id, t.cases.c.tenant_id == principal.tenant_id))
+    ).first()
+    if row is None:
+        raise not_found("case", case_id)
+    return _row(row)
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+
+def _policy_out(policy: Policy) -> dict[str, Any]:
+    return {
+        "segment": policy.segment.value,
+        "version": policy.version,
+        "policy_version": policy.ref,
+        "default": policy.version == 0,
+        "rules": policy.rules.model_dump(mode="json"),
+    }
+
+
+@router.get("/policies")
+async def current_policies(principal: ReadPrincipal, session: Session) -> Any:
+    """The policy in force for each segment (version 0 is the built-in default)."""
+    policies = await DunningStore(session).current_policies(principal.tenant_id)
+    return {"items": [_policy_out(p) for p in policies.values()]}
+
+
+@router.get("/policies/{segment}")
+async def policy_versions(segment: Segment, principal: ReadPrincipal, session: Session) -> Any:
+    versions = await DunningStore(session).policy_versions(principal.tenant_id, segment)
+    return {"items": [_policy_out(p) for p in versions]}
+
+
+@router.put("/policies/{segment}", status_code=201)
+async def write_policy(
+    segment: Segment, rules: PolicyRules, principal: WritePrincipal, session: Session
+) -> Any:
+    """Write a new version of the segment's policy; it applies from the next business day."""
+    policy = await DunningStore(session).add_policy(
+        principal.tenant_id, segment, rules, created_by=principal.name
+    )
+    return _policy_out(policy)
+
+
+# --- promises and pauses -------------------------------------------------------------------------
+
+
+class PromiseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_ids: tuple[Id, ...] = Field(min_length=1, max_length=200)
+    promised_on: BusinessDate
+    amount: DecimalString | None = Field(
+        default=None, description="defaults to what the invoices still owe"
+    )
+    grace_days: int | None = Field(default=None, ge=0, le=365,
+                                   description="defaults to the policy's grace")
+    recorded_by: ShortText | None = None
+
+
+_PROMISE_STATUS = {"unknown-invoice": 404, "promise-active": 409, "promise-exists": 409,
+                   "invoice-closed": 409}
+
+
+@router.post("/promises", status_code=201)
+async def record_promise(
+    body: PromiseIn, request: Request, principal: WritePrincipal, session: Session
+) -> Any:
+    """Record a buyer's promise to pay: dunning of its invoices pauses until the promised date
+    plus grace; a broken promise escalates at once."""
+    tenant = principal.tenant_id
+    store = DunningStore(session)
+    buyers = {await store.buyer_of_invoice(tenant, i) for i in body.invoice_ids}
+    if None in buyers:
+        missing = [i for i in body.invoice_ids if await store.buyer_of_invoice(tenant, i) is None]
+        raise not_found("invoice", ", ".join(missing))
+    if len(buyers) != 1:
+        raise ProblemError(422, "Invalid request", "a promise covers invoices of one buyer")
+    buyer_id = str(buyers.pop())
+    settings = settings_of(request)
+    promise_id = f"ptp_{uuid.uuid4().hex}"
+    emitter = RequestEmitter(settings.source, tenant, promise_id)
+    unit = Dunning(store, emitter, request.app.state.claims, promise_id)
+    state = await store.load_buyer(tenant, buyer_id)
+    policy = (await unit.policies(tenant))[state.effective_segment]
+    grace = body.grace_days if body.grace_days is not None else policy.rules.promise_grace_days
+    command = RecordPromise(
+        promise_id=promise_id, invoice_ids=body.invoice_ids, promised_on=body.promised_on,
+        amount=body.amount, recorded_on=await business_date(store, tenant), grace_days=grace,
+        recorded_by=body.recorded_by or principal.name,
+    )
+    try:
+        await unit.handle(tenant, buyer_id, command)
+    except DunningError as refused:
+        raise ProblemError(_PROMISE_STATUS.get(refused.code, 422), "Promise refused",
+                           refused.detail, type_=f"urn:arshield:dunning:{refused.code}") from None
+    await emitter.flush(session, request)
+    row = (await session.execute(
+        sa.select(t.promises).where(t.promises.c.promise_id == promise_id))).one()
+    return _row(row)
+
+
+@router.get("/promises")
+async def list_promises(
+    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
+    status: str | None = None,
+) -> Any:
+    query = sa.select(t.promises).where(t.promises.c.tenant_id == principal.tenant_id)
+    if status:
+        query = query.where(t.promises.c.status == status)
+    if (after := page_after(cursor)) is not None:
+        query = query.where(t.promises.c.promise_id > after)
+    rows = await session.execute(query.order_by(t.promises.c.promise_id).limit(limit + 1))
+    return page_of([_row(r) for r in rows], limit, "promise_id")
+
+
+@router.get("/pauses")
+async def list_pauses(
+    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
+    active: bool = True,
+) -> Any:
+    """Invoices whose dunning is paused (by a dispute or a promise to pay)."""
+    p = t.pauses
+    key = sa.func.concat(p.c.invoice_id, "|", p.c.reference_id)
+    query = sa.select(p, key.label("pause_key")).where(p.c.tenant_id == principal.tenant_id)
+    if active:
+        query = query.where(p.c.resumed_on.is_(None))
+    if (after := page_after(cursor)) is not None:
+        query = query.where(key > after)
+    rows = await session.execute(query.order_by(key).limit(limit + 1))
+    return page_of([_row(r) for r in rows], limit, "pause_key")
+
+
+# --- agencies and deliveries (admin) -------------------------------------------------------------
+
+
+class AgencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText
+    url: str = Field(min_length=1, max_length=2000)
+    secret: str | None = Field(default=None, description="whsec_...; generated when omitted")
+
+
+class AgencyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText | None = None
+    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    enabled: bool | None = None
+
+
+def _agency_out(row: Any, *, secret: str | None = None) -> dict[str, Any]:
+    out = {
+        "agency_id": row.agency_id, "name": row.name, "url": row.url, "enabled": row.enabled,
+        "disabled_reason": row.disabled_reason, "created_at": row.created_at,
+    }
+    if secret is not None:
+        out["secret"] = secret
+    return out
+
+
+async def _checked_url(url: str, request: Request) -> str:
+    try:
+        await check_target(url, allow_private=settings_of(request).allow_private_webhook_targets)
+    except TargetRefused as refused:
+        raise ProblemError(422, "Endpoint refused", str(refused),
+                           type_="urn:arshield:dunning:endpoint-refused",
+                           errors=[{"loc": "url", "msg": str(refused)}]) from None
+    return url
+
+
+async def _agency(session: AsyncSession, tenant: str, agency_id: str) -> Any:
+    row = (await session.execute(sa.select(t.agencies).where(
+        t.agencies.c.agency_id == agency_id, t.agencies.c.tenant_id == tenant))).first()
+    if row is None:
+        raise not_found("agency", agency_id)
+    return row
+
+
+@router.post("/agencies", status_code=201)
+async def register_agency(
+    body: AgencyIn, request: Request, principal: AdminPrincipal, session: Session
+) -> Any:
+    """Register a collection agency's webhook endpoint; the secret is shown once."""
+    url = await _checked_url(body.url, request)
+    secret = body.secret or new_secret()
+    try:
+        check_secret(secret)
+    except ValueError as bad:
+        raise ProblemError(422, "Invalid request", str(bad),
+                           errors=[{"loc": "secret", "msg": str(bad)}]) from None
+    agency_id = f"agy_{uuid.uuid4().hex[:16]}"
+    await session.execute(t.agencies.insert().values(
+        agency_id=agency_id, tenant_id=principal.tenant_id, name=body.name, url=url,
+        secret=secret))
+    return _agency_out(await _agency(session, principal.tenant_id, agency_id), secret=secret)
+
+
+@router.get("/agencies")
+async def list_agencies(principal: AdminPrincipal, session: Session) -> Any:
+    rows = await session.execute(
+        sa.select(t.agencies).where(t.agencies.c.tenant_id == principal.tenant_id)
+        .order_by(t.agencies.c.created_at))
+    return {"items": [_agency_out(r) for r in rows]}
+
+
+@router.get("/agencies/{agency_id}")
+async def get_agency(agency_id: str, principal: AdminPrincipal, session: Session) -> Any:
+    return _agency_out(await _agency(session, principal.tenant_id, agency_id))
+
+
+@router.patch("/agencies/{agency_id}")
+async def update_agency(
+    agency_id: str, body: AgencyPatch, request: Request, principal: AdminPrincipal,
+    session: Session,
+) -> Any:
+    """Change the name or URL, or re-enable an endpoint disabled by 410 Gone."""
+    await _agency(session, principal.tenant_id, agency_id)
+    values: dict[str, Any] = body.model_dump(exclude_none=True)
+    if body.url is not None:
+        await _checked_url(body.url, request)
+    if body.enabled:
+        values["disabled_reason"] = None
+    if values:
+        await session.execute(t.agencies.update().where(
+            t.agencies.c.agency_id == agency_id).values(values))
+    return _agency_out(await _agency(session, principal.tenant_id, agency_id))
+
+
+@router.post("/agencies/{agency_id}/rotate-secret")
+async def rotate_secret(agency_id: str, principal: AdminPrincipal, session: Session) -> Any:
+    """A new secret; deliveries are signed with both until the next rotation."""
+    row = await _agency(session, principal.tenant_id, agency_id)
+    secret = new_secret()
+    await session.execute(t.agencies.update().where(t.agencies.c.agency_id == agency_id)
+                          .values(secret=secret, previous_secret=row.secret))
+    return _agency_out(await _agency(session, principal.tenant_id, agency_id), secret=secret)
+
+
+def _delivery_out(row: Any) -> dict[str, Any]:
+    out = _row(row)
+    out.pop("tenant_id", None)
+    return out
+
+
+@router.get("/deliveries")
+async def list_deliveries(
+    principal: AdminPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
+    agency_id: str | None = None, case_id: str | None = None, status: str | None = None,
+) -> Any:
+    d = t.deliveries
+    query = sa.select(d).where(d.c.tenant_id == principal.tenant_id)
+    for column, value in (("agency_id", agency_id), ("case_id", case_id), ("status", status)):
+        if value:
+            query = query.where(d.c[column] == value)
+    if (after := page_after(cursor)) is not None:
+        query = query.where(d.c.delivery_id > after)
+    rows = await session.execute(query.order_by(d.c.delivery_id).limit(limit + 1))
+    return page_of([_delivery_out(r) for r in rows], limit, "delivery_id")
+
+
+async def _delivery(session: AsyncSession, tenant: str, delivery_id: str) -> Any:
+    row = (await session.execute(sa.select(t.deliveries).where(
+        t.deliveries.c.delivery_id == delivery_id, t.deliveries.c.tenant_id == tenant))).first()
+    if row is None:
+        raise not_found("delivery", delivery_id)
+    return row
+
+
+@router.get("/deliveries/{delivery_id}")
+async def get_delivery(delivery_id: str, principal: AdminPrincipal, session: Session) -> Any:
+    """A delivery with every attempt made."""
+    out = _delivery_out(await _delivery(session, principal.tenant_id, delivery_id))
+    attempts = await session.execute(
+        sa.select(t.delivery_attempts).where(t.delivery_attempts.c.delivery_id == delivery_id)
+        .order_by(t.delivery_attempts.c.attempt_id))
+    out["attempts"] = [_row(a) for a in attempts]
+    return out
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", status_code=202)
+async def redeliver(
+    delivery_id: str, request: Request, principal: AdminPrincipal, session: Session
+) -> Any:
+    """Send the delivery again (same webhook-id) with a fresh retry schedule."""
+    await _delivery(session, principal.tenant_id, delivery_id)
+    await session.execute(t.deliveries.update().where(t.deliveries.c.delivery_id == delivery_id)
+                          .values(status="pending", cycle_attempts=0,
+                                  next_attempt_at=datetime.now(UTC)))
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+    return _delivery_out(await _delivery(session, principal.tenant_id, delivery_id))
+
+
+# --- agency callbacks ----------------------------------------------------------------------------
+
+
+class CaseUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Id
+    status: public.AgencyCaseStatus
+    collected: PublicMoney | None = Field(default=None,
+                                          description="total collected so far on the case")
+    agency_reference: ShortText | None = None
+    note: Text | None = None
+    updated_on: BusinessDate | None = None
+
+
+_CASE_ORDER = {"opened": 0, "handed_over": 0, "accepted": 1, "collecting": 2,
+               "payment_collected": 3, "closed": 4}
+
+
+@router.post("/agencies/{agency_id}/callbacks")
+async def agency_callback(
+    agency_id: str, request: Request, principal: AgencyPrincipal, session: Session
+) -> Any:
+    """An agency reports on a case. Signed like our webhooks with the agency's secret and
+    carrying an `Idempotency-Key`: a replay returns the first answer and changes nothing."""
+    tenant = principal.tenant_id
+    agency = await _agency(session, tenant, agency_id)
+    raw = await request.body()
+    try:
+        verify_callback([s for s in (agency.secret, agency.previous_secret) if s], raw,
+                        dict(request.headers))
+    except SignatureRefused as refused:
+        raise ProblemError(401, "Invalid signature",
+                           f"the callback's Standard Webhooks signature does not verify: {refused}",
+                           type_="urn:arshield:dunning:invalid-signature") from None
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key or len(key) > 200:
+        raise ProblemError(400, "Idempotency-Key required",
+                           "send an Idempotency-Key header (at most 200 characters)")
+    request_hash = hashlib.sha256(raw).hexdigest()
+    seen = (await session.execute(sa.select(t.callbacks).where(
+        t.callbacks.c.tenant_id == tenant, t.callbacks.c.agency_id == agency_id,
+        t.callbacks.c.idempotency_key == key))).first()
+    if seen is not None:
+        if seen.request_hash != request_hash:
+            raise ProblemError(422, "Idempotency-Key reused",
+                               "this Idempotency-Key was used for a different request")
+        return Response(content=_json(seen.response), media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+    try:
+        update = CaseUpdateIn.model_validate_json(raw)
+    except ValidationError as invalid:
+        errors = [{"loc": ".".join(str(x) for x in e["loc"]), "msg": e["msg"]}
+                  for e in invalid.errors()]
+        raise ProblemError(422, "Invalid request", "; ".join(f"{e['loc']}: {e['msg']}"
+                                                            for e in errors),
+                           errors=errors) from None
+    case = (await session.execute(sa.select(t.cases).where(
+        t.cases.c.case_id == update.case_id, t.cases.c.tenant_id == tenant).with_for_update()
+    )).first()
+    if case is None or case.agency_id != agency_id:
+        raise ProblemError(404, "Not found",
+                           f"case {update.case_id} is not a case of agency {agency_id}")
+    _check_transition(case, update)
+    store = DunningStore(session)
+    updated_on = update.updated_on or await business_date(store, tenant)
+    collected = update.collected.amount if update.collected else case.collected
+    entry = {"status": update.status, "collected": str(collected), "updated_on":
+             updated_on.isoformat(), "idempotency_key": key, "note": update.note}
+    await session.execute(t.cases.update().where(t.cases.c.case_id == case.case_id).values(
+        status=update.status, collected=collected,
+        agency_reference=update.agency_reference or case.agency_reference,
+        history=t.cases.c.history.op("||")(sa.func.jsonb_build_array(sa.func.cast(
+            _json(entry), t.cases.c.history.type))),
+        updated_at=sa.func.now()))
+    emitter = RequestEmitter(settings_of(request).source, tenant,
+                             f"callback:{agency_id}:{key}")
+    event = emitter.emit(public.AgencyCaseUpdated(
+        case_id=case.case_id, buyer_id=case.buyer_id, agency_id=agency_id, status=update.status,
+        collected=PublicMoney(amount=collected, currency=case.currency),
+        agency_reference=update.agency_reference, note=update.note, updated_on=updated_on,
+    ), purpose="case-updated", subject=case.buyer_id)
+    await emitter.flush(session, request)
+    response = {"case_id": case.case_id, "status": update.status, "collected": str(collected),
+                "currency": case.currency, "event_id": event.id}
+    try:
+        async with session.begin_nested():
+            await session.execute(t.callbacks.insert().values(
+                tenant_id=tenant, agency_id=agency_id, idempotency_key=key,
+                request_hash=request_hash, case_id=case.case_id, response=response))
+    except IntegrityError:
+        raise ProblemError(409, "Conflict",
+                           "a callback with this Idempotency-Key is being processed") from None
+    return response
+
+
+def _check_transition(case: Any, update: CaseUpdateIn) -> None:
+    current, wanted = _CASE_ORDER[case.status], _CASE_ORDER[update.status]
+    if case.status == "closed":
+        raise ProblemError(409, "Case closed", f"case {case.case_id} is closed")
+    if wanted < current or (wanted == current and update.status != "payment_collected"):
+        raise ProblemError(409, "Invalid transition",
+                           f"case {case.case_id} is {case.status}; it cannot become "
+                           f"{update.status}")
+    if update.collected is not None and update.collected.currency != case.currency:
+        raise ProblemError(422, "Invalid request",
+                           f"collected must be in the case currency {case.currency}")
+    if update.status == "payment_collected" and (
+        update.collected is None or update.collected.amount <= 0
+    ):
+        raise ProblemError(422, "Invalid request",
+                           "status payment_collected needs the collected amount")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+__all__ = ["Page", "router"]

@@ -1,0 +1,93 @@
+"""Late interest and compensation for one invoice, from its dated entries (pure).
+
+The rules live in `arshield_latepay` (shared with dunning's letters); this module only turns an
+invoice's entries into the debts that library expects: one per instalment, with the unpaid amount's
+changes day by day. An invoice without contract terms is assumed to follow the statutory law of its
+currency (EUR: EU directive, GBP: UK Act, CNY: China); the answer says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from arshield_latepay import (
+    BalanceChange,
+    ContractTerms,
+    Debt,
+    Jurisdiction,
+    LatePaymentClaim,
+    ReferenceRates,
+    late_payment_claim,
+)
+
+from arshield_ledger.domain.reports import EntryRow
+
+_BY_CURRENCY = {"EUR": Jurisdiction.EU, "GBP": Jurisdiction.UK, "CNY": Jurisdiction.CN}
+
+
+@dataclass(frozen=True)
+class InvoiceTerms:
+    currency: str
+    amount: Decimal
+    issued_on: date
+    jurisdiction: str | None
+    agreed_annual_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class InterestAnswer:
+    claim: LatePaymentClaim | None
+    jurisdiction_assumed: bool
+    note: str
+
+
+def debts(entries: Sequence[EntryRow], due_dates: dict[int, date]) -> list[Debt]:
+    """One debt per instalment: its outstanding amount at the end of each day something moved."""
+    out = []
+    for seq in sorted(due_dates):
+        running = Decimal(0)
+        changes: dict[date, Decimal] = {}
+        for e in sorted((e for e in entries if e.seq == seq), key=lambda e: e.effective_on):
+            running += e.amount
+            changes[e.effective_on] = running
+        out.append(
+            Debt(due_dates[seq], tuple(BalanceChange(d, v) for d, v in sorted(changes.items())))
+        )
+    return out
+
+
+def invoice_interest(
+    terms: InvoiceTerms,
+    entries: Sequence[EntryRow],
+    due_dates: dict[int, date],
+    as_of: date,
+    rates: ReferenceRates,
+) -> InterestAnswer:
+    assumed = terms.jurisdiction is None
+    jurisdiction = (
+        Jurisdiction(terms.jurisdiction) if terms.jurisdiction else _BY_CURRENCY.get(terms.currency)
+    )
+    if jurisdiction is None:
+        return InterestAnswer(
+            None, True, f"no contract terms and no statutory rule for {terms.currency}"
+        )
+    if any(e.kind == "cancelled" and e.effective_on <= as_of for e in entries):
+        return InterestAnswer(None, assumed, "the invoice is cancelled")
+    contract = ContractTerms(jurisdiction, terms.agreed_annual_rate, signed_on=terms.issued_on)
+    claim = late_payment_claim(
+        terms=contract,
+        currency=terms.currency,
+        invoice_amount=terms.amount,
+        debts=debts([e for e in entries if e.effective_on <= as_of], due_dates),
+        as_of=as_of,
+        rates=rates,
+    )
+    note = (
+        f"no contract terms: the statutory rule of {terms.currency} ({jurisdiction}) is assumed"
+        if assumed
+        else claim.basis
+    )
+    return InterestAnswer(claim, assumed, note)
