@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from arshield_latepay import ReferenceRates
 
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.domain.dunning import (
@@ -20,6 +19,7 @@ from arshield_dunning.domain.dunning import (
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.model import BuyerDunning, Money
 from arshield_dunning.domain.policy import Policy, Segment
+from arshield_latepay import ReferenceRates
 
 CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
 
@@ -122,7 +122,8 @@ def test_default_timeline_fires_each_action_on_its_day() -> None:
     assert taken[3].facts["days_overdue"] == "30"
     assert taken[3].facts["outstanding"] == "1000.00"
     (case,) = b.of(CaseOpened)
-    assert case.invoice_ids == ("inv-1",) and case.agency_id == "agency-1"
+    assert case.invoice_ids == ("inv-1",)
+    assert case.agency_id == "agency-1"
     assert case.amount == Money(amount=Decimal("1000.00"), currency="EUR")
     assert ("legal_letter", f"letter:{taken[3].letter.letter_id}", "inv-1") in case.evidence  # type: ignore[union-attr]
 
@@ -162,7 +163,8 @@ def test_partial_payment_lowers_the_amount_claimed() -> None:
     formal = b.of(ActionTaken)[-1]
     assert formal.action.value == "formal_notice"
     assert formal.outstanding.amount == Decimal("600.00")
-    assert formal.letter is not None and formal.letter.lines[0].outstanding == Decimal("600.00")
+    assert formal.letter is not None
+    assert formal.letter.lines[0].outstanding == Decimal("600.00")
 
 
 def test_proof_of_delivery_before_seven_days_means_no_receipt_request() -> None:
@@ -286,7 +288,9 @@ def test_buyer_profile_sets_language_of_letters() -> None:
     b.do(invoice())
     b.days(D(2024, 1, 1), D(2024, 1, 16))
     letter = b.of(ActionTaken)[-1].letter
-    assert letter is not None and letter.language == "zh" and letter.buyer_name == "华为"
+    assert letter is not None
+    assert letter.language == "zh"
+    assert letter.buyer_name == "华为"
 
 
 def expected_actions(

@@ -23,7 +23,9 @@ def test_default_policy_is_the_domain_timeline() -> None:
         ("agency_handover", date(2024, 3, 31)),
     ]
     assert Policy.default(Segment.CORE).rules.statement_day_of_month == 1
-    assert Policy.default(Segment.WATCH).rules.escalation_for(Action.FORMAL_NOTICE).days_after_due == 15  # type: ignore[union-attr]
+    watch_formal = Policy.default(Segment.WATCH).rules.escalation_for(Action.FORMAL_NOTICE)
+    assert watch_formal is not None
+    assert watch_formal.days_after_due == 15
 
 
 @pytest.mark.parametrize(
@@ -93,7 +95,9 @@ def test_letters_render_in_english_with_amounts_interest_and_compensation() -> N
 def test_letters_render_in_chinese() -> None:
     text = render(_letter("zh-Hans"))
     assert "正式催款函" in text
-    assert "逾期利息" in text and "10.27" in text and "600.00" in text
+    assert "逾期利息" in text
+    assert "10.27" in text
+    assert "600.00" in text
     assert "2024年3月1日" in text
 
 

@@ -1,0 +1,1 @@
+"""arshield ledger: the event-sourced receivables sub-ledger."""

@@ -1,10 +1,12 @@
-"""The claim port served by `arshield_latepay`: the very rules the ledger uses (one implementation)."""
+"""The claim port served by `arshield_latepay`: the ledger's very rules (one implementation)."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
+from arshield_dunning.domain.claims import Claim
+from arshield_dunning.domain.model import ContractTerms, Reduction
 from arshield_latepay import (
     BalanceChange,
     Debt,
@@ -13,9 +15,6 @@ from arshield_latepay import (
     late_payment_claim,
 )
 from arshield_latepay import ContractTerms as LatepayTerms
-
-from arshield_dunning.domain.claims import Claim
-from arshield_dunning.domain.model import ContractTerms, Reduction
 
 
 class LatepayClaims:

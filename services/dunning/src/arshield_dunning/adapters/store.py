@@ -93,15 +93,14 @@ class DunningStore:
         )
 
     async def business_date(self, tenant_id: str) -> date | None:
-        value = await self.session.scalar(
+        return await self.session.scalar(
             sa.select(t.tenant_clock.c.business_date).where(t.tenant_clock.c.tenant_id == tenant_id)
         )
-        return value  # type: ignore[no-any-return]
 
     # --- policies -------------------------------------------------------------------------------
 
     async def current_policies(self, tenant_id: str) -> dict[Segment, Policy]:
-        """The newest version per segment; the built-in default (version 0) where none was written."""
+        """The newest version per segment; the built-in default (version 0) if none was written."""
         rows = await self.session.execute(
             sa.select(t.policies.c.segment, t.policies.c.version, t.policies.c.rules)
             .where(t.policies.c.tenant_id == tenant_id)

@@ -9,6 +9,12 @@ from sqlalchemy.dialects import postgresql as pg
 metadata = sa.MetaData()
 
 
+def _updated() -> sa.Column[object]:
+    return sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
+
+
 def _created() -> sa.Column[object]:
     return sa.Column(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
@@ -22,7 +28,7 @@ buyers = sa.Table(
     sa.Column("buyer_id", sa.Text, primary_key=True),
     sa.Column("state", pg.JSONB, nullable=False),
     sa.Column("wake_on", sa.Date),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    _updated(),
     sa.Index("ix_dunning_buyers_wake", "tenant_id", "wake_on"),
 )
 
@@ -153,7 +159,7 @@ cases = sa.Table(
     sa.Column("agency_reference", sa.Text),
     sa.Column("history", pg.JSONB, nullable=False, server_default="[]"),
     _created(),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    _updated(),
     sa.Index("ix_dunning_cases_tenant", "tenant_id", "case_id"),
 )
 

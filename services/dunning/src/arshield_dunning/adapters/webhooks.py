@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format prefix, not a secret
 
 
 class TargetRefused(ValueError):  # noqa: N818 - reads as the verdict it is

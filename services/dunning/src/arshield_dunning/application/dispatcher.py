@@ -9,6 +9,7 @@ least as late as the receiver's Retry-After; 410 Gone disables the agency's endp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,7 @@ class WebhookDispatcher:
         self.client = client or httpx.AsyncClient(
             timeout=settings.webhook_timeout_seconds, follow_redirects=False
         )
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.rng = rng or random.Random()
         self.batch = batch
         self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
         self._wake = asyncio.Event()
@@ -63,12 +64,10 @@ class WebhookDispatcher:
                 continue
             if sent == 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), timeout=self.settings.dispatcher_poll_seconds
                     )
-                except TimeoutError:
-                    pass
 
     async def dispatch_due(self) -> int:
         """Claim and send the deliveries that are due; returns how many were attempted."""

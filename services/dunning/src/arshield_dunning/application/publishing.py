@@ -9,11 +9,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
-
-from arshield_events import dunning as public
-from arshield_events.envelope import CloudEvent, Payload
-from arshield_events.money import Money as PublicMoney
+from typing import Any, Protocol
 
 from arshield_dunning.adapters import tables as t
 from arshield_dunning.adapters.store import DunningStore
@@ -32,6 +28,9 @@ from arshield_dunning.domain.events import (
 from arshield_dunning.domain.letters import Letter, render
 from arshield_dunning.domain.model import BuyerDunning
 from arshield_dunning.domain.policy import Action
+from arshield_events import dunning as public
+from arshield_events.envelope import CloudEvent, Payload
+from arshield_events.money import Money as PublicMoney
 
 _DELIVERY_NAMESPACE = uuid.UUID("a3c1f7d2-5b8e-4c6a-9f01-2e7d4b9c8a55")
 CASE_OPENED_WEBHOOK = "collection_case.opened"
@@ -52,7 +51,7 @@ class Emitter(Protocol):
     def emit(
         self, data: Payload, *, purpose: str, subject: str | None = None,
         time: datetime | None = None,
-    ) -> CloudEvent[object]: ...
+    ) -> CloudEvent[Any]: ...
 
 
 def _money(amount: Decimal, currency: str) -> PublicMoney:
@@ -160,7 +159,8 @@ class Publisher:
         )
         inv = state.invoices[e.invoice_id]
         purpose = f"{e.action.value}:{e.invoice_id}:{e.on}"
-        assert letter_id is not None and inv.due_on is not None
+        assert letter_id is not None
+        assert inv.due_on is not None
         if e.action is Action.RECEIPT_CONFIRMATION:
             self._emit(public.ReceiptConfirmationRequested(
                 invoice_id=e.invoice_id, buyer_id=state.buyer_id, delivered_on=inv.delivered_on,
@@ -284,7 +284,7 @@ class Publisher:
         )
         self._emit(public.DunningResumed(
             invoice_id=e.invoice_id, buyer_id=state.buyer_id,
-            reason=e.reason,  # type: ignore[arg-type]
+            reason=e.reason,
             reference_id=e.reference_id, resumed_on=e.on,
         ), state, f"resumed:{e.invoice_id}:{e.reference_id}")
 
@@ -330,7 +330,8 @@ def case_webhook_body(
     invoices = []
     for invoice_id in e.invoice_ids:
         inv = state.invoices[invoice_id]
-        assert inv.amount is not None and inv.due_on is not None
+        assert inv.amount is not None
+        assert inv.due_on is not None
         invoices.append({
             "invoice_id": invoice_id,
             "invoice_number": inv.invoice_number,

@@ -1,8 +1,8 @@
 """`decide(state, command) -> events` and `evolve(state, event) -> state` for one buyer's dunning.
 
-Time is a command: `StartBusinessDay(on=D)` fires every action whose date has come, for invoices that
-are open and not paused. An invoice remembers the last day it was evaluated, so an action fires at
-most once, a paused invoice catches up when it resumes, and when several levels came due at once
+Time is a command: `StartBusinessDay(on=D)` fires every action whose date has come, for invoices
+that are open and not paused. An invoice remembers the last day it was evaluated, so an action fires
+at most once, a paused invoice catches up when it resumes, and when several levels came due at once
 (a late-arriving invoice, a resumed one) only the highest is taken: an overdue account starts
 collection at once instead of receiving every earlier letter on one day.
 """
@@ -34,8 +34,8 @@ from arshield_dunning.domain.events import (
     PromiseEnded,
     PromiseRecorded,
     Resumed,
-    WatchChanged,
     StatementIssued,
+    WatchChanged,
 )
 from arshield_dunning.domain.letters import Letter, LetterLine, letter_id
 from arshield_dunning.domain.model import (
@@ -471,7 +471,8 @@ def _take(
     *,
     facts: dict[str, str],
 ) -> None:
-    assert inv.amount is not None and inv.due_on is not None
+    assert inv.amount is not None
+    assert inv.due_on is not None
     today = c.on
     days_overdue = (today - inv.due_on).days
     claim = None
@@ -518,7 +519,8 @@ def _take(
 
 
 def _claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
-    assert inv.amount is not None and inv.due_on is not None
+    assert inv.amount is not None
+    assert inv.due_on is not None
     return claims.claim(
         amount=inv.amount.amount,
         currency=inv.currency,
@@ -530,7 +532,8 @@ def _claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
 
 
 def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None) -> LetterLine:
-    assert inv.amount is not None and inv.due_on is not None
+    assert inv.amount is not None
+    assert inv.due_on is not None
     return LetterLine(
         invoice_id=inv.invoice_id,
         invoice_number=inv.invoice_number or inv.invoice_id,
@@ -568,7 +571,8 @@ def _open_cases(d: _Decision, invoices: list[InvoiceDunning], c: StartBusinessDa
                 evidence.append(("proof_of_delivery", inv.proof_of_delivery, inv.invoice_id))
             for done in inv.done:
                 if done.letter_id:
-                    kind = "legal_letter" if done.action is Action.FORMAL_NOTICE else "correspondence"
+                    formal = done.action is Action.FORMAL_NOTICE
+                    kind = "legal_letter" if formal else "correspondence"
                     evidence.append((kind, f"letter:{done.letter_id}", inv.invoice_id))
         if d.state.last_statement_on is not None:
             statement = letter_id(d.state.tenant_id, d.state.buyer_id, Action.STATEMENT, currency,
@@ -664,7 +668,7 @@ def _update_invoice(state: BuyerDunning, invoice_id: str, **changes: object) -> 
     return _with_invoice(state, state.invoice(invoice_id).model_copy(update=changes))
 
 
-def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:  # noqa: C901 - one dispatch
+def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
     match event:
         case BuyerProfiled():
             return state.model_copy(

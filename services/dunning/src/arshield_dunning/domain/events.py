@@ -1,7 +1,7 @@
 """Dunning's own (private) events: what `decide` concludes and `evolve` applies.
 
-Some are internal bookkeeping (an invoice became known, a payment lowered it); the rest are mapped to
-the public `arshield_events.dunning` schemas in one adapter (`application/publishing.py`).
+Some are internal bookkeeping (an invoice became known, a payment lowered it); the rest are mapped
+to the public `arshield_events.dunning` schemas in one adapter (`application/publishing.py`).
 """
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the Chinese texts use full-width punctuation on purpose
 """Letters: what a dunning letter states, and its rendering in the buyer's language.
 
 A letter is built from facts only (invoices, amounts, the claim under the ledger's rules) and is
@@ -111,7 +112,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "subject.formal_notice": "正式催款函",
         "subject.agency_handover": "账款移交催收机构通知",
         "subject.statement": "对账单",
-        "intro.receipt_confirmation": "根据我方记录，以下货物或服务已交付。请签署并返还交货证明以确认收货。",
+        "intro.receipt_confirmation": "根据我方记录，以下货物或服务已交付。"
+        "请签署并返还交货证明以确认收货。",
         "intro.reminder": "温馨提示：以下发票即将到期，请按时付款。",
         "intro.first_overdue_notice": "以下发票已逾期，请尽快支付未付款项。",
         "intro.formal_notice": "尽管我方已多次通知，以下发票仍未支付。现正式要求贵方支付未付款项，"

@@ -1,13 +1,14 @@
 """Dunning policies: versioned data per tenant and segment, never code.
 
 A policy says, for one segment of buyers, when each action of the timeline falls relative to an
-invoice's delivery or due date. Offsets are whole days and never negative (a reminder states how many
-days *before* the due date it falls; an escalation how many days *after*), so a policy cannot say two
-contradictory things about one day.
+invoice's delivery or due date. Offsets are whole days and never negative (a reminder states how
+many days *before* the due date it falls; an escalation how many days *after*), so a policy cannot
+say two contradictory things about one day.
 """
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -99,15 +100,19 @@ def policy_problems(rules: PolicyRules) -> list[str]:
     if any(d < 0 for d in rules.reminder_days_before_due):
         problems.append("reminder_days_before_due must not contain negative offsets")
     if len(set(rules.reminder_days_before_due)) != len(rules.reminder_days_before_due):
-        problems.append("reminder_days_before_due contains the same day twice (overlapping reminders)")
+        problems.append(
+            "reminder_days_before_due contains the same day twice (overlapping reminders)"
+        )
     if any(s.days_after_due < 1 for s in rules.escalation):
-        problems.append("escalation days_after_due must be at least 1 (a level starts after the due date)")
+        problems.append(
+            "escalation days_after_due must be at least 1 (a level starts after the due date)"
+        )
     actions = [s.action for s in rules.escalation]
     if len(set(actions)) != len(actions):
         problems.append("escalation names the same action twice")
     ordered = sorted(rules.escalation, key=lambda s: s.level)
     days = [s.days_after_due for s in ordered]
-    if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(days)):
         problems.append(
             "escalation offsets overlap: each level (first_overdue_notice, formal_notice, "
             "agency_handover) must fall strictly later than the one before"

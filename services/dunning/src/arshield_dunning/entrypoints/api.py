@@ -4,6 +4,7 @@ deliveries (admin) and agency callbacks."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -11,25 +12,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from arshield_events import dunning as public
-from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
-from arshield_events.fields import BusinessDate, Id, ShortText, Text
-from arshield_events.money import DecimalString
-from arshield_events.money import Money as PublicMoney
-from arshield_runtime import outbox as outbox_store
-from arshield_runtime.http import (
-    AdminPrincipal,
-    AgencyPrincipal,
-    Page,
-    ProblemError,
-    ReadPrincipal,
-    WritePrincipal,
-    decode_cursor,
-    encode_cursor,
-)
-from arshield_runtime.messaging import OutboxRecord, outbox_record
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -45,9 +30,24 @@ from arshield_dunning.adapters.webhooks import (
 )
 from arshield_dunning.application.handlers import Dunning
 from arshield_dunning.domain.dunning import DunningError, RecordPromise
-from arshield_dunning.domain.model import BuyerDunning
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment, plan
 from arshield_dunning.settings import DunningSettings
+from arshield_events import dunning as public
+from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
+from arshield_events.fields import BusinessDate, Id, ShortText, Text
+from arshield_events.money import DecimalString
+from arshield_events.money import Money as PublicMoney
+from arshield_runtime import outbox as outbox_store
+from arshield_runtime.http import (
+    AdminPrincipal,
+    AgencyPrincipal,
+    ProblemError,
+    ReadPrincipal,
+    WritePrincipal,
+    decode_cursor,
+    encode_cursor,
+)
+from arshield_runtime.messaging import OutboxRecord, outbox_record
 
 router = APIRouter(prefix="/v1", tags=["dunning"])
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -82,7 +82,7 @@ class RequestEmitter:
         return event
 
     async def flush(self, session: AsyncSession, request: Request) -> None:
-        await outbox_store.append(session, self.records)  # type: ignore[arg-type]
+        await outbox_store.append(session, self.records)
         running = getattr(request.app.state, "running", None)
         if running is not None and self.records:
             running.relay.wake()
@@ -183,22 +183,20 @@ async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: S
         for r in rows
     ]
     if inv.is_open and inv.due_on is not None:
-        done = {(d.action, d.on) for d in inv.done}
+        done_levels = {d.level for d in inv.done if d.level}
+        done_days = {(d.action, d.on) for d in inv.done}
         for p in plan(policy.rules, due_on=inv.due_on, delivered_on=inv.delivered_on):
-            if inv.evaluated_through is not None and p.on <= inv.evaluated_through:
-                if p.level > inv.level or (p.action, p.on) in done or p.level:
-                    continue
-                if not inv.has_done(p.action, p.on):
-                    entries.append(TimelineEntry(action=p.action.value, level=p.level, on=p.on,
-                                                 status="skipped",
-                                                 policy_version=policy.ref))
+            if p.level in done_levels or (p.action, p.on) in done_days:
                 continue
-            if p.level and p.level <= inv.level:
-                continue
-            entries.append(TimelineEntry(action=p.action.value, level=p.level, on=p.on,
-                                         status="scheduled", policy_version=policy.ref))
+            passed = inv.evaluated_through is not None and p.on <= inv.evaluated_through
+            superseded = bool(p.level) and p.level <= inv.level
+            entries.append(TimelineEntry(
+                action=p.action.value, level=p.level, on=p.on,
+                status="skipped" if passed or superseded else "scheduled",
+                policy_version=policy.ref,
+            ))
     status: Literal["open", "settled", "cancelled", "unknown"] = (
-        inv.closed.value if inv.closed else ("open" if inv.known else "unknown")  # type: ignore[assignment]
+        inv.closed.value if inv.closed else ("open" if inv.known else "unknown")
     )
     return Timeline(
         invoice_id=invoice_id,
@@ -640,8 +638,7 @@ async def agency_callback(
     await session.execute(t.cases.update().where(t.cases.c.case_id == case.case_id).values(
         status=update.status, collected=collected,
         agency_reference=update.agency_reference or case.agency_reference,
-        history=t.cases.c.history.op("||")(sa.func.jsonb_build_array(sa.func.cast(
-            _json(entry), t.cases.c.history.type))),
+        history=t.cases.c.history.op("||")(sa.cast(sa.literal(_json([entry])), JSONB)),
         updated_at=sa.func.now()))
     emitter = RequestEmitter(settings_of(request).source, tenant,
                              f"callback:{agency_id}:{key}")
@@ -683,9 +680,5 @@ def _check_transition(case: Any, update: CaseUpdateIn) -> None:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, default=str, separators=(",", ":"))
 
-
-__all__ = ["Page", "router"]

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from arshield_events import dunning as dunning_events
-from arshield_events import erp, ledger, risk
-from arshield_events.clock import BusinessDayStarted
-from arshield_runtime.messaging import EventRouter, HandlerContext
-
 from arshield_dunning.adapters.store import DunningStore
 from arshield_dunning.application.handlers import Dunning
 from arshield_dunning.domain.claims import ClaimCalculator
@@ -30,6 +25,10 @@ from arshield_dunning.domain.dunning import (
 )
 from arshield_dunning.domain.model import BillingContact, ContractTerms, Money
 from arshield_dunning.domain.policy import Segment
+from arshield_events import dunning as dunning_events
+from arshield_events import erp, ledger, risk
+from arshield_events.clock import BusinessDayStarted
+from arshield_runtime.messaging import EventRouter, HandlerContext
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Handlers: load the buyer's account, apply the fact, buffer the projections, emit ledger events."""
+"""Handlers: load the buyer's account, apply the fact, buffer the projections, emit events."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+
 from arshield_events import clock, erp
 from arshield_events.ledger import (
     InvoiceBalanceChanged,
@@ -14,8 +15,6 @@ from arshield_events.ledger import (
     PaymentUnapplied,
 )
 from arshield_events.money import Money
-from arshield_runtime.messaging import HandlerContext, Rejected
-
 from arshield_ledger.adapters.store import LedgerStore
 from arshield_ledger.adapters.tables import business_days, instalments
 from arshield_ledger.domain.model import (
@@ -32,6 +31,7 @@ from arshield_ledger.domain.model import (
     ResolveDispute,
     fingerprint,
 )
+from arshield_runtime.messaging import HandlerContext, Rejected
 
 
 def issue_fact(data: erp.InvoiceIssued) -> IssueInvoice:
@@ -138,7 +138,7 @@ def publish(ctx: HandlerContext, buyer_id: str, changes: Changes) -> None:
                 due_on=o.due_on,
                 outstanding=Money(amount=o.outstanding, currency=o.currency),
                 days_overdue=o.days_overdue,
-                bucket=o.bucket,  # type: ignore[arg-type]  # "current" never reaches here
+                bucket=o.bucket,  # type: ignore[arg-type,unused-ignore]  # never "current"
                 as_of=o.as_of,
             ),
             purpose=f"overdue:{o.invoice_id}:{o.seq or 0}:{o.bucket}",

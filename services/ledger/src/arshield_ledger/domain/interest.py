@@ -22,7 +22,6 @@ from arshield_latepay import (
     ReferenceRates,
     late_payment_claim,
 )
-
 from arshield_ledger.domain.reports import EntryRow
 
 _BY_CURRENCY = {"EUR": Jurisdiction.EU, "GBP": Jurisdiction.UK, "CNY": Jurisdiction.CN}

@@ -1,9 +1,10 @@
 """The receivables sub-ledger of one buyer: invoices, instalments, cash, credit notes, disputes.
 
-`BuyerAccount` is the aggregate: every ERP fact about one buyer is applied to it in log order (Kafka
-keys by tenant and buyer, so one buyer's facts arrive in order). Each operation first validates (and
-raises `Refused` before changing anything), then changes the account and returns `Changes`: the dated
-ledger entries for the time-travel read models, the facts to publish, and the judgement calls taken.
+`BuyerAccount` is the aggregate: every ERP fact about one buyer is applied to it in log order
+(Kafka keys by tenant and buyer, so one buyer's facts arrive in order). Each operation first
+validates (and raises `Refused` before changing anything), then changes the account and returns
+`Changes`: the dated ledger entries for the time-travel read models, the facts to publish, and the
+judgement calls taken.
 
 Rules taken here (documented judgement calls, each recorded as an `Anomaly` where it happens):
 - A payment applies to the invoices it names (capped at their outstanding amount), the rest oldest
@@ -150,8 +151,8 @@ PendingFact = IssueCreditNote | CancelInvoice | RaiseDispute | ResolveDispute
 class Entry:
     """A dated movement of the buyer's receivable (amount > 0: the buyer owes more).
 
-    `invoice_id` None is the buyer's unapplied cash; kinds with amount 0 are non-monetary facts in an
-    invoice's history (dispute raised/resolved, overdue announced).
+    `invoice_id` None is the buyer's unapplied cash; kinds with amount 0 are non-monetary facts in
+    an invoice's history (dispute raised/resolved, overdue announced).
     """
 
     entry_no: int
@@ -324,7 +325,7 @@ class BuyerAccount:
     resolved_early: dict[str, str] = field(default_factory=dict)
     """Dispute resolutions that arrived before their dispute (dispute id -> outcome)."""
     resolved: dict[str, str] = field(default_factory=dict)
-    """Disputes raised and resolved (dispute id -> outcome): a repeated fact about them is a no-op."""
+    """Disputes raised and resolved (id -> outcome): a repeated fact about them is a no-op."""
     entry_no: int = 0
     anomaly_no: int = 0
 
@@ -416,7 +417,7 @@ class BuyerAccount:
         kind: str,
         ref: str,
     ) -> Decimal:
-        """Reduce the invoice's instalments oldest due first by up to `amount`; returns the part used."""
+        """Reduce the instalments oldest due first by up to `amount`; returns the part used."""
         left = amount
         effective = max(on, inv.issued_on)
         for part in sorted(inv.instalments, key=lambda i: (i.due_on, i.seq)):
@@ -460,7 +461,7 @@ class BuyerAccount:
             fact.agreed_annual_rate,
         )
         self.invoices[fact.invoice_id] = inv
-        before = {fact.invoice_id: (ZERO, "open")}
+        before: dict[str, tuple[Decimal, InvoiceStatus]] = {fact.invoice_id: (ZERO, "open")}
         for part in parts:
             self._entry(
                 changes,
@@ -514,7 +515,8 @@ class BuyerAccount:
                         max(cash.received_on, inv.issued_on),
                         inv.invoice_id,
                         cash.ref,
-                        f"{cash.amount} {currency} named invoice {inv.invoice_id} in {inv.currency}; "
+                        f"{cash.amount} {currency} named invoice {inv.invoice_id} in "
+                        f"{inv.currency}; "
                         "kept on account",
                     )
         if purse:

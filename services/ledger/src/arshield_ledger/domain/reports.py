@@ -107,9 +107,7 @@ def invoice_as_of(
             continue
         if e.seq is not None:
             by_seq[e.seq] = by_seq.get(e.seq, ZERO) + e.amount
-        if e.kind in ("payment", "unapplied_cash"):
-            paid -= e.amount
-        elif e.kind == "payments_released":
+        if e.kind in ("payment", "unapplied_cash") or e.kind == "payments_released":
             paid -= e.amount
         elif e.kind == "credit_note":
             credited -= e.amount

@@ -1,4 +1,4 @@
-"""The ledger's read API (`read` scope, tenant-scoped, `as_of` on every answer that changes with time).
+"""The ledger's read API (`read` scope, tenant-scoped, `as_of` on answers that change with time).
 
 Without `as_of`, answers are as of the tenant's latest business day (the last clock tick consumed;
 today's date before the first tick). With it, they are computed from the entries dated up to it.
@@ -11,7 +11,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from arshield_latepay import ReferenceRates
+from arshield_ledger.adapters import queries
+from arshield_ledger.domain import reports
+from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
+from arshield_ledger.domain.model import BUCKETS, InvoiceStatus
 from arshield_runtime.http import (
     Page,
     ProblemError,
@@ -19,14 +27,6 @@ from arshield_runtime.http import (
     decode_cursor,
     encode_cursor,
 )
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from arshield_ledger.adapters import queries
-from arshield_ledger.domain import reports
-from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
-from arshield_ledger.domain.model import BUCKETS, InvoiceStatus
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -41,7 +41,9 @@ class Amount(BaseModel):
 
 
 def money(amount: Decimal, currency: str) -> Amount:
-    return Amount(amount=format(amount.normalize() if amount else Decimal(0), "f"), currency=currency)
+    return Amount(
+        amount=format(amount.normalize() if amount else Decimal(0), "f"), currency=currency
+    )
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
@@ -102,8 +104,13 @@ class InvoiceView(BaseModel):
 
 
 def _invoice_view(
-    row: Any, entries: list[reports.EntryRow], dues: dict[int, date], as_of: date, *,
-    live: bool, history: bool,
+    row: Any,
+    entries: list[reports.EntryRow],
+    dues: dict[int, date],
+    as_of: date,
+    *,
+    live: bool,
+    history: bool,
 ) -> InvoiceView:
     state = reports.invoice_as_of(entries, dues, as_of)
     currency = row.currency
@@ -131,8 +138,12 @@ def _invoice_view(
         ],
         history=[
             HistoryItem(
-                effective_on=e.effective_on, kind=e.kind, instalment_seq=e.seq or None,
-                amount=money(e.amount, e.currency), ref=e.ref, detail=e.detail,
+                effective_on=e.effective_on,
+                kind=e.kind,
+                instalment_seq=e.seq or None,
+                amount=money(e.amount, e.currency),
+                ref=e.ref,
+                detail=e.detail,
             )
             for e in entries
             if e.effective_on <= as_of
@@ -175,9 +186,13 @@ async def list_invoices(
     day = await _as_of(connection, tenant, as_of)
     while len(items) < limit:
         chunk = await queries.list_invoices(
-            connection, tenant, buyer_id=buyer_id,
-            status=status if as_of is None else None, after=after,
-            limit=limit if as_of is None else 200, issued_by=as_of,
+            connection,
+            tenant,
+            buyer_id=buyer_id,
+            status=status if as_of is None else None,
+            after=after,
+            limit=limit if as_of is None else 200,
+            issued_by=as_of,
         )
         if not chunk:
             after = None
@@ -187,8 +202,12 @@ async def list_invoices(
         dues = await queries.due_dates(connection, tenant, ids)
         for row in chunk:
             view = _invoice_view(
-                row, entries[row.invoice_id], dues[row.invoice_id], day,
-                live=as_of is None, history=False,
+                row,
+                entries[row.invoice_id],
+                dues[row.invoice_id],
+                day,
+                live=as_of is None,
+                history=False,
             )
             after = row.invoice_id
             if status is None or view.status == status:
@@ -198,9 +217,8 @@ async def list_invoices(
         if len(chunk) < (limit if as_of is None else 200) and len(items) < limit:
             after = None
             break
-    return Page[InvoiceView](
-    items=items, next_cursor=encode_cursor({"after": after}) if after else None
-    )
+    next_cursor = encode_cursor({"after": after}) if after else None
+    return Page[InvoiceView](items=items, next_cursor=next_cursor)
 
 
 # -- buyers ------------------------------------------------------------------------------------
@@ -211,7 +229,7 @@ async def _buyer(
 ) -> queries.BuyerEntries:
     found = await queries.buyer_entries(connection, tenant, buyer_id, as_of)
     if found is None:
-    raise _not_found("buyer", buyer_id)
+        raise _not_found("buyer", buyer_id)
     return found
 
 
@@ -245,7 +263,9 @@ async def buyer_balance(
     for currency in sorted(set(ages) | set(cash)):
         age = ages.get(currency, reports.Ageing(currency))
         held = cash.get(currency, Decimal(0))
-        open_count = len({b.invoice_id for b in lines if b.currency == currency and b.outstanding > 0})
+        open_count = len(
+            {b.invoice_id for b in lines if b.currency == currency and b.outstanding > 0}
+        )
         balances.append(
             CurrencyBalance(
                 currency=currency,
@@ -347,8 +367,10 @@ async def buyer_statement(
                 closing_balance=money(s.closing, s.currency),
                 lines=[
                     StatementLineView(
-                        effective_on=line.effective_on, kind=line.kind,
-                        invoice_id=line.invoice_id, ref=line.ref,
+                        effective_on=line.effective_on,
+                        kind=line.kind,
+                        invoice_id=line.invoice_id,
+                        ref=line.ref,
                         amount=money(line.amount, s.currency),
                         balance=money(line.balance, s.currency),
                     )
@@ -466,19 +488,24 @@ async def collection_metrics(
         )
         metrics.append(
             Metrics(
-                currency=currency, days=m.days,
+                currency=currency,
+                days=m.days,
                 credit_sales=money(m.credit_sales, currency),
                 opening_receivables=money(m.opening_receivables, currency),
                 closing_receivables=money(m.closing_receivables, currency),
                 closing_current_receivables=money(m.closing_current, currency),
-                dso=_text(m.dso), best_possible_dso=_text(m.best_possible_dso),
+                dso=_text(m.dso),
+                best_possible_dso=_text(m.best_possible_dso),
                 average_days_delinquent=_text(m.average_days_delinquent),
                 cei_percent=_text(m.cei),
             )
         )
     return MetricsView(
-        period_from=period_from, period_to=period_to, buyer_id=buyer_id,
-        definition=DSO_DEFINITION, metrics=metrics,
+        period_from=period_from,
+        period_to=period_to,
+        buyer_id=buyer_id,
+        definition=DSO_DEFINITION,
+        metrics=metrics,
     )
 
 
@@ -540,9 +567,13 @@ async def invoice_interest_view(
         compensation=money(claim.compensation, claim.compensation_currency) if claim else None,
         periods=[
             InterestPeriodView(
-                due_on=p.due_on, start=p.start, end=p.end, days=p.days,
+                due_on=p.due_on,
+                start=p.start,
+                end=p.end,
+                days=p.days,
                 principal=money(p.principal, row.currency),
-                reference_rate=_text(p.reference_rate), annual_rate=format(p.annual_rate, "f"),
+                reference_rate=_text(p.reference_rate),
+                annual_rate=format(p.annual_rate, "f"),
                 interest=money(p.amount, row.currency),
             )
             for p in (claim.periods if claim else ())
@@ -576,16 +607,28 @@ async def list_anomalies(
 ) -> Page[AnomalyView]:
     """The judgement calls the ledger took (overpayments, facts before their invoice, ...)."""
     position = decode_cursor(cursor)
-    after = tuple(position["after"]) if position else None
+    after = None
+    if position:
+        occurred, buyer, number = position["after"]
+        after = (str(occurred), str(buyer), int(number))
     rows = await queries.list_anomalies(
-        connection, principal.tenant_id, buyer_id=buyer_id, kind=kind, as_of=as_of,
-        after=after,  # type: ignore[arg-type]
+        connection,
+        principal.tenant_id,
+        buyer_id=buyer_id,
+        kind=kind,
+        as_of=as_of,
+        after=after,
         limit=limit,
     )
     items = [
         AnomalyView(
-            buyer_id=r.buyer_id, anomaly_no=r.anomaly_no, kind=r.kind,
-            occurred_on=r.occurred_on, invoice_id=r.invoice_id, ref=r.ref, detail=r.detail,
+            buyer_id=r.buyer_id,
+            anomaly_no=r.anomaly_no,
+            kind=r.kind,
+            occurred_on=r.occurred_on,
+            invoice_id=r.invoice_id,
+            ref=r.ref,
+            detail=r.detail,
         )
         for r in rows
     ]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from arshield_events import clock, erp
-from arshield_runtime.messaging import EventRouter
-
 from arshield_ledger.application import handlers
+from arshield_runtime.messaging import EventRouter
 
 
 def build_router() -> EventRouter:

@@ -1,5 +1,4 @@
-from arshield_runtime.migrations import run_env
-
 from arshield_ledger.adapters.tables import metadata
+from arshield_runtime.migrations import run_env
 
 run_env(metadata)

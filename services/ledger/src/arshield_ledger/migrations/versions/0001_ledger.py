@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from arshield_runtime.migrations import create_runtime_tables, drop_runtime_tables
 from sqlalchemy.dialects import postgresql as pg
+
+from arshield_runtime.migrations import create_runtime_tables, drop_runtime_tables
 
 revision = "0001"
 down_revision = None

@@ -1,0 +1,17 @@
+"""`python -m arshield_ledger serve | rebuild | keys create`."""
+
+from __future__ import annotations
+
+from arshield_runtime.cli import service_cli
+
+from arshield_ledger.bootstrap import bootstrap
+
+app = service_cli(bootstrap)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

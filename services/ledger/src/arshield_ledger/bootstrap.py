@@ -1,0 +1,26 @@
+"""The ledger's composition root: settings, event router, HTTP routes, projections, rate tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arshield_latepay import ReferenceRates
+from arshield_runtime.service import ServiceDefinition
+
+from arshield_ledger.adapters.tables import PROJECTION_TABLES
+from arshield_ledger.entrypoints.api import router as api_router
+from arshield_ledger.entrypoints.consumers import build_router
+from arshield_ledger.settings import LedgerSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def bootstrap(settings: LedgerSettings | None = None) -> ServiceDefinition:
+    return ServiceDefinition(
+        settings=settings or LedgerSettings(),
+        router=build_router(),
+        migrations=MIGRATIONS,
+        http_routers=[api_router],
+        projection_tables=PROJECTION_TABLES,
+        state={"reference_rates": ReferenceRates.shipped()},
+    )

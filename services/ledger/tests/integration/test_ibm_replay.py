@@ -1,0 +1,83 @@
+"""Replay IBM's late-payment histories through Kafka and PostgreSQL: every invoice's days late
+must equal the file's DaysLate."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from arshield_cli.clock import tick
+from arshield_cli.importers.receivables_csv import read_facts
+from arshield_events import topics
+from arshield_events.erp import BuyerRegistered
+from arshield_events.ledger import InvoiceSettled, PaymentOverdue
+from arshield_runtime.db import create_engine, migrate
+
+from arshield_ledger.adapters.tables import invoices
+from arshield_ledger.bootstrap import MIGRATIONS
+
+from .harness import consume_all, dead_letters, emitted, payloads, produce
+
+pytestmark = pytest.mark.integration
+DATASET = Path("/work/shared/datasets/ibm-late-payment-histories.csv")
+TENANT = "ibm"
+
+
+def expected_days_late() -> dict[str, int]:
+    with DATASET.open(newline="") as handle:
+        return {row["invoiceNumber"].strip(): int(row["DaysLate"]) for row in csv.DictReader(handle)}
+
+
+@pytest.mark.skipif(not DATASET.exists(), reason="the shared dataset is not on this machine")
+async def test_every_invoice_settles_with_the_files_days_late(
+    kafka_bootstrap: str, fresh_database: str, fresh_topics: Any
+) -> None:
+    erp_topic, clock_topic = await fresh_topics(topics.ERP, topics.CLOCK, partitions=3)
+    facts = [f for f in read_facts(DATASET, tenant=TENANT) if not isinstance(f.event.data, BuyerRegistered)]
+    first, last = facts[0].on, facts[-1].on + timedelta(days=1)
+    records: list[tuple[str, Any]] = []
+    by_day: dict[Any, list[Any]] = {}
+    for fact in facts:
+        by_day.setdefault(fact.on, []).append(fact.event)
+    day = first
+    while day <= last:
+        # Each day's facts, then the day's tick once they are in (the clock publishes when quiet).
+        records += [(erp_topic, e) for e in by_day.get(day, [])]
+        records.append((clock_topic, tick(TENANT, day)))
+        day += timedelta(days=1)
+    await produce(kafka_bootstrap, records)
+
+    await migrate(MIGRATIONS, fresh_database)
+    engine = create_engine(fresh_database)
+    try:
+        handled = await consume_all(kafka_bootstrap, [erp_topic, clock_topic], engine)
+        assert handled == len(records)
+        assert await dead_letters(engine) == []
+        expected = expected_days_late()
+        out = await emitted(engine)
+        settled = {s.invoice_id: s.days_late for s in payloads(out, InvoiceSettled)}
+        assert settled == expected
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa.select(invoices.c.invoice_id, invoices.c.days_late, invoices.c.status)
+            )
+            stored = {r.invoice_id: (r.days_late, r.status) for r in rows}
+        assert stored == {number: (days, "paid") for number, days in expected.items()}
+        # Late invoices were announced overdue on their first day late, on time ones never.
+        overdue = {o.invoice_id for o in payloads(out, PaymentOverdue) if o.days_overdue == 1}
+        assert overdue == {number for number, days in expected.items() if days > 0 and not
+                           _disputed_at_due(number)}
+    finally:
+        await engine.dispose()
+
+
+def _disputed_at_due(number: str) -> bool:
+    with DATASET.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["invoiceNumber"].strip() == number:
+                return row["Disputed"].strip().lower() == "yes"
+    return False
