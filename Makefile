@@ -16,7 +16,7 @@ define pytest
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 endef
 
-.PHONY: help setup sync stack-up stack-down stack-reset stack-status lint test demo bench
+.PHONY: help setup sync stack-up stack-down stack-reset stack-status lint test demo bench stop
 
 help:
 	@echo "make setup         install prerequisites, sync the workspace, start the local stack"
@@ -60,3 +60,6 @@ demo: setup
 
 bench: setup
 	$(call pytest,-m bench $(TEST_DIRS))
+
+stop:
+	$(UV) run arshield stop

@@ -2,6 +2,8 @@
 
 import typer
 
+from pathlib import Path
+
 from arshield_cli.commands import clock_app, publish, replay, services_app
 from arshield_cli.stack.cli import stack_app
 
@@ -11,6 +13,25 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(services_app, name="services")
 app.command()(publish)
 app.command()(replay)
+
+
+@app.command()
+def demo(
+    tenant: str = typer.Option("demo"),
+    csv_file: Path | None = typer.Option(None, "--csv", help="default: the IBM sample in ../shared"),
+) -> None:
+    """Start everything, replay real receivables through every service, print the summary."""
+    from arshield_cli.demo import run_demo
+
+    run_demo(tenant, csv_file)
+
+
+@app.command()
+def stop() -> None:
+    """Stop the services, the demo agency and the stack (data is kept)."""
+    from arshield_cli.demo import stop_all
+
+    stop_all()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -51,7 +51,10 @@ class ServiceSpec:
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ledger", "arshield_ledger", 8101, (topics.ERP, topics.CLOCK)),
-    ServiceSpec("dunning", "arshield_dunning", 8102, (topics.ERP, topics.LEDGER, topics.CLOCK)),
+    ServiceSpec(
+        "dunning", "arshield_dunning", 8102,
+        (topics.ERP, topics.LEDGER, topics.CLOCK, topics.RISK, topics.DUNNING),
+    ),
 )
 
 

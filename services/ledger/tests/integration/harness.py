@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from arshield_ledger.adapters.tables import PROJECTION_TABLES
 from arshield_ledger.entrypoints.consumers import build_router
 
-_stamp = itertools.count(int(datetime(2030, 1, 1, tzinfo=UTC).timestamp() * 1000))
+# Record timestamps increase in publishing order (merged consumption follows them); they start a day
+# back because brokers refuse timestamps far in the future.
+_stamp = itertools.count(int(datetime.now(UTC).timestamp() * 1000) - 86_400_000)
 
 
 def event(data: Payload, tenant: str, subject: str, on: date, event_id: str | None = None) -> Any:
@@ -71,12 +73,7 @@ async def consume_all(
     await consumer.start()
     handled = 0
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        partitions = await assign_all(consumer, topics)
         ends = await consumer.end_offsets(partitions)
         async for records in merged_by_time(consumer, ends, batch):
             await processor.process(records)
@@ -84,6 +81,16 @@ async def consume_all(
     finally:
         await consumer.stop()
     return handled
+
+
+async def assign_all(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    """Assign every partition of `topics` from the beginning (without a consumer group)."""
+    consumer.subscribe(list(topics))
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=100)
+    partitions = sorted(consumer.assignment())
+    await consumer.seek_to_beginning(*partitions)
+    return partitions
 
 
 async def emitted(engine: AsyncEngine) -> list[CloudEvent[Any]]:

@@ -1,0 +1,315 @@
+"""The dunning service as a real process over the real Kafka and PostgreSQL, and a real HTTP
+receiver that verifies every delivery with the `standardwebhooks` library."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from arshield_events import topics
+from arshield_events.envelope import CloudEvent
+from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime.auth import create_api_key
+from arshield_runtime.db import create_engine
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+pytest_plugins = ["arshield_runtime.testing"]
+
+CONSUMED = (topics.ERP, topics.LEDGER, topics.CLOCK)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DunningProcess:
+    """`python -m arshield_dunning serve` with its own database, topics and consumer group."""
+
+    def __init__(self, *, database_url: str, bootstrap: str, topic_map: dict[str, str],
+                 log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.database_url = database_url
+        self.bootstrap = bootstrap
+        self.topic_map = topic_map
+        self.port = free_port()
+        self.group = f"dunning-test-{uuid.uuid4().hex[:8]}"
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "ARSHIELD_DUNNING_DATABASE_URL": database_url,
+            "ARSHIELD_DUNNING_KAFKA_BOOTSTRAP": bootstrap,
+            "ARSHIELD_DUNNING_HTTP_PORT": str(self.port),
+            "ARSHIELD_DUNNING_TOPICS": json.dumps([topic_map[t] for t in CONSUMED]),
+            "ARSHIELD_DUNNING_CONSUMER_GROUP": self.group,
+            "ARSHIELD_DUNNING_ENVIRONMENT": "test",
+            "ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+            "ARSHIELD_DUNNING_WEBHOOK_RETRY_SCHEDULE": "[1, 2, 3]",
+            "ARSHIELD_DUNNING_WEBHOOK_JITTER": "0",
+            "ARSHIELD_DUNNING_DISPATCHER_POLL_SECONDS": "0.1",
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - a child that outlives this call
+            [sys.executable, "-m", "arshield_dunning", "serve"], env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"dunning exited: {self.log_path.read_text()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"dunning did not become ready: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush; whatever was in flight is in flight."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Stack:
+    """Publishing to this test's topics and knowing when dunning has consumed everything."""
+
+    bootstrap: str
+    topic_map: dict[str, str]
+    producer: AIOKafkaProducer
+    admin: AIOKafkaAdminClient
+    consumer: AIOKafkaConsumer
+    partitions: list[TopicPartition] = field(default_factory=list)
+
+    async def publish(self, events: Iterable[CloudEvent[Any]]) -> None:
+        futures = [
+            await self.producer.send(
+                self.topic_map[event.data.topic], value=serialize_event(event),
+                key=event.key.encode(), headers=event_headers(event),
+            )
+            for event in events
+        ]
+        for future in futures:
+            await future
+
+    async def dunning_offsets(self) -> dict[TopicPartition, int]:
+        await self.consumer.topics()
+        parts = [TopicPartition(topics.DUNNING, p)
+                 for p in sorted(self.consumer.partitions_for_topic(topics.DUNNING) or ())]
+        return dict(await self.consumer.end_offsets(parts))
+
+    async def dunning_events(
+        self, tenant: str, since: dict[TopicPartition, int]
+    ) -> list[CloudEvent[Any]]:
+        """Every event dunning published for `tenant` after the offsets `since`."""
+        from arshield_events.registry import parse_event
+
+        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                  enable_auto_commit=False)
+        await reader.start()
+        found: list[CloudEvent[Any]] = []
+        try:
+            parts = list(since)
+            reader.assign(parts)
+            ends = await reader.end_offsets(parts)
+            for tp, start in since.items():
+                reader.seek(tp, start)
+            remaining = {tp for tp in parts if ends[tp] > since[tp]}
+            while remaining:
+                batch = await reader.getmany(timeout_ms=500)
+                for tp, records in batch.items():
+                    for record in records:
+                        if record.offset >= ends[tp]:
+                            continue
+                        headers = dict(record.headers or ())
+                        if headers.get("ce_tenantid", b"").decode() == tenant:
+                            found.append(parse_event(record.value or b""))
+                        if record.offset + 1 >= ends[tp]:
+                            remaining.discard(tp)
+        finally:
+            await reader.stop()
+        return found
+
+    async def wait_consumed(self, group: str, timeout: float = 120.0) -> None:
+        """Until the group's committed offsets reach the end of every consumed partition."""
+        if not self.partitions:
+            await self.consumer.topics()
+            self.partitions = [
+                TopicPartition(t, p)
+                for t in (self.topic_map[c] for c in CONSUMED)
+                for p in sorted(self.consumer.partitions_for_topic(t) or ())
+            ]
+        deadline = time.monotonic() + timeout
+        while True:
+            ends = await self.consumer.end_offsets(self.partitions)
+            committed = await self.admin.list_consumer_group_offsets(group)
+            if all(
+                (committed.get(tp).offset if committed.get(tp) else 0) >= end  # type: ignore[union-attr]
+                for tp, end in ends.items()
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("dunning did not consume everything in time")
+            await asyncio.sleep(0.03)
+
+
+@pytest.fixture
+async def stack(kafka_bootstrap: str, fresh_topics: Any) -> AsyncIterator[Stack]:
+    names = await fresh_topics(*CONSUMED, partitions=3)
+    topic_map = dict(zip(CONSUMED, names, strict=True))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
+                                enable_idempotence=True, linger_ms=1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None)
+    await producer.start()
+    await admin.start()
+    await consumer.start()
+    try:
+        yield Stack(kafka_bootstrap, topic_map, producer, admin, consumer)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        await admin.close()
+
+
+@pytest.fixture
+async def dunning(
+    stack: Stack, fresh_database: str, tmp_path: Path
+) -> AsyncIterator[DunningProcess]:
+    process = DunningProcess(database_url=fresh_database, bootstrap=stack.bootstrap,
+                             topic_map=stack.topic_map, log_path=tmp_path / "dunning.log")
+    await process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def api_keys(dunning: DunningProcess, tenant: str) -> dict[str, str]:
+    """One key per scope for `tenant`, and an all-scopes key of another tenant."""
+    engine = create_engine(dunning.database_url, pool_size=1)
+    try:
+        keys = {
+            scope: await create_api_key(engine, tenant_id=tenant, name=f"test-{scope}",
+                                        scopes=[scope])
+            for scope in ("read", "write", "admin", "agency")
+        }
+        keys["other"] = await create_api_key(engine, tenant_id=f"{tenant}-other", name="other",
+                                             scopes=["read", "write", "admin", "agency"])
+    finally:
+        await engine.dispose()
+    return keys
+
+
+@dataclass
+class Received:
+    at: float
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+    status: int
+
+
+class Receiver:
+    """An agency endpoint: answers each request with the next scripted status (then 200), and
+    verifies every request with `standardwebhooks.Webhook`."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.script: list[tuple[int, dict[str, str]]] = []
+        self.received: list[Received] = []
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def _hook(self, request: Request) -> Response:
+        body = await request.body()
+        headers = dict(request.headers)
+        try:
+            Webhook(self.secret).verify(body, headers)
+            verified = True
+        except WebhookVerificationError:
+            verified = False
+        status, extra = self.script.pop(0) if self.script else (200, {})
+        if not verified:
+            status = 400
+        self.received.append(Received(time.monotonic(), headers, body, verified, status))
+        return Response(status_code=status, headers=extra)
+
+    async def start(self) -> None:
+        app = Starlette(routes=[Route("/hooks", self._hook, methods=["POST"])])
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                     log_level="warning", lifespan="off"))
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+
+    async def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.received)} of {count} webhook requests arrived")
+            await asyncio.sleep(0.05)
+        return self.received
+
+
+@pytest.fixture
+async def receiver_factory() -> AsyncIterator[Any]:
+    started: list[Receiver] = []
+
+    async def make(secret: str) -> Receiver:
+        receiver = Receiver(secret)
+        await receiver.start()
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        await receiver.stop()
