@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -128,3 +130,16 @@ def create_key(spec: ServiceSpec, stack: StackSettings, tenant: str, scopes: str
     if result.returncode != 0:
         raise StackError(f"could not create a {spec.name} key:\n{result.stderr}")
     return result.stdout.strip().splitlines()[-1]
+
+
+def kill(spec: ServiceSpec, stack: StackSettings, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to the service's process group and wait for it to die (crash tests)."""
+    pid = pid_of(spec, stack)
+    if not pid:
+        return
+    os.killpg(pid, sig)
+    deadline = time.monotonic() + 30
+    while pid_alive(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)

@@ -2,7 +2,8 @@
 
 For each date D: once the platform is quiet, the `BusinessDayStarted` tick for D is published,
 then the facts dated D. Ticks already published (a resumed replay) are not published again, and
-re-published facts carry their original ids, so a second replay changes nothing.
+re-published facts carry their original ids, so a second replay changes nothing. A replay that was
+interrupted resumes at the last day ticked.
 """
 
 from __future__ import annotations
@@ -45,9 +46,13 @@ async def advance_clock(
         candidates = [start or (last + timedelta(days=1) if last else to), *by_day]
         first = min(candidates)
         for day in days_between(first, to):
+            if last is not None and day < last:
+                continue  # a resumed replay: that day is done
             if last is None or day > last:
                 await quiet.wait()
                 published += await publisher.publish([tick(tenant, day)])
+            # The last day already ticked may have been cut short: its facts go out again, and
+            # consumers ignore the ones they already have.
             published += await publisher.publish(by_day.get(day, []))
             if on_day:
                 on_day(day, published)

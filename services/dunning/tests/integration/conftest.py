@@ -167,13 +167,16 @@ class Stack:
 
     async def wait_consumed(self, group: str, timeout: float = 120.0) -> None:
         """Until the group's committed offsets reach the end of every consumed partition."""
-        if not self.partitions:
+        while not self.partitions:
             await self.consumer.topics()
-            self.partitions = [
-                TopicPartition(t, p)
-                for t in (self.topic_map[c] for c in CONSUMED)
-                for p in sorted(self.consumer.partitions_for_topic(t) or ())
-            ]
+            found = {t: self.consumer.partitions_for_topic(self.topic_map[t]) for t in CONSUMED}
+            if all(found.values()):
+                self.partitions = [
+                    TopicPartition(self.topic_map[t], p)
+                    for t in CONSUMED for p in sorted(found[t] or ())
+                ]
+            else:
+                await asyncio.sleep(0.1)
         deadline = time.monotonic() + timeout
         while True:
             ends = await self.consumer.end_offsets(self.partitions)

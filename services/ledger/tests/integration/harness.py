@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import uuid
@@ -98,6 +99,22 @@ async def emitted(engine: AsyncEngine) -> list[CloudEvent[Any]]:
     async with engine.connect() as connection:
         rows = await connection.execute(sa.select(outbox.c.value, outbox.c.topic).order_by(outbox.c.id))
         return [parse_event(row.value) for row in rows if not row.topic.endswith(".dlq")]
+
+
+async def topic_headers(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list[dict[str, str]]:
+    """The headers of the first `expect` records of `topic` (waiting for them to be published)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    out: list[dict[str, str]] = []
+    try:
+        await assign_all(consumer, [topic])
+        async with asyncio.timeout(timeout):
+            while len(out) < expect:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    out += [{k: v.decode() for k, v in r.headers} for r in records]
+    finally:
+        await consumer.stop()
+    return out
 
 
 async def dead_letters(engine: AsyncEngine) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arshield_ledger.adapters import snapshot
 from arshield_ledger.domain.model import BuyerAccount, Changes, Refused
 
 from .factories import credit_note, dispute, invoice, payment, resolve
@@ -154,3 +156,11 @@ def test_facts_delivered_twice_change_nothing(sequence: list[Any]) -> None:
     assert twice.invoices == once.invoices
     assert twice.cash == once.cash
     assert twice.entry_no == once.entry_no
+
+
+@settings(max_examples=150, deadline=None)
+@given(facts())
+def test_the_snapshot_restores_the_account_exactly(sequence: list[Any]) -> None:
+    account, _, _ = replay(sequence)
+    state = json.loads(json.dumps(snapshot.dump(account)))  # as stored in JSONB
+    assert snapshot.load("t", "b", state) == account

@@ -519,8 +519,11 @@ class BuyerAccount:
                         f"{inv.currency}; "
                         "kept on account",
                     )
-        if purse:
-            self.cash[inv.currency] = [c for c in purse if c.amount > 0]
+        left = [c for c in purse if c.amount > 0]
+        if left:
+            self.cash[inv.currency] = left
+        else:
+            self.cash.pop(inv.currency, None)
 
     def _use_cash(self, changes: Changes, inv: Invoice, cash: Cash) -> None:
         on = max(cash.received_on, inv.issued_on)

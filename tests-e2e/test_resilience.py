@@ -1,0 +1,94 @@
+"""Crashes and broker restarts during the replay lose nothing and duplicate nothing: the results
+equal those of the uninterrupted replay (the `baseline` tenant)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import threading
+import time
+
+import pytest
+from arshield_cli import platform
+from arshield_cli.importers.receivables_csv import read_facts
+from arshield_cli.stack import StackSettings, kafka
+from arshield_events import topics
+
+from harness import (
+    DATASET,
+    SERVICE_ENV,
+    Row,
+    Tenant,
+    dunning_read_model,
+    ledger_read_model,
+    new_tenant,
+    normalized,
+    read_events,
+    replay_resuming,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def assert_same_outcome(stack: StackSettings, run: Tenant, baseline: Tenant, rows: list[Row]) -> None:
+    assert ledger_read_model(run) == ledger_read_model(baseline)
+    late = sorted(r.invoice for r in rows if r.days_late > 0)[:60]
+    assert dunning_read_model(run, late) == dunning_read_model(baseline, late)
+    for topic in (topics.LEDGER, topics.DUNNING):
+        got, expected = read_events(stack, topic, run.name), read_events(stack, topic, baseline.name)
+        assert normalized(got) == normalized(expected), f"{topic} differs from the baseline"
+
+
+def test_killing_ledger_and_dunning_mid_replay_changes_nothing(
+    services: StackSettings, baseline: Tenant, rows: list[Row]
+) -> None:
+    run = new_tenant(services, "crash")
+    stop = threading.Event()
+    kills: list[str] = []
+
+    def chaos() -> None:
+        rng = random.Random(7)
+        specs = [platform.service("ledger"), platform.service("dunning")]
+        while not stop.wait(rng.uniform(2.0, 6.0)):
+            spec = specs[len(kills) % 2]
+            pid = platform.pid_of(spec, services)
+            if pid:
+                platform.kill(spec, services, signal.SIGKILL)
+                kills.append(spec.name)
+                platform.start(spec, services, extra_env=SERVICE_ENV)
+
+    killer = threading.Thread(target=chaos, daemon=True)
+    killer.start()
+    try:
+        replay_resuming(services, run.name, read_facts(DATASET, tenant=run.name))
+    finally:
+        stop.set()
+        killer.join()
+    for spec in platform.SERVICES:
+        platform.start(spec, services, extra_env=SERVICE_ENV)
+        platform.wait_ready(spec, services)
+    assert {"ledger", "dunning"} <= set(kills), f"the replay ended before both were killed: {kills}"
+    assert_same_outcome(services, run, baseline, rows)
+
+
+def test_a_kafka_restart_mid_replay_is_survived(
+    services: StackSettings, baseline: Tenant, rows: list[Row]
+) -> None:
+    run = new_tenant(services, "kafka")
+    restarted = threading.Event()
+
+    def restart_broker() -> None:
+        time.sleep(8)
+        kafka.stop(services)
+        time.sleep(3)
+        pid = kafka.start(services)
+        asyncio.run(kafka.wait_ready(services, pid))
+        restarted.set()
+
+    restarter = threading.Thread(target=restart_broker, daemon=True)
+    restarter.start()
+    replay_resuming(services, run.name, read_facts(DATASET, tenant=run.name))
+    restarter.join()
+    assert restarted.is_set()
+    assert_same_outcome(services, run, baseline, rows)
