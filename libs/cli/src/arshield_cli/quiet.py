@@ -14,6 +14,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from arshield_runtime.kafka import topic_partitions
+
 from arshield_cli.platform import ServiceSpec
 from arshield_cli.stack import StackSettings, postgres_dsn
 
@@ -30,13 +32,8 @@ class QuietWatcher:
     async def __aenter__(self) -> QuietWatcher:
         await self._admin.start()
         await self._consumer.start()
-        await self._consumer.topics()  # loads the cluster metadata, so partitions are known
-        topics = sorted({topic for spec in self._services for topic in spec.topics})
-        self._partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
+        topics = {topic for spec in self._services for topic in spec.topics}
+        self._partitions = await topic_partitions(self._stack.kafka_bootstrap, topics)
         for spec in self._services:
             self._databases[spec.name] = await asyncpg.connect(postgres_dsn(spec.name, self._stack))
         return self

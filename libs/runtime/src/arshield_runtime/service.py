@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.http import create_app
+from arshield_runtime.kafka import topic_partitions
 from arshield_runtime.messaging import EventRouter
 from arshield_runtime.outbox import OutboxRelay, new_producer
 from arshield_runtime.settings import ServiceSettings
@@ -160,12 +161,7 @@ async def rebuild(definition: ServiceDefinition) -> int:
     await consumer.start()
     replayed = 0
     try:
-        await consumer.topics()  # loads the cluster metadata, so partitions are known
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in settings.topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await topic_partitions(settings.kafka_bootstrap, settings.topics)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

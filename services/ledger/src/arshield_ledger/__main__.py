@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from arshield_runtime.cli import service_cli
-
 from arshield_ledger.bootstrap import bootstrap
+from arshield_runtime.cli import service_cli
 
 app = service_cli(bootstrap)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from arshield_latepay import ReferenceRates
-from arshield_runtime.service import ServiceDefinition
-
 from arshield_ledger.adapters.tables import PROJECTION_TABLES
 from arshield_ledger.entrypoints.api import router as api_router
 from arshield_ledger.entrypoints.consumers import build_router
 from arshield_ledger.settings import LedgerSettings
+from arshield_runtime.service import ServiceDefinition
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

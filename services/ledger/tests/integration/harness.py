@@ -12,15 +12,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.registry import event_headers, parse_event, serialize_event
+from arshield_ledger.adapters.tables import PROJECTION_TABLES
+from arshield_ledger.entrypoints.consumers import build_router
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import outbox
 from arshield_runtime.service import merged_by_time
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from arshield_ledger.adapters.tables import PROJECTION_TABLES
-from arshield_ledger.entrypoints.consumers import build_router
 
 # Record timestamps increase in publishing order (merged consumption follows them); they start a day
 # back because brokers refuse timestamps far in the future.
@@ -67,10 +67,10 @@ async def consume_all(
     bootstrap: str, topics: Sequence[str], engine: AsyncEngine, *, batch: int = 500
 ) -> int:
     """Handle everything on `topics` with the ledger's router, merged by record timestamp."""
-    processor = BatchProcessor(
-        engine, build_router(), service="ledger", source="arshield/ledger"
+    processor = BatchProcessor(engine, build_router(), service="ledger", source="arshield/ledger")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     handled = 0
     try:
@@ -97,18 +97,24 @@ async def assign_all(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[
 async def emitted(engine: AsyncEngine) -> list[CloudEvent[Any]]:
     """Events waiting in the outbox (no relay runs in these tests), in emission order."""
     async with engine.connect() as connection:
-        rows = await connection.execute(sa.select(outbox.c.value, outbox.c.topic).order_by(outbox.c.id))
+        rows = await connection.execute(
+            sa.select(outbox.c.value, outbox.c.topic).order_by(outbox.c.id)
+        )
         return [parse_event(row.value) for row in rows if not row.topic.endswith(".dlq")]
 
 
-async def topic_headers(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list[dict[str, str]]:
+async def topic_headers(
+    bootstrap: str, topic: str, expect: int, seconds: float = 30
+) -> list[dict[str, str]]:
     """The headers of the first `expect` records of `topic` (waiting for them to be published)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+    )
     await consumer.start()
     out: list[dict[str, str]] = []
     try:
         await assign_all(consumer, [topic])
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while len(out) < expect:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     out += [{k: v.decode() for k, v in r.headers} for r in records]

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from arshield_cli.clock import tick
 from arshield_cli.importers.receivables_csv import read_facts
 from arshield_events import topics
 from arshield_events.erp import BuyerRegistered
 from arshield_events.ledger import InvoiceSettled, PaymentOverdue
-from arshield_runtime.db import create_engine, migrate
-
 from arshield_ledger.adapters.tables import invoices
 from arshield_ledger.bootstrap import MIGRATIONS
+from arshield_runtime.db import create_engine, migrate
 
 from .harness import consume_all, dead_letters, emitted, payloads, produce
 
@@ -29,7 +29,9 @@ TENANT = "ibm"
 
 def expected_days_late() -> dict[str, int]:
     with DATASET.open(newline="") as handle:
-        return {row["invoiceNumber"].strip(): int(row["DaysLate"]) for row in csv.DictReader(handle)}
+        return {
+            row["invoiceNumber"].strip(): int(row["DaysLate"]) for row in csv.DictReader(handle)
+        }
 
 
 @pytest.mark.skipif(not DATASET.exists(), reason="the shared dataset is not on this machine")
@@ -37,7 +39,11 @@ async def test_every_invoice_settles_with_the_files_days_late(
     kafka_bootstrap: str, fresh_database: str, fresh_topics: Any
 ) -> None:
     erp_topic, clock_topic = await fresh_topics(topics.ERP, topics.CLOCK, partitions=3)
-    facts = [f for f in read_facts(DATASET, tenant=TENANT) if not isinstance(f.event.data, BuyerRegistered)]
+    facts = [
+        f
+        for f in read_facts(DATASET, tenant=TENANT)
+        if not isinstance(f.event.data, BuyerRegistered)
+    ]
     first, last = facts[0].on, facts[-1].on + timedelta(days=1)
     records: list[tuple[str, Any]] = []
     by_day: dict[Any, list[Any]] = {}

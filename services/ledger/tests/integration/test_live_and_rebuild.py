@@ -14,15 +14,15 @@ import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
+
 from arshield_events import topics
+from arshield_ledger.bootstrap import bootstrap
+from arshield_ledger.entrypoints.api import router
+from arshield_ledger.settings import LedgerSettings
 from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine, inbox, migrate
 from arshield_runtime.http import create_app
 from arshield_runtime.service import rebuild, run_service
-
-from arshield_ledger.bootstrap import bootstrap
-from arshield_ledger.entrypoints.api import router
-from arshield_ledger.settings import LedgerSettings
 
 from . import scenario
 from .harness import produce, read_models, topic_headers
@@ -49,8 +49,8 @@ async def inbox_count(engine: Any) -> int:
         return int(await connection.scalar(sa.select(sa.func.count()).select_from(inbox)) or 0)
 
 
-async def wait_for(engine: Any, count: int, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(engine: Any, count: int, seconds: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
     while await inbox_count(engine) < count:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"only {await inbox_count(engine)} of {count} events consumed")
@@ -62,8 +62,11 @@ async def test_live_service_api_and_rebuild(
 ) -> None:
     erp_topic, clock_topic = await fresh_topics(topics.ERP, topics.CLOCK, partitions=3)
     settings = LedgerSettings(
-        database_url=fresh_database, kafka_bootstrap=kafka_bootstrap, topics=[erp_topic, clock_topic],
-        consumer_group=f"ledger-test-{uuid.uuid4().hex[:8]}", http_port=random.randint(20000, 40000),
+        database_url=fresh_database,
+        kafka_bootstrap=kafka_bootstrap,
+        topics=[erp_topic, clock_topic],
+        consumer_group=f"ledger-test-{uuid.uuid4().hex[:8]}",
+        http_port=random.randint(20000, 40000),
         environment="test",
     )
     await migrate(bootstrap(settings).migrations, fresh_database)
@@ -90,32 +93,49 @@ async def test_live_service_api_and_rebuild(
     live = await read_models(engine)
     await engine.dispose()
 
-    replayed = await rebuild(bootstrap(settings.model_copy(update={"database_url": second_database})))
+    replayed = await rebuild(
+        bootstrap(settings.model_copy(update={"database_url": second_database}))
+    )
     assert replayed >= expected
     rebuilt_engine = create_engine(second_database)
     try:
         rebuilt = await read_models(rebuilt_engine)
     finally:
         await rebuilt_engine.dispose()
-    assert {t: len(rows) for t, rows in rebuilt.items()} == {t: len(rows) for t, rows in live.items()}
+    assert {t: len(rows) for t, rows in rebuilt.items()} == {
+        t: len(rows) for t, rows in live.items()
+    }
     assert rebuilt == live
 
 
 async def check_api(engine: Any, settings: LedgerSettings) -> None:
     app = create_app(settings, engine, routers=[router])
     app.state.reference_rates = bootstrap(settings).state["reference_rates"]
-    acme = {"Authorization": f"Bearer {await create_api_key(engine, tenant_id='acme', name='t', scopes=['read'])}"}
-    globex = {"Authorization": f"Bearer {await create_api_key(engine, tenant_id='globex', name='t', scopes=['read'])}"}
-    writer = {"Authorization": f"Bearer {await create_api_key(engine, tenant_id='acme', name='w', scopes=['write'])}"}
+
+    async def key(tenant: str, scope: str) -> dict[str, str]:
+        secret = await create_api_key(engine, tenant_id=tenant, name="test", scopes=[scope])
+        return {"Authorization": f"Bearer {secret}"}
+
+    acme, globex, writer = (
+        await key("acme", "read"),
+        await key("globex", "read"),
+        await key("acme", "write"),
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/v1/invoices/i1")).status_code == 401
         assert (await c.get("/v1/invoices/i1", headers=writer)).status_code == 403
 
         # i1: 1000 due 2025-02-01, 400 paid 02-10 (named), 600 by p2 on 03-20 (oldest due first).
         body = (await c.get("/v1/invoices/i1", headers=acme)).json()
-        assert (body["status"], body["outstanding"]["amount"], body["days_late"]) == ("paid", "0", 47)
+        assert (body["status"], body["outstanding"]["amount"], body["days_late"]) == (
+            "paid",
+            "0",
+            47,
+        )
         kinds = [h["kind"] for h in body["history"]]
-        assert kinds[0] == "issued" and kinds.count("payment") == 2 and "overdue" in kinds
+        assert kinds[0] == "issued"
+        assert kinds.count("payment") == 2
+        assert "overdue" in kinds
         past = (await c.get("/v1/invoices/i1", params={"as_of": "2025-02-15"}, headers=acme)).json()
         assert (past["status"], past["outstanding"]["amount"]) == ("overdue", "600")
         before = await c.get("/v1/invoices/i1", params={"as_of": "2025-01-01"}, headers=acme)
@@ -126,21 +146,30 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         assert (await c.get("/v1/buyers/b1/balance", headers=globex)).status_code == 404
 
         # b1 on 2025-02-15: i1 600 (14 days late), i2 instalment 1 200 (10 days), disputed i2.
-        ageing = (await c.get("/v1/buyers/b1/ageing", params={"as_of": "2025-02-15"}, headers=acme)).json()
+        ageing = (
+            await c.get("/v1/buyers/b1/ageing", params={"as_of": "2025-02-15"}, headers=acme)
+        ).json()
         [eur] = ageing["ageing"]
         assert eur["buckets"]["1-30"]["amount"] == "800"
         assert eur["buckets"]["current"]["amount"] == "600"
         assert eur["disputed"]["amount"] == "800"
 
-        balance = (await c.get("/v1/buyers/b2/balance", params={"as_of": "2025-03-10"}, headers=acme)).json()
+        balance = (
+            await c.get("/v1/buyers/b2/balance", params={"as_of": "2025-03-10"}, headers=acme)
+        ).json()
         [gbp] = balance["balances"]
         assert (gbp["outstanding"]["amount"], gbp["unapplied_cash"]["amount"]) == ("0", "200")
         assert gbp["net_balance"]["amount"] == "-200"
         g2 = (await c.get("/v1/invoices/g2", headers=acme)).json()
         assert (g2["outstanding"]["amount"], g2["status"]) == ("300", "overdue")
 
-        statement = (await c.get("/v1/buyers/b1/statement", params={"from": "2025-02-01", "to": "2025-02-28"},
-                                 headers=acme)).json()
+        statement = (
+            await c.get(
+                "/v1/buyers/b1/statement",
+                params={"from": "2025-02-01", "to": "2025-02-28"},
+                headers=acme,
+            )
+        ).json()
         [st] = statement["statements"]
         assert st["opening_balance"]["amount"] == "1800"  # 1000 + 900 - 100 + 250 - 250
         assert st["closing_balance"]["amount"] == "1400"
@@ -149,16 +178,26 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         # b3 never paid: 2440 sits in 90+ at the end of May. p2 skipped i2 while it was disputed
         # (its 100 stayed on account, went to i4 and came back when i4 was cancelled), so i2's first
         # instalment (200, due 02-05) is 90+ too, the second 61-90, the third 31-60.
-        portfolio = (await c.get("/v1/portfolio/ageing", params={"as_of": "2025-05-31"}, headers=acme)).json()
+        portfolio = (
+            await c.get("/v1/portfolio/ageing", params={"as_of": "2025-05-31"}, headers=acme)
+        ).json()
         by_currency = {p["ageing"]["currency"]: p for p in portfolio["currencies"]}
         eur_buckets = by_currency["EUR"]["ageing"]["buckets"]
         assert {b: eur_buckets[b]["amount"] for b in ("90+", "61-90", "31-60")} == {
-            "90+": "2640", "61-90": "300", "31-60": "300"}
+            "90+": "2640",
+            "61-90": "300",
+            "31-60": "300",
+        }
         assert by_currency["EUR"]["largest_overdue_buyers"][0] == {
-            "buyer_id": "b3", "overdue": {"amount": "2440", "currency": "EUR"}}
+            "buyer_id": "b3",
+            "overdue": {"amount": "2440", "currency": "EUR"},
+        }
 
-        metrics = (await c.get("/v1/metrics/dso", params={"from": "2025-01-01", "to": "2025-03-31"},
-                               headers=acme)).json()
+        metrics = (
+            await c.get(
+                "/v1/metrics/dso", params={"from": "2025-01-01", "to": "2025-03-31"}, headers=acme
+            )
+        ).json()
         eur_m = {m["currency"]: m for m in metrics["metrics"]}["EUR"]
         # Sales 1000 + 900 + 250 + 2500 = 4650 over 90 days; at 03-31: b3 2440 and i2 800, of
         # which i2's third instalment (300, due 04-05) is current.
@@ -169,28 +208,53 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         assert eur_m["average_days_delinquent"] == "56.90"
         assert eur_m["cei_percent"] == "32.41"  # (0 + 4650 - 3240) / (0 + 4650 - 300) * 100
 
-        interest = (await c.get("/v1/invoices/k1/interest", params={"as_of": "2025-02-19"}, headers=acme)).json()
-        # DE: 2450 unpaid 30 days (2025-01-21..02-19) at 2.27 + 9 = 11.27 %: 2450*11.27*30/36500 = 22.69
+        interest = (
+            await c.get("/v1/invoices/k1/interest", params={"as_of": "2025-02-19"}, headers=acme)
+        ).json()
+        # DE: 2450 unpaid 30 days (2025-01-21..02-19) at 2.27 + 9 = 11.27 %:
+        # 2450*11.27*30/36500 = 22.69
         assert interest["interest"] == {"amount": "22.69", "currency": "EUR"}
         assert interest["compensation"] == {"amount": "40", "currency": "EUR"}
         assumed = (await c.get("/v1/invoices/g2/interest", headers=acme)).json()
         assert (assumed["jurisdiction"], assumed["jurisdiction_assumed"]) == ("UK", True)
 
         anomalies = (await c.get("/v1/anomalies", params={"limit": 2}, headers=acme)).json()
-        assert len(anomalies["items"]) == 2 and anomalies["next_cursor"]
-        rest = (await c.get("/v1/anomalies", params={"limit": 100, "cursor": anomalies["next_cursor"]},
-                            headers=acme)).json()
+        assert len(anomalies["items"]) == 2
+        assert anomalies["next_cursor"]
+        rest = (
+            await c.get(
+                "/v1/anomalies",
+                params={"limit": 100, "cursor": anomalies["next_cursor"]},
+                headers=acme,
+            )
+        ).json()
         kinds = {a["kind"] for a in anomalies["items"] + rest["items"]}
-        assert {"payment_before_invoice", "fact_before_invoice", "unapplied_cash",
-                "cancelled_after_payment"} <= kinds | {"cancelled_after_payment"}
+        assert {
+            "payment_before_invoice",
+            "fact_before_invoice",
+            "unapplied_cash",
+            "cancelled_after_payment",
+        } <= kinds | {"cancelled_after_payment"}
 
-        page = (await c.get("/v1/invoices", params={"buyer_id": "b1", "limit": 2}, headers=acme)).json()
+        page = (
+            await c.get("/v1/invoices", params={"buyer_id": "b1", "limit": 2}, headers=acme)
+        ).json()
         assert [i["invoice_id"] for i in page["items"]] == ["i1", "i2"]
-        page2 = (await c.get("/v1/invoices", params={"buyer_id": "b1", "cursor": page["next_cursor"]},
-                             headers=acme)).json()
+        page2 = (
+            await c.get(
+                "/v1/invoices",
+                params={"buyer_id": "b1", "cursor": page["next_cursor"]},
+                headers=acme,
+            )
+        ).json()
         assert [i["invoice_id"] for i in page2["items"]] == ["i3", "i4"]
-        cancelled = (await c.get("/v1/invoices", params={"status": "cancelled"}, headers=acme)).json()
+        cancelled = (
+            await c.get("/v1/invoices", params={"status": "cancelled"}, headers=acme)
+        ).json()
         assert [i["invoice_id"] for i in cancelled["items"]] == ["i4"]
-        then = (await c.get("/v1/invoices", params={"status": "overdue", "as_of": "2025-02-15"},
-                            headers=acme)).json()
+        then = (
+            await c.get(
+                "/v1/invoices", params={"status": "overdue", "as_of": "2025-02-15"}, headers=acme
+            )
+        ).json()
         assert [i["invoice_id"] for i in then["items"]] == ["g1", "i1", "k1"]
