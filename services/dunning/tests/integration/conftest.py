@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported below are requested by parameters of the same name
 """The dunning service as a real process over the real Kafka and PostgreSQL, and a real HTTP
 receiver that verifies every delivery with the `standardwebhooks` library."""
 
@@ -23,18 +24,26 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from arshield_events import topics
-from arshield_events.envelope import CloudEvent
-from arshield_events.registry import event_headers, serialize_event
-from arshield_runtime.auth import create_api_key
-from arshield_runtime.db import create_engine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-pytest_plugins = ["arshield_runtime.testing"]
+from arshield_events import topics
+from arshield_events.envelope import CloudEvent
+from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime.auth import create_api_key
+from arshield_runtime.db import create_engine
+
+# The shared real-stack fixtures (pytest_plugins is only allowed in the rootdir's conftest).
+from arshield_runtime.testing import (  # noqa: F401
+    fresh_database,
+    fresh_topics,
+    kafka_bootstrap,
+    postgres_admin_dsn,
+    stack_started,
+)
 
 CONSUMED = (topics.ERP, topics.LEDGER, topics.CLOCK)
 
@@ -127,10 +136,13 @@ class Stack:
         for future in futures:
             await future
 
+    async def partitions_of(self, topic: str) -> list[TopicPartition]:
+        (described,) = await self.admin.describe_topics([topic])
+        assert described["error_code"] == 0, described
+        return sorted(TopicPartition(topic, p["partition"]) for p in described["partitions"])
+
     async def dunning_offsets(self) -> dict[TopicPartition, int]:
-        await self.consumer.topics()
-        parts = [TopicPartition(topics.DUNNING, p)
-                 for p in sorted(self.consumer.partitions_for_topic(topics.DUNNING) or ())]
+        parts = await self.partitions_of(topics.DUNNING)
         return dict(await self.consumer.end_offsets(parts))
 
     async def dunning_events(
@@ -165,19 +177,12 @@ class Stack:
             await reader.stop()
         return found
 
-    async def wait_consumed(self, group: str, timeout: float = 120.0) -> None:
+    async def wait_consumed(self, group: str, within: float = 120.0) -> None:
         """Until the group's committed offsets reach the end of every consumed partition."""
-        while not self.partitions:
-            await self.consumer.topics()
-            found = {t: self.consumer.partitions_for_topic(self.topic_map[t]) for t in CONSUMED}
-            if all(found.values()):
-                self.partitions = [
-                    TopicPartition(self.topic_map[t], p)
-                    for t in CONSUMED for p in sorted(found[t] or ())
-                ]
-            else:
-                await asyncio.sleep(0.1)
-        deadline = time.monotonic() + timeout
+        if not self.partitions:
+            for t in CONSUMED:
+                self.partitions += await self.partitions_of(self.topic_map[t])
+        deadline = time.monotonic() + within
         while True:
             ends = await self.consumer.end_offsets(self.partitions)
             committed = await self.admin.list_consumer_group_offsets(group)
@@ -286,7 +291,7 @@ class Receiver:
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                      log_level="warning", lifespan="off"))
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
+        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
@@ -294,8 +299,8 @@ class Receiver:
             self._server.should_exit = True
             await self._task
 
-    async def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, count: int, within: float = 60.0) -> list[Received]:
+        deadline = time.monotonic() + within
         while len(self.received) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(self.received)} of {count} webhook requests arrived")

@@ -3,9 +3,13 @@ policies, agency hand-over as Standard Webhooks with retries, and agency callbac
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import itertools
 import json
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -14,17 +18,17 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook
+
 from arshield_cli.clock import tick
+from arshield_dunning.adapters.webhooks import new_secret
+from arshield_dunning.entrypoints.api import router as api_router
+from arshield_dunning.settings import DunningSettings
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import BuyerRegistered, ContractTerms, InvoiceIssued
 from arshield_events.money import Money
 from arshield_runtime.db import create_engine
 from arshield_runtime.http import create_app
-from standardwebhooks.webhooks import Webhook
-
-from arshield_dunning.adapters.webhooks import new_secret
-from arshield_dunning.entrypoints.api import router as api_router
-from arshield_dunning.settings import DunningSettings
 
 pytestmark = pytest.mark.integration
 
@@ -146,13 +150,17 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         # Another tenant sees nothing.
         other = await api.get("/v1/invoices/INV-A/timeline", headers=auth("other"))
         assert other.status_code == 404
+        standing = (await api.get("/v1/buyers/B1/dunning", headers=auth("read"))).json()
+        assert standing["open_invoices"] == ["INV-A", "INV-B"]
+        assert standing["language"] == "zh"
+        assert (await api.get("/v1/buyers/B1/dunning", headers=auth("other"))).status_code == 404
 
         # The hand-over went out as a Standard Webhook: 3 failures, then success, one webhook-id.
-        received = await receiver.wait_for(4, timeout=30)
+        received = await receiver.wait_for(4, within=30)
         assert [r.status for r in received] == [500, 500, 503, 200]
         assert all(r.verified for r in received)
         assert len({r.headers["webhook-id"] for r in received}) == 1
-        gaps = [b.at - a.at for a, b in zip(received, received[1:], strict=False)]
+        gaps = [b.at - a.at for a, b in itertools.pairwise(received)]
         for gap, expected in zip(gaps, [1.0, 2.0, 3.0], strict=True):
             assert expected - 0.1 <= gap <= expected + 1.0, gaps
         body = json.loads(received[-1].body)
@@ -172,7 +180,7 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         again = await api.post(f"/v1/deliveries/{detail['delivery_id']}/redeliver",
                                headers=auth("admin"))
         assert again.status_code == 202
-        received = await receiver.wait_for(5, timeout=10)
+        received = await receiver.wait_for(5, within=10)
         assert received[-1].headers["webhook-id"] == detail["delivery_id"]
 
         # Agency callbacks: signed, idempotent.
@@ -247,6 +255,7 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         kinds = [e.type.split(".")[2] for e in events]
         if kinds.count("AgencyCaseUpdated") >= 2 or time.monotonic() > deadline:
             break
+        await asyncio.sleep(0.2)
     assert len({e.id for e in events}) == len(events)
     assert kinds.count("DunningLevelReached") == 6
     assert kinds.count("PaymentReminderSent") == 2
@@ -273,7 +282,7 @@ async def test_410_gone_disables_the_endpoint(
                                                  date(2024, 3, 23), "250.00"), "B9", day)])
         await stack.wait_consumed(dunning.group)
         await run_days(stack, dunning, tenant, day, day)
-        await receiver.wait_for(1, timeout=20)
+        await receiver.wait_for(1, within=20)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             state = (await api.get(f"/v1/agencies/{agency['agency_id']}", headers=admin)).json()
@@ -284,7 +293,7 @@ async def test_410_gone_disables_the_endpoint(
         (delivery,) = (await api.get("/v1/deliveries", headers=admin)).json()["items"]
         assert delivery["status"] == "failed"
         assert delivery["attempts"] == 1
-        time.sleep(1.5)  # past the first retry interval: nothing more is sent
+        await asyncio.sleep(1.5)  # past the first retry interval: nothing more is sent
         assert len(receiver.received) == 1
 
 
@@ -316,3 +325,69 @@ async def test_private_endpoints_are_refused_unless_allowed(fresh_database: str)
             assert (await api.get("/v1/agencies", headers=headers)).json()["items"] == []
     finally:
         await engine.dispose()
+
+
+async def test_a_rebuild_from_the_log_reproduces_the_read_models(
+    stack: Any, dunning: Any, tenant: str,
+) -> None:
+    import asyncpg
+
+    from arshield_events.erp import DisputeRaised, DisputeResolved, PaymentReceived
+
+    start = date(2024, 1, 2)
+    due = date(2024, 2, 1)
+    facts = {
+        start: [
+            erp(tenant, BuyerRegistered(
+                buyer_id="C1", legal_name="Kern AG", country="DE", segment="core",
+                preferred_language="de", registered_on=start), "C1", start),
+            erp(tenant, invoice("R-1", "C1", start, due, "12000.00"), "C1", start),
+            erp(tenant, invoice("R-2", "C1", start, due, "300.00"), "C1", start),
+        ],
+        date(2024, 2, 5): [erp(tenant, DisputeRaised(
+            dispute_id="D1", invoice_id="R-2", buyer_id="C1",
+            disputed_amount=Money.of("300.00", "EUR"), reason="damaged", raised_on=date(2024, 2, 5),
+        ), "C1", date(2024, 2, 5))],
+        date(2024, 2, 20): [
+            erp(tenant, PaymentReceived(
+                payment_id="P1", buyer_id="C1", amount=Money.of("2000.00", "EUR"),
+                received_on=date(2024, 2, 20),
+                allocations=[{"invoice_id": "R-1", "amount": Money.of("2000.00", "EUR")}],  # type: ignore[list-item]
+            ), "C1", date(2024, 2, 20)),
+            erp(tenant, DisputeResolved(
+                dispute_id="D1", invoice_id="R-2", buyer_id="C1", outcome="rejected",
+                resolved_on=date(2024, 2, 20)), "C1", date(2024, 2, 20)),
+        ],
+    }
+    await run_days(stack, dunning, tenant, start, date(2024, 4, 10), facts)
+
+    queries = {
+        "buyers": "SELECT buyer_id, state, wake_on FROM dunning_buyers ORDER BY 1",
+        "actions": "SELECT action_id, invoice_id, action, level, taken_on, planned_on, "
+                   "policy_version, facts, letter_id, cause_event_id FROM dunning_actions "
+                   "ORDER BY 1",
+        "letters": "SELECT letter_id, kind, language, as_of, invoice_ids, content, body "
+                   "FROM dunning_letters ORDER BY 1",
+        "pauses": "SELECT * FROM dunning_pauses ORDER BY invoice_id, reference_id",
+        "clock": "SELECT * FROM dunning_tenant_clock",
+    }
+
+    async def snapshot() -> dict[str, list[Any]]:
+        conn = await asyncpg.connect(dunning.database_url.replace("+asyncpg", ""))
+        try:
+            return {name: [tuple(r) for r in await conn.fetch(q)] for name, q in queries.items()}
+        finally:
+            await conn.close()
+
+    live = await snapshot()
+    kinds = {row[2] for row in live["actions"]}
+    assert {"reminder", "first_overdue_notice", "formal_notice", "statement",
+            "controller_assignment"} <= kinds
+    assert live["pauses"]
+
+    dunning.stop()
+    rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
+        [sys.executable, "-m", "arshield_dunning", "rebuild"], env=dunning.env,
+        capture_output=True, text=True, timeout=300, check=False)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert await snapshot() == live

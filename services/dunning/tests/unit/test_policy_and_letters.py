@@ -103,3 +103,11 @@ def test_letters_render_in_chinese() -> None:
 
 def test_unsupported_language_falls_back_to_english() -> None:
     assert "Payment reminder" in render(_letter("sw", Action.REMINDER))
+
+
+@pytest.mark.parametrize(
+    ("language", "phrase"),
+    [("de", "Letzte Mahnung"), ("fr", "Mise en demeure"), ("en-GB", "Formal notice")],
+)
+def test_letters_render_in_german_and_french_too(language: str, phrase: str) -> None:
+    assert phrase in render(_letter(language))

@@ -51,7 +51,7 @@ def inv(
         instalments=tuple(Instalment(seq=s, due_on=d, amount=m(a, currency)) for s, d, a in parts),
         contract_terms=ContractTerms(
             jurisdiction=jurisdiction,
-            late_interest="statutory",  # type: ignore[arg-type]
+            late_interest="statutory",  # type: ignore[arg-type,unused-ignore]
             retention_of_title=True,
         )
         if jurisdiction
@@ -72,7 +72,7 @@ def pay(
         buyer_id=buyer,
         amount=m(amount, currency),
         received_on=on,
-        allocations=tuple({"invoice_id": i, "amount": m(a, currency)} for i, a in alloc),  # type: ignore[misc]
+        allocations=tuple({"invoice_id": i, "amount": m(a, currency)} for i, a in alloc),  # type: ignore[misc,unused-ignore]
     )
 
 

@@ -46,10 +46,10 @@ def invoice(
 
 def payment(
     payment_id: str,
-    amount: str | int,
+    amount: str | int | Decimal,
     received_on: date,
     currency: str = "EUR",
-    allocations: tuple[tuple[str, str | int], ...] = (),
+    allocations: tuple[tuple[str, str | int | Decimal], ...] = (),
 ) -> ReceivePayment:
     allocs = tuple(Allocation(i, D(a)) for i, a in allocations)
     content = fingerprint(
@@ -65,7 +65,11 @@ def payment(
 
 
 def credit_note(
-    credit_note_id: str, invoice_id: str, amount: str | int, issued_on: date, currency: str = "EUR"
+    credit_note_id: str,
+    invoice_id: str,
+    amount: str | int | Decimal,
+    issued_on: date,
+    currency: str = "EUR",
 ) -> IssueCreditNote:
     content = fingerprint(
         {
@@ -84,7 +88,7 @@ def cancel(invoice_id: str, on: date) -> CancelInvoice:
 
 
 def dispute(
-    dispute_id: str, invoice_id: str, amount: str | int, on: date, currency: str = "EUR"
+    dispute_id: str, invoice_id: str, amount: str | int | Decimal, on: date, currency: str = "EUR"
 ) -> RaiseDispute:
     return RaiseDispute(dispute_id, invoice_id, currency, D(amount), on, "damaged goods")
 

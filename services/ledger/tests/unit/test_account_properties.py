@@ -50,7 +50,9 @@ def facts(draw: st.DrawFn) -> list[Any]:
                 out.append(invoice(invoice_id, amount, due, issued, currency))
             else:
                 first = amount // 2 or amount
-                parts = ((1, issued + timedelta(days=30), first),)
+                parts: tuple[tuple[int, date, int], ...] = (
+                    (1, issued + timedelta(days=30), first),
+                )
                 if amount - first:
                     parts += ((2, issued + timedelta(days=60), amount - first),)
                 out.append(
@@ -60,11 +62,11 @@ def facts(draw: st.DrawFn) -> list[Any]:
                 )
         elif kind == "payment":
             pay_currency = draw(st.sampled_from(CURRENCIES))
-            amount = draw(money)
+            paid = draw(money)
             allocations: tuple[tuple[str, Any], ...] = ()
             if draw(st.booleans()):
-                allocations = ((invoice_id, min(amount, draw(money))),)
-            out.append(payment(f"p{n}", amount, draw(day), pay_currency, allocations))
+                allocations = ((invoice_id, min(paid, draw(money))),)
+            out.append(payment(f"p{n}", paid, draw(day), pay_currency, allocations))
         elif kind == "credit":
             out.append(
                 credit_note(
@@ -95,7 +97,8 @@ def apply(account: BuyerAccount, fact: Any) -> Changes | None:
     try:
         if isinstance(fact, date):
             return account.start_business_day(fact)
-        return handlers[type(fact).__name__](fact)  # type: ignore[operator]
+        changes: Changes = handlers[type(fact).__name__](fact)  # type: ignore[operator]
+        return changes
     except Refused:
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from arshield_dunning.adapters.store import DunningStore
@@ -17,6 +18,9 @@ from arshield_dunning.domain.dunning import (
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.model import BuyerDunning
 from arshield_dunning.domain.policy import Policy, Segment
+from arshield_runtime.consumer import is_transient
+
+log = logging.getLogger(__name__)
 
 
 class Dunning:
@@ -59,14 +63,27 @@ class Dunning:
         agency_id = await self.store.delivery_target(tenant_id)
         acted = 0
         for buyer_id in await self.store.buyers_due(tenant_id, day):
-            state = await self.store.load_buyer(tenant_id, buyer_id)
-            command = StartBusinessDay(
-                on=day,
-                policy=policies[state.effective_segment],
-                claims=self.claims,
-                agency_id=agency_id,
-            )
-            events = decide(state, command)
-            await self._commit(state, events)
+            # One buyer's failure must not cost every other buyer of the tenant its day: its
+            # changes roll back to a savepoint and, not having been evaluated, it catches up on
+            # the next tick.
+            mark = self.publisher.mark()
+            try:
+                async with self.store.session.begin_nested():
+                    state = await self.store.load_buyer(tenant_id, buyer_id)
+                    command = StartBusinessDay(
+                        on=day,
+                        policy=policies[state.effective_segment],
+                        claims=self.claims,
+                        agency_id=agency_id,
+                    )
+                    events = decide(state, command)
+                    await self._commit(state, events)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                self.publisher.rollback(mark)
+                log.exception("business day %s failed for buyer %s/%s; it catches up on the "
+                              "next tick", day, tenant_id, buyer_id)
+                continue
             acted += bool(events)
         return acted

@@ -102,6 +102,15 @@ class Publisher:
                 case _:
                     pass
 
+    def mark(self) -> int:
+        """How many events the emitter holds now (to drop what a failed unit emitted after)."""
+        return len(getattr(self.emitter, "emitted", ()))
+
+    def rollback(self, mark: int) -> None:
+        emitted = getattr(self.emitter, "emitted", None)
+        if emitted is not None:
+            del emitted[mark:]
+
     def _emit(self, data: Payload, state: BuyerDunning, purpose: str) -> None:
         self.emitter.emit(data, purpose=purpose, subject=state.buyer_id)
 
@@ -277,10 +286,11 @@ class Publisher:
         ), state, f"paused:{e.invoice_id}:{e.reference_id}")
 
     async def _resumed(self, state: BuyerDunning, e: Resumed) -> None:
-        await self.store.update(
-            t.pauses,
-            {"tenant_id": state.tenant_id, "invoice_id": e.invoice_id},
-            {"resumed_on": e.on, "resume_reason": e.reason},
+        await self.store.session.execute(
+            t.pauses.update()
+            .where(t.pauses.c.tenant_id == state.tenant_id,
+                   t.pauses.c.invoice_id == e.invoice_id, t.pauses.c.resumed_on.is_(None))
+            .values(resumed_on=e.on, resume_reason=e.reason)
         )
         self._emit(public.DunningResumed(
             invoice_id=e.invoice_id, buyer_id=state.buyer_id,

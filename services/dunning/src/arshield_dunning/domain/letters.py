@@ -104,6 +104,66 @@ _TEXT: dict[str, dict[str, str]] = {
         "as_of": "As of {date}",
         "closing": "Yours faithfully,\nAccounts Receivable",
     },
+    "de": {
+        "greeting": "Sehr geehrte Damen und Herren ({name}),",
+        "subject.receipt_confirmation": "Bitte um Empfangsbestätigung",
+        "subject.reminder": "Zahlungserinnerung",
+        "subject.first_overdue_notice": "Mahnung",
+        "subject.formal_notice": "Letzte Mahnung: Zahlungsaufforderung",
+        "subject.agency_handover": "Übergabe Ihres Kontos an ein Inkassounternehmen",
+        "subject.statement": "Kontoauszug",
+        "intro.receipt_confirmation": "Laut unseren Unterlagen wurden die unten genannten "
+        "Lieferungen und Leistungen erbracht. Bitte bestätigen Sie den Empfang mit dem "
+        "unterschriebenen Liefernachweis.",
+        "intro.reminder": "Wir erinnern Sie freundlich daran, dass die folgenden Rechnungen in "
+        "Kürze fällig werden.",
+        "intro.first_overdue_notice": "Die folgenden Rechnungen sind überfällig. Bitte begleichen "
+        "Sie den offenen Betrag umgehend.",
+        "intro.formal_notice": "Trotz unserer bisherigen Mahnungen sind die folgenden Rechnungen "
+        "unbezahlt. Wir fordern Sie hiermit förmlich zur Zahlung des offenen Betrags zuzüglich "
+        "Verzugszinsen und Verzugspauschale auf.",
+        "intro.agency_handover": "Da die folgenden Rechnungen unbezahlt sind, haben wir die "
+        "Forderung einem Inkassounternehmen übergeben, das sich bei Ihnen melden wird. "
+        "Verzugszinsen fallen weiter an.",
+        "intro.statement": "Nachfolgend erhalten Sie den Auszug Ihrer offenen Posten zum Abgleich.",
+        "columns": "Rechnung | Datum | Fällig | Betrag | Offen | Tage überfällig | Zinsen",
+        "total.outstanding": "Offener Gesamtbetrag: {amount}",
+        "total.interest": "Geforderte Verzugszinsen: {amount}",
+        "total.compensation": "Geforderte Verzugspauschale: {amount}",
+        "basis": "Zinsgrundlage: {basis}",
+        "as_of": "Stand {date}",
+        "closing": "Mit freundlichen Grüßen\nDebitorenbuchhaltung",
+    },
+    "fr": {
+        "greeting": "Madame, Monsieur ({name}),",
+        "subject.receipt_confirmation": "Demande de confirmation de réception",
+        "subject.reminder": "Rappel d'échéance",
+        "subject.first_overdue_notice": "Relance pour retard de paiement",
+        "subject.formal_notice": "Mise en demeure de payer",
+        "subject.agency_handover": "Transmission de votre dossier à une société de recouvrement",
+        "subject.statement": "Relevé de compte",
+        "intro.receipt_confirmation": "Selon nos informations, les biens et services ci-dessous "
+        "ont été livrés. Merci de confirmer leur réception en nous retournant le bon de "
+        "livraison signé.",
+        "intro.reminder": "Nous vous rappelons que les factures ci-dessous arrivent bientôt à "
+        "échéance.",
+        "intro.first_overdue_notice": "Les factures ci-dessous sont échues. Merci de régler le "
+        "montant dû sans délai.",
+        "intro.formal_notice": "Malgré nos relances, les factures ci-dessous restent impayées. "
+        "Nous vous mettons en demeure de régler le montant dû, majoré des pénalités de retard et "
+        "de l'indemnité forfaitaire pour frais de recouvrement indiquées ci-dessous.",
+        "intro.agency_handover": "Les factures ci-dessous restant impayées, nous avons confié la "
+        "créance à une société de recouvrement qui prendra contact avec vous. Les pénalités de "
+        "retard continuent de courir.",
+        "intro.statement": "Veuillez trouver ci-dessous le relevé de vos factures ouvertes.",
+        "columns": "Facture | Émise | Échéance | Montant | Restant dû | Jours de retard | Intérêts",
+        "total.outstanding": "Total restant dû : {amount}",
+        "total.interest": "Pénalités de retard réclamées : {amount}",
+        "total.compensation": "Indemnité forfaitaire réclamée : {amount}",
+        "basis": "Base des pénalités : {basis}",
+        "as_of": "Au {date}",
+        "closing": "Veuillez agréer nos salutations distinguées,\nService clients",
+    },
     "zh": {
         "greeting": "尊敬的{name}：",
         "subject.receipt_confirmation": "收货确认请求",

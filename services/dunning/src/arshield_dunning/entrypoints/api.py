@@ -82,7 +82,7 @@ class RequestEmitter:
         return event
 
     async def flush(self, session: AsyncSession, request: Request) -> None:
-        await outbox_store.append(session, self.records)
+        await outbox_store.append(await session.connection(), self.records)
         running = getattr(request.app.state, "running", None)
         if running is not None and self.records:
             running.relay.wake()
@@ -245,6 +245,39 @@ async def invoice_letters(invoice_id: str, principal: ReadPrincipal, session: Se
         .order_by(t.letters.c.as_of, t.letters.c.letter_id)
     )
     return {"items": [_row(r) for r in rows]}
+
+
+@router.get("/buyers/{buyer_id}/dunning")
+async def buyer_dunning(buyer_id: str, principal: ReadPrincipal, session: Session) -> Any:
+    """A buyer's dunning standing: segment (and watch), open balance, controller assignment,
+    statements, promises, and its buyer-level actions (statements, controller assignment)."""
+    store = DunningStore(session)
+    row = await session.scalar(sa.select(t.buyers.c.buyer_id).where(
+        t.buyers.c.tenant_id == principal.tenant_id, t.buyers.c.buyer_id == buyer_id))
+    if row is None:
+        raise not_found("buyer", buyer_id)
+    state = await store.load_buyer(principal.tenant_id, buyer_id)
+    policy = (await store.current_policies(principal.tenant_id))[state.effective_segment]
+    actions = await session.execute(
+        sa.select(t.actions).where(t.actions.c.tenant_id == principal.tenant_id,
+                                   t.actions.c.buyer_id == buyer_id,
+                                   t.actions.c.invoice_id.is_(None))
+        .order_by(t.actions.c.taken_on, t.actions.c.action))
+    return {
+        "buyer_id": buyer_id,
+        "legal_name": state.legal_name,
+        "segment": state.segment.value,
+        "on_watch": state.on_watch,
+        "policy_version": policy.ref,
+        "language": state.language,
+        "open_balance": [{"amount": str(v), "currency": k}
+                         for k, v in sorted(state.open_balance().items())],
+        "open_invoices": [i.invoice_id for i in state.open_invoices()],
+        "controller_assigned_on": state.controller_assigned_on,
+        "last_statement_on": state.last_statement_on,
+        "promises": [p.model_dump(mode="json") for p in state.promises.values()],
+        "actions": [_row(a) for a in actions],
+    }
 
 
 # --- cases ---------------------------------------------------------------------------------------
