@@ -19,15 +19,15 @@ from pathlib import Path
 
 import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from arshield_cli.stack import kafka_bootstrap, postgres_dsn, postgres_url, up
 from arshield_events.envelope import envelope
 from arshield_events.erp import Instalment, InvoiceIssued
 from arshield_events.money import Money
 from arshield_events.registry import event_headers, serialize_event
-
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.messaging import EventRouter, HandlerContext

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from arshield_events import topics
 from fastapi import APIRouter
 
+from arshield_events import topics
 from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.http import ProblemError, ReadPrincipal, create_app

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
 from arshield_events.envelope import CloudEvent, envelope
 from arshield_events.erp import BuyerRegistered
 from arshield_events.registry import event_headers, serialize_event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-
 from arshield_runtime import outbox as outbox_store
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate

@@ -20,13 +20,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import ConsumerRecord
-from arshield_events.envelope import CloudEvent
-from arshield_events.registry import EventRejected, parse_event
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from arshield_events.envelope import CloudEvent
+from arshield_events.registry import EventRejected, parse_event
 from arshield_runtime import outbox as outbox_store
 from arshield_runtime.db import inbox
 from arshield_runtime.messaging import (

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from arshield_events import topics
-from arshield_events.registry import EventRejected, event_headers, parse_event, serialize_event
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from arshield_events import topics
+from arshield_events.registry import EventRejected, event_headers, parse_event, serialize_event
 from arshield_runtime.http import ProblemError, WritePrincipal
 from arshield_runtime.telemetry import current_trace_headers
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
 from arshield_events.registry import event_headers, serialize_event
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from arshield_runtime.telemetry import current_trace_headers
 
 
@@ -43,9 +43,14 @@ class OutboxRecord:
         return {"topic": self.topic, "key": self.key, "value": self.value, "headers": self.headers}
 
 
-def outbox_record(event: CloudEvent[Any], topic: str | None = None) -> OutboxRecord:
+def outbox_record(
+    event: CloudEvent[Any], topic: str | None = None, *, traceparent: str | None = None
+) -> OutboxRecord:
+    """The outbox row for `event`, carrying the active trace context, or `traceparent` when the
+    event continues an earlier trace (a decision taken on a tick about an invoice ingested long
+    before continues that invoice's trace)."""
     headers = {name: value.decode() for name, value in event_headers(event)}
-    headers.update(current_trace_headers())
+    headers.update({"traceparent": traceparent} if traceparent else current_trace_headers())
     return OutboxRecord(
         topic=topic or event.data.topic, key=event.key, value=serialize_event(event), headers=headers
     )
@@ -95,6 +100,7 @@ class HandlerContext:
         purpose: str,
         subject: str | None = None,
         time: datetime | None = None,
+        traceparent: str | None = None,
     ) -> CloudEvent[Any]:
         """Emit `data` as a consequence of the current event.
 
@@ -113,7 +119,7 @@ class HandlerContext:
             causationid=cause.id,
         )
         if not self.replaying:
-            self.emitted.append(outbox_record(event))
+            self.emitted.append(outbox_record(event, traceparent=traceparent))
         return event
 
 
@@ -122,6 +128,48 @@ def _subject_of(data: Payload, cause: CloudEvent[Any]) -> str:
         return cause.tenantid
     buyer_id = getattr(data, "buyer_id", None)
     return buyer_id if isinstance(buyer_id, str) else cause.subject
+
+
+class RequestEmitter:
+    """Emits the events an HTTP request causes, into the request's own transaction.
+
+    `cause_id` names the request (e.g. `callback:<agency>:<idempotency key>`), so a retried
+    request emits the very same events. Call `flush` before the transaction commits.
+    """
+
+    replaying = False
+
+    def __init__(self, source: str, tenant_id: str, cause_id: str) -> None:
+        self.source, self.tenant_id, self.cause_id = source, tenant_id, cause_id
+        self.records: list[OutboxRecord] = []
+
+    def emit(
+        self,
+        data: Payload,
+        *,
+        purpose: str,
+        subject: str | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent[Any]:
+        buyer_id = getattr(data, "buyer_id", None)
+        event = envelope(
+            data,
+            id=derived_event_id(self.source, self.cause_id, purpose),
+            source=self.source,
+            subject=subject or (buyer_id if isinstance(buyer_id, str) else self.tenant_id),
+            tenantid=self.tenant_id,
+            time=time or datetime.now(UTC),
+            correlationid=self.cause_id,
+        )
+        self.records.append(outbox_record(event))
+        return event
+
+    async def flush(self, session: AsyncSession, wake: Callable[[], None] | None = None) -> None:
+        from arshield_runtime import outbox
+
+        await outbox.append(session, self.records)
+        if wake is not None and self.records:
+            wake()
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 import logging
 import signal
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,7 +180,7 @@ async def merged_by_time(
     """Yield batches of records up to `ends`, merged across partitions by timestamp."""
     buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {tp: deque() for tp in ends}
     done = {tp for tp, end in ends.items() if end == 0}
-    positions = {tp: 0 for tp in ends}
+    positions = dict.fromkeys(ends, 0)
 
     async def refill() -> None:
         fetched = await consumer.getmany(timeout_ms=500, max_records=10_000)

@@ -44,6 +44,12 @@ def current_trace_headers() -> dict[str, str]:
     return carrier
 
 
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the active span, to keep with state that later decisions
+    continue (e.g. an invoice's, so its dunning webhook joins the invoice's trace)."""
+    return current_trace_headers().get("traceparent")
+
+
 def trace_headers_of(mapping: Mapping[str, str]) -> otel_context.Context:
     return extract(dict(mapping))
 

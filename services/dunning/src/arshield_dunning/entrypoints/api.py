@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -33,11 +33,9 @@ from arshield_dunning.domain.dunning import DunningError, RecordPromise
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment, plan
 from arshield_dunning.settings import DunningSettings
 from arshield_events import dunning as public
-from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
 from arshield_events.fields import BusinessDate, Id, ShortText, Text
 from arshield_events.money import DecimalString
 from arshield_events.money import Money as PublicMoney
-from arshield_runtime import outbox as outbox_store
 from arshield_runtime.http import (
     AdminPrincipal,
     AgencyPrincipal,
@@ -47,7 +45,7 @@ from arshield_runtime.http import (
     decode_cursor,
     encode_cursor,
 )
-from arshield_runtime.messaging import OutboxRecord, outbox_record
+from arshield_runtime.messaging import RequestEmitter
 
 router = APIRouter(prefix="/v1", tags=["dunning"])
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -56,36 +54,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 # --- plumbing ------------------------------------------------------------------------------------
 
 
-class RequestEmitter:
-    """Emits public events caused by an API request, into the request's transaction."""
-
-    replaying = False
-
-    def __init__(self, source: str, tenant_id: str, cause_id: str) -> None:
-        self.source, self.tenant_id, self.cause_id = source, tenant_id, cause_id
-        self.records: list[OutboxRecord] = []
-
-    def emit(
-        self, data: Payload, *, purpose: str, subject: str | None = None,
-        time: datetime | None = None,
-    ) -> CloudEvent[Any]:
-        event = envelope(
-            data,
-            id=derived_event_id(self.source, self.cause_id, purpose),
-            source=self.source,
-            subject=subject or self.tenant_id,
-            tenantid=self.tenant_id,
-            time=time or datetime.now(UTC),
-            correlationid=self.cause_id,
-        )
-        self.records.append(outbox_record(event))
-        return event
-
-    async def flush(self, session: AsyncSession, request: Request) -> None:
-        await outbox_store.append(await session.connection(), self.records)
-        running = getattr(request.app.state, "running", None)
-        if running is not None and self.records:
-            running.relay.wake()
+def wake_relay(request: Request) -> Callable[[], None] | None:
+    running = getattr(request.app.state, "running", None)
+    return running.relay.wake if running is not None else None
 
 
 async def session_of(request: Request) -> AsyncIterator[AsyncSession]:
@@ -399,7 +370,7 @@ async def record_promise(
     except DunningError as refused:
         raise ProblemError(_PROMISE_STATUS.get(refused.code, 422), "Promise refused",
                            refused.detail, type_=f"urn:arshield:dunning:{refused.code}") from None
-    await emitter.flush(session, request)
+    await emitter.flush(session, wake_relay(request))
     row = (await session.execute(
         sa.select(t.promises).where(t.promises.c.promise_id == promise_id))).one()
     return _row(row)
@@ -680,7 +651,7 @@ async def agency_callback(
         collected=PublicMoney(amount=collected, currency=case.currency),
         agency_reference=update.agency_reference, note=update.note, updated_on=updated_on,
     ), purpose="case-updated", subject=case.buyer_id)
-    await emitter.flush(session, request)
+    await emitter.flush(session, wake_relay(request))
     response = {"case_id": case.case_id, "status": update.status, "collected": str(collected),
                 "currency": case.currency, "event_id": event.id}
     try:

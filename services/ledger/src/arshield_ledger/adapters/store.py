@@ -1,10 +1,10 @@
 """Loading buyer accounts and writing the projections, batched per transaction.
 
-The runtime hands every event of a consumed batch the same transaction. `LedgerStore.of(session)`
-is that transaction's unit of work: an account is read once per batch (then kept in memory for the
-batch's later events), and all rows the batch produces are written with a handful of multi-row
-statements just before the transaction commits. If the transaction rolls back, the unit of work
-goes with its session, so nothing of a rolled-back batch survives in memory.
+The runtime hands every event of a consumed batch the same transaction and the same `BatchScope`.
+`LedgerStore.of(ctx)` is that transaction's unit of work: an account is read once per batch (then
+kept in memory for the batch's later events), and all rows the batch produces are written with a
+handful of multi-row statements by the scope's flush hook, just before the transaction commits. If
+the transaction rolls back, the scope and its store are dropped with it.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from arshield_ledger.adapters import snapshot
 from arshield_ledger.adapters.tables import (
@@ -28,6 +26,7 @@ from arshield_ledger.adapters.tables import (
     ledger_entries,
 )
 from arshield_ledger.domain.model import BuyerAccount, Changes
+from arshield_runtime.messaging import HandlerContext
 
 _KEY = "arshield_ledger.store"
 AccountKey = tuple[str, str]
@@ -41,17 +40,14 @@ class LedgerStore:
     dirty_invoices: dict[tuple[str, str], AccountKey] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
     anomalies: list[dict[str, Any]] = field(default_factory=list)
-    poisoned: bool = False
-    """Set when a handler failed half-way: the batch must not commit what is buffered."""
 
     @classmethod
-    def of(cls, session: AsyncSession) -> LedgerStore:
-        store: LedgerStore | None = session.info.get(_KEY)
+    def of(cls, ctx: HandlerContext) -> LedgerStore:
+        store: LedgerStore | None = ctx.batch.items.get(_KEY)
         if store is None:
-            store = cls(session)
-            session.info[_KEY] = store
-            event.listen(session.sync_session, "before_commit", store._before_commit)
-            event.listen(session.sync_session, "after_rollback", store._after_rollback)
+            store = cls(ctx.session)
+            ctx.batch.items[_KEY] = store
+            ctx.batch.on_flush(_KEY, store.flush)
         return store
 
     # -- reading ---------------------------------------------------------------------------------
@@ -118,34 +114,15 @@ class LedgerStore:
             for a in changes.anomalies
         )
 
-    async def flush(self) -> None:
-        """Write what is buffered now (before a query that must see it)."""
-        await self.session.run_sync(lambda sync_session: self._write(sync_session))
-
-    def _before_commit(self, sync_session: Session) -> None:
-        if self.poisoned:
-            raise RuntimeError("a ledger handler failed in this transaction; not committing")
-        self._write(sync_session)
-
-    def _after_rollback(self, sync_session: Session) -> None:
-        self.accounts.clear()
-        self._clear()
-        sync_session.info.pop(_KEY, None)
-
-    def _clear(self) -> None:
-        self.dirty_accounts.clear()
-        self.dirty_invoices.clear()
-        self.entries = []
-        self.anomalies = []
-
-    def _write(self, sync_session: Session) -> None:
+    async def flush(self, session: AsyncSession) -> None:
+        """Write what is buffered (before the commit, or before a query that must see it)."""
         if self.dirty_accounts:
             rows = [
                 {"tenant_id": t, "buyer_id": b, "state": snapshot.dump(self.accounts[(t, b)])}
                 for t, b in sorted(self.dirty_accounts)
             ]
             statement = pg_insert(buyer_accounts)
-            sync_session.execute(
+            await session.execute(
                 statement.on_conflict_do_update(
                     index_elements=[buyer_accounts.c.tenant_id, buyer_accounts.c.buyer_id],
                     set_={"state": statement.excluded.state},
@@ -154,13 +131,16 @@ class LedgerStore:
             )
         if self.dirty_invoices:
             invoice_rows, instalment_rows = self._invoice_rows()
-            _upsert(sync_session, invoices, invoice_rows, ("tenant_id", "invoice_id"))
-            _upsert(sync_session, instalments, instalment_rows, ("tenant_id", "invoice_id", "seq"))
+            await _upsert(session, invoices, invoice_rows, ("tenant_id", "invoice_id"))
+            await _upsert(session, instalments, instalment_rows, ("tenant_id", "invoice_id", "seq"))
         if self.entries:
-            sync_session.execute(ledger_entries.insert(), self.entries)
+            await session.execute(ledger_entries.insert(), self.entries)
         if self.anomalies:
-            sync_session.execute(anomalies.insert(), self.anomalies)
-        self._clear()
+            await session.execute(anomalies.insert(), self.anomalies)
+        self.dirty_accounts.clear()
+        self.dirty_invoices.clear()
+        self.entries = []
+        self.anomalies = []
 
     def _invoice_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         invoice_rows: list[dict[str, Any]] = []
@@ -206,13 +186,13 @@ class LedgerStore:
         return invoice_rows, instalment_rows
 
 
-def _upsert(
-    sync_session: Session, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
+async def _upsert(
+    session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
 ) -> None:
     if not rows:
         return
     statement = pg_insert(table)
-    sync_session.execute(
+    await session.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c[k] for k in keys],
             set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in keys},

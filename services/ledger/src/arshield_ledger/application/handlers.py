@@ -73,15 +73,12 @@ Operation = Callable[[BuyerAccount], Changes]
 
 
 async def _apply(ctx: HandlerContext, buyer_id: str, operation: Operation) -> None:
-    store = LedgerStore.of(ctx.session)
+    store = LedgerStore.of(ctx)
     account = await store.account(ctx.event.tenantid, buyer_id)
     try:
         changes = operation(account)
     except Refused as refused:
         raise Rejected(str(refused)) from refused
-    except Exception:
-        store.poisoned = True
-        raise
     store.record(account, changes)
     publish(ctx, account.buyer_id, changes)
 
@@ -133,8 +130,8 @@ async def on_business_day_started(ctx: HandlerContext) -> None:
     """Find the buyers with an instalment whose next overdue announcement is due, and tick them."""
     data: clock.BusinessDayStarted = ctx.event.data
     tenant_id = ctx.event.tenantid
-    store = LedgerStore.of(ctx.session)
-    await store.flush()  # this batch's earlier facts must be visible to the query below
+    store = LedgerStore.of(ctx)
+    await store.flush(ctx.session)  # this batch's earlier facts must be visible to the query
     rows = await ctx.session.execute(
         sa.select(instalments.c.buyer_id)
         .where(
@@ -155,10 +152,6 @@ async def on_business_day_started(ctx: HandlerContext) -> None:
         )
     )
     for account in await store.accounts_of(tenant_id, buyer_ids):
-        try:
-            changes = account.start_business_day(data.business_date)
-        except Exception:
-            store.poisoned = True
-            raise
+        changes = account.start_business_day(data.business_date)
         store.record(account, changes)
         publish(ctx, account.buyer_id, changes)
