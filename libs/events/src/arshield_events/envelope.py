@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
@@ -97,6 +99,12 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.cache
+def envelope_class(payload_class: type[Payload]) -> type[CloudEvent[Any]]:
+    """`CloudEvent[payload_class]`, built once: pydantic builds a new class at each subscript."""
+    return CloudEvent[payload_class]  # type: ignore[valid-type]
+
+
 def envelope(
     data: Payload,
     *,
@@ -108,8 +116,7 @@ def envelope(
     correlationid: str | None = None,
     causationid: str | None = None,
 ) -> CloudEvent[Any]:
-    event_class: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
-    return event_class(
+    return envelope_class(type(data))(
         id=id,
         source=source,
         type=data.event_name,

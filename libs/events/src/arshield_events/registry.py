@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypedDict
 from pydantic import ValidationError
 
 from arshield_events import clock, credit, dunning, erp, external, insurance, ledger, legacy, risk
-from arshield_events.envelope import CONTENT_TYPE, CloudEvent, Payload
+from arshield_events.envelope import CONTENT_TYPE, CloudEvent, Payload, envelope_class
 from arshield_events.upcasters import UPCASTERS, UpcasterChain
 
 MAX_EVENT_BYTES = 1_000_000
@@ -210,7 +210,7 @@ def parse_event(
 
     cls = EVENT_TYPES[event_type]
     try:
-        event: CloudEvent[Any] = CloudEvent[cls].model_validate(dict(document))  # type: ignore[valid-type]
+        event: CloudEvent[Any] = envelope_class(cls).model_validate(dict(document))  # type: ignore[valid-type]
     except ValidationError as error:
         _raise_invalid(event_type, float_errors, _pydantic_errors(error))
     if float_errors:
@@ -228,7 +228,7 @@ def _upcast(
     if old_cls is not None:
         # Validate in the old shape first so errors name the fields the sender actually sent.
         try:
-            CloudEvent[old_cls].model_validate(dict(document))  # type: ignore[valid-type]
+            envelope_class(old_cls).model_validate(dict(document))  # type: ignore[valid-type]
         except ValidationError as error:
             _raise_invalid(event_type, float_errors, _pydantic_errors(error))
     data = document.get("data")

@@ -38,6 +38,8 @@ invoice_index = sa.Table(
     sa.Column("tenant_id", sa.Text, primary_key=True),
     sa.Column("invoice_id", sa.Text, primary_key=True),
     sa.Column("buyer_id", sa.Text, nullable=False),
+    # the W3C traceparent the invoice was first tracked under: later decisions continue its trace
+    sa.Column("traceparent", sa.Text),
 )
 
 tenant_clock = sa.Table(
@@ -181,6 +183,8 @@ deliveries = sa.Table(
     sa.Column("last_status_code", sa.Integer),
     sa.Column("last_error", sa.Text),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    # sent as the `traceparent` header of every attempt (the trace of the case's oldest invoice)
+    sa.Column("traceparent", sa.Text),
     _created(),
     sa.Index("ix_dunning_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_dunning_deliveries_tenant", "tenant_id", "delivery_id"),
