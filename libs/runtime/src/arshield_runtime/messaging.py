@@ -150,6 +150,7 @@ class RequestEmitter:
         purpose: str,
         subject: str | None = None,
         time: datetime | None = None,
+        traceparent: str | None = None,
     ) -> CloudEvent[Any]:
         buyer_id = getattr(data, "buyer_id", None)
         event = envelope(
@@ -161,7 +162,7 @@ class RequestEmitter:
             time=time or datetime.now(UTC),
             correlationid=self.cause_id,
         )
-        self.records.append(outbox_record(event))
+        self.records.append(outbox_record(event, traceparent=traceparent))
         return event
 
     async def flush(self, session: AsyncSession, wake: Callable[[], None] | None = None) -> None:

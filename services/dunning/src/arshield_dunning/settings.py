@@ -18,10 +18,14 @@ class DunningSettings(ServiceSettings):
 
     service_name: str = "dunning"
     database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/dunning"
-    http_port: int = 8002
+    http_port: int = 8102
     topics: list[str] = Field(
         default_factory=lambda: [
-            topics.ERP, topics.LEDGER, topics.CLOCK, topics.RISK, topics.DUNNING
+            topics.ERP,
+            topics.LEDGER,
+            topics.CLOCK,
+            topics.RISK,
+            topics.DUNNING,
         ]
     )
     allow_private_webhook_targets: bool = Field(
@@ -33,8 +37,9 @@ class DunningSettings(ServiceSettings):
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
         description="seconds to wait before each retry; its length is the number of retries",
     )
-    webhook_jitter: float = Field(default=0.2, ge=0, le=1,
-                                  description="each wait is scaled by 1 ± this fraction at random")
+    webhook_jitter: float = Field(
+        default=0.2, ge=0, le=1, description="each wait is scaled by 1 ± this fraction at random"
+    )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_retry_after_seconds: float = Field(default=86400.0, gt=0)
     dispatcher_poll_seconds: float = Field(default=0.5, gt=0)
@@ -42,6 +47,8 @@ class DunningSettings(ServiceSettings):
         default="EU", description="late-payment law for invoices that carry no contract terms"
     )
     watch_from_grade: int = Field(
-        default=7, ge=1, le=10,
+        default=7,
+        ge=1,
+        le=10,
         description="a buyer downgraded to this internal grade or worse moves to the watch cycle",
     )

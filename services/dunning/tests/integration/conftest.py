@@ -57,8 +57,15 @@ def free_port() -> int:
 class DunningProcess:
     """`python -m arshield_dunning serve` with its own database, topics and consumer group."""
 
-    def __init__(self, *, database_url: str, bootstrap: str, topic_map: dict[str, str],
-                 log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        bootstrap: str,
+        topic_map: dict[str, str],
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.bootstrap = bootstrap
         self.topic_map = topic_map
@@ -85,8 +92,11 @@ class DunningProcess:
     async def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - a child that outlives this call
-            [sys.executable, "-m", "arshield_dunning", "serve"], env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "arshield_dunning", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 90
         async with httpx.AsyncClient() as client:
@@ -125,11 +135,18 @@ class Stack:
     consumer: AIOKafkaConsumer
     partitions: list[TopicPartition] = field(default_factory=list)
 
-    async def publish(self, events: Iterable[CloudEvent[Any]]) -> None:
+    async def publish(
+        self, events: Iterable[CloudEvent[Any]], *, traceparent: str | None = None
+    ) -> None:
+        """Publish `events`, with a W3C `traceparent` record header if given (as an upstream
+        service's outbox relay would)."""
+        trace = [("traceparent", traceparent.encode())] if traceparent else []
         futures = [
             await self.producer.send(
-                self.topic_map[event.data.topic], value=serialize_event(event),
-                key=event.key.encode(), headers=event_headers(event),
+                self.topic_map[event.data.topic],
+                value=serialize_event(event),
+                key=event.key.encode(),
+                headers=[*event_headers(event), *trace],
             )
             for event in events
         ]
@@ -149,12 +166,20 @@ class Stack:
         self, tenant: str, since: dict[TopicPartition, int]
     ) -> list[CloudEvent[Any]]:
         """Every event dunning published for `tenant` after the offsets `since`."""
+        return [event for event, _ in await self.dunning_records(tenant, since)]
+
+    async def dunning_records(
+        self, tenant: str, since: dict[TopicPartition, int]
+    ) -> list[tuple[CloudEvent[Any], dict[str, str]]]:
+        """Every event dunning published for `tenant` after the offsets `since`, with its
+        record headers."""
         from arshield_events.registry import parse_event
 
-        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                  enable_auto_commit=False)
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+        )
         await reader.start()
-        found: list[CloudEvent[Any]] = []
+        found: list[tuple[CloudEvent[Any], dict[str, str]]] = []
         try:
             parts = list(since)
             reader.assign(parts)
@@ -168,9 +193,9 @@ class Stack:
                     for record in records:
                         if record.offset >= ends[tp]:
                             continue
-                        headers = dict(record.headers or ())
-                        if headers.get("ce_tenantid", b"").decode() == tenant:
-                            found.append(parse_event(record.value or b""))
+                        headers = {k: v.decode() for k, v in record.headers or ()}
+                        if headers.get("ce_tenantid") == tenant:
+                            found.append((parse_event(record.value or b""), headers))
                         if record.offset + 1 >= ends[tp]:
                             remaining.discard(tp)
         finally:
@@ -200,8 +225,9 @@ class Stack:
 async def stack(kafka_bootstrap: str, fresh_topics: Any) -> AsyncIterator[Stack]:
     names = await fresh_topics(*CONSUMED, partitions=3)
     topic_map = dict(zip(CONSUMED, names, strict=True))
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=1)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=1
+    )
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None)
     await producer.start()
@@ -219,8 +245,12 @@ async def stack(kafka_bootstrap: str, fresh_topics: Any) -> AsyncIterator[Stack]
 async def dunning(
     stack: Stack, fresh_database: str, tmp_path: Path
 ) -> AsyncIterator[DunningProcess]:
-    process = DunningProcess(database_url=fresh_database, bootstrap=stack.bootstrap,
-                             topic_map=stack.topic_map, log_path=tmp_path / "dunning.log")
+    process = DunningProcess(
+        database_url=fresh_database,
+        bootstrap=stack.bootstrap,
+        topic_map=stack.topic_map,
+        log_path=tmp_path / "dunning.log",
+    )
     await process.start()
     try:
         yield process
@@ -239,12 +269,17 @@ async def api_keys(dunning: DunningProcess, tenant: str) -> dict[str, str]:
     engine = create_engine(dunning.database_url, pool_size=1)
     try:
         keys = {
-            scope: await create_api_key(engine, tenant_id=tenant, name=f"test-{scope}",
-                                        scopes=[scope])
+            scope: await create_api_key(
+                engine, tenant_id=tenant, name=f"test-{scope}", scopes=[scope]
+            )
             for scope in ("read", "write", "admin", "agency")
         }
-        keys["other"] = await create_api_key(engine, tenant_id=f"{tenant}-other", name="other",
-                                             scopes=["read", "write", "admin", "agency"])
+        keys["other"] = await create_api_key(
+            engine,
+            tenant_id=f"{tenant}-other",
+            name="other",
+            scopes=["read", "write", "admin", "agency"],
+        )
     finally:
         await engine.dispose()
     return keys
@@ -288,8 +323,11 @@ class Receiver:
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/hooks", self._hook, methods=["POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                     log_level="warning", lifespan="off"))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        )
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
             await asyncio.sleep(0.05)

@@ -29,9 +29,11 @@ from arshield_events.money import Money
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[4]
-CSV = Path(
-    os.environ.get("ARSHIELD_SHARED_DIR", REPO.parent / "shared")
-) / "datasets" / "ibm-late-payment-histories.csv"
+CSV = (
+    Path(os.environ.get("ARSHIELD_SHARED_DIR", REPO.parent / "shared"))
+    / "datasets"
+    / "ibm-late-payment-histories.csv"
+)
 
 # The default policy's offsets from the due date of the three counted actions.
 OFFSETS = {"reminder": -15, "first_overdue_notice": 1, "formal_notice": 30}
@@ -59,7 +61,11 @@ def expected_counts(path: Path) -> Counter[str]:
 
 @pytest.mark.skipif(not CSV.exists(), reason=f"dataset not found at {CSV}")
 async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions_once(
-    stack: Any, dunning: Any, api_keys: dict[str, str], tenant: str, receiver_factory: Any,
+    stack: Any,
+    dunning: Any,
+    api_keys: dict[str, str],
+    tenant: str,
+    receiver_factory: Any,
 ) -> None:
     expected = expected_counts(CSV)
     assert expected["reminder"] > 1000  # the rule sees the file (not an empty comparison)
@@ -69,9 +75,11 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
     secret = new_secret()
     receiver = await receiver_factory(secret)
     async with httpx.AsyncClient(base_url=dunning.url) as api:
-        created = await api.post("/v1/agencies", headers={
-            "authorization": f"Bearer {api_keys['admin']}"}, json={
-            "name": "Agency", "url": receiver.url, "secret": secret})
+        created = await api.post(
+            "/v1/agencies",
+            headers={"authorization": f"Bearer {api_keys['admin']}"},
+            json={"name": "Agency", "url": receiver.url, "secret": secret},
+        )
         assert created.status_code == 201
 
     by_day: dict[date, list[CloudEvent[Any]]] = defaultdict(list)
@@ -80,15 +88,37 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
     first = min(by_day)
     debtor_due = first + timedelta(days=30)
     by_day[first] += [
-        envelope(BuyerRegistered(buyer_id="NEVER-PAYS", legal_name="Never Pays Ltd", country="GB",
-                                 segment="standard", preferred_language="en", registered_on=first),
-                 id=f"{tenant}-np-buyer", source="erp/test", subject="NEVER-PAYS",
-                 tenantid=tenant, time=datetime.now(UTC)),
-        envelope(InvoiceIssued(invoice_id="NP-1", invoice_number="NP-1", buyer_id="NEVER-PAYS",
-                               issued_on=first, due_on=debtor_due,
-                               amount=Money.of("5000.00", "GBP"), payment_terms_days=30),
-                 id=f"{tenant}-np-invoice", source="erp/test", subject="NEVER-PAYS",
-                 tenantid=tenant, time=datetime.now(UTC)),
+        envelope(
+            BuyerRegistered(
+                buyer_id="NEVER-PAYS",
+                legal_name="Never Pays Ltd",
+                country="GB",
+                segment="standard",
+                preferred_language="en",
+                registered_on=first,
+            ),
+            id=f"{tenant}-np-buyer",
+            source="erp/test",
+            subject="NEVER-PAYS",
+            tenantid=tenant,
+            time=datetime.now(UTC),
+        ),
+        envelope(
+            InvoiceIssued(
+                invoice_id="NP-1",
+                invoice_number="NP-1",
+                buyer_id="NEVER-PAYS",
+                issued_on=first,
+                due_on=debtor_due,
+                amount=Money.of("5000.00", "GBP"),
+                payment_terms_days=30,
+            ),
+            id=f"{tenant}-np-invoice",
+            source="erp/test",
+            subject="NEVER-PAYS",
+            tenantid=tenant,
+            time=datetime.now(UTC),
+        ),
     ]
     handover_day = debtor_due + timedelta(days=60)
     last = max(by_day)
@@ -114,9 +144,12 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
     try:
         rows = await conn.fetch(
             "SELECT invoice_id, action, taken_on FROM dunning_actions "
-            "WHERE tenant_id = $1 AND buyer_id <> 'NEVER-PAYS'", tenant)
+            "WHERE tenant_id = $1 AND buyer_id <> 'NEVER-PAYS'",
+            tenant,
+        )
         np_rows = await conn.fetch(
-            "SELECT action FROM dunning_actions WHERE buyer_id = 'NEVER-PAYS' ORDER BY taken_on")
+            "SELECT action FROM dunning_actions WHERE buyer_id = 'NEVER-PAYS' ORDER BY taken_on"
+        )
     finally:
         await conn.close()
     counts = Counter(r["action"] for r in rows)
@@ -125,7 +158,11 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
     per_invoice = Counter((r["invoice_id"], r["action"]) for r in rows)
     assert max(per_invoice.values()) == 1  # none twice
     assert [r["action"] for r in np_rows] == [
-        "reminder", "first_overdue_notice", "formal_notice", "agency_handover"]
+        "reminder",
+        "first_overdue_notice",
+        "formal_notice",
+        "agency_handover",
+    ]
 
     # What went out on the log: each decision once (a relay may re-send a record after a kill,
     # with the same id, which consumers drop as a duplicate).
@@ -134,19 +171,27 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
         events = await stack.dunning_events(tenant, since)
         unique = {e.id: e for e in events}
         published = Counter(
-            (e.type.split(".")[2], getattr(e.data, "level", None)) for e in unique.values())
+            (e.type.split(".")[2], getattr(e.data, "level", None)) for e in unique.values()
+        )
         if published[("CaseHandedToAgency", None)] or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
     assert published[("PaymentReminderSent", None)] == expected["reminder"] + 1
     assert published[("DunningLevelReached", "first_overdue_notice")] == (
-        expected["first_overdue_notice"] + 1)
+        expected["first_overdue_notice"] + 1
+    )
     assert published[("DunningLevelReached", "formal_notice")] == expected["formal_notice"] + 1
     assert published[("CaseHandedToAgency", None)] == 1
     decisions = Counter(
-        (e.type, getattr(e.data, "invoice_id", None), getattr(e.data, "level", None),
-         getattr(e.data, "promise_id", None), getattr(e.data, "reference_id", None))
-        for e in unique.values())
+        (
+            e.type,
+            getattr(e.data, "invoice_id", None),
+            getattr(e.data, "level", None),
+            getattr(e.data, "promise_id", None),
+            getattr(e.data, "reference_id", None),
+        )
+        for e in unique.values()
+    )
     assert max(decisions.values()) == 1
 
     # The hand-over webhook was not lost, and every copy carries one webhook-id.

@@ -34,22 +34,40 @@ pytestmark = pytest.mark.integration
 
 
 def erp(tenant: str, data: Payload, buyer: str, on: date) -> CloudEvent[Any]:
-    return envelope(data, id=str(uuid.uuid4()), source="erp/test", subject=buyer,
-                    tenantid=tenant, time=datetime.combine(on, datetime.min.time(), tzinfo=UTC))
+    return envelope(
+        data,
+        id=str(uuid.uuid4()),
+        source="erp/test",
+        subject=buyer,
+        tenantid=tenant,
+        time=datetime.combine(on, datetime.min.time(), tzinfo=UTC),
+    )
 
 
 def invoice(number: str, buyer: str, issued: date, due: date, amount: str) -> InvoiceIssued:
     return InvoiceIssued(
-        invoice_id=number, invoice_number=number, buyer_id=buyer, issued_on=issued,
-        delivered_on=issued, due_on=due, amount=Money.of(amount, "EUR"),
+        invoice_id=number,
+        invoice_number=number,
+        buyer_id=buyer,
+        issued_on=issued,
+        delivered_on=issued,
+        due_on=due,
+        amount=Money.of(amount, "EUR"),
         payment_terms_days=(due - issued).days,
-        contract_terms=ContractTerms(jurisdiction="DE", late_interest="statutory",
-                                     retention_of_title=True),
+        contract_terms=ContractTerms(
+            jurisdiction="DE", late_interest="statutory", retention_of_title=True
+        ),
     )
 
 
-async def run_days(stack: Any, dunning: Any, tenant: str, first: date, last: date,
-                   facts: dict[date, list[CloudEvent[Any]]] | None = None) -> None:
+async def run_days(
+    stack: Any,
+    dunning: Any,
+    tenant: str,
+    first: date,
+    last: date,
+    facts: dict[date, list[CloudEvent[Any]]] | None = None,
+) -> None:
     """Tick each day, then publish its facts, each step consumed before the next."""
     day = first
     while day <= last:
@@ -74,39 +92,68 @@ def signed(secret: str, body: bytes, *, at: datetime | None = None) -> dict[str,
 
 
 async def test_dunning_timeline_letters_promises_case_and_callbacks(
-    stack: Any, dunning: Any, api_keys: dict[str, str], tenant: str, receiver_factory: Any,
+    stack: Any,
+    dunning: Any,
+    api_keys: dict[str, str],
+    tenant: str,
+    receiver_factory: Any,
 ) -> None:
     secret = new_secret()
     receiver = await receiver_factory(secret)
     receiver.script = [(500, {}), (500, {}), (503, {})]
     since = await stack.dunning_offsets()
     async with httpx.AsyncClient(base_url=dunning.url) as api:
+
         def auth(scope: str) -> dict[str, str]:
             return {"authorization": f"Bearer {api_keys[scope]}"}
 
-        created = await api.post("/v1/agencies", headers=auth("admin"),
-                                 json={"name": "Collect & Co", "url": receiver.url,
-                                       "secret": secret})
+        created = await api.post(
+            "/v1/agencies",
+            headers=auth("admin"),
+            json={"name": "Collect & Co", "url": receiver.url, "secret": secret},
+        )
         assert created.status_code == 201, created.text
         agency_id = created.json()["agency_id"]
 
         start = date(2024, 1, 30)
         due = date(2024, 3, 1)
-        facts = {start: [
-            erp(tenant, BuyerRegistered(
-                buyer_id="B1", legal_name="上海示例贸易有限公司", country="CN", segment="standard",
-                preferred_language="zh", registered_on=start), "B1", start),
-            erp(tenant, invoice("INV-A", "B1", start, due, "1000.00"), "B1", start),
-            erp(tenant, invoice("INV-B", "B1", start, due, "500.00"), "B1", start),
-        ]}
+        facts = {
+            start: [
+                erp(
+                    tenant,
+                    BuyerRegistered(
+                        buyer_id="B1",
+                        legal_name="上海示例贸易有限公司",
+                        country="CN",
+                        segment="standard",
+                        preferred_language="zh",
+                        registered_on=start,
+                    ),
+                    "B1",
+                    start,
+                ),
+                erp(tenant, invoice("INV-A", "B1", start, due, "1000.00"), "B1", start),
+                erp(tenant, invoice("INV-B", "B1", start, due, "500.00"), "B1", start),
+            ]
+        }
         await run_days(stack, dunning, tenant, start, date(2024, 2, 20), facts)
 
-        promise = await api.post("/v1/promises", headers=auth("write"), json={
-            "invoice_ids": ["INV-B"], "promised_on": "2024-03-10", "recorded_by": "controller"})
+        promise = await api.post(
+            "/v1/promises",
+            headers=auth("write"),
+            json={
+                "invoice_ids": ["INV-B"],
+                "promised_on": "2024-03-10",
+                "recorded_by": "controller",
+            },
+        )
         assert promise.status_code == 201, promise.text
         assert promise.json()["grace_until"] == "2024-03-13"
-        refused = await api.post("/v1/promises", headers=auth("write"), json={
-            "invoice_ids": ["INV-B"], "promised_on": "2024-03-12"})
+        refused = await api.post(
+            "/v1/promises",
+            headers=auth("write"),
+            json={"invoice_ids": ["INV-B"], "promised_on": "2024-03-12"},
+        )
         assert refused.status_code == 409
         assert refused.headers["content-type"].startswith("application/problem+json")
 
@@ -135,14 +182,17 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         assert [p["status"] for p in promises] == ["broken"]
 
         # The legal letter, in the buyer's language, with the ledger's interest and compensation.
-        letter = (await api.get(f"/v1/letters/{formal['letter_id']}",
-                                headers=auth("read"))).json()
+        letter = (await api.get(f"/v1/letters/{formal['letter_id']}", headers=auth("read"))).json()
         assert letter["language"] == "zh"
         line = letter["content"]["lines"][0]
         assert Decimal(line["interest"]) > 0
         assert Decimal(line["compensation"]) == Decimal(40)
-        text = (await api.get(f"/v1/letters/{formal['letter_id']}",
-                              headers={**auth("read"), "accept": "text/plain"})).text
+        text = (
+            await api.get(
+                f"/v1/letters/{formal['letter_id']}",
+                headers={**auth("read"), "accept": "text/plain"},
+            )
+        ).text
         assert "正式催款函" in text
         assert "INV-A" in text
         assert "€40.00" in text
@@ -171,22 +221,25 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
 
         deliveries = (await api.get("/v1/deliveries", headers=auth("admin"))).json()["items"]
         assert [d["status"] for d in deliveries] == ["delivered"]
-        detail = (await api.get(f"/v1/deliveries/{deliveries[0]['delivery_id']}",
-                                headers=auth("admin"))).json()
+        detail = (
+            await api.get(f"/v1/deliveries/{deliveries[0]['delivery_id']}", headers=auth("admin"))
+        ).json()
         assert [a["status_code"] for a in detail["attempts"]] == [500, 500, 503, 200]
         assert detail["delivery_id"] == received[0].headers["webhook-id"]
 
         # Re-delivery sends the same webhook-id again.
-        again = await api.post(f"/v1/deliveries/{detail['delivery_id']}/redeliver",
-                               headers=auth("admin"))
+        again = await api.post(
+            f"/v1/deliveries/{detail['delivery_id']}/redeliver", headers=auth("admin")
+        )
         assert again.status_code == 202
         received = await receiver.wait_for(5, within=10)
         assert received[-1].headers["webhook-id"] == detail["delivery_id"]
 
         # Agency callbacks: signed, idempotent.
         url = f"/v1/agencies/{agency_id}/callbacks"
-        update = json.dumps({"case_id": case_id, "status": "accepted",
-                             "agency_reference": "AG-77"}).encode()
+        update = json.dumps(
+            {"case_id": case_id, "status": "accepted", "agency_reference": "AG-77"}
+        ).encode()
         headers = {**auth("agency"), **signed(secret, update), "idempotency-key": "cb-1"}
         first = await api.post(url, content=update, headers=headers)
         assert first.status_code == 200, first.text
@@ -195,35 +248,57 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         assert replay.json() == first.json()
         assert replay.headers.get("idempotent-replayed") == "true"
 
-        collected = json.dumps({"case_id": case_id, "status": "payment_collected",
-                                "collected": {"amount": "500.00", "currency": "EUR"}}).encode()
-        ok = await api.post(url, content=collected, headers={
-            **auth("agency"), **signed(secret, collected), "idempotency-key": "cb-2"})
+        collected = json.dumps(
+            {
+                "case_id": case_id,
+                "status": "payment_collected",
+                "collected": {"amount": "500.00", "currency": "EUR"},
+            }
+        ).encode()
+        ok = await api.post(
+            url,
+            content=collected,
+            headers={**auth("agency"), **signed(secret, collected), "idempotency-key": "cb-2"},
+        )
         assert ok.status_code == 200, ok.text
 
         # Refused, each with a problem document, and nothing changed.
         bad_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         closing = json.dumps({"case_id": case_id, "status": "closed"}).encode()
         attempts = {
-            "unsigned": {**auth("agency"), "idempotency-key": "x1",
-                         "content-type": "application/json"},
-            "wrong secret": {**auth("agency"), **signed(bad_secret, closing),
-                             "idempotency-key": "x2"},
-            "stale": {**auth("agency"),
-                      **signed(secret, closing, at=datetime.now(UTC) - timedelta(minutes=10)),
-                      "idempotency-key": "x3"},
+            "unsigned": {
+                **auth("agency"),
+                "idempotency-key": "x1",
+                "content-type": "application/json",
+            },
+            "wrong secret": {
+                **auth("agency"),
+                **signed(bad_secret, closing),
+                "idempotency-key": "x2",
+            },
+            "stale": {
+                **auth("agency"),
+                **signed(secret, closing, at=datetime.now(UTC) - timedelta(minutes=10)),
+                "idempotency-key": "x3",
+            },
         }
         for name, refused_headers in attempts.items():
             answer = await api.post(url, content=closing, headers=refused_headers)
             assert answer.status_code == 401, name
             assert answer.headers["content-type"].startswith("application/problem+json")
         second_secret = new_secret()
-        other_agency = (await api.post("/v1/agencies", headers=auth("admin"), json={
-            "name": "Other", "url": receiver.url, "secret": second_secret})).json()
+        other_agency = (
+            await api.post(
+                "/v1/agencies",
+                headers=auth("admin"),
+                json={"name": "Other", "url": receiver.url, "secret": second_secret},
+            )
+        ).json()
         foreign = await api.post(
-            f"/v1/agencies/{other_agency['agency_id']}/callbacks", content=closing,
-            headers={**auth("agency"), **signed(second_secret, closing),
-                     "idempotency-key": "x4"})
+            f"/v1/agencies/{other_agency['agency_id']}/callbacks",
+            content=closing,
+            headers={**auth("agency"), **signed(second_secret, closing), "idempotency-key": "x4"},
+        )
         assert foreign.status_code == 404
         assert foreign.headers["content-type"].startswith("application/problem+json")
 
@@ -233,18 +308,27 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         assert [h["status"] for h in case["history"]] == ["accepted", "payment_collected"]
 
         # Policies: versioned, written through the API, bad offsets refused.
-        overlapping = await api.put("/v1/policies/standard", headers=auth("write"), json={
-            "escalation": [{"action": "first_overdue_notice", "days_after_due": 10},
-                           {"action": "formal_notice", "days_after_due": 10}]})
-        negative = await api.put("/v1/policies/standard", headers=auth("write"),
-                                 json={"reminder_days_before_due": [-2]})
+        overlapping = await api.put(
+            "/v1/policies/standard",
+            headers=auth("write"),
+            json={
+                "escalation": [
+                    {"action": "first_overdue_notice", "days_after_due": 10},
+                    {"action": "formal_notice", "days_after_due": 10},
+                ]
+            },
+        )
+        negative = await api.put(
+            "/v1/policies/standard", headers=auth("write"), json={"reminder_days_before_due": [-2]}
+        )
         for answer in (overlapping, negative):
             assert answer.status_code == 422
             assert answer.headers["content-type"].startswith("application/problem+json")
         versions = (await api.get("/v1/policies/standard", headers=auth("read"))).json()
         assert [v["version"] for v in versions["items"]] == [0]
-        written = await api.put("/v1/policies/watch", headers=auth("write"),
-                                json={"reminder_days_before_due": [10, 5]})
+        written = await api.put(
+            "/v1/policies/watch", headers=auth("write"), json={"reminder_days_before_due": [10, 5]}
+        )
         assert written.status_code == 201
         assert written.json()["policy_version"] == "watch.v1"
 
@@ -267,19 +351,36 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
 
 
 async def test_410_gone_disables_the_endpoint(
-    stack: Any, dunning: Any, api_keys: dict[str, str], tenant: str, receiver_factory: Any,
+    stack: Any,
+    dunning: Any,
+    api_keys: dict[str, str],
+    tenant: str,
+    receiver_factory: Any,
 ) -> None:
     secret = new_secret()
     receiver = await receiver_factory(secret)
     receiver.script = [(410, {})]
     async with httpx.AsyncClient(base_url=dunning.url) as api:
         admin = {"authorization": f"Bearer {api_keys['admin']}"}
-        agency = (await api.post("/v1/agencies", headers=admin, json={
-            "name": "Gone Inc", "url": receiver.url, "secret": secret})).json()
+        agency = (
+            await api.post(
+                "/v1/agencies",
+                headers=admin,
+                json={"name": "Gone Inc", "url": receiver.url, "secret": secret},
+            )
+        ).json()
         day = date(2024, 6, 1)
         # an invoice that arrives 70 days overdue is handed over at once
-        await stack.publish([erp(tenant, invoice("OLD-1", "B9", date(2024, 2, 1),
-                                                 date(2024, 3, 23), "250.00"), "B9", day)])
+        await stack.publish(
+            [
+                erp(
+                    tenant,
+                    invoice("OLD-1", "B9", date(2024, 2, 1), date(2024, 3, 23), "250.00"),
+                    "B9",
+                    day,
+                )
+            ]
+        )
         await stack.wait_consumed(dunning.group)
         await run_days(stack, dunning, tenant, day, day)
         await receiver.wait_for(1, within=20)
@@ -312,15 +413,23 @@ async def test_private_endpoints_are_refused_unless_allowed(fresh_database: str)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://dunning") as api:
             headers = {"authorization": f"Bearer {key}"}
-            for url in ("http://127.0.0.1:8080/hook", "https://10.20.30.40/hook",
-                        "http://localhost/hook", "http://169.254.169.254/latest"):
-                answer = await api.post("/v1/agencies", headers=headers,
-                                        json={"name": "x", "url": url})
+            for url in (
+                "http://127.0.0.1:8080/hook",
+                "https://10.20.30.40/hook",
+                "http://localhost/hook",
+                "http://169.254.169.254/latest",
+            ):
+                answer = await api.post(
+                    "/v1/agencies", headers=headers, json={"name": "x", "url": url}
+                )
                 assert answer.status_code == 422, url
                 assert answer.headers["content-type"].startswith("application/problem+json")
                 assert "private" in answer.json()["detail"]
-            bad_secret = await api.post("/v1/agencies", headers=headers, json={
-                "name": "x", "url": "https://example.com/hook", "secret": "plain"})
+            bad_secret = await api.post(
+                "/v1/agencies",
+                headers=headers,
+                json={"name": "x", "url": "https://example.com/hook", "secret": "plain"},
+            )
             assert bad_secret.status_code == 422
             assert (await api.get("/v1/agencies", headers=headers)).json()["items"] == []
     finally:
@@ -328,7 +437,9 @@ async def test_private_endpoints_are_refused_unless_allowed(fresh_database: str)
 
 
 async def test_a_rebuild_from_the_log_reproduces_the_read_models(
-    stack: Any, dunning: Any, tenant: str,
+    stack: Any,
+    dunning: Any,
+    tenant: str,
 ) -> None:
     import asyncpg
 
@@ -338,25 +449,62 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     due = date(2024, 2, 1)
     facts = {
         start: [
-            erp(tenant, BuyerRegistered(
-                buyer_id="C1", legal_name="Kern AG", country="DE", segment="core",
-                preferred_language="de", registered_on=start), "C1", start),
+            erp(
+                tenant,
+                BuyerRegistered(
+                    buyer_id="C1",
+                    legal_name="Kern AG",
+                    country="DE",
+                    segment="core",
+                    preferred_language="de",
+                    registered_on=start,
+                ),
+                "C1",
+                start,
+            ),
             erp(tenant, invoice("R-1", "C1", start, due, "12000.00"), "C1", start),
             erp(tenant, invoice("R-2", "C1", start, due, "300.00"), "C1", start),
         ],
-        date(2024, 2, 5): [erp(tenant, DisputeRaised(
-            dispute_id="D1", invoice_id="R-2", buyer_id="C1",
-            disputed_amount=Money.of("300.00", "EUR"), reason="damaged", raised_on=date(2024, 2, 5),
-        ), "C1", date(2024, 2, 5))],
+        date(2024, 2, 5): [
+            erp(
+                tenant,
+                DisputeRaised(
+                    dispute_id="D1",
+                    invoice_id="R-2",
+                    buyer_id="C1",
+                    disputed_amount=Money.of("300.00", "EUR"),
+                    reason="damaged",
+                    raised_on=date(2024, 2, 5),
+                ),
+                "C1",
+                date(2024, 2, 5),
+            )
+        ],
         date(2024, 2, 20): [
-            erp(tenant, PaymentReceived(
-                payment_id="P1", buyer_id="C1", amount=Money.of("2000.00", "EUR"),
-                received_on=date(2024, 2, 20),
-                allocations=[{"invoice_id": "R-1", "amount": Money.of("2000.00", "EUR")}],  # type: ignore[list-item]
-            ), "C1", date(2024, 2, 20)),
-            erp(tenant, DisputeResolved(
-                dispute_id="D1", invoice_id="R-2", buyer_id="C1", outcome="rejected",
-                resolved_on=date(2024, 2, 20)), "C1", date(2024, 2, 20)),
+            erp(
+                tenant,
+                PaymentReceived(
+                    payment_id="P1",
+                    buyer_id="C1",
+                    amount=Money.of("2000.00", "EUR"),
+                    received_on=date(2024, 2, 20),
+                    allocations=[{"invoice_id": "R-1", "amount": Money.of("2000.00", "EUR")}],  # type: ignore[list-item]
+                ),
+                "C1",
+                date(2024, 2, 20),
+            ),
+            erp(
+                tenant,
+                DisputeResolved(
+                    dispute_id="D1",
+                    invoice_id="R-2",
+                    buyer_id="C1",
+                    outcome="rejected",
+                    resolved_on=date(2024, 2, 20),
+                ),
+                "C1",
+                date(2024, 2, 20),
+            ),
         ],
     }
     await run_days(stack, dunning, tenant, start, date(2024, 4, 10), facts)
@@ -364,10 +512,10 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     queries = {
         "buyers": "SELECT buyer_id, state, wake_on FROM dunning_buyers ORDER BY 1",
         "actions": "SELECT action_id, invoice_id, action, level, taken_on, planned_on, "
-                   "policy_version, facts, letter_id, cause_event_id FROM dunning_actions "
-                   "ORDER BY 1",
+        "policy_version, facts, letter_id, cause_event_id FROM dunning_actions "
+        "ORDER BY 1",
         "letters": "SELECT letter_id, kind, language, as_of, invoice_ids, content, body "
-                   "FROM dunning_letters ORDER BY 1",
+        "FROM dunning_letters ORDER BY 1",
         "pauses": "SELECT * FROM dunning_pauses ORDER BY invoice_id, reference_id",
         "clock": "SELECT * FROM dunning_tenant_clock",
     }
@@ -381,13 +529,23 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
 
     live = await snapshot()
     kinds = {row[2] for row in live["actions"]}
-    assert {"reminder", "first_overdue_notice", "formal_notice", "statement",
-            "controller_assignment"} <= kinds
+    assert {
+        "reminder",
+        "first_overdue_notice",
+        "formal_notice",
+        "statement",
+        "controller_assignment",
+    } <= kinds
     assert live["pauses"]
 
     dunning.stop()
     rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
-        [sys.executable, "-m", "arshield_dunning", "rebuild"], env=dunning.env,
-        capture_output=True, text=True, timeout=300, check=False)
+        [sys.executable, "-m", "arshield_dunning", "rebuild"],
+        env=dunning.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     assert await snapshot() == live

@@ -28,8 +28,9 @@ class Buyer:
     """A buyer's state driven command by command, keeping every event decided."""
 
     def __init__(self, segment: Segment = Segment.STANDARD, policy: Policy | None = None) -> None:
-        self.state = BuyerDunning(tenant_id="t1", buyer_id="b1", segment=segment,
-                                  legal_name="Acme GmbH")
+        self.state = BuyerDunning(
+            tenant_id="t1", buyer_id="b1", segment=segment, legal_name="Acme GmbH"
+        )
         self.policy = policy or Policy.default(segment)
         self.events: list[DomainEvent] = []
 
@@ -41,8 +42,9 @@ class Buyer:
         return events
 
     def tick(self, on: date, agency_id: str | None = "agency-1") -> list[DomainEvent]:
-        return self.do(StartBusinessDay(on=on, policy=self.policy, claims=CLAIMS,
-                                        agency_id=agency_id))
+        return self.do(
+            StartBusinessDay(on=on, policy=self.policy, claims=CLAIMS, agency_id=agency_id)
+        )
 
     def days(self, start: date, end: date) -> list[DomainEvent]:
         out: list[DomainEvent] = []
@@ -146,8 +148,11 @@ def test_payment_in_full_cancels_everything_scheduled() -> None:
     b = Buyer()
     b.do(invoice())
     b.days(D(2024, 1, 1), D(2024, 1, 20))
-    closed = b.do(ApplyPayment(payment_id="p1", allocations=(("inv-1", Decimal("1000.00")),),
-                               on=D(2024, 1, 20)))
+    closed = b.do(
+        ApplyPayment(
+            payment_id="p1", allocations=(("inv-1", Decimal("1000.00")),), on=D(2024, 1, 20)
+        )
+    )
     assert any(isinstance(e, InvoiceClosed) for e in closed)
     b.days(D(2024, 1, 21), D(2024, 6, 1))
     assert [a for a, _ in actions(b.events)] == ["receipt_confirmation", "reminder"]
@@ -157,8 +162,11 @@ def test_partial_payment_lowers_the_amount_claimed() -> None:
     b = Buyer()
     b.do(invoice())
     b.days(D(2024, 1, 1), D(2024, 2, 10))
-    b.do(ApplyPayment(payment_id="p1", allocations=(("inv-1", Decimal("400.00")),),
-                      on=D(2024, 2, 10)))
+    b.do(
+        ApplyPayment(
+            payment_id="p1", allocations=(("inv-1", Decimal("400.00")),), on=D(2024, 2, 10)
+        )
+    )
     b.days(D(2024, 2, 11), D(2024, 3, 1))
     formal = b.of(ActionTaken)[-1]
     assert formal.action.value == "formal_notice"
@@ -183,8 +191,9 @@ def test_dispute_pauses_and_resolution_resumes_at_the_highest_level_due() -> Non
     assert [type(e) for e in paused][-1] is Paused
     b.days(D(2024, 2, 1), D(2024, 3, 5))
     assert [a for a, _ in actions(b.events)] == ["receipt_confirmation", "reminder"]
-    resumed = b.do(ResolveDispute(dispute_id="d1", invoice_id="inv-1", outcome="rejected",
-                                  on=D(2024, 3, 5)))
+    resumed = b.do(
+        ResolveDispute(dispute_id="d1", invoice_id="inv-1", outcome="rejected", on=D(2024, 3, 5))
+    )
     assert isinstance(resumed[-1], Resumed)
     b.tick(D(2024, 3, 6))
     last = b.of(ActionTaken)[-1]
@@ -196,15 +205,26 @@ def test_promise_pauses_until_grace_and_a_broken_promise_escalates_at_once() -> 
     b = Buyer()
     b.do(invoice())
     b.days(D(2024, 1, 1), D(2024, 2, 5))
-    b.do(RecordPromise(promise_id="pr1", invoice_ids=("inv-1",), promised_on=D(2024, 2, 10),
-                       amount=None, recorded_on=D(2024, 2, 5), grace_days=3))
+    b.do(
+        RecordPromise(
+            promise_id="pr1",
+            invoice_ids=("inv-1",),
+            promised_on=D(2024, 2, 10),
+            amount=None,
+            recorded_on=D(2024, 2, 5),
+            grace_days=3,
+        )
+    )
     b.days(D(2024, 2, 6), D(2024, 2, 13))
     assert actions(b.events)[-1] == ("first_overdue_notice", D(2024, 2, 1))
     b.tick(D(2024, 2, 14))
     assert [e.status for e in b.of(PromiseEnded)] == ["broken"]
     last = b.of(ActionTaken)[-1]
     assert (last.action.value, last.on, last.facts["cause"]) == (
-        "formal_notice", D(2024, 2, 14), "promise_broken")
+        "formal_notice",
+        D(2024, 2, 14),
+        "promise_broken",
+    )
     b.days(D(2024, 2, 15), D(2024, 3, 1))
     assert [a for a, _ in actions(b.events)].count("formal_notice") == 1
 
@@ -213,10 +233,21 @@ def test_a_kept_promise_ends_quietly() -> None:
     b = Buyer()
     b.do(invoice())
     b.days(D(2024, 1, 1), D(2024, 2, 5))
-    b.do(RecordPromise(promise_id="pr1", invoice_ids=("inv-1",), promised_on=D(2024, 2, 10),
-                       amount=None, recorded_on=D(2024, 2, 5), grace_days=3))
-    b.do(ApplyPayment(payment_id="p1", allocations=(("inv-1", Decimal("1000.00")),),
-                      on=D(2024, 2, 9)))
+    b.do(
+        RecordPromise(
+            promise_id="pr1",
+            invoice_ids=("inv-1",),
+            promised_on=D(2024, 2, 10),
+            amount=None,
+            recorded_on=D(2024, 2, 5),
+            grace_days=3,
+        )
+    )
+    b.do(
+        ApplyPayment(
+            payment_id="p1", allocations=(("inv-1", Decimal("1000.00")),), on=D(2024, 2, 9)
+        )
+    )
     b.days(D(2024, 2, 6), D(2024, 4, 1))
     assert [e.status for e in b.of(PromiseEnded)] == ["kept"]
     assert actions(b.events)[-1] == ("first_overdue_notice", D(2024, 2, 1))
@@ -226,12 +257,28 @@ def test_promise_is_refused_for_unknown_or_closed_invoices_and_past_dates() -> N
     b = Buyer()
     b.do(invoice())
     with pytest.raises(DunningError) as unknown:
-        b.do(RecordPromise(promise_id="pr1", invoice_ids=("nope",), promised_on=D(2024, 2, 10),
-                           amount=None, recorded_on=D(2024, 2, 5), grace_days=3))
+        b.do(
+            RecordPromise(
+                promise_id="pr1",
+                invoice_ids=("nope",),
+                promised_on=D(2024, 2, 10),
+                amount=None,
+                recorded_on=D(2024, 2, 5),
+                grace_days=3,
+            )
+        )
     assert unknown.value.code == "unknown-invoice"
     with pytest.raises(DunningError) as past:
-        b.do(RecordPromise(promise_id="pr1", invoice_ids=("inv-1",), promised_on=D(2024, 2, 1),
-                           amount=None, recorded_on=D(2024, 2, 5), grace_days=3))
+        b.do(
+            RecordPromise(
+                promise_id="pr1",
+                invoice_ids=("inv-1",),
+                promised_on=D(2024, 2, 1),
+                amount=None,
+                recorded_on=D(2024, 2, 5),
+                grace_days=3,
+            )
+        )
     assert past.value.code == "promise-in-past"
 
 
@@ -293,13 +340,15 @@ def test_buyer_profile_sets_language_of_letters() -> None:
     assert letter.buyer_name == "华为"
 
 
-def expected_actions(
-    due_on: date, paid_on: date | None, ticks: list[date]
-) -> list[str]:
+def expected_actions(due_on: date, paid_on: date | None, ticks: list[date]) -> list[str]:
     """The counting rule of the acceptance test, written independently: an action for day X fires
     on the first tick on or after X while the invoice is unpaid (payment facts follow ticks)."""
-    offsets = [("reminder", -15, 0), ("first_overdue_notice", 1, 1),
-               ("formal_notice", 30, 2), ("agency_handover", 60, 3)]
+    offsets = [
+        ("reminder", -15, 0),
+        ("first_overdue_notice", 1, 1),
+        ("formal_notice", 30, 2),
+        ("agency_handover", 60, 3),
+    ]
     fired: list[str] = []
     for name, offset, _level in offsets:
         when = due_on + timedelta(days=offset)
@@ -337,8 +386,7 @@ def test_each_action_fires_once_in_order_and_never_after_payment(
     for t in ticks:
         b.tick(t)
         if paid_on is not None and not paid and paid_on <= t:
-            b.do(ApplyPayment(payment_id="p", allocations=(("inv-1", Decimal("1000.00")),),
-                              on=t))
+            b.do(ApplyPayment(payment_id="p", allocations=(("inv-1", Decimal("1000.00")),), on=t))
             paid = True
     fired = [a for a, _ in actions(b.events)]
     # the payment is a fact of the first tick on or after its day, so it follows that tick

@@ -35,13 +35,21 @@ def test_default_policy_is_the_domain_timeline() -> None:
         ({"receipt_confirmation_days_after_delivery": -1}, "negative"),
         ({"reminder_days_before_due": [10, 10]}, "overlapping"),
         (
-            {"escalation": [{"action": "first_overdue_notice", "days_after_due": 10},
-                            {"action": "formal_notice", "days_after_due": 10}]},
+            {
+                "escalation": [
+                    {"action": "first_overdue_notice", "days_after_due": 10},
+                    {"action": "formal_notice", "days_after_due": 10},
+                ]
+            },
             "overlap",
         ),
         (
-            {"escalation": [{"action": "first_overdue_notice", "days_after_due": 30},
-                            {"action": "formal_notice", "days_after_due": 5}]},
+            {
+                "escalation": [
+                    {"action": "first_overdue_notice", "days_after_due": 30},
+                    {"action": "formal_notice", "days_after_due": 5},
+                ]
+            },
             "overlap",
         ),
         ({"escalation": [{"action": "first_overdue_notice", "days_after_due": 0}]}, "at least 1"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -13,6 +14,7 @@ from arshield_dunning.adapters.webhooks import (
     check_target,
     new_secret,
     parse_retry_after,
+    send,
     signature_header,
     verify_callback,
 )
@@ -62,8 +64,11 @@ def test_signatures_verify_with_the_standardwebhooks_library_during_rotation() -
     at = datetime.now(UTC).replace(microsecond=0)
     body = '{"type":"collection_case.opened"}'
     header = signature_header([new, old], "msg_1", at, body)
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(at.timestamp())),
-               "webhook-signature": header}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": header,
+    }
     for secret in (old, new):
         Webhook(secret).verify(body, headers)
     verify_callback([new], body.encode(), headers)
@@ -82,6 +87,30 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert parse_retry_after("Mon, 01 Jan 2024 12:01:00 GMT", now) == 60.0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+async def test_an_attempt_carries_the_trace_of_its_delivery() -> None:
+    seen: list[httpx.Request] = []
+
+    def agency(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    secret = new_secret()
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with httpx.AsyncClient(transport=httpx.MockTransport(agency)) as client:
+        result = await send(
+            client,
+            "https://agency.example/hook",
+            msg_id="msg_1",
+            body="{}",
+            secrets_=[secret],
+            traceparent=parent,
+        )
+    assert result.status_code == 204
+    (request,) = seen
+    assert request.headers["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+    Webhook(secret).verify(request.content, dict(request.headers))  # still a valid webhook
 
 
 def _dispatcher(**settings: object) -> WebhookDispatcher:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -64,12 +64,37 @@ class DunningStore:
             t.buyers.update().where(t.buyers.c.tenant_id == tenant_id).values(wake_on=date.min)
         )
 
-    async def index_invoice(self, tenant_id: str, invoice_id: str, buyer_id: str) -> None:
-        await self.session.execute(
-            pg_insert(t.invoice_index)
-            .values(tenant_id=tenant_id, invoice_id=invoice_id, buyer_id=buyer_id)
-            .on_conflict_do_nothing()
+    async def index_invoice(
+        self, tenant_id: str, invoice_id: str, buyer_id: str, traceparent: str | None
+    ) -> None:
+        """Index the invoice under the trace it was first tracked in (kept if indexed before)."""
+        i = t.invoice_index
+        statement = pg_insert(i).values(
+            tenant_id=tenant_id, invoice_id=invoice_id, buyer_id=buyer_id, traceparent=traceparent
         )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[i.c.tenant_id, i.c.invoice_id],
+                set_={"traceparent": statement.excluded.traceparent},
+                where=i.c.traceparent.is_(None),
+            )
+        )
+
+    async def invoice_traceparents(
+        self, tenant_id: str, invoice_ids: Collection[str]
+    ) -> dict[str, str]:
+        """The traceparents the invoices were first tracked under (those that have one)."""
+        if not invoice_ids:
+            return {}
+        i = t.invoice_index
+        rows = await self.session.execute(
+            sa.select(i.c.invoice_id, i.c.traceparent).where(
+                i.c.tenant_id == tenant_id,
+                i.c.invoice_id.in_(sorted(invoice_ids)),
+                i.c.traceparent.is_not(None),
+            )
+        )
+        return {row.invoice_id: row.traceparent for row in rows}
 
     async def buyer_of_invoice(self, tenant_id: str, invoice_id: str) -> str | None:
         value = await self.session.scalar(
@@ -87,8 +112,11 @@ class DunningStore:
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=[t.tenant_clock.c.tenant_id],
-                set_={"business_date": sa.func.greatest(
-                    t.tenant_clock.c.business_date, statement.excluded.business_date)},
+                set_={
+                    "business_date": sa.func.greatest(
+                        t.tenant_clock.c.business_date, statement.excluded.business_date
+                    )
+                },
             )
         )
 

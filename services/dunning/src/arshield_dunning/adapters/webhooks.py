@@ -15,7 +15,10 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
+from opentelemetry import trace
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from arshield_runtime.telemetry import current_trace_headers, trace_headers_of, tracer
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format prefix, not a secret
 
@@ -36,7 +39,7 @@ def check_secret(secret: str) -> None:
     if not secret.startswith(SECRET_PREFIX):
         raise ValueError("the secret must be a Standard Webhooks secret starting with `whsec_`")
     try:
-        raw = base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+        raw = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except ValueError as error:
         raise ValueError("the secret after `whsec_` must be base64") from error
     if len(raw) < 24:
@@ -48,8 +51,13 @@ def _is_private(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified or not ip.is_global
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
     )
 
 
@@ -66,7 +74,8 @@ async def check_target(url: str, *, allow_private: bool) -> None:
     host = parts.hostname
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80),
+            host,
+            parts.port or (443 if parts.scheme == "https" else 80),
             type=socket.SOCK_STREAM,
         )
     except socket.gaierror as error:
@@ -110,7 +119,50 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 async def send(
-    client: httpx.AsyncClient, url: str, *, msg_id: str, body: str, secrets_: Sequence[str],
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    msg_id: str,
+    body: str,
+    secrets_: Sequence[str],
+    traceparent: str | None = None,
+) -> SendResult:
+    """POST one signed attempt, in a client span that is a child of `traceparent` (the trace the
+    delivery belongs to) and whose context the request carries as its `traceparent` header."""
+    parent = trace_headers_of({"traceparent": traceparent}) if traceparent else None
+    with tracer.start_as_current_span(
+        "POST webhook", context=parent, kind=trace.SpanKind.CLIENT
+    ) as span:
+        span.set_attribute("http.request.method", "POST")
+        span.set_attribute("url.full", url)
+        span.set_attribute("webhook.id", msg_id)
+        result = await _post(
+            client,
+            url,
+            msg_id=msg_id,
+            body=body,
+            secrets_=secrets_,
+            trace_headers=current_trace_headers() or _only(traceparent),
+        )
+        if result.status_code is not None:
+            span.set_attribute("http.response.status_code", result.status_code)
+        if result.status_code is None or result.status_code >= 400:
+            span.set_status(trace.StatusCode.ERROR, result.error or str(result.status_code))
+        return result
+
+
+def _only(traceparent: str | None) -> dict[str, str]:
+    return {"traceparent": traceparent} if traceparent else {}
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    msg_id: str,
+    body: str,
+    secrets_: Sequence[str],
+    trace_headers: Mapping[str, str],
 ) -> SendResult:
     now = datetime.now(UTC)
     timestamp = int(now.timestamp())
@@ -122,13 +174,19 @@ async def send(
         "webhook-signature": signature_header(
             secrets_, msg_id, datetime.fromtimestamp(timestamp, UTC), body
         ),
+        **trace_headers,
     }
     started = time.perf_counter()
     try:
         response = await client.post(url, content=body.encode(), headers=headers)
     except httpx.HTTPError as error:
-        return SendResult(None, f"{type(error).__name__}: {error}"[:500], None,
-                          int((time.perf_counter() - started) * 1000), timestamp)
+        return SendResult(
+            None,
+            f"{type(error).__name__}: {error}"[:500],
+            None,
+            int((time.perf_counter() - started) * 1000),
+            timestamp,
+        )
     return SendResult(
         response.status_code,
         None if response.is_success else response.text[:500] or None,

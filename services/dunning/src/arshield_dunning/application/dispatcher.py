@@ -82,11 +82,21 @@ class WebhookDispatcher:
         async with self.engine.begin() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(d.c.delivery_id, d.c.body, d.c.attempts, d.c.cycle_attempts,
-                              d.c.agency_id, a.c.url, a.c.secret, a.c.previous_secret)
+                    sa.select(
+                        d.c.delivery_id,
+                        d.c.body,
+                        d.c.attempts,
+                        d.c.cycle_attempts,
+                        d.c.agency_id,
+                        d.c.traceparent,
+                        a.c.url,
+                        a.c.secret,
+                        a.c.previous_secret,
+                    )
                     .join(a, a.c.agency_id == d.c.agency_id)
-                    .where(d.c.status == "pending", d.c.next_attempt_at <= now,
-                           a.c.enabled.is_(True))
+                    .where(
+                        d.c.status == "pending", d.c.next_attempt_at <= now, a.c.enabled.is_(True)
+                    )
                     .order_by(d.c.next_attempt_at)
                     .limit(self.batch)
                     .with_for_update(of=d, skip_locked=True)
@@ -105,11 +115,18 @@ class WebhookDispatcher:
         try:
             await check_target(row.url, allow_private=self.settings.allow_private_webhook_targets)
         except TargetRefused as refused:
-            result = SendResult(None, f"target refused: {refused}", None, 0,
-                                int(datetime.now(UTC).timestamp()))
+            result = SendResult(
+                None, f"target refused: {refused}", None, 0, int(datetime.now(UTC).timestamp())
+            )
         else:
-            result = await send(self.client, row.url, msg_id=row.delivery_id, body=row.body,
-                                secrets_=secrets_)
+            result = await send(
+                self.client,
+                row.url,
+                msg_id=row.delivery_id,
+                body=row.body,
+                secrets_=secrets_,
+                traceparent=row.traceparent,
+            )
         await self._record(row, result)
 
     def _delay(self, cycle_attempt: int, retry_after: float | None) -> float | None:
@@ -130,8 +147,10 @@ class WebhookDispatcher:
         code = result.status_code
         next_at: datetime | None = None
         values: dict[str, Any] = {
-            "attempts": attempt, "cycle_attempts": cycle_attempt,
-            "last_status_code": code, "last_error": result.error,
+            "attempts": attempt,
+            "cycle_attempts": cycle_attempt,
+            "last_status_code": code,
+            "last_error": result.error,
         }
         if code is not None and 200 <= code < 300:
             outcome = "delivered"
@@ -172,12 +191,18 @@ class WebhookDispatcher:
                 await connection.execute(
                     t.agencies.update()
                     .where(t.agencies.c.agency_id == row.agency_id)
-                    .values(enabled=False,
-                            disabled_reason=f"410 Gone from the endpoint on delivery "
-                            f"{row.delivery_id}")
+                    .values(
+                        enabled=False,
+                        disabled_reason=f"410 Gone from the endpoint on delivery {row.delivery_id}",
+                    )
                 )
-        log.info("webhook %s attempt %d: %s (%s)", row.delivery_id, attempt, outcome,
-                 code if code is not None else result.error)
+        log.info(
+            "webhook %s attempt %d: %s (%s)",
+            row.delivery_id,
+            attempt,
+            outcome,
+            code if code is not None else result.error,
+        )
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -46,14 +46,17 @@ class Dunning:
         await self._commit(state, events)
         return events
 
-    async def _commit(self, state: BuyerDunning, events: list[DomainEvent]) -> BuyerDunning:
+    async def _commit(
+        self, state: BuyerDunning, events: list[DomainEvent], *, on_tick: bool = False
+    ) -> BuyerDunning:
         for event in events:
             state = evolve(state, event)
         policies = await self.policies(state.tenant_id)
         await self.store.save_buyer(
             state, next_wake(state, policies[state.effective_segment].rules)
         )
-        await self.publisher.publish(state, events)
+        # A tick's decisions about an invoice continue the trace the invoice was issued in.
+        await self.publisher.publish(state, events, continue_invoice_traces=on_tick)
         return state
 
     async def start_business_day(self, tenant_id: str, day: date) -> int:
@@ -77,13 +80,17 @@ class Dunning:
                         agency_id=agency_id,
                     )
                     events = decide(state, command)
-                    await self._commit(state, events)
+                    await self._commit(state, events, on_tick=True)
             except Exception as error:
                 if is_transient(error):
                     raise
                 self.publisher.rollback(mark)
-                log.exception("business day %s failed for buyer %s/%s; it catches up on the "
-                              "next tick", day, tenant_id, buyer_id)
+                log.exception(
+                    "business day %s failed for buyer %s/%s; it catches up on the next tick",
+                    day,
+                    tenant_id,
+                    buyer_id,
+                )
                 continue
             acted += bool(events)
         return acted

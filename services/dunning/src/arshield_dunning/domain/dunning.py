@@ -263,8 +263,11 @@ def _credit(d: _Decision, c: ApplyCreditNote) -> None:
     _reduce(d, c.invoice_id, reduction)
 
 
-_LEDGER_CLOSED = {"paid": Closure.SETTLED, "cancelled": Closure.CANCELLED,
-                  "written_off": Closure.CANCELLED}
+_LEDGER_CLOSED = {
+    "paid": Closure.SETTLED,
+    "cancelled": Closure.CANCELLED,
+    "written_off": Closure.CANCELLED,
+}
 
 
 def _ledger_balance(d: _Decision, c: NoteLedgerBalance) -> None:
@@ -296,12 +299,19 @@ def _resolve_dispute(d: _Decision, c: ResolveDispute) -> None:
     inv = d.state.invoice(c.invoice_id)
     if c.dispute_id not in inv.open_disputes:
         return
-    d.add(DisputeClosed(invoice_id=c.invoice_id, dispute_id=c.dispute_id, outcome=c.outcome,
-                        on=c.on))
+    d.add(
+        DisputeClosed(invoice_id=c.invoice_id, dispute_id=c.dispute_id, outcome=c.outcome, on=c.on)
+    )
     inv = d.state.invoice(c.invoice_id)
     if not inv.paused and inv.closed is None:
-        d.add(Resumed(invoice_id=c.invoice_id, reason="dispute_resolved",
-                      reference_id=c.dispute_id, on=c.on))
+        d.add(
+            Resumed(
+                invoice_id=c.invoice_id,
+                reason="dispute_resolved",
+                reference_id=c.dispute_id,
+                on=c.on,
+            )
+        )
 
 
 def _record_promise(d: _Decision, c: RecordPromise) -> None:
@@ -395,17 +405,29 @@ def _end_promises(d: _Decision, today: date) -> set[str]:
         open_invoices = [
             d.state.invoices[i]
             for i in promise.invoice_ids
-            if i in d.state.invoices and d.state.invoices[i].is_open
+            if i in d.state.invoices
+            and d.state.invoices[i].is_open
             and d.state.invoices[i].outstanding > 0
         ]
         kept = not open_invoices or promise.paid_since >= promise.amount.amount
-        d.add(PromiseEnded(promise_id=promise.promise_id, status="kept" if kept else "broken",
-                           paid=promise.paid_since, on=today))
+        d.add(
+            PromiseEnded(
+                promise_id=promise.promise_id,
+                status="kept" if kept else "broken",
+                paid=promise.paid_since,
+                on=today,
+            )
+        )
         for inv in open_invoices:
             if not d.state.invoices[inv.invoice_id].paused:
-                d.add(Resumed(invoice_id=inv.invoice_id,
-                              reason="promise_kept_partially" if kept else "promise_broken",
-                              reference_id=promise.promise_id, on=today))
+                d.add(
+                    Resumed(
+                        invoice_id=inv.invoice_id,
+                        reason="promise_kept_partially" if kept else "promise_broken",
+                        reference_id=promise.promise_id,
+                        on=today,
+                    )
+                )
             if not kept:
                 broken.add(inv.invoice_id)
     return broken
@@ -435,8 +457,15 @@ def _fire_due_actions(
             _take(d, inv, Action.RECEIPT_CONFIRMATION, 0, p.on, c, facts={})
     reminders = [p for p in due if p.action is Action.REMINDER]
     if reminders and days_overdue <= 0:
-        _take(d, inv, Action.REMINDER, 0, reminders[-1].on, c,
-              facts={"reminders_due": str(len(reminders))})
+        _take(
+            d,
+            inv,
+            Action.REMINDER,
+            0,
+            reminders[-1].on,
+            c,
+            facts={"reminders_due": str(len(reminders))},
+        )
 
     levels = [p for p in due if p.level > inv.level]
     step: EscalationStep | None = None
@@ -560,13 +589,16 @@ def _open_cases(d: _Decision, invoices: list[InvoiceDunning], c: StartBusinessDa
     """One collection case per currency for the invoices handed over today."""
     for currency, group in sorted(_by_currency(invoices).items()):
         ids = tuple(sorted(inv.invoice_id for inv in group))
-        case_id = str(uuid.uuid5(
-            _CASE_NAMESPACE, f"{d.state.tenant_id}|{d.state.buyer_id}|{c.on}|{currency}|{ids}"
-        ))
+        case_id = str(
+            uuid.uuid5(
+                _CASE_NAMESPACE, f"{d.state.tenant_id}|{d.state.buyer_id}|{c.on}|{currency}|{ids}"
+            )
+        )
         evidence: list[tuple[str, str, str | None]] = []
         for inv in group:
-            evidence.append(("invoice", f"invoice:{inv.invoice_number or inv.invoice_id}",
-                             inv.invoice_id))
+            evidence.append(
+                ("invoice", f"invoice:{inv.invoice_number or inv.invoice_id}", inv.invoice_id)
+            )
             if inv.proof_of_delivery:
                 evidence.append(("proof_of_delivery", inv.proof_of_delivery, inv.invoice_id))
             for done in inv.done:
@@ -575,8 +607,13 @@ def _open_cases(d: _Decision, invoices: list[InvoiceDunning], c: StartBusinessDa
                     kind = "legal_letter" if formal else "correspondence"
                     evidence.append((kind, f"letter:{done.letter_id}", inv.invoice_id))
         if d.state.last_statement_on is not None:
-            statement = letter_id(d.state.tenant_id, d.state.buyer_id, Action.STATEMENT, currency,
-                                  d.state.last_statement_on)
+            statement = letter_id(
+                d.state.tenant_id,
+                d.state.buyer_id,
+                Action.STATEMENT,
+                currency,
+                d.state.last_statement_on,
+            )
             evidence.append(("statement_of_account", f"letter:{statement}", None))
         d.add(
             CaseOpened(
@@ -611,8 +648,10 @@ def _issue_statements(d: _Decision, rules: PolicyRules, c: StartBusinessDay) -> 
     day = rules.statement_day_of_month
     today = c.on
     last = d.state.last_statement_on
-    if day is None or today.day < day or (
-        last is not None and (last.year, last.month) == (today.year, today.month)
+    if (
+        day is None
+        or today.day < day
+        or (last is not None and (last.year, last.month) == (today.year, today.month))
     ):
         return
     for currency, group in sorted(_by_currency(d.state.open_invoices()).items()):
@@ -625,8 +664,9 @@ def _issue_statements(d: _Decision, rules: PolicyRules, c: StartBusinessDay) -> 
             if inv.due_on < today:
                 overdue += inv.outstanding
         letter = Letter(
-            letter_id=letter_id(d.state.tenant_id, d.state.buyer_id, Action.STATEMENT, currency,
-                                today),
+            letter_id=letter_id(
+                d.state.tenant_id, d.state.buyer_id, Action.STATEMENT, currency, today
+            ),
             kind=Action.STATEMENT,
             language=d.state.language,
             buyer_id=d.state.buyer_id,
@@ -636,8 +676,9 @@ def _issue_statements(d: _Decision, rules: PolicyRules, c: StartBusinessDay) -> 
             lines=tuple(lines),
             policy_version=c.policy.ref,
         )
-        d.add(StatementIssued(on=today, policy_version=c.policy.ref, letter=letter,
-                              overdue=overdue))
+        d.add(
+            StatementIssued(on=today, policy_version=c.policy.ref, letter=letter, overdue=overdue)
+        )
 
 
 _DECIDERS: dict[type, Callable[[_Decision, object], None]] = {
@@ -688,8 +729,9 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
             return _update_invoice(state, event.invoice_id, **details)
         case InvoiceReduced():
             inv = state.invoice(event.invoice_id)
-            state = _update_invoice(state, event.invoice_id,
-                                    reductions=(*inv.reductions, event.reduction))
+            state = _update_invoice(
+                state, event.invoice_id, reductions=(*inv.reductions, event.reduction)
+            )
             if event.reduction.kind == "payment" and inv.promise_id in state.promises:
                 promise = state.promises[inv.promise_id]
                 promise = promise.model_copy(
@@ -704,15 +746,17 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
         case DeliveryNoted():
             return _update_invoice(state, event.invoice_id, proof_of_delivery=event.document_ref)
         case InvoiceClosed():
-            state = _update_invoice(state, event.invoice_id, closed=event.closure,
-                                    closed_on=event.on)
+            state = _update_invoice(
+                state, event.invoice_id, closed=event.closure, closed_on=event.on
+            )
             if not state.open_invoices():
                 state = state.model_copy(update={"controller_assigned_on": None})
             return state
         case DisputeOpened():
             inv = state.invoice(event.invoice_id)
-            return _update_invoice(state, event.invoice_id,
-                                   open_disputes=(*inv.open_disputes, event.dispute_id))
+            return _update_invoice(
+                state, event.invoice_id, open_disputes=(*inv.open_disputes, event.dispute_id)
+            )
         case DisputeClosed():
             inv = state.invoice(event.invoice_id)
             remaining = tuple(x for x in inv.open_disputes if x != event.dispute_id)
@@ -743,8 +787,9 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
                 policy_version=event.policy_version,
                 letter_id=event.letter.letter_id if event.letter else None,
             )
-            return _update_invoice(state, event.invoice_id, done=(*inv.done, done),
-                                   level=max(inv.level, event.level))
+            return _update_invoice(
+                state, event.invoice_id, done=(*inv.done, done), level=max(inv.level, event.level)
+            )
         case InvoiceEvaluated():
             return _update_invoice(state, event.invoice_id, evaluated_through=event.through)
         case StatementIssued():
@@ -783,9 +828,12 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
         if promise.status == "active":
             candidates.append(promise.grace_until + timedelta(days=1))
     open_invoices = state.open_invoices()
-    if open_invoices and rules.controller_threshold is not None \
-            and state.controller_assigned_on is None and any(
-                b >= rules.controller_threshold for b in state.open_balance().values()):
+    if (
+        open_invoices
+        and rules.controller_threshold is not None
+        and state.controller_assigned_on is None
+        and any(b >= rules.controller_threshold for b in state.open_balance().values())
+    ):
         candidates.append(date.min)
     if open_invoices and rules.statement_day_of_month is not None:
         last = state.last_statement_on

@@ -148,9 +148,16 @@ async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: S
         .order_by(t.actions.c.taken_on, t.actions.c.created_at)
     )
     entries = [
-        TimelineEntry(action=r.action, level=r.level, on=r.taken_on, status="done",
-                      planned_on=r.planned_on, policy_version=r.policy_version,
-                      letter_id=r.letter_id, facts=r.facts)
+        TimelineEntry(
+            action=r.action,
+            level=r.level,
+            on=r.taken_on,
+            status="done",
+            planned_on=r.planned_on,
+            policy_version=r.policy_version,
+            letter_id=r.letter_id,
+            facts=r.facts,
+        )
         for r in rows
     ]
     if inv.is_open and inv.due_on is not None:
@@ -161,11 +168,15 @@ async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: S
                 continue
             passed = inv.evaluated_through is not None and p.on <= inv.evaluated_through
             superseded = bool(p.level) and p.level <= inv.level
-            entries.append(TimelineEntry(
-                action=p.action.value, level=p.level, on=p.on,
-                status="skipped" if passed or superseded else "scheduled",
-                policy_version=policy.ref,
-            ))
+            entries.append(
+                TimelineEntry(
+                    action=p.action.value,
+                    level=p.level,
+                    on=p.on,
+                    status="skipped" if passed or superseded else "scheduled",
+                    policy_version=policy.ref,
+                )
+            )
     status: Literal["open", "settled", "cancelled", "unknown"] = (
         inv.closed.value if inv.closed else ("open" if inv.known else "unknown")
     )
@@ -175,7 +186,8 @@ async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: S
         status=status,
         due_on=inv.due_on,
         outstanding=PublicMoney(amount=inv.outstanding, currency=inv.currency)
-        if inv.amount else None,
+        if inv.amount
+        else None,
         level=inv.level,
         paused=[*inv.open_disputes, *([inv.promise_id] if inv.promise_id else [])],
         policy_version=policy.ref,
@@ -191,8 +203,9 @@ async def get_letter(
     `Accept: text/plain`."""
     row = (
         await session.execute(
-            sa.select(t.letters).where(t.letters.c.letter_id == letter_id,
-                                       t.letters.c.tenant_id == principal.tenant_id)
+            sa.select(t.letters).where(
+                t.letters.c.letter_id == letter_id, t.letters.c.tenant_id == principal.tenant_id
+            )
         )
     ).first()
     if row is None:
@@ -200,19 +213,24 @@ async def get_letter(
     if "text/plain" in request.headers.get("accept", ""):
         return Response(row.body, media_type="text/plain; charset=utf-8")
     return {
-        "letter_id": row.letter_id, "buyer_id": row.buyer_id, "kind": row.kind,
-        "language": row.language, "as_of": row.as_of, "invoice_ids": row.invoice_ids,
-        "content": row.content, "body": row.body,
+        "letter_id": row.letter_id,
+        "buyer_id": row.buyer_id,
+        "kind": row.kind,
+        "language": row.language,
+        "as_of": row.as_of,
+        "invoice_ids": row.invoice_ids,
+        "content": row.content,
+        "body": row.body,
     }
 
 
 @router.get("/invoices/{invoice_id}/letters")
 async def invoice_letters(invoice_id: str, principal: ReadPrincipal, session: Session) -> Any:
     rows = await session.execute(
-        sa.select(t.letters.c.letter_id, t.letters.c.kind, t.letters.c.language,
-                  t.letters.c.as_of)
-        .where(t.letters.c.tenant_id == principal.tenant_id,
-               t.letters.c.invoice_ids.any(invoice_id))
+        sa.select(t.letters.c.letter_id, t.letters.c.kind, t.letters.c.language, t.letters.c.as_of)
+        .where(
+            t.letters.c.tenant_id == principal.tenant_id, t.letters.c.invoice_ids.any(invoice_id)
+        )
         .order_by(t.letters.c.as_of, t.letters.c.letter_id)
     )
     return {"items": [_row(r) for r in rows]}
@@ -223,17 +241,24 @@ async def buyer_dunning(buyer_id: str, principal: ReadPrincipal, session: Sessio
     """A buyer's dunning standing: segment (and watch), open balance, controller assignment,
     statements, promises, and its buyer-level actions (statements, controller assignment)."""
     store = DunningStore(session)
-    row = await session.scalar(sa.select(t.buyers.c.buyer_id).where(
-        t.buyers.c.tenant_id == principal.tenant_id, t.buyers.c.buyer_id == buyer_id))
+    row = await session.scalar(
+        sa.select(t.buyers.c.buyer_id).where(
+            t.buyers.c.tenant_id == principal.tenant_id, t.buyers.c.buyer_id == buyer_id
+        )
+    )
     if row is None:
         raise not_found("buyer", buyer_id)
     state = await store.load_buyer(principal.tenant_id, buyer_id)
     policy = (await store.current_policies(principal.tenant_id))[state.effective_segment]
     actions = await session.execute(
-        sa.select(t.actions).where(t.actions.c.tenant_id == principal.tenant_id,
-                                   t.actions.c.buyer_id == buyer_id,
-                                   t.actions.c.invoice_id.is_(None))
-        .order_by(t.actions.c.taken_on, t.actions.c.action))
+        sa.select(t.actions)
+        .where(
+            t.actions.c.tenant_id == principal.tenant_id,
+            t.actions.c.buyer_id == buyer_id,
+            t.actions.c.invoice_id.is_(None),
+        )
+        .order_by(t.actions.c.taken_on, t.actions.c.action)
+    )
     return {
         "buyer_id": buyer_id,
         "legal_name": state.legal_name,
@@ -241,8 +266,9 @@ async def buyer_dunning(buyer_id: str, principal: ReadPrincipal, session: Sessio
         "on_watch": state.on_watch,
         "policy_version": policy.ref,
         "language": state.language,
-        "open_balance": [{"amount": str(v), "currency": k}
-                         for k, v in sorted(state.open_balance().items())],
+        "open_balance": [
+            {"amount": str(v), "currency": k} for k, v in sorted(state.open_balance().items())
+        ],
         "open_invoices": [i.invoice_id for i in state.open_invoices()],
         "controller_assigned_on": state.controller_assigned_on,
         "last_statement_on": state.last_statement_on,
@@ -256,8 +282,12 @@ async def buyer_dunning(buyer_id: str, principal: ReadPrincipal, session: Sessio
 
 @router.get("/cases")
 async def list_cases(
-    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
-    buyer_id: str | None = None, status: str | None = None,
+    principal: ReadPrincipal,
+    session: Session,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    buyer_id: str | None = None,
+    status: str | None = None,
 ) -> Any:
     query = sa.select(t.cases).where(t.cases.c.tenant_id == principal.tenant_id)
     if buyer_id:
@@ -273,8 +303,11 @@ async def list_cases(
 @router.get("/cases/{case_id}")
 async def get_case(case_id: str, principal: ReadPrincipal, session: Session) -> Any:
     row = (
-        await session.execute(sa.select(t.cases).where(
-            t.cases.c.case_id == case_id, t.cases.c.tenant_id == principal.tenant_id))
+        await session.execute(
+            sa.select(t.cases).where(
+                t.cases.c.case_id == case_id, t.cases.c.tenant_id == principal.tenant_id
+            )
+        )
     ).first()
     if row is None:
         raise not_found("case", case_id)
@@ -329,13 +362,18 @@ class PromiseIn(BaseModel):
     amount: DecimalString | None = Field(
         default=None, description="defaults to what the invoices still owe"
     )
-    grace_days: int | None = Field(default=None, ge=0, le=365,
-                                   description="defaults to the policy's grace")
+    grace_days: int | None = Field(
+        default=None, ge=0, le=365, description="defaults to the policy's grace"
+    )
     recorded_by: ShortText | None = None
 
 
-_PROMISE_STATUS = {"unknown-invoice": 404, "promise-active": 409, "promise-exists": 409,
-                   "invoice-closed": 409}
+_PROMISE_STATUS = {
+    "unknown-invoice": 404,
+    "promise-active": 409,
+    "promise-exists": 409,
+    "invoice-closed": 409,
+}
 
 
 @router.post("/promises", status_code=201)
@@ -361,24 +399,36 @@ async def record_promise(
     policy = (await unit.policies(tenant))[state.effective_segment]
     grace = body.grace_days if body.grace_days is not None else policy.rules.promise_grace_days
     command = RecordPromise(
-        promise_id=promise_id, invoice_ids=body.invoice_ids, promised_on=body.promised_on,
-        amount=body.amount, recorded_on=await business_date(store, tenant), grace_days=grace,
+        promise_id=promise_id,
+        invoice_ids=body.invoice_ids,
+        promised_on=body.promised_on,
+        amount=body.amount,
+        recorded_on=await business_date(store, tenant),
+        grace_days=grace,
         recorded_by=body.recorded_by or principal.name,
     )
     try:
         await unit.handle(tenant, buyer_id, command)
     except DunningError as refused:
-        raise ProblemError(_PROMISE_STATUS.get(refused.code, 422), "Promise refused",
-                           refused.detail, type_=f"urn:arshield:dunning:{refused.code}") from None
+        raise ProblemError(
+            _PROMISE_STATUS.get(refused.code, 422),
+            "Promise refused",
+            refused.detail,
+            type_=f"urn:arshield:dunning:{refused.code}",
+        ) from None
     await emitter.flush(session, wake_relay(request))
-    row = (await session.execute(
-        sa.select(t.promises).where(t.promises.c.promise_id == promise_id))).one()
+    row = (
+        await session.execute(sa.select(t.promises).where(t.promises.c.promise_id == promise_id))
+    ).one()
     return _row(row)
 
 
 @router.get("/promises")
 async def list_promises(
-    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
+    principal: ReadPrincipal,
+    session: Session,
+    limit: Limit = 50,
+    cursor: str | None = None,
     status: str | None = None,
 ) -> Any:
     query = sa.select(t.promises).where(t.promises.c.tenant_id == principal.tenant_id)
@@ -392,7 +442,10 @@ async def list_promises(
 
 @router.get("/pauses")
 async def list_pauses(
-    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
+    principal: ReadPrincipal,
+    session: Session,
+    limit: Limit = 50,
+    cursor: str | None = None,
     active: bool = True,
 ) -> Any:
     """Invoices whose dunning is paused (by a dispute or a promise to pay)."""
@@ -428,8 +481,12 @@ class AgencyPatch(BaseModel):
 
 def _agency_out(row: Any, *, secret: str | None = None) -> dict[str, Any]:
     out = {
-        "agency_id": row.agency_id, "name": row.name, "url": row.url, "enabled": row.enabled,
-        "disabled_reason": row.disabled_reason, "created_at": row.created_at,
+        "agency_id": row.agency_id,
+        "name": row.name,
+        "url": row.url,
+        "enabled": row.enabled,
+        "disabled_reason": row.disabled_reason,
+        "created_at": row.created_at,
     }
     if secret is not None:
         out["secret"] = secret
@@ -440,15 +497,24 @@ async def _checked_url(url: str, request: Request) -> str:
     try:
         await check_target(url, allow_private=settings_of(request).allow_private_webhook_targets)
     except TargetRefused as refused:
-        raise ProblemError(422, "Endpoint refused", str(refused),
-                           type_="urn:arshield:dunning:endpoint-refused",
-                           errors=[{"loc": "url", "msg": str(refused)}]) from None
+        raise ProblemError(
+            422,
+            "Endpoint refused",
+            str(refused),
+            type_="urn:arshield:dunning:endpoint-refused",
+            errors=[{"loc": "url", "msg": str(refused)}],
+        ) from None
     return url
 
 
 async def _agency(session: AsyncSession, tenant: str, agency_id: str) -> Any:
-    row = (await session.execute(sa.select(t.agencies).where(
-        t.agencies.c.agency_id == agency_id, t.agencies.c.tenant_id == tenant))).first()
+    row = (
+        await session.execute(
+            sa.select(t.agencies).where(
+                t.agencies.c.agency_id == agency_id, t.agencies.c.tenant_id == tenant
+            )
+        )
+    ).first()
     if row is None:
         raise not_found("agency", agency_id)
     return row
@@ -464,20 +530,29 @@ async def register_agency(
     try:
         check_secret(secret)
     except ValueError as bad:
-        raise ProblemError(422, "Invalid request", str(bad),
-                           errors=[{"loc": "secret", "msg": str(bad)}]) from None
+        raise ProblemError(
+            422, "Invalid request", str(bad), errors=[{"loc": "secret", "msg": str(bad)}]
+        ) from None
     agency_id = f"agy_{uuid.uuid4().hex[:16]}"
-    await session.execute(t.agencies.insert().values(
-        agency_id=agency_id, tenant_id=principal.tenant_id, name=body.name, url=url,
-        secret=secret))
+    await session.execute(
+        t.agencies.insert().values(
+            agency_id=agency_id,
+            tenant_id=principal.tenant_id,
+            name=body.name,
+            url=url,
+            secret=secret,
+        )
+    )
     return _agency_out(await _agency(session, principal.tenant_id, agency_id), secret=secret)
 
 
 @router.get("/agencies")
 async def list_agencies(principal: AdminPrincipal, session: Session) -> Any:
     rows = await session.execute(
-        sa.select(t.agencies).where(t.agencies.c.tenant_id == principal.tenant_id)
-        .order_by(t.agencies.c.created_at))
+        sa.select(t.agencies)
+        .where(t.agencies.c.tenant_id == principal.tenant_id)
+        .order_by(t.agencies.c.created_at)
+    )
     return {"items": [_agency_out(r) for r in rows]}
 
 
@@ -488,7 +563,10 @@ async def get_agency(agency_id: str, principal: AdminPrincipal, session: Session
 
 @router.patch("/agencies/{agency_id}")
 async def update_agency(
-    agency_id: str, body: AgencyPatch, request: Request, principal: AdminPrincipal,
+    agency_id: str,
+    body: AgencyPatch,
+    request: Request,
+    principal: AdminPrincipal,
     session: Session,
 ) -> Any:
     """Change the name or URL, or re-enable an endpoint disabled by 410 Gone."""
@@ -499,8 +577,9 @@ async def update_agency(
     if body.enabled:
         values["disabled_reason"] = None
     if values:
-        await session.execute(t.agencies.update().where(
-            t.agencies.c.agency_id == agency_id).values(values))
+        await session.execute(
+            t.agencies.update().where(t.agencies.c.agency_id == agency_id).values(values)
+        )
     return _agency_out(await _agency(session, principal.tenant_id, agency_id))
 
 
@@ -509,8 +588,11 @@ async def rotate_secret(agency_id: str, principal: AdminPrincipal, session: Sess
     """A new secret; deliveries are signed with both until the next rotation."""
     row = await _agency(session, principal.tenant_id, agency_id)
     secret = new_secret()
-    await session.execute(t.agencies.update().where(t.agencies.c.agency_id == agency_id)
-                          .values(secret=secret, previous_secret=row.secret))
+    await session.execute(
+        t.agencies.update()
+        .where(t.agencies.c.agency_id == agency_id)
+        .values(secret=secret, previous_secret=row.secret)
+    )
     return _agency_out(await _agency(session, principal.tenant_id, agency_id), secret=secret)
 
 
@@ -522,8 +604,13 @@ def _delivery_out(row: Any) -> dict[str, Any]:
 
 @router.get("/deliveries")
 async def list_deliveries(
-    principal: AdminPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None,
-    agency_id: str | None = None, case_id: str | None = None, status: str | None = None,
+    principal: AdminPrincipal,
+    session: Session,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    agency_id: str | None = None,
+    case_id: str | None = None,
+    status: str | None = None,
 ) -> Any:
     d = t.deliveries
     query = sa.select(d).where(d.c.tenant_id == principal.tenant_id)
@@ -537,8 +624,13 @@ async def list_deliveries(
 
 
 async def _delivery(session: AsyncSession, tenant: str, delivery_id: str) -> Any:
-    row = (await session.execute(sa.select(t.deliveries).where(
-        t.deliveries.c.delivery_id == delivery_id, t.deliveries.c.tenant_id == tenant))).first()
+    row = (
+        await session.execute(
+            sa.select(t.deliveries).where(
+                t.deliveries.c.delivery_id == delivery_id, t.deliveries.c.tenant_id == tenant
+            )
+        )
+    ).first()
     if row is None:
         raise not_found("delivery", delivery_id)
     return row
@@ -549,8 +641,10 @@ async def get_delivery(delivery_id: str, principal: AdminPrincipal, session: Ses
     """A delivery with every attempt made."""
     out = _delivery_out(await _delivery(session, principal.tenant_id, delivery_id))
     attempts = await session.execute(
-        sa.select(t.delivery_attempts).where(t.delivery_attempts.c.delivery_id == delivery_id)
-        .order_by(t.delivery_attempts.c.attempt_id))
+        sa.select(t.delivery_attempts)
+        .where(t.delivery_attempts.c.delivery_id == delivery_id)
+        .order_by(t.delivery_attempts.c.attempt_id)
+    )
     out["attempts"] = [_row(a) for a in attempts]
     return out
 
@@ -561,9 +655,11 @@ async def redeliver(
 ) -> Any:
     """Send the delivery again (same webhook-id) with a fresh retry schedule."""
     await _delivery(session, principal.tenant_id, delivery_id)
-    await session.execute(t.deliveries.update().where(t.deliveries.c.delivery_id == delivery_id)
-                          .values(status="pending", cycle_attempts=0,
-                                  next_attempt_at=datetime.now(UTC)))
+    await session.execute(
+        t.deliveries.update()
+        .where(t.deliveries.c.delivery_id == delivery_id)
+        .values(status="pending", cycle_attempts=0, next_attempt_at=datetime.now(UTC))
+    )
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
         dispatcher.wake()
@@ -578,15 +674,22 @@ class CaseUpdateIn(BaseModel):
 
     case_id: Id
     status: public.AgencyCaseStatus
-    collected: PublicMoney | None = Field(default=None,
-                                          description="total collected so far on the case")
+    collected: PublicMoney | None = Field(
+        default=None, description="total collected so far on the case"
+    )
     agency_reference: ShortText | None = None
     note: Text | None = None
     updated_on: BusinessDate | None = None
 
 
-_CASE_ORDER = {"opened": 0, "handed_over": 0, "accepted": 1, "collecting": 2,
-               "payment_collected": 3, "closed": 4}
+_CASE_ORDER = {
+    "opened": 0,
+    "handed_over": 0,
+    "accepted": 1,
+    "collecting": 2,
+    "payment_collected": 3,
+    "closed": 4,
+}
 
 
 @router.post("/agencies/{agency_id}/callbacks")
@@ -599,69 +702,129 @@ async def agency_callback(
     agency = await _agency(session, tenant, agency_id)
     raw = await request.body()
     try:
-        verify_callback([s for s in (agency.secret, agency.previous_secret) if s], raw,
-                        dict(request.headers))
+        verify_callback(
+            [s for s in (agency.secret, agency.previous_secret) if s], raw, dict(request.headers)
+        )
     except SignatureRefused as refused:
-        raise ProblemError(401, "Invalid signature",
-                           f"the callback's Standard Webhooks signature does not verify: {refused}",
-                           type_="urn:arshield:dunning:invalid-signature") from None
+        raise ProblemError(
+            401,
+            "Invalid signature",
+            f"the callback's Standard Webhooks signature does not verify: {refused}",
+            type_="urn:arshield:dunning:invalid-signature",
+        ) from None
     key = request.headers.get("idempotency-key", "").strip()
     if not key or len(key) > 200:
-        raise ProblemError(400, "Idempotency-Key required",
-                           "send an Idempotency-Key header (at most 200 characters)")
+        raise ProblemError(
+            400,
+            "Idempotency-Key required",
+            "send an Idempotency-Key header (at most 200 characters)",
+        )
     request_hash = hashlib.sha256(raw).hexdigest()
-    seen = (await session.execute(sa.select(t.callbacks).where(
-        t.callbacks.c.tenant_id == tenant, t.callbacks.c.agency_id == agency_id,
-        t.callbacks.c.idempotency_key == key))).first()
+    seen = (
+        await session.execute(
+            sa.select(t.callbacks).where(
+                t.callbacks.c.tenant_id == tenant,
+                t.callbacks.c.agency_id == agency_id,
+                t.callbacks.c.idempotency_key == key,
+            )
+        )
+    ).first()
     if seen is not None:
         if seen.request_hash != request_hash:
-            raise ProblemError(422, "Idempotency-Key reused",
-                               "this Idempotency-Key was used for a different request")
-        return Response(content=_json(seen.response), media_type="application/json",
-                        headers={"Idempotent-Replayed": "true"})
+            raise ProblemError(
+                422,
+                "Idempotency-Key reused",
+                "this Idempotency-Key was used for a different request",
+            )
+        return Response(
+            content=_json(seen.response),
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
     try:
         update = CaseUpdateIn.model_validate_json(raw)
     except ValidationError as invalid:
-        errors = [{"loc": ".".join(str(x) for x in e["loc"]), "msg": e["msg"]}
-                  for e in invalid.errors()]
-        raise ProblemError(422, "Invalid request", "; ".join(f"{e['loc']}: {e['msg']}"
-                                                            for e in errors),
-                           errors=errors) from None
-    case = (await session.execute(sa.select(t.cases).where(
-        t.cases.c.case_id == update.case_id, t.cases.c.tenant_id == tenant).with_for_update()
-    )).first()
+        errors = [
+            {"loc": ".".join(str(x) for x in e["loc"]), "msg": e["msg"]} for e in invalid.errors()
+        ]
+        raise ProblemError(
+            422,
+            "Invalid request",
+            "; ".join(f"{e['loc']}: {e['msg']}" for e in errors),
+            errors=errors,
+        ) from None
+    case = (
+        await session.execute(
+            sa.select(t.cases)
+            .where(t.cases.c.case_id == update.case_id, t.cases.c.tenant_id == tenant)
+            .with_for_update()
+        )
+    ).first()
     if case is None or case.agency_id != agency_id:
-        raise ProblemError(404, "Not found",
-                           f"case {update.case_id} is not a case of agency {agency_id}")
+        raise ProblemError(
+            404, "Not found", f"case {update.case_id} is not a case of agency {agency_id}"
+        )
     _check_transition(case, update)
     store = DunningStore(session)
     updated_on = update.updated_on or await business_date(store, tenant)
     collected = update.collected.amount if update.collected else case.collected
-    entry = {"status": update.status, "collected": str(collected), "updated_on":
-             updated_on.isoformat(), "idempotency_key": key, "note": update.note}
-    await session.execute(t.cases.update().where(t.cases.c.case_id == case.case_id).values(
-        status=update.status, collected=collected,
-        agency_reference=update.agency_reference or case.agency_reference,
-        history=t.cases.c.history.op("||")(sa.cast(sa.literal(_json([entry])), JSONB)),
-        updated_at=sa.func.now()))
-    emitter = RequestEmitter(settings_of(request).source, tenant,
-                             f"callback:{agency_id}:{key}")
-    event = emitter.emit(public.AgencyCaseUpdated(
-        case_id=case.case_id, buyer_id=case.buyer_id, agency_id=agency_id, status=update.status,
-        collected=PublicMoney(amount=collected, currency=case.currency),
-        agency_reference=update.agency_reference, note=update.note, updated_on=updated_on,
-    ), purpose="case-updated", subject=case.buyer_id)
+    entry = {
+        "status": update.status,
+        "collected": str(collected),
+        "updated_on": updated_on.isoformat(),
+        "idempotency_key": key,
+        "note": update.note,
+    }
+    await session.execute(
+        t.cases.update()
+        .where(t.cases.c.case_id == case.case_id)
+        .values(
+            status=update.status,
+            collected=collected,
+            agency_reference=update.agency_reference or case.agency_reference,
+            history=t.cases.c.history.op("||")(sa.cast(sa.literal(_json([entry])), JSONB)),
+            updated_at=sa.func.now(),
+        )
+    )
+    emitter = RequestEmitter(settings_of(request).source, tenant, f"callback:{agency_id}:{key}")
+    event = emitter.emit(
+        public.AgencyCaseUpdated(
+            case_id=case.case_id,
+            buyer_id=case.buyer_id,
+            agency_id=agency_id,
+            status=update.status,
+            collected=PublicMoney(amount=collected, currency=case.currency),
+            agency_reference=update.agency_reference,
+            note=update.note,
+            updated_on=updated_on,
+        ),
+        purpose="case-updated",
+        subject=case.buyer_id,
+    )
     await emitter.flush(session, wake_relay(request))
-    response = {"case_id": case.case_id, "status": update.status, "collected": str(collected),
-                "currency": case.currency, "event_id": event.id}
+    response = {
+        "case_id": case.case_id,
+        "status": update.status,
+        "collected": str(collected),
+        "currency": case.currency,
+        "event_id": event.id,
+    }
     try:
         async with session.begin_nested():
-            await session.execute(t.callbacks.insert().values(
-                tenant_id=tenant, agency_id=agency_id, idempotency_key=key,
-                request_hash=request_hash, case_id=case.case_id, response=response))
+            await session.execute(
+                t.callbacks.insert().values(
+                    tenant_id=tenant,
+                    agency_id=agency_id,
+                    idempotency_key=key,
+                    request_hash=request_hash,
+                    case_id=case.case_id,
+                    response=response,
+                )
+            )
     except IntegrityError:
-        raise ProblemError(409, "Conflict",
-                           "a callback with this Idempotency-Key is being processed") from None
+        raise ProblemError(
+            409, "Conflict", "a callback with this Idempotency-Key is being processed"
+        ) from None
     return response
 
 
@@ -670,19 +833,22 @@ def _check_transition(case: Any, update: CaseUpdateIn) -> None:
     if case.status == "closed":
         raise ProblemError(409, "Case closed", f"case {case.case_id} is closed")
     if wanted < current or (wanted == current and update.status != "payment_collected"):
-        raise ProblemError(409, "Invalid transition",
-                           f"case {case.case_id} is {case.status}; it cannot become "
-                           f"{update.status}")
+        raise ProblemError(
+            409,
+            "Invalid transition",
+            f"case {case.case_id} is {case.status}; it cannot become {update.status}",
+        )
     if update.collected is not None and update.collected.currency != case.currency:
-        raise ProblemError(422, "Invalid request",
-                           f"collected must be in the case currency {case.currency}")
+        raise ProblemError(
+            422, "Invalid request", f"collected must be in the case currency {case.currency}"
+        )
     if update.status == "payment_collected" and (
         update.collected is None or update.collected.amount <= 0
     ):
-        raise ProblemError(422, "Invalid request",
-                           "status payment_collected needs the collected amount")
+        raise ProblemError(
+            422, "Invalid request", "status payment_collected needs the collected amount"
+        )
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
-

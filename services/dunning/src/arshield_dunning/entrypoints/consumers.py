@@ -52,12 +52,20 @@ def build_router(claims: ClaimCalculator, *, watch_from_grade: int = 7) -> Event
         e: erp.BuyerRegistered = ctx.event.data
         contact = (
             BillingContact(name=e.billing_contact.name, email=e.billing_contact.email)
-            if e.billing_contact else None
+            if e.billing_contact
+            else None
         )
-        await apply(ctx, e.buyer_id, RegisterBuyer(
-            legal_name=e.legal_name, country=e.country, segment=Segment(e.segment),
-            language=e.preferred_language, billing_contact=contact,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            RegisterBuyer(
+                legal_name=e.legal_name,
+                country=e.country,
+                segment=Segment(e.segment),
+                language=e.preferred_language,
+                billing_contact=contact,
+            ),
+        )
 
     @router.handles(erp.InvoiceIssued)
     async def on_invoice(ctx: HandlerContext) -> None:
@@ -69,11 +77,20 @@ def build_router(claims: ClaimCalculator, *, watch_from_grade: int = 7) -> Event
                 late_interest=str(e.contract_terms.late_interest),
                 agreed_annual_rate=e.contract_terms.agreed_annual_rate,
             )
-        await apply(ctx, e.buyer_id, TrackInvoice(
-            invoice_id=e.invoice_id, invoice_number=e.invoice_number, order_id=e.order_id,
-            issued_on=e.issued_on, delivered_on=e.delivered_on, due_on=e.due_on,
-            amount=Money(amount=e.amount.amount, currency=e.amount.currency), terms=terms,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            TrackInvoice(
+                invoice_id=e.invoice_id,
+                invoice_number=e.invoice_number,
+                order_id=e.order_id,
+                issued_on=e.issued_on,
+                delivered_on=e.delivered_on,
+                due_on=e.due_on,
+                amount=Money(amount=e.amount.amount, currency=e.amount.currency),
+                terms=terms,
+            ),
+        )
 
     @router.handles(erp.InvoiceCancelled)
     async def on_cancelled(ctx: HandlerContext) -> None:
@@ -83,18 +100,29 @@ def build_router(claims: ClaimCalculator, *, watch_from_grade: int = 7) -> Event
     @router.handles(erp.CreditNoteIssued)
     async def on_credit_note(ctx: HandlerContext) -> None:
         e: erp.CreditNoteIssued = ctx.event.data
-        await apply(ctx, e.buyer_id, ApplyCreditNote(
-            credit_note_id=e.credit_note_id, invoice_id=e.invoice_id, amount=e.amount.amount,
-            on=e.issued_on,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            ApplyCreditNote(
+                credit_note_id=e.credit_note_id,
+                invoice_id=e.invoice_id,
+                amount=e.amount.amount,
+                on=e.issued_on,
+            ),
+        )
 
     @router.handles(erp.DeliveryConfirmed)
     async def on_delivery(ctx: HandlerContext) -> None:
         e: erp.DeliveryConfirmed = ctx.event.data
-        await apply(ctx, e.buyer_id, ConfirmDelivery(
-            invoice_id=e.invoice_id, document_ref=e.proof_of_delivery.document_ref,
-            on=e.confirmed_on,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            ConfirmDelivery(
+                invoice_id=e.invoice_id,
+                document_ref=e.proof_of_delivery.document_ref,
+                on=e.confirmed_on,
+            ),
+        )
 
     @router.handles(erp.PaymentReceived)
     async def on_payment(ctx: HandlerContext) -> None:
@@ -103,33 +131,52 @@ def build_router(claims: ClaimCalculator, *, watch_from_grade: int = 7) -> Event
         e: erp.PaymentReceived = ctx.event.data
         if not e.allocations:
             return
-        await apply(ctx, e.buyer_id, ApplyPayment(
-            payment_id=e.payment_id,
-            allocations=tuple((a.invoice_id, a.amount.amount) for a in e.allocations),
-            on=e.received_on,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            ApplyPayment(
+                payment_id=e.payment_id,
+                allocations=tuple((a.invoice_id, a.amount.amount) for a in e.allocations),
+                on=e.received_on,
+            ),
+        )
 
     @router.handles(erp.DisputeRaised)
     async def on_dispute(ctx: HandlerContext) -> None:
         e: erp.DisputeRaised = ctx.event.data
-        await apply(ctx, e.buyer_id, RaiseDispute(
-            dispute_id=e.dispute_id, invoice_id=e.invoice_id, on=e.raised_on))
+        await apply(
+            ctx,
+            e.buyer_id,
+            RaiseDispute(dispute_id=e.dispute_id, invoice_id=e.invoice_id, on=e.raised_on),
+        )
 
     @router.handles(erp.DisputeResolved)
     async def on_dispute_resolved(ctx: HandlerContext) -> None:
         e: erp.DisputeResolved = ctx.event.data
-        await apply(ctx, e.buyer_id, ResolveDispute(
-            dispute_id=e.dispute_id, invoice_id=e.invoice_id, outcome=str(e.outcome),
-            on=e.resolved_on,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            ResolveDispute(
+                dispute_id=e.dispute_id,
+                invoice_id=e.invoice_id,
+                outcome=str(e.outcome),
+                on=e.resolved_on,
+            ),
+        )
 
     @router.handles(ledger.InvoiceBalanceChanged)
     async def on_balance(ctx: HandlerContext) -> None:
         e: ledger.InvoiceBalanceChanged = ctx.event.data
-        await apply(ctx, e.buyer_id, NoteLedgerBalance(
-            invoice_id=e.invoice_id, outstanding=e.outstanding.amount, status=str(e.status),
-            on=e.changed_on,
-        ))
+        await apply(
+            ctx,
+            e.buyer_id,
+            NoteLedgerBalance(
+                invoice_id=e.invoice_id,
+                outstanding=e.outstanding.amount,
+                status=str(e.status),
+                on=e.changed_on,
+            ),
+        )
 
     @router.handles(ledger.InvoiceSettled)
     async def on_settled(ctx: HandlerContext) -> None:
@@ -140,15 +187,21 @@ def build_router(claims: ClaimCalculator, *, watch_from_grade: int = 7) -> Event
     async def on_downgraded(ctx: HandlerContext) -> None:
         e: risk.BuyerDowngraded = ctx.event.data
         if e.to_grade >= watch_from_grade:
-            await apply(ctx, e.buyer_id, PutOnWatch(
-                on_watch=True, reason=f"downgraded to grade {e.to_grade}"))
+            await apply(
+                ctx,
+                e.buyer_id,
+                PutOnWatch(on_watch=True, reason=f"downgraded to grade {e.to_grade}"),
+            )
 
     @router.handles(risk.BuyerUpgraded)
     async def on_upgraded(ctx: HandlerContext) -> None:
         e: risk.BuyerUpgraded = ctx.event.data
         if e.to_grade < watch_from_grade:
-            await apply(ctx, e.buyer_id, PutOnWatch(
-                on_watch=False, reason=f"upgraded to grade {e.to_grade}"))
+            await apply(
+                ctx,
+                e.buyer_id,
+                PutOnWatch(on_watch=False, reason=f"upgraded to grade {e.to_grade}"),
+            )
 
     @router.handles(risk.RiskAlertRaised)
     async def on_alert(ctx: HandlerContext) -> None:
@@ -164,11 +217,19 @@ def build_router(claims: ClaimCalculator, *, watch_from_grade: int = 7) -> Event
         if ctx.event.source != ctx.source:
             return
         try:
-            await apply(ctx, e.buyer_id, RecordPromise(
-                promise_id=e.promise_id, invoice_ids=e.invoice_ids,
-                promised_on=e.promised_payment_on, amount=e.promised_amount.amount,
-                recorded_on=e.recorded_on, grace_days=e.grace_days, recorded_by=e.recorded_by,
-            ))
+            await apply(
+                ctx,
+                e.buyer_id,
+                RecordPromise(
+                    promise_id=e.promise_id,
+                    invoice_ids=e.invoice_ids,
+                    promised_on=e.promised_payment_on,
+                    amount=e.promised_amount.amount,
+                    recorded_on=e.recorded_on,
+                    grace_days=e.grace_days,
+                    recorded_by=e.recorded_by,
+                ),
+            )
         except DunningError as refused:
             log.info("promise %s not restored: %s", e.promise_id, refused.detail)
 

@@ -18,9 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("dunning_invoice_index", sa.Column("traceparent", sa.Text(), nullable=True))
-    op.add_column(
-        "dunning_webhook_deliveries", sa.Column("traceparent", sa.Text(), nullable=True)
-    )
+    op.add_column("dunning_webhook_deliveries", sa.Column("traceparent", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
