@@ -48,15 +48,16 @@ def test_killing_ledger_and_dunning_mid_replay_changes_nothing(
     kills: list[str] = []
 
     def chaos() -> None:
+        """SIGKILL ledger and dunning in turn at random moments, each once the other is back."""
         rng = random.Random(7)
-        specs = [platform.service("ledger"), platform.service("dunning")]
-        while not stop.wait(rng.uniform(2.0, 6.0)):
-            spec = specs[len(kills) % 2]
-            pid = platform.pid_of(spec, services)
-            if pid:
-                platform.kill(spec, services, signal.SIGKILL)
-                kills.append(spec.name)
-                platform.start(spec, services, extra_env=SERVICE_ENV)
+        for name in ("ledger", "dunning", "ledger", "dunning"):
+            if stop.wait(rng.uniform(3.0, 12.0)):
+                return
+            spec = platform.service(name)
+            platform.kill(spec, services, signal.SIGKILL)
+            kills.append(name)
+            platform.start(spec, services, extra_env=SERVICE_ENV)
+            platform.wait_ready(spec, services)
 
     killer = threading.Thread(target=chaos, daemon=True)
     killer.start()
