@@ -58,8 +58,13 @@ test: setup
 demo: setup
 	$(UV) run arshield demo
 
+# Each prints its figures and the ratio to a baseline measured in the same run (see their docstrings).
 bench: setup
-	$(call pytest,-m bench $(TEST_DIRS))
+	$(UV) run python libs/runtime/benchmarks/consume_throughput.py --events 100000
+	$(UV) run python services/ledger/benchmarks/run.py ingest --events 100000
+	$(UV) run python services/ledger/benchmarks/run.py latency --rate 1000 --seconds 20
+	$(UV) run python services/ledger/benchmarks/run.py ageing
+	$(UV) run python services/ledger/benchmarks/run.py rebuild
 
 stop:
 	$(UV) run arshield stop
