@@ -164,3 +164,21 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
         return dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
+
+
+async def test_bursts_beyond_the_limit_get_429(fresh_database: str) -> None:
+    await migrate(MIGRATIONS, fresh_database)
+    engine = create_engine(fresh_database)
+    settings = ServiceSettings(service_name="test", database_url=fresh_database,
+                               rate_limit_per_second=1, rate_limit_burst=5)
+    app = create_app(settings, engine, routers=[things])
+    key = await create_api_key(engine, tenant_id="acme", name="dash", scopes=["read"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        codes = [(await http.get("/v1/things/acme-thing", headers=bearer(key))).status_code
+                 for _ in range(8)]
+        limited = await http.get("/v1/things/acme-thing", headers=bearer(key))
+    await engine.dispose()
+    assert codes[:5] == [200] * 5
+    assert 429 in codes[5:]
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert int(limited.headers["retry-after"]) >= 1

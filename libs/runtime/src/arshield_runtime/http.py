@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Generic, TypeVar
@@ -139,6 +140,34 @@ class BodySizeLimit(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+class RateLimit(BaseHTTPMiddleware):
+    """A token bucket per caller (API key, else client address): bursts beyond it get 429."""
+
+    def __init__(self, app: Any, per_second: float, burst: int) -> None:
+        super().__init__(app)
+        self.per_second, self.burst = per_second, burst
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        caller = request.headers.get("authorization") or (
+            request.client.host if request.client else "unknown"
+        )
+        now = time.monotonic()
+        tokens, last = self.buckets.get(caller, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens < 1.0:
+            self.buckets[caller] = (tokens, now)
+            wait = (1.0 - tokens) / self.per_second
+            return problem_response(
+                429, "Too many requests", f"slow down: retry in {wait:.2f} s",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+        self.buckets[caller] = (tokens - 1.0, now)
+        if len(self.buckets) > 10_000:  # forget idle callers
+            self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 60}
+        return await call_next(request)
+
+
 # --- authentication -------------------------------------------------------------------------
 
 
@@ -242,6 +271,9 @@ def create_app(
     app.state.settings = settings
     app.state.producer = producer
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["ops"])

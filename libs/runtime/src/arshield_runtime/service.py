@@ -16,6 +16,8 @@ import sqlalchemy as sa
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import APIRouter
+from faststream.specification.asyncapi import AsyncAPI
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_runtime.consumer import BatchProcessor
@@ -98,7 +100,11 @@ async def run_service(definition: ServiceDefinition) -> None:
         batch_max=settings.batch_max,
         client_id=f"arshield-{settings.service_name}",
     )
-    app = create_app(settings, engine, routers=definition.http_routers, producer=producer)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+    app = create_app(
+        settings, engine, routers=[*definition.http_routers, asyncapi_router(broker, settings)],
+        producer=producer,
+    )
     app.state.running = running
     for name, value in definition.state.items():
         setattr(app.state, name, value)
@@ -135,6 +141,22 @@ async def run_service(definition: ServiceDefinition) -> None:
         await serve
         await producer.stop()
         await engine.dispose()
+
+
+def asyncapi_router(broker: Any, settings: ServiceSettings) -> APIRouter:
+    """`/asyncapi.json`: the service's topics, generated from its FastStream broker."""
+    router = APIRouter(tags=["ops"])
+    document = AsyncAPI(
+        broker, title=f"arshield {settings.service_name}", version="1",
+        description=f"Topics the {settings.service_name} service consumes, as group "
+        f"{settings.group_id}; it publishes through its outbox.",
+    ).to_specification().to_jsonable()
+
+    @router.get("/asyncapi.json")
+    async def asyncapi() -> dict[str, Any]:
+        return document  # type: ignore[no-any-return]
+
+    return router
 
 
 async def rebuild(definition: ServiceDefinition) -> int:

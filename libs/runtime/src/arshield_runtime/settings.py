@@ -27,6 +27,8 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.02, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     handler_attempts: int = Field(default=3, ge=1)
+    rate_limit_per_second: float = Field(default=500.0, gt=0, description="per API key")
+    rate_limit_burst: int = Field(default=1000, ge=1)
     otlp_endpoint: str | None = None
 
     @property

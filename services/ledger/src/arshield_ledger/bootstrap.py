@@ -9,6 +9,7 @@ from arshield_ledger.adapters.tables import PROJECTION_TABLES
 from arshield_ledger.entrypoints.api import router as api_router
 from arshield_ledger.entrypoints.consumers import build_router
 from arshield_ledger.settings import LedgerSettings
+from arshield_runtime.ingestion import router as ingestion_router
 from arshield_runtime.service import ServiceDefinition
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,7 +20,8 @@ def bootstrap(settings: LedgerSettings | None = None) -> ServiceDefinition:
         settings=settings or LedgerSettings(),
         router=build_router(),
         migrations=MIGRATIONS,
-        http_routers=[api_router],
+        # The ledger is the ERP's front door: it also hosts the HTTP ingestion of ERP facts.
+        http_routers=[api_router, ingestion_router],
         projection_tables=PROJECTION_TABLES,
         state={"reference_rates": ReferenceRates.shipped()},
     )
