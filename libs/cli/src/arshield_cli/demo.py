@@ -31,7 +31,7 @@ from arshield_cli.commands import replay_file
 from arshield_cli.stack import StackSettings, up
 from arshield_cli.stack._proc import pid_alive, read_pid, terminate_group
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 150)
 AGENCY_PORT = 8190
 DATASET = Path("..", "shared", "datasets", "ibm-late-payment-histories.csv")
 
