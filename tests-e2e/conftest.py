@@ -8,7 +8,6 @@ admin command, publish facts and ticks, and read what the services answer and em
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -23,13 +22,19 @@ from arshield_cli.stack import StackSettings, up
 def rows() -> list[Row]:
     with DATASET.open(newline="") as handle:
         return [
-            Row(r["invoiceNumber"], r["customerID"], r["countrycode"], Decimal(r["InvoiceAmount"]),
-                parse_day(r["InvoiceDate"]), parse_day(r["DueDate"]), parse_day(r["SettledDate"]),
-                r["Disputed"] == "Yes", int(r["DaysLate"]))
+            Row(
+                r["invoiceNumber"],
+                r["customerID"],
+                r["countrycode"],
+                Decimal(r["InvoiceAmount"]),
+                parse_day(r["InvoiceDate"]),
+                parse_day(r["DueDate"]),
+                parse_day(r["SettledDate"]),
+                r["Disputed"] == "Yes",
+                int(r["DaysLate"]),
+            )
             for r in csv.DictReader(handle)
         ]
-
-
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +45,12 @@ def stack() -> StackSettings:
 
 
 @pytest.fixture(scope="session")
-def services(stack: StackSettings) -> Iterator[StackSettings]:
+def services(stack: StackSettings) -> StackSettings:
     """Every service freshly started with the test settings (short webhook retries)."""
     for spec in platform.SERVICES:
         platform.stop(spec, stack)
     start_services(stack)
-    yield stack
+    return stack
 
 
 @pytest.fixture(scope="session")
@@ -54,4 +59,3 @@ def baseline(services: StackSettings) -> Tenant:
     tenant = new_tenant(services, "base")
     replay(services, tenant.name, read_facts(DATASET, tenant=tenant.name))
     return tenant
-

@@ -17,7 +17,12 @@ from arshield_cli.importers.receivables_csv import Fact
 from arshield_cli.replay import advance_clock
 from arshield_cli.stack import StackSettings
 
-DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "ibm-late-payment-histories.csv"
+DATASET = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "datasets"
+    / "ibm-late-payment-histories.csv"
+)
 SERVICE_ENV = {
     "ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
     "ARSHIELD_DUNNING_WEBHOOK_RETRY_SCHEDULE": "[0.5, 1.0, 2.0]",
@@ -42,15 +47,11 @@ def parse_day(text: str) -> date:
     return datetime.strptime(text, "%d/%m/%Y").date()  # noqa: DTZ007
 
 
-
-
 def start_services(stack: StackSettings) -> None:
     for spec in platform.SERVICES:
         platform.start(spec, stack, extra_env=SERVICE_ENV)
     for spec in platform.SERVICES:
         platform.wait_ready(spec, stack)
-
-
 
 
 @dataclass
@@ -62,25 +63,32 @@ class Tenant:
 
     def client(self, service: str, scope: str = "read") -> httpx.Client:
         spec = platform.service(service)
-        return httpx.Client(base_url=spec.url, timeout=30,
-                            headers={"Authorization": f"Bearer {self.keys[f'{service}:{scope}']}"})
+        return httpx.Client(
+            base_url=spec.url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.keys[f'{service}:{scope}']}"},
+        )
 
 
 def new_tenant(stack: StackSettings, prefix: str) -> Tenant:
     name = f"{prefix}{uuid.uuid4().hex[:6]}"
     keys = {}
-    for service, scope in (("ledger", "read"), ("ledger", "write"), ("dunning", "read"),
-                           ("dunning", "admin"), ("dunning", "agency")):
+    for service, scope in (
+        ("ledger", "read"),
+        ("ledger", "write"),
+        ("dunning", "read"),
+        ("dunning", "admin"),
+        ("dunning", "agency"),
+    ):
         keys[f"{service}:{scope}"] = platform.create_key(
-            platform.service(service), stack, name, scope, f"e2e {scope}")
+            platform.service(service), stack, name, scope, f"e2e {scope}"
+        )
     return Tenant(name, keys)
 
 
 def replay(stack: StackSettings, tenant: str, facts: list[Fact], to: date | None = None) -> int:
     end = to or max(f.on for f in facts)
     return asyncio.run(advance_clock(stack, platform.SERVICES, tenant=tenant, to=end, facts=facts))
-
-
 
 
 def get_all(client: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -145,7 +153,9 @@ def _without_own_ids(value: Any) -> Any:
     return value
 
 
-def replay_resuming(stack: StackSettings, tenant: str, facts: list[Fact], attempts: int = 20) -> None:
+def replay_resuming(
+    stack: StackSettings, tenant: str, facts: list[Fact], attempts: int = 20
+) -> None:
     """Replay, and when the replay itself loses the broker, resume where it stood (a resumed
     replay starts again at the last day ticked)."""
     import time as wall

@@ -16,10 +16,18 @@ from arshield_cli.importers.receivables_csv import load_countries
 from arshield_events import topics
 
 pytestmark = pytest.mark.e2e
-AGEING_DATES = [date(2012, 3, 31), date(2012, 8, 15), date(2012, 12, 31), date(2013, 6, 30),
-                date(2013, 11, 20)]
-QUARTERS = [(date(y, m, 1), (date(y + (m + 2) // 12, (m + 2) % 12 + 1, 1) - timedelta(days=1)))
-            for y in (2012, 2013) for m in (1, 4, 7, 10)]
+AGEING_DATES = [
+    date(2012, 3, 31),
+    date(2012, 8, 15),
+    date(2012, 12, 31),
+    date(2013, 6, 30),
+    date(2013, 11, 20),
+]
+QUARTERS = [
+    (date(y, m, 1), (date(y + (m + 2) // 12, (m + 2) % 12 + 1, 1) - timedelta(days=1)))
+    for y in (2012, 2013)
+    for m in (1, 4, 7, 10)
+]
 CURRENCY = {code: place.currency for code, place in load_countries().items()}
 
 
@@ -41,32 +49,47 @@ def expected_ageing(rows: list[Row], as_of: date) -> dict[str, dict[str, Decimal
     return ageing
 
 
-def receivables(rows: list[Row], as_of: date, currency: str, *, current_only: bool = False) -> Decimal:
+def receivables(
+    rows: list[Row], as_of: date, currency: str, *, current_only: bool = False
+) -> Decimal:
     return sum(
-        (r.amount for r in rows
-         if CURRENCY[r.country] == currency and r.issued <= as_of < r.settled
-         and (not current_only or as_of <= r.due)),
+        (
+            r.amount
+            for r in rows
+            if CURRENCY[r.country] == currency
+            and r.issued <= as_of < r.settled
+            and (not current_only or as_of <= r.due)
+        ),
         Decimal(0),
     )
 
 
-def test_every_invoice_is_settled_as_late_as_the_file_says(baseline: Tenant, rows: list[Row]) -> None:
+def test_every_invoice_is_settled_as_late_as_the_file_says(
+    baseline: Tenant, rows: list[Row]
+) -> None:
     with baseline.client("ledger") as ledger:
         invoices = {i["invoice_id"]: i for i in get_all(ledger, "/v1/invoices")}
     assert len(invoices) == len(rows)
-    wrong = {r.invoice: (invoices[r.invoice]["days_late"], r.days_late)
-             for r in rows if invoices[r.invoice]["days_late"] != r.days_late}
+    wrong = {
+        r.invoice: (invoices[r.invoice]["days_late"], r.days_late)
+        for r in rows
+        if invoices[r.invoice]["days_late"] != r.days_late
+    }
     assert not wrong, f"days late differ (ledger, file): {dict(list(wrong.items())[:10])}"
     assert all(invoices[r.invoice]["status"] == "paid" for r in rows)
 
 
 @pytest.mark.parametrize("as_of", AGEING_DATES, ids=str)
-def test_ageing_as_of_past_dates_matches_the_file(baseline: Tenant, rows: list[Row], as_of: date) -> None:
+def test_ageing_as_of_past_dates_matches_the_file(
+    baseline: Tenant, rows: list[Row], as_of: date
+) -> None:
     with baseline.client("ledger") as ledger:
         answer = ledger.get("/v1/portfolio/ageing", params={"as_of": as_of.isoformat()}).json()
     expected = expected_ageing(rows, as_of)
     got = {
-        c["ageing"]["currency"]: {b: Decimal(v["amount"]) for b, v in c["ageing"]["buckets"].items()}
+        c["ageing"]["currency"]: {
+            b: Decimal(v["amount"]) for b, v in c["ageing"]["buckets"].items()
+        }
         for c in answer["currencies"]
     }
     for currency, buckets in expected.items():
@@ -81,13 +104,21 @@ def test_dso_and_cei_per_quarter_match_the_file(
     baseline: Tenant, rows: list[Row], start: date, end: date
 ) -> None:
     with baseline.client("ledger") as ledger:
-        answer = ledger.get("/v1/metrics/dso", params={"from": start.isoformat(), "to": end.isoformat()})
+        answer = ledger.get(
+            "/v1/metrics/dso", params={"from": start.isoformat(), "to": end.isoformat()}
+        )
     assert answer.status_code == 200, answer.text
     metrics = {m["currency"]: m for m in answer.json()["metrics"]}
     days = (end - start).days + 1
     for currency in sorted(set(CURRENCY.values())):
-        sales = sum((r.amount for r in rows if CURRENCY[r.country] == currency
-                     and start <= r.issued <= end), Decimal(0))
+        sales = sum(
+            (
+                r.amount
+                for r in rows
+                if CURRENCY[r.country] == currency and start <= r.issued <= end
+            ),
+            Decimal(0),
+        )
         if not sales:
             continue
         closing = receivables(rows, end, currency)

@@ -10,11 +10,6 @@ import threading
 import time
 
 import pytest
-from arshield_cli import platform
-from arshield_cli.importers.receivables_csv import read_facts
-from arshield_cli.stack import StackSettings, kafka
-from arshield_events import topics
-
 from harness import (
     DATASET,
     SERVICE_ENV,
@@ -28,15 +23,25 @@ from harness import (
     replay_resuming,
 )
 
+from arshield_cli import platform
+from arshield_cli.importers.receivables_csv import read_facts
+from arshield_cli.stack import StackSettings, kafka
+from arshield_events import topics
+
 pytestmark = pytest.mark.e2e
 
 
-def assert_same_outcome(stack: StackSettings, run: Tenant, baseline: Tenant, rows: list[Row]) -> None:
+def assert_same_outcome(
+    stack: StackSettings, run: Tenant, baseline: Tenant, rows: list[Row]
+) -> None:
     assert ledger_read_model(run) == ledger_read_model(baseline)
     late = sorted(r.invoice for r in rows if r.days_late > 0)[:60]
     assert dunning_read_model(run, late) == dunning_read_model(baseline, late)
     for topic in (topics.LEDGER, topics.DUNNING):
-        got, expected = read_events(stack, topic, run.name), read_events(stack, topic, baseline.name)
+        got, expected = (
+            read_events(stack, topic, run.name),
+            read_events(stack, topic, baseline.name),
+        )
         assert normalized(got) == normalized(expected), f"{topic} differs from the baseline"
 
 

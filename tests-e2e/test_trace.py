@@ -13,18 +13,17 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI, Request, Response
+from harness import new_tenant
+from standardwebhooks import Webhook
+
 from arshield_cli import platform
 from arshield_cli.replay import advance_clock
 from arshield_cli.stack import StackSettings
 from arshield_events import topics
-from fastapi import FastAPI, Request, Response
-from standardwebhooks import Webhook
-
-from harness import new_tenant
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +43,9 @@ class Receiver:
             self.deliveries.append({"headers": dict(request.headers), "body": json.loads(body)})
             return Response(status_code=204)
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Receiver:
@@ -63,9 +64,16 @@ class Receiver:
         self.thread.join(timeout=10)
 
 
-async def records_of(bootstrap: str, topic: str, tenant: str) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+async def records_of(
+    bootstrap: str, topic: str, tenant: str
+) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found = []
     try:
@@ -92,36 +100,73 @@ def test_one_trace_links_ingestion_ledger_dunning_and_the_webhook(services: Stac
     traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
     issued = date(2024, 1, 10)
     buyer, invoice = "TR-BUYER", "TR-INV-1"
-    base = {"specversion": "1.0", "source": "erp/trace-test", "subject": buyer,
-            "tenantid": tenant.name, "time": "2024-01-10T09:00:00Z"}
+    base = {
+        "specversion": "1.0",
+        "source": "erp/trace-test",
+        "subject": buyer,
+        "tenantid": tenant.name,
+        "time": "2024-01-10T09:00:00Z",
+    }
     events = [
-        {**base, "id": str(uuid.uuid4()), "type": "arshield.erp.BuyerRegistered.v1",
-         "data": {"buyer_id": buyer, "legal_name": "Trace Buyer GmbH", "country": "DE",
-                  "segment": "standard", "preferred_language": "de",
-                  "registered_on": issued.isoformat()}},
-        {**base, "id": str(uuid.uuid4()), "type": "arshield.erp.InvoiceIssued.v1",
-         "data": {"invoice_id": invoice, "invoice_number": invoice, "buyer_id": buyer,
-                  "issued_on": issued.isoformat(), "delivered_on": issued.isoformat(),
-                  "due_on": (issued + timedelta(days=30)).isoformat(),
-                  "amount": {"amount": "12000.00", "currency": "EUR"}, "payment_terms_days": 30,
-                  "contract_terms": {"jurisdiction": "DE", "late_interest": "statutory",
-                                     "retention_of_title": True}}},
+        {
+            **base,
+            "id": str(uuid.uuid4()),
+            "type": "arshield.erp.BuyerRegistered.v1",
+            "data": {
+                "buyer_id": buyer,
+                "legal_name": "Trace Buyer GmbH",
+                "country": "DE",
+                "segment": "standard",
+                "preferred_language": "de",
+                "registered_on": issued.isoformat(),
+            },
+        },
+        {
+            **base,
+            "id": str(uuid.uuid4()),
+            "type": "arshield.erp.InvoiceIssued.v1",
+            "data": {
+                "invoice_id": invoice,
+                "invoice_number": invoice,
+                "buyer_id": buyer,
+                "issued_on": issued.isoformat(),
+                "delivered_on": issued.isoformat(),
+                "due_on": (issued + timedelta(days=30)).isoformat(),
+                "amount": {"amount": "12000.00", "currency": "EUR"},
+                "payment_terms_days": 30,
+                "contract_terms": {
+                    "jurisdiction": "DE",
+                    "late_interest": "statutory",
+                    "retention_of_title": True,
+                },
+            },
+        },
     ]
     with Receiver() as receiver:
         with tenant.client("dunning", "admin") as dunning:
-            registered = dunning.post("/v1/agencies", json={
-                "name": "Trace Collections", "url": receiver.url, "secret": receiver.secret})
+            registered = dunning.post(
+                "/v1/agencies",
+                json={"name": "Trace Collections", "url": receiver.url, "secret": receiver.secret},
+            )
             assert registered.status_code == 201, registered.text
-        asyncio.run(advance_clock(services, platform.SERVICES, tenant=tenant.name, to=issued,
-                                  start=issued))
+        asyncio.run(
+            advance_clock(services, platform.SERVICES, tenant=tenant.name, to=issued, start=issued)
+        )
         with tenant.client("ledger", "write") as ledger:
             accepted = ledger.post(
-                "/v1/events", content=json.dumps(events),
-                headers={"content-type": "application/cloudevents-batch+json",
-                         "traceparent": traceparent})
+                "/v1/events",
+                content=json.dumps(events),
+                headers={
+                    "content-type": "application/cloudevents-batch+json",
+                    "traceparent": traceparent,
+                },
+            )
             assert accepted.status_code == 202, accepted.text
-        asyncio.run(advance_clock(services, platform.SERVICES, tenant=tenant.name,
-                                  to=issued + timedelta(days=30 + 62)))
+        asyncio.run(
+            advance_clock(
+                services, platform.SERVICES, tenant=tenant.name, to=issued + timedelta(days=30 + 62)
+            )
+        )
         deadline = time.monotonic() + 60
         while not receiver.deliveries and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -133,7 +178,9 @@ def test_one_trace_links_ingestion_ledger_dunning_and_the_webhook(services: Stac
         kinds: dict[str, set[str]] = {}
         for document, headers in found:
             trace = headers.get("traceparent", b"").decode().split("-")
-            kinds.setdefault(document["type"].split(".")[2], set()).add(trace[1] if len(trace) > 1 else "")
+            kinds.setdefault(document["type"].split(".")[2], set()).add(
+                trace[1] if len(trace) > 1 else ""
+            )
         return kinds
 
     ledger_events = traced(topics.LEDGER)

@@ -16,7 +16,9 @@ from arshield_cli.stack import StackSettings
 pytestmark = pytest.mark.integration
 
 
-async def test_lag_or_an_outbox_row_means_not_quiet(fresh_topics: Any, postgres_admin_dsn: str) -> None:
+async def test_lag_or_an_outbox_row_means_not_quiet(
+    fresh_topics: Any, postgres_admin_dsn: str
+) -> None:
     stack = StackSettings()
     (topic,) = await fresh_topics("arshield.erp")
     name = f"q{uuid.uuid4().hex[:8]}"
@@ -33,9 +35,13 @@ async def test_lag_or_an_outbox_row_means_not_quiet(fresh_topics: Any, postgres_
             await producer.send_and_wait(topic, b"tick", key=b"t")
             await producer.stop()
             assert not await watcher.is_quiet(), "a record nobody consumed yet"
-            consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka_bootstrap,
-                                        group_id=spec.group_id, auto_offset_reset="earliest",
-                                        enable_auto_commit=False)
+            consumer = AIOKafkaConsumer(
+                topic,
+                bootstrap_servers=stack.kafka_bootstrap,
+                group_id=spec.group_id,
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+            )
             await consumer.start()
             while not await consumer.getmany(timeout_ms=500):
                 pass

@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from arshield_cli.importers.receivables_csv import read_facts
 from arshield_events.erp import (
     BuyerRegistered,
     DisputeRaised,
@@ -15,10 +17,13 @@ from arshield_events.erp import (
     PaymentReceived,
 )
 
-from arshield_cli.importers.receivables_csv import read_facts
-
 pytestmark = pytest.mark.unit
-DATASET = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "ibm-late-payment-histories.csv"
+DATASET = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "datasets"
+    / "ibm-late-payment-histories.csv"
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +48,20 @@ def test_each_invoice_is_issued_before_it_is_paid_and_disputes_resolve_first() -
     position: dict[tuple[str, str], int] = {}
     for index, fact in enumerate(facts):
         data = fact.event.data
-        invoice = getattr(data, "invoice_id", None) or (data.allocations[0].invoice_id if isinstance(data, PaymentReceived) else None)
+        invoice = getattr(data, "invoice_id", None) or (
+            data.allocations[0].invoice_id if isinstance(data, PaymentReceived) else None
+        )
         if invoice:
             position[(type(data).__name__, invoice)] = index
     for (kind, invoice), index in position.items():
         if kind == "PaymentReceived":
             assert position[("InvoiceIssued", invoice)] < index
             if ("DisputeResolved", invoice) in position:
-                assert position[("DisputeRaised", invoice)] < position[("DisputeResolved", invoice)] < index
+                assert (
+                    position[("DisputeRaised", invoice)]
+                    < position[("DisputeResolved", invoice)]
+                    < index
+                )
 
 
 def test_importing_twice_gives_the_same_events() -> None:

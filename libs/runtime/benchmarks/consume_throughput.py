@@ -42,17 +42,29 @@ def sample_event(n: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     parts = [Money(amount=Decimal("250.00"), currency="EUR")] * 4
     event = envelope(
         InvoiceIssued(
-            invoice_id=f"INV-{n:09d}", invoice_number=f"2024-{n:09d}", buyer_id=buyer,
-            order_id=f"SO-{n:09d}", issued_on=issued, delivered_on=issued,
-            due_on=issued + timedelta(days=120), amount=Money(amount=Decimal("1000.00"), currency="EUR"),
+            invoice_id=f"INV-{n:09d}",
+            invoice_number=f"2024-{n:09d}",
+            buyer_id=buyer,
+            order_id=f"SO-{n:09d}",
+            issued_on=issued,
+            delivered_on=issued,
+            due_on=issued + timedelta(days=120),
+            amount=Money(amount=Decimal("1000.00"), currency="EUR"),
             payment_terms_days=120,
             instalments=[
-                Instalment(seq=i + 1, due_on=issued + timedelta(days=30 * (i + 1)), amount=part,
-                           milestone=f"milestone {i + 1} of the project delivery plan")
+                Instalment(
+                    seq=i + 1,
+                    due_on=issued + timedelta(days=30 * (i + 1)),
+                    amount=part,
+                    milestone=f"milestone {i + 1} of the project delivery plan",
+                )
                 for i, part in enumerate(parts)
             ],
         ),
-        id=str(uuid.uuid4()), source="erp/bench", subject=buyer, tenantid="bench",
+        id=str(uuid.uuid4()),
+        source="erp/bench",
+        subject=buyer,
+        tenantid="bench",
         time=datetime(2024, 1, 1, tzinfo=UTC),
     )
     return event.key.encode(), serialize_event(event), event_headers(event)
@@ -83,8 +95,12 @@ async def produce(bootstrap: str, topic: str, count: int) -> int:
 
 async def raw_getmany(bootstrap: str, topic: str, count: int) -> float:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=4 << 20,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 << 20,
     )
     await consumer.start()
     seen = 0
@@ -144,8 +160,14 @@ async def runtime_consumer(
         processed += len(records)
 
     processor.process = counting  # type: ignore[method-assign]
-    broker = build_broker(bootstrap=bootstrap, topics=[topic], group_id=f"rt-{uuid.uuid4().hex[:6]}",
-                          processor=processor, batch_max=batch, client_id="bench")
+    broker = build_broker(
+        bootstrap=bootstrap,
+        topics=[topic],
+        group_id=f"rt-{uuid.uuid4().hex[:6]}",
+        processor=processor,
+        batch_max=batch,
+        client_id="bench",
+    )
     await broker.start()
     try:
         while processed < count:

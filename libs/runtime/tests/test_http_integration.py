@@ -35,19 +35,27 @@ async def get_thing(thing_id: str, principal: ReadPrincipal) -> dict[str, str]:
 
 
 @pytest.fixture
-async def client(fresh_database: str, kafka_bootstrap: str) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+async def client(
+    fresh_database: str, kafka_bootstrap: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     await migrate(MIGRATIONS, fresh_database)
     engine = create_engine(fresh_database)
     producer = new_producer(kafka_bootstrap)
     await producer.start()
-    settings = ServiceSettings(service_name="test", database_url=fresh_database, max_body_bytes=64_000)
+    settings = ServiceSettings(
+        service_name="test", database_url=fresh_database, max_body_bytes=64_000
+    )
     app = create_app(settings, engine, routers=[things, ingestion_router], producer=producer)
     keys = {
         "read": await create_api_key(engine, tenant_id="acme", name="dash", scopes=["read"]),
         "write": await create_api_key(engine, tenant_id="acme", name="erp", scopes=["write"]),
-        "other": await create_api_key(engine, tenant_id="globex", name="dash", scopes=["read", "write"]),
+        "other": await create_api_key(
+            engine, tenant_id="globex", name="dash", scopes=["read", "write"]
+        ),
     }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
         yield c, keys
     await producer.stop()
     await engine.dispose()
@@ -59,13 +67,21 @@ def bearer(key: str) -> dict[str, str]:
 
 def invoice(**changes: Any) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "erp/sap-eu",
-        "type": "arshield.erp.InvoiceIssued.v1", "subject": "b-1", "time": "2024-03-01T09:00:00Z",
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "erp/sap-eu",
+        "type": "arshield.erp.InvoiceIssued.v1",
+        "subject": "b-1",
+        "time": "2024-03-01T09:00:00Z",
         "tenantid": "acme",
         "data": {
-            "invoice_id": "inv-1", "invoice_number": "2024-0001", "buyer_id": "b-1",
-            "issued_on": "2024-03-01", "due_on": "2024-03-31",
-            "amount": {"amount": "1234.50", "currency": "EUR"}, "payment_terms_days": 30,
+            "invoice_id": "inv-1",
+            "invoice_number": "2024-0001",
+            "buyer_id": "b-1",
+            "issued_on": "2024-03-01",
+            "due_on": "2024-03-31",
+            "amount": {"amount": "1234.50", "currency": "EUR"},
+            "payment_terms_days": 30,
         },
     }
     for path, value in changes.items():
@@ -89,8 +105,12 @@ async def test_keys_scopes_and_tenants(client: tuple[httpx.AsyncClient, dict[str
     assert no_key.status_code == 401
     assert no_key.headers["content-type"] == "application/problem+json"
     assert (await http.get("/v1/things/acme-thing", headers=bearer("ars_nope"))).status_code == 401
-    assert (await http.get("/v1/things/acme-thing", headers=bearer(keys["write"]))).status_code == 403
-    assert (await http.get("/v1/things/acme-thing", headers=bearer(keys["read"]))).status_code == 200
+    assert (
+        await http.get("/v1/things/acme-thing", headers=bearer(keys["write"]))
+    ).status_code == 403
+    assert (
+        await http.get("/v1/things/acme-thing", headers=bearer(keys["read"]))
+    ).status_code == 200
     other = await http.get("/v1/things/acme-thing", headers=bearer(keys["other"]))
     assert other.status_code == 404
     assert other.json()["status"] == 404
@@ -102,21 +122,38 @@ async def test_keys_scopes_and_tenants(client: tuple[httpx.AsyncClient, dict[str
         (b"{not json", 400, "JSON"),
         (json.dumps(invoice(type="arshield.erp.InvoiceMislaid.v1")).encode(), 422, "type"),
         (json.dumps(invoice(data__due_on=None)).encode(), 422, "data.due_on"),
-        (json.dumps(invoice(data__amount={"amount": 1234.5, "currency": "EUR"})).encode(), 422, "data.amount.amount"),
-        (json.dumps(invoice(data__amount={"amount": "1234.50", "currency": "EURO"})).encode(), 422, "data.amount.currency"),
-        (json.dumps(invoice(data__amount={"amount": "-5.00", "currency": "EUR"})).encode(), 422, "data.amount"),
+        (
+            json.dumps(invoice(data__amount={"amount": 1234.5, "currency": "EUR"})).encode(),
+            422,
+            "data.amount.amount",
+        ),
+        (
+            json.dumps(invoice(data__amount={"amount": "1234.50", "currency": "EURO"})).encode(),
+            422,
+            "data.amount.currency",
+        ),
+        (
+            json.dumps(invoice(data__amount={"amount": "-5.00", "currency": "EUR"})).encode(),
+            422,
+            "data.amount",
+        ),
         (json.dumps(invoice(data__due_on="2024-02-01")).encode(), 422, "data.due_on"),
         (json.dumps(invoice(tenantid="globex")).encode(), 403, "tenant"),
         (b"[" + b" " * 70_000 + b"]", 413, "bytes"),
     ],
 )
 async def test_ingestion_refuses_bad_input_with_a_problem_naming_it(
-    client: tuple[httpx.AsyncClient, dict[str, str]], kafka_bootstrap: str, body: bytes, status: int, named: str
+    client: tuple[httpx.AsyncClient, dict[str, str]],
+    kafka_bootstrap: str,
+    body: bytes,
+    status: int,
+    named: str,
 ) -> None:
     http, keys = client
     before = await end_offsets(kafka_bootstrap)
     response = await http.post(
-        "/v1/events", content=body,
+        "/v1/events",
+        content=body,
         headers={**bearer(keys["write"]), "content-type": "application/cloudevents+json"},
     )
     assert response.status_code == status, response.text
@@ -132,17 +169,24 @@ async def test_ingestion_publishes_a_valid_batch_keyed_by_tenant_and_buyer(
     before = await end_offsets(kafka_bootstrap)
     batch = [invoice(), invoice(data__invoice_id="inv-2")]
     response = await http.post(
-        "/v1/events", content=json.dumps(batch),
-        headers={**bearer(keys["write"]), "content-type": "application/cloudevents-batch+json",
-                 "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+        "/v1/events",
+        content=json.dumps(batch),
+        headers={
+            **bearer(keys["write"]),
+            "content-type": "application/cloudevents-batch+json",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        },
     )
     assert response.status_code == 202, response.text
     assert response.json()["ids"] == [e["id"] for e in batch]
     after = await end_offsets(kafka_bootstrap)
     grown = {tp: after[tp] - before.get(tp, 0) for tp in after if after[tp] != before.get(tp, 0)}
-    assert sum(grown.values()) == 2 and len(grown) == 1
+    assert sum(grown.values()) == 2
+    assert len(grown) == 1
     (tp,) = grown
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign([tp])
@@ -169,13 +213,21 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
 async def test_bursts_beyond_the_limit_get_429(fresh_database: str) -> None:
     await migrate(MIGRATIONS, fresh_database)
     engine = create_engine(fresh_database)
-    settings = ServiceSettings(service_name="test", database_url=fresh_database,
-                               rate_limit_per_second=1, rate_limit_burst=5)
+    settings = ServiceSettings(
+        service_name="test",
+        database_url=fresh_database,
+        rate_limit_per_second=1,
+        rate_limit_burst=5,
+    )
     app = create_app(settings, engine, routers=[things])
     key = await create_api_key(engine, tenant_id="acme", name="dash", scopes=["read"])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-        codes = [(await http.get("/v1/things/acme-thing", headers=bearer(key))).status_code
-                 for _ in range(8)]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as http:
+        codes = [
+            (await http.get("/v1/things/acme-thing", headers=bearer(key))).status_code
+            for _ in range(8)
+        ]
         limited = await http.get("/v1/things/acme-thing", headers=bearer(key))
     await engine.dispose()
     assert codes[:5] == [200] * 5

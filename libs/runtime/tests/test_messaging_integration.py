@@ -33,13 +33,22 @@ MIGRATIONS = Path(__file__).parent / "fixture_migrations"
 TENANT = "acme"
 
 
-def registered(buyer: str, *, event_id: str | None = None, name: str = "Buyer Ltd") -> CloudEvent[Any]:
+def registered(
+    buyer: str, *, event_id: str | None = None, name: str = "Buyer Ltd"
+) -> CloudEvent[Any]:
     return envelope(
         BuyerRegistered(
-            buyer_id=buyer, legal_name=name, country="DE", segment="standard",
-            preferred_language="en", registered_on=date(2024, 1, 2),
+            buyer_id=buyer,
+            legal_name=name,
+            country="DE",
+            segment="standard",
+            preferred_language="en",
+            registered_on=date(2024, 1, 2),
         ),
-        id=event_id or str(uuid.uuid4()), source="erp/test", subject=buyer, tenantid=TENANT,
+        id=event_id or str(uuid.uuid4()),
+        source="erp/test",
+        subject=buyer,
+        tenantid=TENANT,
         time=datetime(2024, 1, 2, 9, tzinfo=UTC),
     )
 
@@ -68,7 +77,9 @@ async def engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[Any]]]) -> None:
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[Any]]]
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -84,7 +95,10 @@ def as_record(event: CloudEvent[Any]) -> tuple[bytes, bytes, list[Any]]:
 
 async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[Any]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
         enable_auto_commit=False,
     )
     await consumer.start()
@@ -101,7 +115,9 @@ async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 3
 
 async def effects(engine: AsyncEngine) -> list[tuple[str, str]]:
     async with engine.connect() as connection:
-        rows = await connection.execute(sa.text("SELECT event_id, buyer_id FROM effects ORDER BY id"))
+        rows = await connection.execute(
+            sa.text("SELECT event_id, buyer_id FROM effects ORDER BY id")
+        )
         return [(row.event_id, row.buyer_id) for row in rows]
 
 
@@ -116,11 +132,18 @@ async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
-async def consume_until(engine: AsyncEngine, bootstrap: str, topic: str, group: str,
-                        done: Any, timeout: float = 30) -> None:
+async def consume_until(
+    engine: AsyncEngine, bootstrap: str, topic: str, group: str, done: Any, timeout: float = 30
+) -> None:
     processor = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
-    broker = build_broker(bootstrap=bootstrap, topics=[topic], group_id=group, processor=processor,
-                          batch_max=100, client_id="test")
+    broker = build_broker(
+        bootstrap=bootstrap,
+        topics=[topic],
+        group_id=group,
+        processor=processor,
+        batch_max=100,
+        client_id="test",
+    )
     await broker.start()
     try:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -174,7 +197,11 @@ async def test_a_poison_record_is_dead_lettered_and_the_partition_moves_on(
 ) -> None:
     (topic,) = await fresh_topics("arshield.erp")
     key = f"{TENANT}:b-9".encode()
-    good_before, refused, good_after = registered("b-9"), registered("b-9", name="Refuse Me"), registered("b-9")
+    good_before, refused, good_after = (
+        registered("b-9"),
+        registered("b-9", name="Refuse Me"),
+        registered("b-9"),
+    )
     payload = json.loads(serialize_event(good_before))
     payload["data"]["country"] = 276  # wrong type
     await produce(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiokafka import AIOKafkaConsumer
+
 from arshield_events import topics
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, derived_event_id, envelope
@@ -16,7 +17,7 @@ CLOCK_SOURCE = "arshield/clock"
 def tick(tenant: str, day: date) -> CloudEvent[BusinessDayStarted]:
     """The tick for `day`: its id depends on tenant and date only, so a re-published tick is a
     duplicate every consumer ignores."""
-    return envelope(  # type: ignore[return-value]
+    return envelope(
         BusinessDayStarted(business_date=day),
         id=derived_event_id(CLOCK_SOURCE, tenant, day.isoformat()),
         source=CLOCK_SOURCE,
@@ -33,7 +34,10 @@ def days_between(first: date, last: date) -> list[date]:
 async def last_tick(bootstrap: str, tenant: str) -> date | None:
     """The latest business date already ticked for `tenant` (the clock topic is small)."""
     consumer = AIOKafkaConsumer(
-        topics.CLOCK, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        topics.CLOCK,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()

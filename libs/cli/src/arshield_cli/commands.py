@@ -23,8 +23,12 @@ services_app = typer.Typer(no_args_is_help=True, help="The platform's services a
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
     )
 
 
@@ -53,7 +57,9 @@ def publish(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> No
 def clock_advance(
     to: str = typer.Option(..., "--to", help="last business date to tick, YYYY-MM-DD"),
     tenant: str = typer.Option("demo", help="whose business calendar"),
-    start: str | None = typer.Option(None, "--from", help="first date (default: day after the last tick)"),
+    start: str | None = typer.Option(
+        None, "--from", help="first date (default: day after the last tick)"
+    ),
 ) -> None:
     """Publish one BusinessDayStarted per day up to --to, each once the platform is quiet."""
     stack = StackSettings()
@@ -61,10 +67,16 @@ def clock_advance(
     first = date.fromisoformat(start) if start else None
     with _progress() as progress:
         task = progress.add_task("ticking", total=None, detail="")
-        count = asyncio.run(advance_clock(
-            stack, platform.SERVICES, tenant=tenant, to=target, start=first,
-            on_day=lambda day, _: progress.update(task, advance=1, detail=str(day)),
-        ))
+        count = asyncio.run(
+            advance_clock(
+                stack,
+                platform.SERVICES,
+                tenant=tenant,
+                to=target,
+                start=first,
+                on_day=lambda day, _: progress.update(task, advance=1, detail=str(day)),
+            )
+        )
     console.print(f"published {count} ticks up to {target}")
 
 
@@ -75,8 +87,14 @@ def replay(
     until: str | None = typer.Option(None, help="keep ticking until this date"),
 ) -> None:
     """Import a receivables CSV and replay it day by day through the running platform."""
-    asyncio.run(replay_file(csv_file, tenant=tenant, countries=countries,
-                            until=date.fromisoformat(until) if until else None))
+    asyncio.run(
+        replay_file(
+            csv_file,
+            tenant=tenant,
+            countries=countries,
+            until=date.fromisoformat(until) if until else None,
+        )
+    )
 
 
 async def replay_file(
@@ -89,7 +107,11 @@ async def replay_file(
     with _progress() as progress:
         task = progress.add_task("replaying", total=(end - first).days + 1, detail="")
         return await advance_clock(
-            StackSettings(), platform.SERVICES, tenant=tenant, to=end, facts=facts,
+            StackSettings(),
+            platform.SERVICES,
+            tenant=tenant,
+            to=end,
+            facts=facts,
             on_day=lambda day, n: progress.update(task, advance=1, detail=f"{day}  {n} events"),
         )
 

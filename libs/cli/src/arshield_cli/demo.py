@@ -21,8 +21,6 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from arshield_events import topics
-from arshield_events.registry import EventRejected, parse_event
 from rich.console import Console
 from rich.table import Table
 
@@ -30,6 +28,8 @@ from arshield_cli import platform
 from arshield_cli.commands import replay_file
 from arshield_cli.stack import StackSettings, up
 from arshield_cli.stack._proc import pid_alive, read_pid, terminate_group
+from arshield_events import topics
+from arshield_events.registry import EventRejected, parse_event
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 AGENCY_PORT = 8190
@@ -73,7 +73,8 @@ def _register_agency(keys: DemoKeys) -> tuple[str, str]:
         if existing.status_code == 200:
             return saved["agency_id"], saved["secret"]
     response = httpx.post(
-        f"{dunning.url}/v1/agencies", headers=headers,
+        f"{dunning.url}/v1/agencies",
+        headers=headers,
         json={"name": "Demo Collections GmbH", "url": url},
     )
     response.raise_for_status()
@@ -85,7 +86,7 @@ def _register_agency(keys: DemoKeys) -> tuple[str, str]:
 def _start_agency(stack: StackSettings, agency_id: str, secret: str, keys: DemoKeys) -> int:
     run_dir = stack.state_dir / "services"
     pid = read_pid(run_dir / "demo-agency.pid")
-    if pid_alive(pid):
+    if pid is not None and pid_alive(pid):
         terminate_group(pid, timeout=5)  # restart with the current key
     dunning = platform.service("dunning")
     env = {
@@ -97,7 +98,10 @@ def _start_agency(stack: StackSettings, agency_id: str, secret: str, keys: DemoK
     with (run_dir / "demo-agency.log").open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "arshield_cli.demo_agency", "--port", str(AGENCY_PORT)],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     (run_dir / "demo-agency.pid").write_text(f"{process.pid}\n")
@@ -112,8 +116,13 @@ def _start_agency(stack: StackSettings, agency_id: str, secret: str, keys: DemoK
 
 async def read_topic(bootstrap: str, topic: str, tenant: str) -> list[Any]:
     """Every event of `tenant` on `topic`, in partition order."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     events: list[Any] = []
     try:
@@ -154,33 +163,55 @@ def summarize(stack: StackSettings, tenant: str, keys: DemoKeys, first: date, la
     ledger = platform.service("ledger")
     headers = {"Authorization": f"Bearer {keys.ledger_read}"}
     table = Table(title="Receivables at each quarter end", show_lines=False)
-    for column in ("quarter end", "currency", "total", "current", "1-30", "31-60", "61-90", "90+",
-                   "DSO", "best DSO", "ADD", "CEI %"):
+    for column in (
+        "quarter end",
+        "currency",
+        "total",
+        "current",
+        "1-30",
+        "31-60",
+        "61-90",
+        "90+",
+        "DSO",
+        "best DSO",
+        "ADD",
+        "CEI %",
+    ):
         table.add_column(column, justify="right")
     with httpx.Client(base_url=ledger.url, headers=headers, timeout=30) as client:
         for start, end in quarter_ends(first, last):
             ageing = client.get("/v1/portfolio/ageing", params={"as_of": end.isoformat()}).json()
-            metrics = client.get("/v1/metrics/dso", params={"from": start.isoformat(),
-                                                            "to": end.isoformat()}).json()
+            metrics = client.get(
+                "/v1/metrics/dso", params={"from": start.isoformat(), "to": end.isoformat()}
+            ).json()
             by_currency = {m["currency"]: m for m in metrics.get("metrics", [])}
             for entry in ageing.get("currencies", []):
                 age = entry["ageing"]
                 buckets = age["buckets"]
                 m = by_currency.get(age["currency"], {})
                 table.add_row(
-                    end.isoformat(), age["currency"], age["total"]["amount"],
-                    *[buckets.get(b, {}).get("amount", "0") for b in
-                      ("current", "1-30", "31-60", "61-90", "90+")],
-                    m.get("dso") or "-", m.get("best_possible_dso") or "-",
-                    m.get("average_days_delinquent") or "-", m.get("cei_percent") or "-",
+                    end.isoformat(),
+                    age["currency"],
+                    age["total"]["amount"],
+                    *[
+                        buckets.get(b, {}).get("amount", "0")
+                        for b in ("current", "1-30", "31-60", "61-90", "90+")
+                    ],
+                    m.get("dso") or "-",
+                    m.get("best_possible_dso") or "-",
+                    m.get("average_days_delinquent") or "-",
+                    m.get("cei_percent") or "-",
                 )
     console.print(table)
 
     dunning_events = asyncio.run(read_topic(stack.kafka_bootstrap, topics.DUNNING, tenant))
     ledger_events = asyncio.run(read_topic(stack.kafka_bootstrap, topics.LEDGER, tenant))
     kinds = Counter(type(e.data).__name__ for e in dunning_events)
-    levels = Counter(getattr(e.data, "level", None) for e in dunning_events
-                     if type(e.data).__name__ == "DunningLevelReached")
+    levels = Counter(
+        getattr(e.data, "level", None)
+        for e in dunning_events
+        if type(e.data).__name__ == "DunningLevelReached"
+    )
     actions = Table(title="Dunning actions taken")
     actions.add_column("action")
     actions.add_column("count", justify="right")
@@ -205,8 +236,13 @@ def summarize(stack: StackSettings, tenant: str, keys: DemoKeys, first: date, la
     for column in ("buyer", "invoices", "paid late", "average days late", "worst"):
         payers.add_column(column, justify="right")
     for buyer, days in worst:
-        payers.add_row(buyer, str(len(days)), f"{sum(1 for d in days if d > 0)}",
-                       f"{Decimal(sum(days)) / len(days):.1f}", str(max(days)))
+        payers.add_row(
+            buyer,
+            str(len(days)),
+            f"{sum(1 for d in days if d > 0)}",
+            f"{Decimal(sum(days)) / len(days):.1f}",
+            str(max(days)),
+        )
     console.print(payers)
 
 
@@ -216,35 +252,66 @@ def _agency_scenario(stack: StackSettings, tenant: str, after: date) -> int:
     from datetime import UTC, datetime
     from datetime import time as clock_time
 
+    from arshield_cli.importers.receivables_csv import Fact
+    from arshield_cli.replay import advance_clock
     from arshield_events.envelope import envelope
     from arshield_events.erp import BuyerRegistered, ContractTerms, InvoiceIssued
     from arshield_events.money import Money
-
-    from arshield_cli.importers.receivables_csv import Fact
-    from arshield_cli.replay import advance_clock
 
     issued = after + timedelta(days=1)
     due = issued + timedelta(days=30)
     at = datetime.combine(issued, clock_time(9), tzinfo=UTC)
     buyer = "DEMO-NEVER-PAYS"
     facts = [
-        Fact(issued, (0, 0), envelope(
-            BuyerRegistered(buyer_id=buyer, legal_name="Never Pays Trading Ltd", country="DE",
-                            segment="standard", preferred_language="de", registered_on=issued),
-            id=f"demo-{tenant}-buyer", source="erp/demo", subject=buyer, tenantid=tenant, time=at)),
-        Fact(issued, (1, 0), envelope(
-            InvoiceIssued(
-                invoice_id="DEMO-INV-1", invoice_number="DEMO-INV-1", buyer_id=buyer,
-                issued_on=issued, delivered_on=issued, due_on=due,
-                amount=Money(amount=Decimal("18250.00"), currency="EUR"), payment_terms_days=30,
-                contract_terms=ContractTerms(jurisdiction="DE", late_interest="statutory",
-                                             retention_of_title=True),
+        Fact(
+            issued,
+            (0, 0),
+            envelope(
+                BuyerRegistered(
+                    buyer_id=buyer,
+                    legal_name="Never Pays Trading Ltd",
+                    country="DE",
+                    segment="standard",
+                    preferred_language="de",
+                    registered_on=issued,
+                ),
+                id=f"demo-{tenant}-buyer",
+                source="erp/demo",
+                subject=buyer,
+                tenantid=tenant,
+                time=at,
             ),
-            id=f"demo-{tenant}-invoice", source="erp/demo", subject=buyer, tenantid=tenant,
-            time=at)),
+        ),
+        Fact(
+            issued,
+            (1, 0),
+            envelope(
+                InvoiceIssued(
+                    invoice_id="DEMO-INV-1",
+                    invoice_number="DEMO-INV-1",
+                    buyer_id=buyer,
+                    issued_on=issued,
+                    delivered_on=issued,
+                    due_on=due,
+                    amount=Money(amount=Decimal("18250.00"), currency="EUR"),
+                    payment_terms_days=30,
+                    contract_terms=ContractTerms(
+                        jurisdiction="DE", late_interest="statutory", retention_of_title=True
+                    ),
+                ),
+                id=f"demo-{tenant}-invoice",
+                source="erp/demo",
+                subject=buyer,
+                tenantid=tenant,
+                time=at,
+            ),
+        ),
     ]
-    return asyncio.run(advance_clock(stack, platform.SERVICES, tenant=tenant,
-                                     to=due + timedelta(days=62), facts=facts))
+    return asyncio.run(
+        advance_clock(
+            stack, platform.SERVICES, tenant=tenant, to=due + timedelta(days=62), facts=facts
+        )
+    )
 
 
 def peak_memory(stack: StackSettings) -> dict[str, str]:
@@ -273,15 +340,19 @@ def run_demo(tenant: str = "demo", csv_file: Path | None = None) -> None:
     keys = _keys(stack, tenant)
     agency_id, secret = _register_agency(keys)
     _start_agency(stack, agency_id, secret, keys)
-    console.print(f"  demo agency listening on http://127.0.0.1:{AGENCY_PORT}/webhooks ({agency_id})")
+    console.print(
+        f"  demo agency listening on http://127.0.0.1:{AGENCY_PORT}/webhooks ({agency_id})"
+    )
 
     source = csv_file or dataset_path()
     console.print(f"replaying {source.name} day by day (tick when quiet, then the day's facts) …")
     started = time.perf_counter()
     published = asyncio.run(replay_file(source, tenant=tenant))
     elapsed = time.perf_counter() - started
-    console.print(f"replayed {published} events in {elapsed:.0f} s "
-                  f"({published / max(elapsed, 1e-9):.0f} events/s end to end)")
+    console.print(
+        f"replayed {published} events in {elapsed:.0f} s "
+        f"({published / max(elapsed, 1e-9):.0f} events/s end to end)"
+    )
 
     from arshield_cli.importers.receivables_csv import read_facts
 
@@ -298,16 +369,18 @@ def run_demo(tenant: str = "demo", csv_file: Path | None = None) -> None:
         console.print(f"{spec.name:8} {spec.url}/docs")
     console.print(f"ledger read key  : {keys.ledger_read}")
     console.print(f"dunning read key : {keys.dunning_read}")
-    console.print(f'try: curl -H "Authorization: Bearer {keys.ledger_read}" '
-                  f"{platform.service('ledger').url}/v1/portfolio/ageing")
+    console.print(
+        f'try: curl -H "Authorization: Bearer {keys.ledger_read}" '
+        f"{platform.service('ledger').url}/v1/portfolio/ageing"
+    )
     console.print("stop everything with `make stop` (data kept) or `make stack-reset` (wiped)")
 
 
 def stop_all() -> None:
     stack = StackSettings()
     pid = read_pid(stack.state_dir / "services" / "demo-agency.pid")
-    if pid_alive(pid):
-        terminate_group(pid, timeout=5)  # type: ignore[arg-type]
+    if pid is not None and pid_alive(pid):
+        terminate_group(pid, timeout=5)
         console.print("stopped the demo agency")
     for spec in platform.SERVICES:
         if platform.stop(spec, stack):

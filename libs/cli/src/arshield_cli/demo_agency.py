@@ -52,19 +52,30 @@ def create_agency(secret: str, callback_url: str, api_key: str, pause: float = 0
                     log.warning("callback failed (%r), retrying", error)
                 else:
                     if response.status_code < 500:
-                        log.info("case %s -> %s: %s", update["case_id"], update["status"],
-                                 response.status_code)
+                        log.info(
+                            "case %s -> %s: %s",
+                            update["case_id"],
+                            update["status"],
+                            response.status_code,
+                        )
                         return
                 await asyncio.sleep(2**attempt)
 
     async def work_the_case(case: dict[str, Any]) -> None:
         case_id = case["case_id"]
         await asyncio.sleep(pause)
-        await call_back({"case_id": case_id, "status": "accepted",
-                         "agency_reference": f"DC-{case_id[-6:]}"})
+        await call_back(
+            {"case_id": case_id, "status": "accepted", "agency_reference": f"DC-{case_id[-6:]}"}
+        )
         await asyncio.sleep(pause)
-        await call_back({"case_id": case_id, "status": "payment_collected",
-                         "collected": case["amount"], "note": "paid in full after our call"})
+        await call_back(
+            {
+                "case_id": case_id,
+                "status": "payment_collected",
+                "collected": case["amount"],
+                "note": "paid in full after our call",
+            }
+        )
         await asyncio.sleep(pause)
         await call_back({"case_id": case_id, "status": "closed"})
 
@@ -100,8 +111,12 @@ def main(
     api_key: str = typer.Option(..., envvar="DEMO_AGENCY_API_KEY"),
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s demo-agency %(message)s")
-    uvicorn.run(create_agency(secret, callback_url, api_key), host="127.0.0.1", port=port,
-                log_level="warning")
+    uvicorn.run(
+        create_agency(secret, callback_url, api_key),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The `arshield` console script: one typer app; each command group lives in its own module."""
 
-import typer
-
 from pathlib import Path
+
+import typer
 
 from arshield_cli.commands import clock_app, publish, replay, services_app
 from arshield_cli.stack.cli import stack_app
@@ -18,7 +18,9 @@ app.command()(replay)
 @app.command()
 def demo(
     tenant: str = typer.Option("demo"),
-    csv_file: Path | None = typer.Option(None, "--csv", help="default: the IBM sample in ../shared"),
+    csv_file: Path | None = typer.Option(
+        None, "--csv", help="default: the IBM sample in ../shared"
+    ),
 ) -> None:
     """Start everything, replay real receivables through every service, print the summary."""
     from arshield_cli.demo import run_demo
@@ -32,6 +34,7 @@ def stop() -> None:
     from arshield_cli.demo import stop_all
 
     stop_all()
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from arshield_events import topics
 
 from arshield_cli.stack import StackSettings, postgres_url
 from arshield_cli.stack._proc import StackError, pid_alive, read_pid, tail, terminate_group
 from arshield_cli.stack.settings import HOST
+from arshield_events import topics
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ledger", "arshield_ledger", 8101, (topics.ERP, topics.CLOCK)),
     ServiceSpec(
-        "dunning", "arshield_dunning", 8102,
+        "dunning",
+        "arshield_dunning",
+        8102,
         (topics.ERP, topics.LEDGER, topics.CLOCK, topics.RISK, topics.DUNNING),
     ),
 )
@@ -91,7 +93,10 @@ def start(spec: ServiceSpec, stack: StackSettings, extra_env: dict[str, str] | N
     with log_file(spec, stack).open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed argv
             [sys.executable, "-m", spec.module, "serve"],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     (_run_dir(stack) / f"{spec.name}.pid").write_text(f"{process.pid}\n")
@@ -123,9 +128,23 @@ def stop(spec: ServiceSpec, stack: StackSettings, *, kill: bool = False) -> bool
 def create_key(spec: ServiceSpec, stack: StackSettings, tenant: str, scopes: str, name: str) -> str:
     """Create an API key through the service's own admin command."""
     result = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", spec.module, "keys", "create", "--tenant", tenant,
-         "--scopes", scopes, "--name", name],
-        env={**os.environ, **spec.environment(stack)}, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            spec.module,
+            "keys",
+            "create",
+            "--tenant",
+            tenant,
+            "--scopes",
+            scopes,
+            "--name",
+            name,
+        ],
+        env={**os.environ, **spec.environment(stack)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise StackError(f"could not create a {spec.name} key:\n{result.stderr}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import EventRejected, event_headers, parse_event, serialize_event
 

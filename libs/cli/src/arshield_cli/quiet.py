@@ -14,10 +14,9 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from arshield_runtime.kafka import topic_partitions
-
 from arshield_cli.platform import ServiceSpec
 from arshield_cli.stack import StackSettings, postgres_dsn
+from arshield_runtime.kafka import topic_partitions
 
 
 class QuietWatcher:
@@ -64,14 +63,15 @@ class QuietWatcher:
         return lag
 
     async def is_quiet(self) -> bool:
-        ends_before = await self._consumer.end_offsets(self._partitions)
+        ends_before: dict[TopicPartition, int] = await self._consumer.end_offsets(self._partitions)
         if await self._outbox_rows():
             return False
         if await self._lag(ends_before):
             return False
         if await self._outbox_rows():
             return False
-        return await self._consumer.end_offsets(self._partitions) == ends_before
+        ends_after: dict[TopicPartition, int] = await self._consumer.end_offsets(self._partitions)
+        return bool(ends_after == ends_before)
 
     async def wait(self, timeout: float = 600.0, poll: float = 0.05) -> None:
         deadline = asyncio.get_running_loop().time() + timeout

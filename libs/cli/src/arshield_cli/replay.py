@@ -13,14 +13,13 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from arshield_events.envelope import CloudEvent
-
 from arshield_cli.clock import days_between, last_tick, tick
 from arshield_cli.importers.receivables_csv import Fact
 from arshield_cli.platform import ServiceSpec
 from arshield_cli.publishing import Publisher
 from arshield_cli.quiet import QuietWatcher
 from arshield_cli.stack import StackSettings
+from arshield_events.envelope import CloudEvent
 
 DayCallback = Callable[[date, int], None]
 
@@ -41,7 +40,10 @@ async def advance_clock(
     for fact in facts:
         by_day[fact.on].append(fact.event)
     published = 0
-    async with Publisher(stack.kafka_bootstrap) as publisher, QuietWatcher(stack, services) as quiet:
+    async with (
+        Publisher(stack.kafka_bootstrap) as publisher,
+        QuietWatcher(stack, services) as quiet,
+    ):
         last = await last_tick(stack.kafka_bootstrap, tenant)
         candidates = [start or (last + timedelta(days=1) if last else to), *by_day]
         first = min(candidates)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar

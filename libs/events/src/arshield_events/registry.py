@@ -210,7 +210,7 @@ def parse_event(
 
     cls = EVENT_TYPES[event_type]
     try:
-        event: CloudEvent[Any] = envelope_class(cls).model_validate(dict(document))  # type: ignore[valid-type]
+        event: CloudEvent[Any] = envelope_class(cls).model_validate(dict(document))
     except ValidationError as error:
         _raise_invalid(event_type, float_errors, _pydantic_errors(error))
     if float_errors:
@@ -228,7 +228,7 @@ def _upcast(
     if old_cls is not None:
         # Validate in the old shape first so errors name the fields the sender actually sent.
         try:
-            envelope_class(old_cls).model_validate(dict(document))  # type: ignore[valid-type]
+            envelope_class(old_cls).model_validate(dict(document))
         except ValidationError as error:
             _raise_invalid(event_type, float_errors, _pydantic_errors(error))
     data = document.get("data")

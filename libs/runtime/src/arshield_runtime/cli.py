@@ -1,4 +1,4 @@
-"""The command line every service shares: `python -m arshield_<svc> serve | rebuild | keys create`."""
+"""The command line every service shares: `python -m arshield_<svc> serve|rebuild|keys create`."""
 
 from __future__ import annotations
 

@@ -21,7 +21,9 @@ inbox = sa.Table(
     sa.Column("topic", sa.Text, nullable=False),
     sa.Column("partition", sa.Integer, nullable=False),
     sa.Column("offset", sa.BigInteger, nullable=False),
-    sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )
 
 outbox = sa.Table(
@@ -32,7 +34,9 @@ outbox = sa.Table(
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("value", sa.LargeBinary, nullable=False),
     sa.Column("headers", pg.JSONB, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )
 
 api_keys = sa.Table(
@@ -43,7 +47,9 @@ api_keys = sa.Table(
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("scopes", pg.ARRAY(sa.Text), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 

@@ -159,7 +159,9 @@ class RateLimit(BaseHTTPMiddleware):
             self.buckets[caller] = (tokens, now)
             wait = (1.0 - tokens) / self.per_second
             return problem_response(
-                429, "Too many requests", f"slow down: retry in {wait:.2f} s",
+                429,
+                "Too many requests",
+                f"slow down: retry in {wait:.2f} s",
                 headers={"Retry-After": str(max(1, round(wait)))},
             )
         self.buckets[caller] = (tokens - 1.0, now)
@@ -184,13 +186,19 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret:
             raise ProblemError(
-                401, "Unauthorized", "an API key is required as `Authorization: Bearer <key>`",
+                401,
+                "Unauthorized",
+                "an API key is required as `Authorization: Bearer <key>`",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         principal = await authenticate(_engine_of(request), secret.strip())
         if principal is None:
-            raise ProblemError(401, "Unauthorized", "unknown or revoked API key",
-                               headers={"WWW-Authenticate": "Bearer"})
+            raise ProblemError(
+                401,
+                "Unauthorized",
+                "unknown or revoked API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if scope not in principal.scopes:
             raise ProblemError(403, "Forbidden", f"this key lacks the `{scope}` scope")
         return principal

@@ -1,4 +1,4 @@
-"""Running a service: migrations, consumer, outbox relay, background work and HTTP in one process."""
+"""Running a service: migrations, consumer, outbox relay, background work and HTTP, one process."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from arshield_runtime.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
 
-BackgroundTask = Callable[["RunningService"], Awaitable[None]]
+BackgroundTask = Callable[["RunningService"], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,9 @@ async def run_service(definition: ServiceDefinition) -> None:
     )
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
     app = create_app(
-        settings, engine, routers=[*definition.http_routers, asyncapi_router(broker, settings)],
+        settings,
+        engine,
+        routers=[*definition.http_routers, asyncapi_router(broker, settings)],
         producer=producer,
     )
     app.state.running = running
@@ -110,24 +112,32 @@ async def run_service(definition: ServiceDefinition) -> None:
         setattr(app.state, name, value)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host=settings.http_host, port=settings.http_port, log_level="warning",
-            lifespan="on", access_log=False,
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
         )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
-    tasks += [asyncio.create_task(work(running), name="background") for work in definition.background]
+    tasks += [
+        asyncio.create_task(work(running), name="background") for work in definition.background
+    ]
     serve = asyncio.create_task(server.serve(), name="http")
     await broker.start()
     log.info(
         "%s running: http://%s:%d, consuming %s as %s",
-        settings.service_name, settings.http_host, settings.http_port,
-        ",".join(settings.topics), settings.group_id,
+        settings.service_name,
+        settings.http_host,
+        settings.http_port,
+        ",".join(settings.topics),
+        settings.group_id,
     )
     try:
         await stop.wait()
@@ -146,11 +156,17 @@ async def run_service(definition: ServiceDefinition) -> None:
 def asyncapi_router(broker: Any, settings: ServiceSettings) -> APIRouter:
     """`/asyncapi.json`: the service's topics, generated from its FastStream broker."""
     router = APIRouter(tags=["ops"])
-    document = AsyncAPI(
-        broker, title=f"arshield {settings.service_name}", version="1",
-        description=f"Topics the {settings.service_name} service consumes, as group "
-        f"{settings.group_id}; it publishes through its outbox.",
-    ).to_specification().to_jsonable()
+    document = (
+        AsyncAPI(
+            broker,
+            title=f"arshield {settings.service_name}",
+            version="1",
+            description=f"Topics the {settings.service_name} service consumes, as group "
+            f"{settings.group_id}; it publishes through its outbox.",
+        )
+        .to_specification()
+        .to_jsonable()
+    )
 
     @router.get("/asyncapi.json")
     async def asyncapi() -> dict[str, Any]:
@@ -174,8 +190,12 @@ async def rebuild(definition: ServiceDefinition) -> int:
     async with engine.begin() as connection:
         await connection.execute(sa.text(f"TRUNCATE {', '.join(tables)}"))
     processor = BatchProcessor(
-        engine, definition.router, service=settings.service_name, source=settings.source,
-        handler_attempts=settings.handler_attempts, replaying=True,
+        engine,
+        definition.router,
+        service=settings.service_name,
+        source=settings.source,
+        handler_attempts=settings.handler_attempts,
+        replaying=True,
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
@@ -200,7 +220,9 @@ async def merged_by_time(
     consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int], batch_size: int
 ) -> Any:
     """Yield batches of records up to `ends`, merged across partitions by timestamp."""
-    buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {tp: deque() for tp in ends}
+    buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {
+        tp: deque() for tp in ends
+    }
     done = {tp for tp, end in ends.items() if end == 0}
     positions = dict.fromkeys(ends, 0)
 

@@ -1,4 +1,4 @@
-"""Tracing and metrics: trace context rides in Kafka headers and outbox rows; Prometheus per service."""
+"""Tracing and metrics: trace context rides in Kafka headers and outbox rows; Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": f"arshield-{service_name}"}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"arshield-{service_name}"})
+    )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -62,7 +64,9 @@ EVENTS_DUPLICATE = Counter(
     "arshield_events_duplicate", "Redelivered events skipped by the inbox", ["service", "topic"]
 )
 EVENTS_FAILED = Counter(
-    "arshield_events_failed", "Handler failures (before retry or dead-lettering)", ["service", "topic"]
+    "arshield_events_failed",
+    "Handler failures (before retry or dead-lettering)",
+    ["service", "topic"],
 )
 EVENTS_DEAD_LETTERED = Counter(
     "arshield_events_dead_lettered", "Events sent to a dead-letter topic", ["service", "topic"]

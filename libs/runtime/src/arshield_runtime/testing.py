@@ -7,7 +7,7 @@ one named by ARSHIELD_STACK_* variables) is started once per session if it is no
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -15,11 +15,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 
 @pytest.fixture(scope="session")
-def stack_started() -> Iterator[None]:
+def stack_started() -> None:
     from arshield_cli.stack import up
 
     up()
-    yield
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +70,12 @@ def fresh_topics(kafka_bootstrap: str) -> TopicFactory:
         try:
             await admin.create_topics(
                 [
-                    NewTopic(name, num_partitions=partitions, replication_factor=1,
-                             topic_configs={"retention.ms": "-1"})
+                    NewTopic(
+                        name,
+                        num_partitions=partitions,
+                        replication_factor=1,
+                        topic_configs={"retention.ms": "-1"},
+                    )
                     for base in names
                     for name in (base, f"{base}.dlq")
                 ]

@@ -32,9 +32,13 @@ from arshield_events.money import Money
 
 DEFAULT_COUNTRIES = Path(__file__).with_name("ibm_countries.toml")
 _IDS = uuid.UUID("0b6a3c52-0f0e-4a55-9d1e-6f3b1f3f7a21")
-# Within one business day: profile first, then the invoice, the dispute, its resolution, the payment.
+# Within a business day: the profile, then the invoice, the dispute, its resolution, the payment.
 _ORDER = {
-    BuyerRegistered: 0, InvoiceIssued: 1, DisputeRaised: 2, DisputeResolved: 3, PaymentReceived: 4,
+    BuyerRegistered: 0,
+    InvoiceIssued: 1,
+    DisputeRaised: 2,
+    DisputeResolved: 3,
+    PaymentReceived: 4,
 }
 
 
@@ -65,7 +69,11 @@ def _day(text: str) -> date:
 
 
 def read_facts(
-    path: Path, *, tenant: str, source: str = "erp/ibm-sample", countries: dict[str, Country] | None = None
+    path: Path,
+    *,
+    tenant: str,
+    source: str = "erp/ibm-sample",
+    countries: dict[str, Country] | None = None,
 ) -> list[Fact]:
     """Every fact of the file, in business-date order."""
     mapping = countries or load_countries()
@@ -88,35 +96,92 @@ def read_facts(
             buyer = line["customerID"].strip()
             number = line["invoiceNumber"].strip()
             place = mapping[line["countrycode"].strip()]
-            issued, due, settled = _day(line["InvoiceDate"]), _day(line["DueDate"]), _day(line["SettledDate"])
-            amount = Money(amount=Decimal(line["InvoiceAmount"]).quantize(Decimal("0.01")), currency=place.currency)
+            issued, due, settled = (
+                _day(line["InvoiceDate"]),
+                _day(line["DueDate"]),
+                _day(line["SettledDate"]),
+            )
+            amount = Money(
+                amount=Decimal(line["InvoiceAmount"]).quantize(Decimal("0.01")),
+                currency=place.currency,
+            )
             if buyer not in seen:
                 seen.add(buyer)
-                fact(issued, row, BuyerRegistered(
-                    buyer_id=buyer, legal_name=f"Customer {buyer}", country=place.country,
-                    segment="standard", preferred_language=place.language, registered_on=issued,
-                ), f"buyer/{buyer}", buyer)
-            fact(issued, row, InvoiceIssued(
-                invoice_id=number, invoice_number=number, buyer_id=buyer, issued_on=issued,
-                due_on=due, amount=amount, payment_terms_days=(due - issued).days,
-                contract_terms=ContractTerms(
-                    jurisdiction=place.jurisdiction, late_interest="statutory",  # type: ignore[arg-type]
-                    retention_of_title=False,
+                fact(
+                    issued,
+                    row,
+                    BuyerRegistered(
+                        buyer_id=buyer,
+                        legal_name=f"Customer {buyer}",
+                        country=place.country,
+                        segment="standard",
+                        preferred_language=place.language,
+                        registered_on=issued,
+                    ),
+                    f"buyer/{buyer}",
+                    buyer,
+                )
+            fact(
+                issued,
+                row,
+                InvoiceIssued(
+                    invoice_id=number,
+                    invoice_number=number,
+                    buyer_id=buyer,
+                    issued_on=issued,
+                    due_on=due,
+                    amount=amount,
+                    payment_terms_days=(due - issued).days,
+                    contract_terms=ContractTerms(
+                        jurisdiction=place.jurisdiction,
+                        late_interest="statutory",
+                        retention_of_title=False,
+                    ),
                 ),
-            ), f"invoice/{number}", buyer)
+                f"invoice/{number}",
+                buyer,
+            )
             if line["Disputed"].strip().lower() == "yes":
                 raised = min(due, settled)
-                fact(raised, row, DisputeRaised(
-                    dispute_id=f"D-{number}", invoice_id=number, buyer_id=buyer,
-                    disputed_amount=amount, reason="disputed by the customer", raised_on=raised,
-                ), f"dispute/{number}/raised", buyer)
-                fact(settled, row, DisputeResolved(
-                    dispute_id=f"D-{number}", invoice_id=number, buyer_id=buyer, outcome="rejected",
-                    resolved_on=settled,
-                ), f"dispute/{number}/resolved", buyer)
-            fact(settled, row, PaymentReceived(
-                payment_id=f"P-{number}", buyer_id=buyer, amount=amount, received_on=settled,
-                allocations=[{"invoice_id": number, "amount": amount}],  # type: ignore[list-item]
-            ), f"payment/{number}", buyer)
+                fact(
+                    raised,
+                    row,
+                    DisputeRaised(
+                        dispute_id=f"D-{number}",
+                        invoice_id=number,
+                        buyer_id=buyer,
+                        disputed_amount=amount,
+                        reason="disputed by the customer",
+                        raised_on=raised,
+                    ),
+                    f"dispute/{number}/raised",
+                    buyer,
+                )
+                fact(
+                    settled,
+                    row,
+                    DisputeResolved(
+                        dispute_id=f"D-{number}",
+                        invoice_id=number,
+                        buyer_id=buyer,
+                        outcome="rejected",
+                        resolved_on=settled,
+                    ),
+                    f"dispute/{number}/resolved",
+                    buyer,
+                )
+            fact(
+                settled,
+                row,
+                PaymentReceived(
+                    payment_id=f"P-{number}",
+                    buyer_id=buyer,
+                    amount=amount,
+                    received_on=settled,
+                    allocations=[{"invoice_id": number, "amount": amount}],
+                ),
+                f"payment/{number}",
+                buyer,
+            )
     facts.sort(key=lambda f: (f.on, f.rank))
     return facts
