@@ -1,9 +1,9 @@
 """Replaying dated facts through the running platform, one business day at a time.
 
 For each date D: once the platform is quiet, the `BusinessDayStarted` tick for D is published,
-and once every service has taken it, the facts dated D. Ticks already published (a resumed replay) are not published again, and
-re-published facts carry their original ids, so a second replay changes nothing. A replay that was
-interrupted resumes at the last day ticked.
+and once every service has taken it, the facts dated D. Ticks already published (a resumed replay)
+are not published again, and re-published facts carry their original ids, so a second replay
+changes nothing. A replay that was interrupted resumes at the last day ticked.
 """
 
 from __future__ import annotations
@@ -53,13 +53,12 @@ async def advance_clock(
             if last is None or day > last:
                 await quiet.wait()
                 published += await publisher.publish([tick(tenant, day)])
-                if by_day.get(day):
-                    # Every consumer takes the tick before any of the day's facts, even one that
-                    # restarts and reads both in one batch.
-                    await quiet.wait()
-            # The last day already ticked may have been cut short: its facts go out again, and
-            # consumers ignore the ones they already have.
-            published += await publisher.publish(by_day.get(day, []))
+            if by_day.get(day):
+                # Every consumer takes the tick before any of the day's facts, even one that
+                # restarts and reads both in one batch. On the last day of a resumed replay the
+                # facts go out again; consumers ignore the ones they already have.
+                await quiet.wait()
+                published += await publisher.publish(by_day[day])
             if on_day:
                 on_day(day, published)
         await quiet.wait()
