@@ -40,11 +40,23 @@ def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> otel_co
     return extract(carrier)
 
 
+_last_injected: tuple[otel_context.Context | None, dict[str, str]] = (None, {})
+
+
 def current_trace_headers() -> dict[str, str]:
-    """`traceparent` (and `tracestate`) of the active span, for an outbox row or an HTTP call."""
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier
+    """`traceparent` (and `tracestate`) of the active span, for an outbox row or an HTTP call.
+
+    Contexts are immutable, so the headers of the last one asked about are kept: a handler that
+    emits several events injects once.
+    """
+    global _last_injected
+    active = otel_context.get_current()
+    known, carrier = _last_injected
+    if active is not known:
+        carrier = {}
+        inject(carrier, context=active)
+        _last_injected = (active, carrier)
+    return dict(carrier)
 
 
 def current_traceparent() -> str | None:
