@@ -110,8 +110,10 @@ class BulkInsert:
         return await session.execute(self.statement, params)  # type: ignore[return-value]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
