@@ -34,6 +34,7 @@ def key_lock_id(key: str) -> int:
 
 _LOCK_KEYS = sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k")
 _INSERT = BulkInsert(outbox, ("topic", "key", "value", "headers"))
+_DELETE = sa.text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")  # one SQL text
 
 
 async def append(
@@ -130,9 +131,7 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*futures)
-            await connection.execute(
-                outbox.delete().where(outbox.c.id.in_([row.id for row in rows]))
-            )
+            await connection.execute(_DELETE, {"ids": [row.id for row in rows]})
         OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
