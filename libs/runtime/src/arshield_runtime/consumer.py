@@ -211,7 +211,7 @@ class BatchProcessor:
             for d in deliveries
         }
         result = await _CLAIM.execute(session, list(rows.values()))
-        return set() if result is None else {(row[0], row[1]) for row in result}
+        return set() if result is None else {(row.source, row.event_id) for row in result}
 
     async def _transaction(self, deliveries: list[Delivery]) -> None:
         relevant = [

@@ -70,7 +70,7 @@ class BulkInsert:
         update: Sequence[str] = (),
         returning: Sequence[str] = (),
     ) -> None:
-        dialect = pg.dialect()
+        dialect = pg.dialect()  # type: ignore[no-untyped-call]
         quote = dialect.identifier_preparer.quote
         self.columns = tuple(columns)
         arrays, selected = [], []

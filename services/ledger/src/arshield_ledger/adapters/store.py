@@ -36,31 +36,42 @@ _KEY = "arshield_ledger.store"
 AccountKey = tuple[str, str]
 
 
-def _upsert(table: sa.Table, keys: tuple[str, ...], columns: str) -> BulkInsert:
-    names = columns.split()
-    return BulkInsert(table, names, conflict=keys, update=[c for c in names if c not in keys])
+def _upsert(table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> BulkInsert:
+    return BulkInsert(table, columns, conflict=keys, update=[c for c in columns if c not in keys])
 
 
 # Column lists in the order the rows below are built.
-_ACCOUNTS = _upsert(buyer_accounts, ("tenant_id", "buyer_id"), "tenant_id buyer_id state")
+_ACCOUNTS = _upsert(buyer_accounts, ("tenant_id", "buyer_id"), ("tenant_id", "buyer_id", "state"))
 _INVOICES = _upsert(
     invoices,
     ("tenant_id", "invoice_id"),
-    "tenant_id invoice_id buyer_id invoice_number currency amount issued_on due_on "
-    "payment_terms_days jurisdiction agreed_annual_rate status outstanding paid credited "
-    "settled_on days_late cancelled_on",
+    (
+        "tenant_id", "invoice_id", "buyer_id", "invoice_number", "currency", "amount",
+        "issued_on", "due_on", "payment_terms_days", "jurisdiction", "agreed_annual_rate",
+        "status", "outstanding", "paid", "credited", "settled_on", "days_late", "cancelled_on",
+    ),
 )
 _INSTALMENTS = _upsert(
     instalments,
     ("tenant_id", "invoice_id", "seq"),
-    "tenant_id invoice_id seq buyer_id due_on amount outstanding alerted next_alert_on",
+    (
+        "tenant_id", "invoice_id", "seq", "buyer_id", "due_on", "amount", "outstanding",
+        "alerted", "next_alert_on",
+    ),
 )
 _ENTRIES = BulkInsert(
     ledger_entries,
-    "tenant_id buyer_id entry_no invoice_id seq currency effective_on kind amount ref detail".split(),
+    (
+        "tenant_id", "buyer_id", "entry_no", "invoice_id", "seq", "currency", "effective_on",
+        "kind", "amount", "ref", "detail",
+    ),
 )
 _ANOMALIES = BulkInsert(
-    anomalies, "tenant_id buyer_id anomaly_no kind occurred_on invoice_id ref detail".split()
+    anomalies,
+    (
+        "tenant_id", "buyer_id", "anomaly_no", "kind", "occurred_on", "invoice_id", "ref",
+        "detail",
+    ),
 )
 _LOAD = sa.text(
     "SELECT a.tenant_id, a.buyer_id, a.state FROM buyer_accounts AS a "
@@ -114,7 +125,7 @@ class LedgerStore:
         return [self.accounts[(tenant_id, b)] for b in wanted]
 
     async def load(self, keys: Iterable[AccountKey]) -> None:
-        """Read the accounts not yet in memory, in one query (a buyer unknown so far starts empty)."""
+        """Read the accounts not yet in memory, in one query (an unknown buyer starts empty)."""
         missing = [key for key in dict.fromkeys(keys) if key not in self.accounts]
         if not missing:
             return
