@@ -290,3 +290,30 @@ async def test_outbox_rows_from_concurrent_transactions_arrive_per_key_in_order(
         assert sequence == list(range(1, len(sequence) + 1)), f"{buyer} out of order or duplicated"
     async with engine.connect() as connection:
         assert await connection.scalar(sa.text("SELECT count(*) FROM outbox")) == 0
+
+
+async def test_a_prepare_hook_runs_once_per_transaction_before_its_handlers(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.erp", partitions=1)
+    events = [registered(f"b-{i}") for i in range(4)]
+    refused = registered("b-x", name="Refuse Me")
+    await produce(kafka_bootstrap, topic, [as_record(e) for e in [*events, events[0], refused]])
+    records = await read_all(kafka_bootstrap, topic, 6)
+    prepared: list[list[str]] = []
+    router = effect_router()
+
+    @router.prepares
+    async def remember(session: AsyncSession, batch: Any, scope: Any) -> None:
+        assert not scope.items, "a prepare hook runs before the transaction's handlers"
+        prepared.append([event.id for event in batch])
+
+    processor = BatchProcessor(engine, router, service="test", source="arshield/test")
+    await processor.process(records[:5])  # one transaction; the redelivered event is not new
+    assert prepared == [[e.id for e in events]]
+    prepared.clear()
+    # Only the refused event is new: its transaction rolls back, then each record is handled
+    # alone (no hook call for the duplicates, which have nothing to prepare).
+    await processor.process(records)
+    assert prepared == [[refused.id], [refused.id]]
+    assert sorted(await effects(engine)) == sorted((e.id, e.subject) for e in events)

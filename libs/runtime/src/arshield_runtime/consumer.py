@@ -22,13 +22,12 @@ import sqlalchemy as sa
 from aiokafka import ConsumerRecord
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import EventRejected, parse_event
 from arshield_runtime import outbox as outbox_store
-from arshield_runtime.db import inbox
+from arshield_runtime.db import BulkInsert, inbox
 from arshield_runtime.messaging import (
     BatchScope,
     EventRouter,
@@ -46,6 +45,7 @@ from arshield_runtime.telemetry import (
     EVENTS_FAILED,
     TRANSIENT_RETRIES,
     context_from_headers,
+    labelled,
     tracer,
 )
 
@@ -96,6 +96,14 @@ def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
         return Delivery(record, origin, None, str(rejected))
 
 
+_CLAIM = BulkInsert(
+    inbox,
+    ("source", "event_id", "topic", "partition", "offset"),
+    conflict=("source", "event_id"),
+    returning=("source", "event_id"),
+)
+
+
 class _HandlerFailed(Exception):
     def __init__(self, delivery: Delivery, cause: BaseException) -> None:
         super().__init__(str(cause))
@@ -130,7 +138,7 @@ class BatchProcessor:
         deliveries = [to_delivery(record) for record in records]
         started = time.perf_counter()
         await self._retrying_transients(lambda: self._process_together(deliveries))
-        BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
+        labelled(BATCH_SECONDS, self._service).observe(time.perf_counter() - started)
 
     async def _retrying_transients(self, work: Callable[[], Awaitable[None]]) -> None:
         delay = 0.2
@@ -142,7 +150,7 @@ class BatchProcessor:
                 cause = error.cause if isinstance(error, _HandlerFailed) else error
                 if not is_transient(cause):
                     raise
-                TRANSIENT_RETRIES.labels(self._service).inc()
+                labelled(TRANSIENT_RETRIES, self._service).inc()
                 log.warning("transient failure, retrying in %.1fs: %r", delay, cause)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 10.0)
@@ -153,7 +161,7 @@ class BatchProcessor:
         except _HandlerFailed as failed:
             if is_transient(failed.cause):
                 raise
-            EVENTS_FAILED.labels(self._service, failed.delivery.origin.topic).inc()
+            labelled(EVENTS_FAILED, self._service, failed.delivery.origin.topic).inc()
             log.info("batch rolled back (%r); handling its events one at a time", failed.cause)
             for delivery in deliveries:
                 await self._retrying_transients(lambda d=delivery: self._process_alone(d))
@@ -172,7 +180,7 @@ class BatchProcessor:
                 else:
                     failures += 1
                     if failures < self._attempts:
-                        EVENTS_FAILED.labels(self._service, delivery.origin.topic).inc()
+                        labelled(EVENTS_FAILED, self._service, delivery.origin.topic).inc()
                         continue
                     reason = f"handler failed {failures} times: {failed.cause!r}"
                 await self._dead_letter(delivery, reason)
@@ -182,7 +190,7 @@ class BatchProcessor:
         async with AsyncSession(self._engine) as session, session.begin():
             if await self._claim(session, [delivery]):
                 await outbox_store.append(session, [self._dlq_record(delivery, reason)])
-                EVENTS_DEAD_LETTERED.labels(self._service, delivery.origin.topic).inc()
+                labelled(EVENTS_DEAD_LETTERED, self._service, delivery.origin.topic).inc()
         self._on_committed()
 
     def _dlq_record(self, delivery: Delivery, reason: str) -> OutboxRecord:
@@ -199,24 +207,11 @@ class BatchProcessor:
     async def _claim(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> set[tuple[str, str]]:
         """Insert inbox rows; returns the keys that were new (the others were handled before)."""
         rows = {
-            delivery.inbox_key: {
-                "source": delivery.inbox_key[0],
-                "event_id": delivery.inbox_key[1],
-                "topic": delivery.origin.topic,
-                "partition": delivery.origin.partition,
-                "offset": delivery.origin.offset,
-            }
-            for delivery in deliveries
+            d.inbox_key: (*d.inbox_key, d.origin.topic, d.origin.partition, d.origin.offset)
+            for d in deliveries
         }
-        if not rows:
-            return set()
-        statement = (
-            pg_insert(inbox)
-            .values(list(rows.values()))
-            .on_conflict_do_nothing()
-            .returning(inbox.c.source, inbox.c.event_id)
-        )
-        return {(row.source, row.event_id) for row in await session.execute(statement)}
+        result = await _CLAIM.execute(session, list(rows.values()))
+        return set() if result is None else {(row.source, row.event_id) for row in result}
 
     async def _transaction(self, deliveries: list[Delivery]) -> None:
         relevant = [
@@ -230,16 +225,22 @@ class BatchProcessor:
             try:
                 async with session.begin():
                     fresh = await self._claim(session, relevant)
+                    handled: list[Delivery] = []
                     for delivery in relevant:
                         key = delivery.inbox_key
+                        topic = delivery.origin.topic
                         if key not in fresh:
-                            EVENTS_DUPLICATE.labels(self._service, delivery.origin.topic).inc()
+                            labelled(EVENTS_DUPLICATE, self._service, topic).inc()
                             continue
                         fresh.discard(key)  # the same id twice in one batch has one effect
                         if delivery.event is None:
                             emitted.append(self._dlq_record(delivery, delivery.error or "invalid"))
-                            EVENTS_DEAD_LETTERED.labels(self._service, delivery.origin.topic).inc()
+                            labelled(EVENTS_DEAD_LETTERED, self._service, topic).inc()
                             continue
+                        handled.append(delivery)
+                    events = [d.event for d in handled if d.event is not None]
+                    await self._router.prepare(session, events, scope)
+                    for delivery in handled:
                         emitted.extend(await self._handle(session, delivery, scope))
                     await scope.flush(session)
                     await outbox_store.append(session, emitted)
@@ -261,9 +262,10 @@ class BatchProcessor:
         with tracer.start_as_current_span(
             f"consume {event.type}", context=parent, kind=trace.SpanKind.CONSUMER
         ) as span:
-            span.set_attribute("messaging.destination.name", delivery.origin.topic)
-            span.set_attribute("messaging.kafka.message.offset", delivery.origin.offset)
-            span.set_attribute("cloudevents.event_id", event.id)
+            if span.is_recording():
+                span.set_attribute("messaging.destination.name", delivery.origin.topic)
+                span.set_attribute("messaging.kafka.message.offset", delivery.origin.offset)
+                span.set_attribute("cloudevents.event_id", event.id)
             context = HandlerContext(
                 session=session,
                 event=event,
@@ -277,7 +279,7 @@ class BatchProcessor:
             except Exception as error:
                 span.record_exception(error)
                 raise _HandlerFailed(delivery, error) from error
-        EVENTS_CONSUMED.labels(self._service, delivery.origin.topic, event.type).inc()
+        labelled(EVENTS_CONSUMED, self._service, delivery.origin.topic, event.type).inc()
         return context.emitted
 
 

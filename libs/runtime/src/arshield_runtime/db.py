@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 runtime_metadata = sa.MetaData()
 
@@ -54,8 +56,70 @@ api_keys = sa.Table(
 )
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+class BulkInsert:
+    """`INSERT INTO table (columns) SELECT FROM unnest(<one array per column>)`.
+
+    Any number of rows in one statement and one round trip, with a fixed SQL text (prepared once
+    per connection) and no per-row work in SQLAlchemy: each column travels as one typed array.
+    Rows keep their order (`WITH ORDINALITY`), so identity values are drawn in row order. `conflict`
+    names the unique columns: with `update`, those columns take the new row's values (an upsert,
+    each key at most once per call); without, a conflicting row is skipped. `returning` columns
+    come back for the rows actually inserted or updated.
+    """
+
+    def __init__(
+        self,
+        table: sa.Table,
+        columns: Sequence[str],
+        *,
+        conflict: Sequence[str] = (),
+        update: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
+        dialect = pg.dialect()  # type: ignore[no-untyped-call]
+        quote = dialect.identifier_preparer.quote
+        self.columns = tuple(columns)
+        arrays, selected = [], []
+        for i, name in enumerate(self.columns):
+            column_type = table.c[name].type
+            if isinstance(column_type, pg.JSONB):  # values travel as JSON text
+                arrays.append(f"CAST(:c{i} AS text[])")
+                selected.append(f"CAST(u.c{i} AS jsonb)")
+            else:
+                arrays.append(f"CAST(:c{i} AS {column_type.compile(dialect=dialect)}[])")
+                selected.append(f"u.c{i}")
+        names = ", ".join(f"c{i}" for i in range(len(self.columns)))
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in self.columns)}) "
+            f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+            f"WITH ORDINALITY AS u({names}, ordinality) ORDER BY u.ordinality"
+        )
+        if conflict:
+            target = ", ".join(quote(c) for c in conflict)
+            if update:
+                assignments = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update)
+                sql += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
+            else:
+                sql += f" ON CONFLICT ({target}) DO NOTHING"
+        if returning:
+            sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+        self.statement = sa.text(sql)
+
+    async def execute(
+        self, session: AsyncSession | AsyncConnection, rows: Sequence[Sequence[Any]]
+    ) -> sa.CursorResult[Any] | None:
+        """Insert `rows` (tuples in `columns` order); None when there are none."""
+        if not rows:
+            return None
+        arrays = zip(*rows, strict=True)
+        params = {f"c{i}": list(values) for i, values in enumerate(arrays)}
+        return await session.execute(self.statement, params)  # type: ignore[return-value]
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 def alembic_config(script_location: Path, url: str) -> Config:

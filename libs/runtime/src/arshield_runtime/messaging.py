@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -174,13 +174,22 @@ class RequestEmitter:
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]
+Prepare = Callable[[AsyncSession, Sequence[CloudEvent[Any]], BatchScope], Awaitable[None]]
+"""Runs once per transaction, before its handlers, with every event they will handle."""
 
 
 class EventRouter:
-    """Handlers registered explicitly, by the payload type they handle."""
+    """Handlers registered explicitly, by the payload type they handle.
+
+    A `prepares` hook runs once per transaction before the handlers, with the events they are about
+    to handle (new ones, in order), e.g. to load in one query all the state the handlers will read
+    and keep it in the `BatchScope`. It is an optimisation only: a handler must still work (if
+    slower) for an event its transaction's hooks did not prepare for.
+    """
 
     def __init__(self) -> None:
         self._handlers: dict[type[Payload], Handler] = {}
+        self._prepares: list[Prepare] = []
 
     def handles(self, *payload_types: type[Payload]) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -192,9 +201,23 @@ class EventRouter:
 
         return register
 
+    def prepares(self, prepare: Prepare) -> Prepare:
+        """Register a per-transaction hook (usable as a decorator)."""
+        self._prepares.append(prepare)
+        return prepare
+
     def include(self, other: EventRouter) -> None:
         for payload_type, handler in other._handlers.items():
             self.handles(payload_type)(handler)
+        for prepare in other._prepares:
+            self.prepares(prepare)
+
+    async def prepare(
+        self, session: AsyncSession, events: Sequence[CloudEvent[Any]], scope: BatchScope
+    ) -> None:
+        if events:
+            for prepare in self._prepares:
+                await prepare(session, events, scope)
 
     def handler_for(self, payload: Payload) -> Handler | None:
         return self._handlers.get(type(payload))

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from arshield_runtime.db import outbox
-from arshield_runtime.messaging import OutboxRecord
+from arshield_runtime.db import BulkInsert, outbox
+from arshield_runtime.messaging import OutboxRecord, headers_json
 from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -32,16 +32,23 @@ def key_lock_id(key: str) -> int:
     return zlib.crc32(key.encode()) - (1 << 31)
 
 
-async def append(connection: AsyncConnection, records: Sequence[OutboxRecord]) -> None:
-    """Write records to the outbox inside the caller's transaction, keys locked in sorted order."""
+_LOCK_KEYS = sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k")
+_INSERT = BulkInsert(outbox, ("topic", "key", "value", "headers"))
+_DELETE = sa.text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")  # one SQL text
+
+
+async def append(
+    connection: AsyncSession | AsyncConnection, records: Sequence[OutboxRecord]
+) -> None:
+    """Write records to the outbox inside the caller's transaction, keys locked in sorted order
+    (ids are drawn in the order of `records`)."""
     if not records:
         return
     lock_ids = sorted({key_lock_id(record.key) for record in records})
-    await connection.execute(
-        sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k"),
-        {"ids": lock_ids},
+    await connection.execute(_LOCK_KEYS, {"ids": lock_ids})
+    await _INSERT.execute(
+        connection, [(r.topic, r.key, r.value, headers_json(r.headers)) for r in records]
     )
-    await connection.execute(outbox.insert(), [record.as_row() for record in records])
 
 
 def new_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -124,9 +131,7 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*futures)
-            await connection.execute(
-                outbox.delete().where(outbox.c.id.in_([row.id for row in rows]))
-            )
+            await connection.execute(_DELETE, {"ids": [row.id for row in rows]})
         OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 

@@ -79,13 +79,19 @@ async def run_service(definition: ServiceDefinition) -> None:
     configure_tracing(settings.service_name, settings.otlp_endpoint)
     await migrate(definition.migrations, settings.database_url)
     engine = create_engine(settings.database_url)
+    # The consumer and the relay hold one connection each, from a pool of their own: a burst of
+    # HTTP requests (or a slow query) never makes them wait for a connection.
+    pipeline_engine = create_engine(settings.database_url, pool_size=2, max_overflow=2)
     producer = await start_producer(settings.kafka_bootstrap)
     relay = OutboxRelay(
-        engine, producer, service=settings.service_name, poll_seconds=settings.relay_poll_seconds
+        pipeline_engine,
+        producer,
+        service=settings.service_name,
+        poll_seconds=settings.relay_poll_seconds,
     )
     running = RunningService(definition, engine, producer, relay)
     processor = BatchProcessor(
-        engine,
+        pipeline_engine,
         definition.router,
         service=settings.service_name,
         source=settings.source,
@@ -150,6 +156,7 @@ async def run_service(definition: ServiceDefinition) -> None:
             await asyncio.gather(*tasks, return_exceptions=True)
         await serve
         await producer.stop()
+        await pipeline_engine.dispose()
         await engine.dispose()
 
 

@@ -37,7 +37,7 @@ def build_broker(
         group_id=group_id,
         batch=True,
         max_records=batch_max,
-        batch_timeout_ms=100,
+        batch_timeout_ms=10,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -11,6 +13,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 _configured = False
 
@@ -39,11 +42,23 @@ def context_from_headers(headers: Iterable[tuple[str, bytes]] | None) -> otel_co
     return extract(carrier)
 
 
+_last_injected: tuple[otel_context.Context | None, dict[str, str]] = (None, {})
+
+
 def current_trace_headers() -> dict[str, str]:
-    """`traceparent` (and `tracestate`) of the active span, for an outbox row or an HTTP call."""
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier
+    """`traceparent` (and `tracestate`) of the active span, for an outbox row or an HTTP call.
+
+    Contexts are immutable, so the headers of the last one asked about are kept: a handler that
+    emits several events injects once.
+    """
+    global _last_injected
+    active = otel_context.get_current()
+    known, carrier = _last_injected
+    if active is not known:
+        carrier = {}
+        inject(carrier, context=active)
+        _last_injected = (active, carrier)
+    return dict(carrier)
 
 
 def current_traceparent() -> str | None:
@@ -82,3 +97,12 @@ OUTBOX_AGE = Gauge(
     "arshield_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("arshield_outbox_published", "Outbox rows published", ["service"])
+
+
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+@functools.cache
+def labelled(metric: M, *labels: str) -> M:
+    """`metric.labels(*labels)`, looked up once: hot paths count without the lock and checks."""
+    return metric.labels(*labels)

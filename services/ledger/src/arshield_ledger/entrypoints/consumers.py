@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from arshield_events import clock, erp
+from arshield_ledger.adapters.store import LedgerStore
 from arshield_ledger.application import handlers
 from arshield_runtime.messaging import EventRouter
 
 
 def build_router() -> EventRouter:
     router = EventRouter()
+    router.prepares(LedgerStore.prepare)  # every account a batch needs, in one query
     router.handles(erp.InvoiceIssued)(handlers.on_invoice_issued)
     router.handles(erp.PaymentReceived)(handlers.on_payment_received)
     router.handles(erp.CreditNoteIssued)(handlers.on_credit_note_issued)
