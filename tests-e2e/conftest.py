@@ -59,3 +59,10 @@ def baseline(services: StackSettings) -> Tenant:
     tenant = new_tenant(services, "base")
     replay(services, tenant.name, read_facts(DATASET, tenant=tenant.name))
     return tenant
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A scenario replays two years of history (with the baseline, twice): give it time."""
+    for item in items:
+        if "tests-e2e" in str(item.path):
+            item.add_marker(pytest.mark.timeout(2700))
