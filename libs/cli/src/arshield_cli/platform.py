@@ -15,7 +15,14 @@ from pathlib import Path
 import httpx
 
 from arshield_cli.stack import StackSettings, postgres_url
-from arshield_cli.stack._proc import StackError, pid_alive, read_pid, tail, terminate_group
+from arshield_cli.stack._proc import (
+    StackError,
+    pid_alive,
+    port_open,
+    read_pid,
+    tail,
+    terminate_group,
+)
 from arshield_cli.stack.settings import HOST
 from arshield_events import topics
 
@@ -89,6 +96,8 @@ def start(spec: ServiceSpec, stack: StackSettings, extra_env: dict[str, str] | N
     pid = pid_of(spec, stack)
     if pid:
         return pid
+    if port_open(HOST, spec.port):
+        raise StackError(f"{spec.name}: port {HOST}:{spec.port} is taken by another process")
     env = {**os.environ, **spec.environment(stack), **(extra_env or {})}
     with log_file(spec, stack).open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed argv

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from arshield_runtime.db import runtime_metadata
 
+_MIGRATION_LOCK = 0x6D696772  # "migr"
+
 
 def create_runtime_tables(operations: Any = op) -> None:
     """Create the inbox, outbox and api_keys tables (call from a service's first revision)."""
@@ -32,6 +34,10 @@ def run_env(target_metadata: sa.MetaData | None = None) -> None:
     def do_run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
+            # A service starting while its admin command runs: one migrates, the other waits.
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK}
+            )
             context.run_migrations()
 
     async def run_async() -> None:
