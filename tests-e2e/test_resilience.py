@@ -52,6 +52,8 @@ def test_killing_ledger_and_dunning_mid_replay_changes_nothing(
     stop = threading.Event()
     kills: list[str] = []
 
+    failures: list[BaseException] = []
+
     def chaos() -> None:
         """SIGKILL ledger and dunning in turn at random moments, each once the other is back."""
         rng = random.Random(7)
@@ -61,8 +63,14 @@ def test_killing_ledger_and_dunning_mid_replay_changes_nothing(
             spec = platform.service(name)
             platform.kill(spec, services, signal.SIGKILL)
             kills.append(name)
-            platform.start(spec, services, extra_env=SERVICE_ENV)
-            platform.wait_ready(spec, services)
+            for _ in range(5):  # a restart that fails would stall the replay: try again
+                try:
+                    platform.start(spec, services, extra_env=SERVICE_ENV)
+                    platform.wait_ready(spec, services)
+                    break
+                except Exception as error:
+                    failures.append(error)
+                    time.sleep(1)
 
     killer = threading.Thread(target=chaos, daemon=True)
     killer.start()
@@ -75,6 +83,7 @@ def test_killing_ledger_and_dunning_mid_replay_changes_nothing(
         platform.start(spec, services, extra_env=SERVICE_ENV)
         platform.wait_ready(spec, services)
     assert {"ledger", "dunning"} <= set(kills), f"the replay ended before both were killed: {kills}"
+    assert not failures, f"restarts failed: {failures}"
     assert_same_outcome(services, run, baseline, rows)
 
 

@@ -96,8 +96,11 @@ def start(spec: ServiceSpec, stack: StackSettings, extra_env: dict[str, str] | N
     pid = pid_of(spec, stack)
     if pid:
         return pid
-    if port_open(HOST, spec.port):
-        raise StackError(f"{spec.name}: port {HOST}:{spec.port} is taken by another process")
+    deadline = time.monotonic() + 15  # a process just stopped may still hold it for a moment
+    while port_open(HOST, spec.port):
+        if time.monotonic() > deadline:
+            raise StackError(f"{spec.name}: port {HOST}:{spec.port} is taken by another process")
+        time.sleep(0.2)
     env = {**os.environ, **spec.environment(stack), **(extra_env or {})}
     with log_file(spec, stack).open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed argv
