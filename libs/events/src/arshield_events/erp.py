@@ -1,6 +1,6 @@
 """ERP facts (topic `arshield.erp`): buyers, orders, invoices, payments, disputes.
 
-Field names are the ones fixed in docs/team-notes.md. Cross-field rules are field validators so a
+Field names are the ones fixed in docs/development.md. Cross-field rules are field validators so a
 rejection names the offending field (`data.due_on`, `data.instalments`), not just the payload.
 """
 
