@@ -106,9 +106,9 @@ def get_all(client: httpx.Client, path: str, **params: Any) -> list[dict[str, An
 
 
 def read_events(stack: StackSettings, topic: str, tenant: str) -> list[Any]:
-    from arshield_cli.demo import read_topic
+    from arshield_cli.reading import tenant_events
 
-    return asyncio.run(read_topic(stack.kafka_bootstrap, topic, tenant))
+    return asyncio.run(tenant_events(stack.kafka_bootstrap, topic, tenant))
 
 
 # Ids a service mints for its own objects (letters, cases) differ between tenants by design;

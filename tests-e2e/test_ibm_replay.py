@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from harness import Row, Tenant, get_all
 
-from arshield_cli.demo import read_topic
 from arshield_cli.importers.receivables_csv import load_countries
+from arshield_cli.reading import tenant_events
 from arshield_events import topics
 
 pytestmark = pytest.mark.e2e
@@ -139,7 +139,9 @@ def test_dunning_counts_follow_the_default_policy(baseline: Tenant, rows: list[R
     D's tick is consumed; a day's facts follow its tick, and a dispute pauses its invoice."""
     from arshield_cli.stack import StackSettings
 
-    events = asyncio.run(read_topic(StackSettings().kafka_bootstrap, topics.DUNNING, baseline.name))
+    events = asyncio.run(
+        tenant_events(StackSettings().kafka_bootstrap, topics.DUNNING, baseline.name)
+    )
     kinds = Counter(type(e.data).__name__ for e in events)
     levels = Counter(e.data.level for e in events if type(e.data).__name__ == "DunningLevelReached")
     assert len({e.id for e in events}) == len({(e.id, e.type) for e in events})

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from aiokafka import AIOKafkaConsumer
-
+from arshield_cli.reading import tenant_events
 from arshield_events import topics
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, derived_event_id, envelope
-from arshield_events.registry import EventRejected, parse_event
 
 CLOCK_SOURCE = "arshield/clock"
 
@@ -33,34 +31,9 @@ def days_between(first: date, last: date) -> list[date]:
 
 async def last_tick(bootstrap: str, tenant: str) -> date | None:
     """The latest business date already ticked for `tenant` (the clock topic is small)."""
-    consumer = AIOKafkaConsumer(
-        topics.CLOCK,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    latest: date | None = None
-    try:
-        partitions = list(consumer.assignment())
-        while not partitions:
-            await consumer.getmany(timeout_ms=100)
-            partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for record in records:
-                    try:
-                        event = parse_event(record.value or b"")
-                    except EventRejected:
-                        continue
-                    if event.tenantid == tenant and isinstance(event.data, BusinessDayStarted):
-                        day = event.data.business_date
-                        latest = day if latest is None or day > latest else latest
-                    if record.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return latest
+    days = [
+        event.data.business_date
+        for event in await tenant_events(bootstrap, topics.CLOCK, tenant)
+        if isinstance(event.data, BusinessDayStarted)
+    ]
+    return max(days, default=None)

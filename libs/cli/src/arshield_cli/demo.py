@@ -17,19 +17,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.table import Table
 
 from arshield_cli import platform
 from arshield_cli.commands import replay_file
+from arshield_cli.reading import tenant_events
 from arshield_cli.stack import StackSettings, up
 from arshield_cli.stack._proc import pid_alive, read_pid, terminate_group
 from arshield_events import topics
-from arshield_events.registry import EventRejected, parse_event
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 AGENCY_PORT = 8190
@@ -114,40 +112,6 @@ def _start_agency(stack: StackSettings, agency_id: str, secret: str, keys: DemoK
     raise RuntimeError("the demo agency did not start")
 
 
-async def read_topic(bootstrap: str, topic: str, tenant: str) -> list[Any]:
-    """Every event of `tenant` on `topic`, in partition order."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    events: list[Any] = []
-    try:
-        while not consumer.assignment():
-            await consumer.getmany(timeout_ms=100)
-        partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for record in records:
-                    try:
-                        event = parse_event(record.value or b"")
-                    except EventRejected:
-                        continue
-                    if event.tenantid == tenant:
-                        events.append(event)
-                    if record.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return events
-
-
 def quarter_ends(first: date, last: date) -> list[tuple[date, date]]:
     periods = []
     start = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
@@ -204,8 +168,8 @@ def summarize(stack: StackSettings, tenant: str, keys: DemoKeys, first: date, la
                 )
     console.print(table)
 
-    dunning_events = asyncio.run(read_topic(stack.kafka_bootstrap, topics.DUNNING, tenant))
-    ledger_events = asyncio.run(read_topic(stack.kafka_bootstrap, topics.LEDGER, tenant))
+    dunning_events = asyncio.run(tenant_events(stack.kafka_bootstrap, topics.DUNNING, tenant))
+    ledger_events = asyncio.run(tenant_events(stack.kafka_bootstrap, topics.LEDGER, tenant))
     kinds = Counter(type(e.data).__name__ for e in dunning_events)
     levels = Counter(
         getattr(e.data, "level", None)
