@@ -3,14 +3,15 @@
 A batch of records is handled in one transaction: the inbox rows (`source`, `id`), every handler's
 effect and every emitted outbox row commit together, and only then is the offset committed. If a
 handler refuses an event or fails, the batch is rolled back and handled again one event at a time,
-so the failing event alone is dead-lettered (through the outbox, in the same transaction as its inbox
-row) and the partition moves on. Transient failures (database or broker unreachable) are retried with
-backoff, never dead-lettered.
+so the failing event alone is dead-lettered (through the outbox, in the same transaction as its
+inbox row) and the partition moves on. Transient failures (database or broker unreachable) are
+retried with backoff, never dead-lettered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -18,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from aiokafka import ConsumerRecord
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
@@ -104,7 +104,7 @@ _CLAIM = BulkInsert(
 )
 
 
-class _HandlerFailed(Exception):
+class _HandlerFailedError(Exception):
     def __init__(self, delivery: Delivery, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.delivery = delivery
@@ -147,7 +147,7 @@ class BatchProcessor:
                 await work()
                 return
             except Exception as error:
-                cause = error.cause if isinstance(error, _HandlerFailed) else error
+                cause = error.cause if isinstance(error, _HandlerFailedError) else error
                 if not is_transient(cause):
                     raise
                 labelled(TRANSIENT_RETRIES, self._service).inc()
@@ -158,13 +158,13 @@ class BatchProcessor:
     async def _process_together(self, deliveries: list[Delivery]) -> None:
         try:
             await self._transaction(deliveries)
-        except _HandlerFailed as failed:
+        except _HandlerFailedError as failed:
             if is_transient(failed.cause):
                 raise
             labelled(EVENTS_FAILED, self._service, failed.delivery.origin.topic).inc()
             log.info("batch rolled back (%r); handling its events one at a time", failed.cause)
             for delivery in deliveries:
-                await self._retrying_transients(lambda d=delivery: self._process_alone(d))
+                await self._retrying_transients(functools.partial(self._process_alone, delivery))
 
     async def _process_alone(self, delivery: Delivery) -> None:
         failures = 0
@@ -172,7 +172,7 @@ class BatchProcessor:
             try:
                 await self._transaction([delivery])
                 return
-            except _HandlerFailed as failed:
+            except _HandlerFailedError as failed:
                 if is_transient(failed.cause):
                     raise
                 if isinstance(failed.cause, Rejected):
@@ -204,7 +204,9 @@ class BatchProcessor:
             service=self._service,
         )
 
-    async def _claim(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> set[tuple[str, str]]:
+    async def _claim(
+        self, session: AsyncSession, deliveries: Sequence[Delivery]
+    ) -> set[tuple[str, str]]:
         """Insert inbox rows; returns the keys that were new (the others were handled before)."""
         rows = {
             d.inbox_key: (*d.inbox_key, d.origin.topic, d.origin.partition, d.origin.offset)
@@ -244,10 +246,10 @@ class BatchProcessor:
                         emitted.extend(await self._handle(session, delivery, scope))
                     await scope.flush(session)
                     await outbox_store.append(session, emitted)
-            except _HandlerFailed:
+            except _HandlerFailedError:
                 raise
             except Exception as error:
-                raise _HandlerFailed(deliveries[0], error) from error
+                raise _HandlerFailedError(deliveries[0], error) from error
         if emitted:
             self._on_committed()
 
@@ -278,11 +280,6 @@ class BatchProcessor:
                 await handler(context)
             except Exception as error:
                 span.record_exception(error)
-                raise _HandlerFailed(delivery, error) from error
+                raise _HandlerFailedError(delivery, error) from error
         labelled(EVENTS_CONSUMED, self._service, delivery.origin.topic, event.type).inc()
         return context.emitted
-
-
-async def count_inbox(engine: AsyncEngine) -> int:
-    async with engine.connect() as connection:
-        return int(await connection.scalar(sa.select(sa.func.count()).select_from(inbox)) or 0)
