@@ -34,7 +34,7 @@ TENANT = "acme"
 
 
 def registered(
-    buyer: str, *, event_id: str | None = None, name: str = "Buyer Ltd"
+    buyer: str, *, event_id: str | None = None, name: str = "Buyer Ltd", tenant: str = TENANT
 ) -> CloudEvent[Any]:
     return envelope(
         BuyerRegistered(
@@ -48,7 +48,7 @@ def registered(
         id=event_id or str(uuid.uuid4()),
         source="erp/test",
         subject=buyer,
-        tenantid=TENANT,
+        tenantid=tenant,
         time=datetime(2024, 1, 2, 9, tzinfo=UTC),
     )
 
@@ -168,6 +168,65 @@ async def test_the_same_event_delivered_twice_has_one_effect(
 
     await consume_until(engine, kafka_bootstrap, topic, group, all_committed)
     assert sorted(await effects(engine)) == sorted([(event.id, "b-1"), (other.id, "b-2")])
+
+
+async def test_one_tenants_event_ids_never_shadow_anothers(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.erp")
+    first, second = (
+        registered("b-1", event_id="inv-1"),
+        registered("b-1", event_id="inv-1", tenant="globex"),
+    )
+    await produce(kafka_bootstrap, topic, [as_record(first), as_record(second)])
+    processor = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
+    await processor.process(await read_all(kafka_bootstrap, topic, 2))
+    # Redelivered, both are duplicates within their own tenant.
+    await processor.process(await read_all(kafka_bootstrap, topic, 2))
+    assert await effects(engine) == [("inv-1", "b-1"), ("inv-1", "b-1")]
+    async with engine.connect() as connection:
+        tenants = await connection.scalars(sa.text("SELECT tenant_id FROM inbox ORDER BY 1"))
+        assert list(tenants) == ["acme", "globex"]
+
+
+async def test_rows_handled_before_the_inbox_held_the_tenant_stay_duplicates(
+    fresh_database: str, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    """A database from before the upgrade: its inbox rows cannot tell their tenant, so an event
+    redelivered across the upgrade still has one effect, and new events have theirs."""
+    engine = create_engine(fresh_database)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "CREATE TABLE inbox (source text, event_id text, topic text NOT NULL,"
+                    ' partition integer NOT NULL, "offset" bigint NOT NULL,'
+                    " handled_at timestamptz NOT NULL DEFAULT now(),"
+                    " CONSTRAINT inbox_pkey PRIMARY KEY (source, event_id))"
+                )
+            )
+            await connection.execute(
+                sa.text("INSERT INTO inbox VALUES ('erp/test', 'old-1', 't', 0, 0, now())")
+            )
+        await migrate(MIGRATIONS, fresh_database)
+        (topic,) = await fresh_topics("arshield.erp")
+        old, new = registered("b-1", event_id="old-1"), registered("b-2", event_id="new-1")
+        await produce(kafka_bootstrap, topic, [as_record(old), as_record(new)])
+        processor = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
+        await processor.process(await read_all(kafka_bootstrap, topic, 2))
+        assert await effects(engine) == [("new-1", "b-2")]
+        async with engine.connect() as connection:
+            key = await connection.scalar(
+                sa.text(
+                    "SELECT array_agg(a.attname::text ORDER BY k.n) FROM pg_constraint c,"
+                    " unnest(c.conkey) WITH ORDINALITY k(attnum, n), pg_attribute a"
+                    " WHERE c.conname = 'inbox_pkey' AND a.attrelid = c.conrelid"
+                    " AND a.attnum = k.attnum"
+                )
+            )
+        assert key == ["tenant_id", "source", "event_id"]
+    finally:
+        await engine.dispose()
 
 
 async def test_a_consumer_killed_after_commit_before_the_offset_reprocesses_without_effect(

@@ -1,6 +1,7 @@
 """Consuming events with exactly-once effects.
 
-A batch of records is handled in one transaction: the inbox rows (`source`, `id`), every handler's
+A batch of records is handled in one transaction: the inbox rows (`tenant`, `source`, `id`: one
+tenant's ids never shadow another's), every handler's
 effect and every emitted outbox row commit together, and only then is the offset committed. If a
 handler refuses an event or fails, the batch is rolled back and handled again one event at a time,
 so the failing event alone is dead-lettered (through the outbox, in the same transaction as its
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from aiokafka import ConsumerRecord
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
@@ -27,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import EventRejected, parse_event
 from arshield_runtime import outbox as outbox_store
-from arshield_runtime.db import BulkInsert, inbox
+from arshield_runtime.db import LEGACY_TENANT, BulkInsert, inbox
 from arshield_runtime.messaging import (
     BatchScope,
     EventRouter,
@@ -65,8 +67,14 @@ def is_transient(error: BaseException) -> bool:
         ):
             return True
         sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        return bool(sqlstate) and (sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith("08"))
+        if not isinstance(sqlstate, str):
+            return False
+        return sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith("08")
     return isinstance(error, sa_exc.TimeoutError)
+
+
+InboxKey = tuple[str, str, str]
+"""(tenant, source, event id): what makes two deliveries the same event."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +87,11 @@ class Delivery:
     error: str | None
 
     @property
-    def inbox_key(self) -> tuple[str, str]:
+    def inbox_key(self) -> InboxKey:
         if self.event is not None:
-            return (self.event.source, self.event.id)
+            return (self.event.tenantid, self.event.source, self.event.id)
         # Unparseable records have no id: their place in the log identifies them.
-        return (f"kafka:{self.origin.topic}", f"{self.origin.partition}:{self.origin.offset}")
+        return ("", f"kafka:{self.origin.topic}", f"{self.origin.partition}:{self.origin.offset}")
 
 
 def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
@@ -98,10 +106,19 @@ def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
 
 _CLAIM = BulkInsert(
     inbox,
-    ("source", "event_id", "topic", "partition", "offset"),
-    conflict=("source", "event_id"),
-    returning=("source", "event_id"),
+    ("tenant_id", "source", "event_id", "topic", "partition", "offset"),
+    conflict=("tenant_id", "source", "event_id"),
+    returning=("tenant_id", "source", "event_id"),
 )
+_HAS_LEGACY_ROWS = sa.select(sa.exists().where(inbox.c.tenant_id == LEGACY_TENANT))
+
+
+def _legacy_handled(keys: Sequence[InboxKey]) -> sa.Select[Any]:
+    """Which of `keys` were handled before the inbox key held the tenant (any tenant's then)."""
+    pairs = sa.tuple_(inbox.c.source, inbox.c.event_id)
+    return sa.select(inbox.c.source, inbox.c.event_id).where(
+        inbox.c.tenant_id == LEGACY_TENANT, pairs.in_([(source, id_) for _, source, id_ in keys])
+    )
 
 
 class _HandlerFailedError(Exception):
@@ -132,6 +149,7 @@ class BatchProcessor:
         self._attempts = handler_attempts
         self._replaying = replaying
         self._on_committed = on_committed or (lambda: None)
+        self._legacy_rows: bool | None = None  # rows from before the tenant was in the key
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Handle a batch; returns once every record's effect (or dead letter) is committed."""
@@ -204,16 +222,26 @@ class BatchProcessor:
             service=self._service,
         )
 
-    async def _claim(
-        self, session: AsyncSession, deliveries: Sequence[Delivery]
-    ) -> set[tuple[str, str]]:
+    async def _claim(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> set[InboxKey]:
         """Insert inbox rows; returns the keys that were new (the others were handled before)."""
         rows = {
             d.inbox_key: (*d.inbox_key, d.origin.topic, d.origin.partition, d.origin.offset)
             for d in deliveries
         }
+        if rows and await self._has_legacy_rows(session):
+            legacy = await session.execute(_legacy_handled(list(rows)))
+            handled = {(row.source, row.event_id) for row in legacy}
+            rows = {key: row for key, row in rows.items() if (key[1], key[2]) not in handled}
         result = await _CLAIM.execute(session, list(rows.values()))
-        return set() if result is None else {(row.source, row.event_id) for row in result}
+        if result is None:
+            return set()
+        return {(row.tenant_id, row.source, row.event_id) for row in result}
+
+    async def _has_legacy_rows(self, session: AsyncSession) -> bool:
+        # Asked once per process: no legacy row is ever written again.
+        if self._legacy_rows is None:
+            self._legacy_rows = bool(await session.scalar(_HAS_LEGACY_ROWS))
+        return self._legacy_rows
 
     async def _transaction(self, deliveries: list[Delivery]) -> None:
         relevant = [

@@ -15,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 runtime_metadata = sa.MetaData()
 
+LEGACY_TENANT = "*"
+"""The inbox tenant of rows handled before the key held the tenant: a duplicate for every tenant."""
+
 inbox = sa.Table(
     "inbox",
     runtime_metadata,
+    # One tenant's event ids never shadow another's (ARCHITECTURE decision 4).
+    sa.Column("tenant_id", sa.Text, primary_key=True),
     sa.Column("source", sa.Text, primary_key=True),
     sa.Column("event_id", sa.Text, primary_key=True),
     sa.Column("topic", sa.Text, nullable=False),

@@ -52,7 +52,10 @@ def outbox_record(
     headers = {name: value.decode() for name, value in event_headers(event)}
     headers.update({"traceparent": traceparent} if traceparent else current_trace_headers())
     return OutboxRecord(
-        topic=topic or event.data.topic, key=event.key, value=serialize_event(event), headers=headers
+        topic=topic or event.data.topic,
+        key=event.key,
+        value=serialize_event(event),
+        headers=headers,
     )
 
 

@@ -10,7 +10,7 @@ from alembic import context, op
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from arshield_runtime.db import runtime_metadata
+from arshield_runtime.db import LEGACY_TENANT, runtime_metadata
 
 _MIGRATION_LOCK = 0x6D696772  # "migr"
 
@@ -19,6 +19,39 @@ def create_runtime_tables(operations: Any = op) -> None:
     """Create the inbox, outbox and api_keys tables (call from a service's first revision)."""
     bind = operations.get_bind()
     runtime_metadata.create_all(bind)
+
+
+# Each step brings a runtime table from an older shape to the current one and does nothing when the
+# table already has it: a database created by a service's first revision gets the current shape from
+# `create_runtime_tables`, an older one gets there through these. Append steps; never edit one.
+_RUNTIME_STEPS: tuple[str, ...] = (
+    # The inbox key holds the tenant. Rows handled before cannot tell their tenant: they keep
+    # `LEGACY_TENANT`, which the consumer treats as a duplicate for every tenant (the old rule), so
+    # an event redelivered across the upgrade still has one effect.
+    f"""
+    DO $$
+    BEGIN
+      IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'inbox' AND column_name = 'tenant_id'
+      ) THEN
+        ALTER TABLE inbox ADD COLUMN tenant_id text NOT NULL DEFAULT '{LEGACY_TENANT}';
+        ALTER TABLE inbox ALTER COLUMN tenant_id DROP DEFAULT;
+        ALTER TABLE inbox DROP CONSTRAINT inbox_pkey;
+        ALTER TABLE inbox ADD CONSTRAINT inbox_pkey PRIMARY KEY (tenant_id, source, event_id);
+      END IF;
+    END $$
+    """,
+)
+
+
+def upgrade_runtime_tables(operations: Any = op) -> None:
+    """Bring the runtime's tables to their current shape (call from a service's revision whenever
+    the runtime's tables change; safe to call on a database of any age)."""
+    bind = operations.get_bind()
+    runtime_metadata.create_all(bind)
+    for step in _RUNTIME_STEPS:
+        bind.execute(sa.text(step))
 
 
 def drop_runtime_tables(operations: Any = op) -> None:

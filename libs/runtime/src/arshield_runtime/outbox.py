@@ -1,18 +1,20 @@
 """The transactional outbox and its relay.
 
 Rows are written in the handler's transaction. Writers of the same key serialise on a transaction
-advisory lock taken before the row's id is drawn, so for one key id order is commit order. The relay
-publishes rows in id order and deletes what Kafka acknowledged: it keeps no high-water mark, so a row
-whose id was committed late is never skipped.
+advisory lock taken before the row's id is drawn, so for one key id order is commit order. The
+relay publishes rows in id order and deletes what Kafka acknowledged: it keeps no high-water mark,
+so a row whose id was committed late is never skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
@@ -100,10 +102,8 @@ class OutboxRelay:
                 continue
             if published == 0:
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def publish_once(self) -> int:
         """Publish one batch of rows; returns how many rows were published."""
@@ -135,7 +135,9 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
-    async def _observe_backlog(self, connection: AsyncConnection, rows: Sequence[sa.Row]) -> None:
+    async def _observe_backlog(
+        self, connection: AsyncConnection, rows: Sequence[sa.Row[Any]]
+    ) -> None:
         if len(rows) < self._batch_size:
             OUTBOX_BACKLOG.labels(self._service).set(len(rows))
         else:

@@ -1,4 +1,5 @@
-"""The Kafka side of consuming: a FastStream batch subscriber over aiokafka, manual offset commits."""
+"""The Kafka side of consuming: a FastStream batch subscriber over aiokafka, manual offset
+commits."""
 
 from __future__ import annotations
 

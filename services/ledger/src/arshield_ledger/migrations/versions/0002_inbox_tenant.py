@@ -1,0 +1,22 @@
+"""The inbox key holds the tenant: one tenant's event ids never shadow another's.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from alembic import op
+
+from arshield_runtime.migrations import upgrade_runtime_tables
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    upgrade_runtime_tables(op)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the inbox cannot forget its tenants: restore a backup instead")
