@@ -25,7 +25,7 @@ from harness import (
 
 from arshield_cli import platform
 from arshield_cli.importers.receivables_csv import read_facts
-from arshield_cli.stack import StackSettings, kafka
+from arshield_cli.stack import StackSettings, kafka, postgres
 from arshield_events import topics
 
 pytestmark = pytest.mark.e2e
@@ -106,4 +106,34 @@ def test_a_kafka_restart_mid_replay_is_survived(
     replay_resuming(services, run.name, read_facts(DATASET, tenant=run.name))
     restarter.join()
     assert restarted.is_set()
+    assert_same_outcome(services, run, baseline, rows)
+
+
+def test_postgresql_stopped_for_20_seconds_mid_replay_loses_and_dead_letters_nothing(
+    services: StackSettings, baseline: Tenant, rows: list[Row]
+) -> None:
+    """Every service's database goes away mid-replay: consumers and relays wait it out (transient
+    failures are retried, never dead-lettered) and the outcome equals the uninterrupted run."""
+    run = new_tenant(services, "pgdown")
+    events: list[str] = []
+
+    def outage() -> None:
+        time.sleep(10)
+        assert postgres.stop(services)
+        events.append("stopped")
+        time.sleep(20)
+        postgres.start(services)
+        asyncio.run(postgres.wait_ready(services))
+        events.append("started")
+
+    interrupter = threading.Thread(target=outage, daemon=True)
+    interrupter.start()
+    replay_resuming(services, run.name, read_facts(DATASET, tenant=run.name))
+    replayed_at = len(events)
+    interrupter.join()
+    assert replayed_at == 2, "the replay ended before PostgreSQL was back"
+    assert events == ["stopped", "started"]
+    for topic in (topics.ERP, topics.CLOCK, topics.LEDGER):
+        dead = read_events(services, f"{topic}.dlq", run.name)
+        assert not dead, f"{len(dead)} of {run.name}'s events were dead-lettered from {topic}"
     assert_same_outcome(services, run, baseline, rows)

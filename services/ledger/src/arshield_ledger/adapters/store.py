@@ -46,30 +46,67 @@ _INVOICES = _upsert(
     invoices,
     ("tenant_id", "invoice_id"),
     (
-        "tenant_id", "invoice_id", "buyer_id", "invoice_number", "currency", "amount",
-        "issued_on", "due_on", "payment_terms_days", "jurisdiction", "agreed_annual_rate",
-        "status", "outstanding", "paid", "credited", "settled_on", "days_late", "cancelled_on",
+        "tenant_id",
+        "invoice_id",
+        "buyer_id",
+        "invoice_number",
+        "currency",
+        "amount",
+        "issued_on",
+        "due_on",
+        "payment_terms_days",
+        "jurisdiction",
+        "agreed_annual_rate",
+        "status",
+        "outstanding",
+        "paid",
+        "credited",
+        "settled_on",
+        "days_late",
+        "cancelled_on",
     ),
 )
 _INSTALMENTS = _upsert(
     instalments,
     ("tenant_id", "invoice_id", "seq"),
     (
-        "tenant_id", "invoice_id", "seq", "buyer_id", "due_on", "amount", "outstanding",
-        "alerted", "next_alert_on",
+        "tenant_id",
+        "invoice_id",
+        "seq",
+        "buyer_id",
+        "due_on",
+        "amount",
+        "outstanding",
+        "alerted",
+        "next_alert_on",
     ),
 )
 _ENTRIES = BulkInsert(
     ledger_entries,
     (
-        "tenant_id", "buyer_id", "entry_no", "invoice_id", "seq", "currency", "effective_on",
-        "kind", "amount", "ref", "detail",
+        "tenant_id",
+        "buyer_id",
+        "entry_no",
+        "invoice_id",
+        "seq",
+        "currency",
+        "effective_on",
+        "kind",
+        "amount",
+        "ref",
+        "detail",
     ),
 )
 _ANOMALIES = BulkInsert(
     anomalies,
     (
-        "tenant_id", "buyer_id", "anomaly_no", "kind", "occurred_on", "invoice_id", "ref",
+        "tenant_id",
+        "buyer_id",
+        "anomaly_no",
+        "kind",
+        "occurred_on",
+        "invoice_id",
+        "ref",
         "detail",
     ),
 )
@@ -152,8 +189,17 @@ class LedgerStore:
         tenant, buyer = key
         self.entries.extend(
             (
-                tenant, buyer, e.entry_no, e.invoice_id, e.seq, e.currency, e.effective_on,
-                e.kind, e.amount, e.ref, e.detail,
+                tenant,
+                buyer,
+                e.entry_no,
+                e.invoice_id,
+                e.seq,
+                e.currency,
+                e.effective_on,
+                e.kind,
+                e.amount,
+                e.ref,
+                e.detail,
             )
             for e in changes.entries
         )
@@ -189,16 +235,36 @@ class LedgerStore:
             inv = self.accounts[(tenant, buyer)].invoices[invoice_id]
             invoice_rows.append(
                 (
-                    tenant, invoice_id, buyer, inv.invoice_number, inv.currency, inv.amount,
-                    inv.issued_on, inv.due_on, inv.payment_terms_days, inv.jurisdiction,
-                    inv.agreed_annual_rate, inv.status, inv.outstanding, inv.paid, inv.credited,
-                    inv.settled_on, inv.days_late, inv.cancelled_on,
+                    tenant,
+                    invoice_id,
+                    buyer,
+                    inv.invoice_number,
+                    inv.currency,
+                    inv.amount,
+                    inv.issued_on,
+                    inv.due_on,
+                    inv.payment_terms_days,
+                    inv.jurisdiction,
+                    inv.agreed_annual_rate,
+                    inv.status,
+                    inv.outstanding,
+                    inv.paid,
+                    inv.credited,
+                    inv.settled_on,
+                    inv.days_late,
+                    inv.cancelled_on,
                 )
             )
             instalment_rows.extend(
                 (
-                    tenant, invoice_id, part.seq, buyer, part.due_on, part.amount,
-                    part.outstanding, part.alerted,
+                    tenant,
+                    invoice_id,
+                    part.seq,
+                    buyer,
+                    part.due_on,
+                    part.amount,
+                    part.outstanding,
+                    part.alerted,
                     None if inv.cancelled_on else part.next_alert_on(),
                 )
                 for part in inv.instalments
