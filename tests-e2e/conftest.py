@@ -8,6 +8,7 @@ admin command, publish facts and ticks, and read what the services answer and em
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -45,12 +46,15 @@ def stack() -> StackSettings:
 
 
 @pytest.fixture(scope="session")
-def services(stack: StackSettings) -> StackSettings:
-    """Every service freshly started with the test settings (short webhook retries)."""
+def services(stack: StackSettings) -> Iterator[StackSettings]:
+    """Every service freshly started with the test settings (short webhook retries), and stopped
+    when the session ends: the tests leave no process of theirs running."""
     for spec in platform.SERVICES:
         platform.stop(spec, stack)
     start_services(stack)
-    return stack
+    yield stack
+    for spec in platform.SERVICES:
+        platform.stop(spec, stack)
 
 
 @pytest.fixture(scope="session")

@@ -35,10 +35,10 @@ from arshield_runtime.messaging import (
     EventRouter,
     HandlerContext,
     Origin,
-    OutboxRecord,
     Rejected,
     dead_letter_record,
 )
+from arshield_runtime.outbox import OutboxRecord
 from arshield_runtime.telemetry import (
     BATCH_SECONDS,
     EVENTS_CONSUMED,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
 from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime.outbox import OutboxRecord
+from arshield_runtime.outbox import append as append_to_outbox
 from arshield_runtime.telemetry import current_trace_headers
 
 
@@ -28,19 +29,6 @@ class Origin:
     topic: str
     partition: int
     offset: int
-
-
-@dataclass(frozen=True)
-class OutboxRecord:
-    """One record to publish, in the shape the outbox table stores."""
-
-    topic: str
-    key: str
-    value: bytes
-    headers: dict[str, str]
-
-    def as_row(self) -> dict[str, Any]:
-        return {"topic": self.topic, "key": self.key, "value": self.value, "headers": self.headers}
 
 
 def outbox_record(
@@ -169,9 +157,7 @@ class RequestEmitter:
         return event
 
     async def flush(self, session: AsyncSession, wake: Callable[[], None] | None = None) -> None:
-        from arshield_runtime import outbox
-
-        await outbox.append(session, self.records)
+        await append_to_outbox(session, self.records)
         if wake is not None and self.records:
             wake()
 
@@ -256,7 +242,3 @@ def dead_letter_record(
         value=value or b"",
         headers=headers,
     )
-
-
-def headers_json(headers: dict[str, str]) -> str:
-    return json.dumps(headers, sort_keys=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +23,27 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from arshield_runtime.db import BulkInsert, outbox
-from arshield_runtime.messaging import OutboxRecord, headers_json
 from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """One record to publish, in the shape the outbox table stores."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+    def as_row(self) -> dict[str, Any]:
+        return {"topic": self.topic, "key": self.key, "value": self.value, "headers": self.headers}
+
+
+def headers_json(headers: dict[str, str]) -> str:
+    return json.dumps(headers, sort_keys=True)
+
 
 _RELAY_LOCK = 0x6172_7368  # "arsh": one relay per database publishes at a time
 

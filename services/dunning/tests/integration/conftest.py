@@ -37,7 +37,7 @@ from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine
 
 # The shared real-stack fixtures (pytest_plugins is only allowed in the rootdir's conftest).
-from arshield_runtime.testing import (  # noqa: F401
+from arshield_cli.testing import (  # noqa: F401
     fresh_database,
     fresh_topics,
     kafka_bootstrap,

@@ -1,6 +1,6 @@
 """Pytest fixtures over the real stack: a throwaway database and fresh topics per test.
 
-Enable with `pytest_plugins = ["arshield_runtime.testing"]` in a conftest. The native stack (or the
+Enable with `pytest_plugins = ["arshield_cli.testing"]` in a conftest. The native stack (or the
 one named by ARSHIELD_STACK_* variables) is started once per session if it is not running.
 """
 
@@ -13,33 +13,28 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from arshield_cli.stack import kafka_bootstrap as stack_kafka_bootstrap
+from arshield_cli.stack import postgres_dsn, postgres_url, up
+
 
 @pytest.fixture(scope="session")
 def stack_started() -> None:
-    from arshield_cli.stack import up
-
     up()
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(stack_started: None) -> str:
-    from arshield_cli.stack import kafka_bootstrap as bootstrap
-
-    return bootstrap()
+    return stack_kafka_bootstrap()
 
 
 @pytest.fixture(scope="session")
 def postgres_admin_dsn(stack_started: None) -> str:
-    from arshield_cli.stack import postgres_dsn
-
     return postgres_dsn("postgres")
 
 
 @pytest.fixture
 async def fresh_database(postgres_admin_dsn: str) -> AsyncIterator[str]:
     """A new, empty database; yields its SQLAlchemy asyncpg URL and drops it afterwards."""
-    from arshield_cli.stack import postgres_url
-
     name = f"test_{uuid.uuid4().hex[:12]}"
     connection = await asyncpg.connect(postgres_admin_dsn)
     try:
