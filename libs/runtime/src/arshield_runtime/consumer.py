@@ -11,10 +11,8 @@ retried with backoff, never dead-lettered.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ from arshield_runtime.messaging import (
     dead_letter_record,
 )
 from arshield_runtime.outbox import OutboxRecord
+from arshield_runtime.retry import until_it_works
 from arshield_runtime.telemetry import (
     BATCH_SECONDS,
     EVENTS_CONSUMED,
@@ -159,19 +158,14 @@ class BatchProcessor:
         labelled(BATCH_SECONDS, self._service).observe(time.perf_counter() - started)
 
     async def _retrying_transients(self, work: Callable[[], Awaitable[None]]) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await work()
-                return
-            except Exception as error:
-                cause = error.cause if isinstance(error, _HandlerFailedError) else error
-                if not is_transient(cause):
-                    raise
-                labelled(TRANSIENT_RETRIES, self._service).inc()
-                log.warning("transient failure, retrying in %.1fs: %r", delay, cause)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 10.0)
+        def transient(error: Exception) -> bool:
+            cause = error.cause if isinstance(error, _HandlerFailedError) else error
+            if not is_transient(cause):
+                return False
+            labelled(TRANSIENT_RETRIES, self._service).inc()
+            return True
+
+        await until_it_works(work, on=transient)
 
     async def _process_together(self, deliveries: list[Delivery]) -> None:
         try:

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from arshield_runtime.db import BulkInsert, outbox
+from arshield_runtime.retry import until_it_works
 from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -107,18 +108,9 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run(self) -> None:
-        backoff = 0.1
         while True:
-            try:
-                published = await self.publish_once()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
+            # Whatever fails (database, broker) is waited out: rows stay until Kafka has them.
+            published = await until_it_works(self.publish_once, on=Exception)
             if published == 0:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):

@@ -26,6 +26,7 @@ from arshield_runtime.http import create_app
 from arshield_runtime.kafka import topic_partitions
 from arshield_runtime.messaging import EventRouter
 from arshield_runtime.outbox import OutboxRelay, new_producer
+from arshield_runtime.retry import until_it_works
 from arshield_runtime.settings import ServiceSettings
 from arshield_runtime.subscriber import build_broker
 from arshield_runtime.telemetry import configure_tracing
@@ -59,17 +60,16 @@ class RunningService:
 
 
 async def start_producer(bootstrap: str) -> AIOKafkaProducer:
-    delay = 0.5
-    while True:
+    async def attempt() -> AIOKafkaProducer:
         producer = new_producer(bootstrap)
         try:
             await producer.start()
-            return producer
-        except Exception as error:
+        except Exception:
             await producer.stop()
-            log.warning("Kafka not reachable (%r); retrying in %.1fs", error, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10)
+            raise
+        return producer
+
+    return await until_it_works(attempt, on=Exception)
 
 
 async def run_service(definition: ServiceDefinition) -> None:
