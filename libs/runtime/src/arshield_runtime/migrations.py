@@ -21,6 +21,20 @@ def create_runtime_tables(operations: Any = op) -> None:
     runtime_metadata.create_all(bind)
 
 
+def add_api_key_expiry(operations: Any = op) -> None:
+    """Give `api_keys` its nullable `expires_at` (call from a service's revision after its first).
+
+    Idempotent: a database created after the column joined the runtime's tables already has it.
+    """
+    operations.execute(
+        "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP WITH TIME ZONE"
+    )
+
+
+def drop_api_key_expiry(operations: Any = op) -> None:
+    operations.execute("ALTER TABLE api_keys DROP COLUMN IF EXISTS expires_at")
+
+
 def drop_runtime_tables(operations: Any = op) -> None:
     runtime_metadata.drop_all(operations.get_bind())
 
