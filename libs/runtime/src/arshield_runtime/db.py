@@ -58,6 +58,7 @@ api_keys = sa.Table(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -121,9 +122,21 @@ class BulkInsert:
         return await session.execute(self.statement, params)  # type: ignore[return-value]
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> AsyncEngine:
+    """An asyncpg engine with a bounded pool.
+
+    `pool_timeout` bounds how long a caller waits for a connection when all `pool_size +
+    max_overflow` are in use; the HTTP layer keeps it short and answers 503 when it expires, so an
+    exhausted pool sheds load instead of queueing requests until their clients give up.
+    """
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
     )
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
+import hashlib
+import hmac
 import json
 import logging
+import math
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,16 +18,19 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arshield_runtime.auth import Principal, authenticate
+from arshield_runtime.auth import BoundedTtlMap, KeyCache, Principal, hash_key
 from arshield_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +54,22 @@ class ProblemError(Exception):
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.type_ = status, title, detail, type_
         self.errors, self.headers = errors, headers
+
+
+class ProblemItem(BaseModel):
+    loc: str
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, the body of every error answer."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemItem] | None = None
 
 
 def problem_response(
@@ -72,6 +97,8 @@ def _location(loc: Sequence[Any]) -> str:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error, the framework's own included, with a problem document."""
+
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, error: ProblemError) -> JSONResponse:
         return problem_response(
@@ -95,6 +122,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
+    # Starlette's class, which FastAPI's subclasses: the router's own 404 and 405 raise it.
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, error: HTTPException) -> JSONResponse:
         return problem_response(
@@ -103,6 +131,24 @@ def install_problem_handlers(app: FastAPI) -> None:
             str(error.detail) if error.detail else None,
             instance=request.url.path,
             headers=dict(error.headers or {}),
+        )
+
+    # Decoding JSON nested thousands deep exhausts the stack wherever a route parses its body.
+    @app.exception_handler(RecursionError)
+    async def on_too_deep(request: Request, error: RecursionError) -> JSONResponse:
+        return problem_response(
+            400, "Bad request", "the body nests too deeply", instance=request.url.path
+        )
+
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def on_pool_exhausted(request: Request, error: sa.exc.TimeoutError) -> JSONResponse:
+        log.warning("database pool exhausted on %s", request.url.path)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the service is busy: retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)
@@ -117,88 +163,200 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Payload too large",
     422: "Invalid request",
     429: "Too many requests",
+    503: "Service unavailable",
 }
 
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Refuse oversized bodies with 413 before reading them."""
+# --- request bodies ----------------------------------------------------------------------------
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        super().__init__(app)
-        self.max_bytes = max_bytes
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
+class BodyRefused(HTTPException):
+    """The body was too large or too slow; the connection is closed after the answer."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(status_code, detail, headers={"Connection": "close"})
+
+
+class BodyGuard:
+    """Pure ASGI middleware bounding a request body in size and in time, as it streams in.
+
+    A declared `Content-Length` over `max_bytes` is refused before anything is read; a chunked body
+    is counted as it arrives and refused (413) once it passes the limit. The whole body must arrive
+    within `timeout` seconds of the request, else 408: a client trickling its body cannot hold a
+    connection and a worker. Both answers close the connection, since the rest of the body is
+    never read.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return problem_response(
-                413, "Payload too large", f"the body exceeds {self.max_bytes} bytes"
-            )
-        return await call_next(request)
+            refused = BodyRefused(413, f"the body exceeds {self.max_bytes} bytes")
+            await self._refuse(refused, scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        received, complete, started = 0, False, False
 
+        async def guarded_receive() -> Message:
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyRefused(
+                    408, f"the body did not arrive within {self.timeout:g} s"
+                ) from None
+            if message["type"] != "http.request":
+                complete = True
+                return message
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyRefused(413, f"the body exceeds {self.max_bytes} bytes")
+            complete = not message.get("more_body", False)
+            return message
 
-class RateLimit(BaseHTTPMiddleware):
-    """A token bucket per caller (API key, else client address): bursts beyond it get 429."""
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-    def __init__(self, app: Any, per_second: float, burst: int) -> None:
-        super().__init__(app)
-        self.per_second, self.burst = per_second, burst
-        self.buckets: dict[str, tuple[float, float]] = {}
+        try:
+            await self.app(scope, guarded_receive, tracked_send)
+        except BodyRefused as refused:  # raised where no handler answered it
+            if started:
+                raise
+            await self._refuse(refused, scope, receive, send)
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        caller = request.headers.get("authorization") or (
-            request.client.host if request.client else "unknown"
+    @staticmethod
+    async def _refuse(refused: BodyRefused, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            refused.status_code,
+            _TITLES[refused.status_code],
+            refused.detail,
+            instance=scope.get("path"),
+            headers=dict(refused.headers or {}),
         )
-        now = time.monotonic()
-        tokens, last = self.buckets.get(caller, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        await response(scope, receive, send)
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Token buckets by caller name: `burst` requests at once, refilled at `per_second`.
+
+    The buckets live in this process (each replica limits on its own, so the effective limit is
+    the sum over replicas). At most `size` buckets are held: an idle bucket is dropped once it
+    would have refilled (so dropping it loses nothing), and beyond `size` the least recently used
+    go first.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        burst: int,
+        *,
+        size: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_second, self.burst, self.clock = per_second, burst, clock
+        self.buckets: BoundedTtlMap[str, tuple[float, float]] = BoundedTtlMap(size, clock)
+        self.refill_seconds = burst / per_second
+
+    def _tokens(self, caller: str) -> float:
+        bucket = self.buckets.get(caller)
+        if bucket is None:
+            return float(self.burst)
+        tokens, last = bucket
+        return min(float(self.burst), tokens + (self.clock() - last) * self.per_second)
+
+    def wait(self, caller: str) -> float:
+        """Seconds until `caller` may make a request (0 when it may now); takes nothing."""
+        tokens = self._tokens(caller)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.per_second
+
+    def take(self, caller: str) -> float:
+        """Spend a token: 0 when granted, else the seconds to wait (and nothing is spent)."""
+        tokens = self._tokens(caller)
         if tokens < 1.0:
-            self.buckets[caller] = (tokens, now)
-            wait = (1.0 - tokens) / self.per_second
-            return problem_response(
-                429,
-                "Too many requests",
-                f"slow down: retry in {wait:.2f} s",
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
-        self.buckets[caller] = (tokens - 1.0, now)
-        if len(self.buckets) > 10_000:  # forget idle callers
-            self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 60}
-        return await call_next(request)
+            return (1.0 - tokens) / self.per_second
+        self.buckets.put(caller, (tokens - 1.0, self.clock()), self.refill_seconds)
+        return 0.0
+
+
+def _too_many(wait: float) -> ProblemError:
+    return ProblemError(
+        429,
+        "Too many requests",
+        f"slow down: retry in {wait:.2f} s",
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )
 
 
 # --- authentication -------------------------------------------------------------------------
 
-
-def _engine_of(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
+_bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer <key>`")
 
 
-def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller's principal, checked before any route dependency takes a connection.
+
+    A lookup holds a pooled connection for one query and only when the key is not cached, so a
+    request never holds one connection while waiting for another. Authenticated requests are
+    rate-limited per key; requests that fail authentication per client address, and an address
+    out of tokens is refused (429) before its next unknown key costs a lookup.
+    """
+    state = request.app.state
+    address = request.client.host if request.client else "unknown"
+    failures: RateLimiter = state.auth_failure_limiter
+    principal: Principal | None = None
+    if credentials is not None:
+        cache: KeyCache = state.key_cache
+        digest = hash_key(credentials.credentials.strip())
+        hit, principal = cache.cached(digest)
+        if not hit:
+            if wait := failures.wait(address):
+                raise _too_many(wait)
+            principal = await cache.lookup(state.engine, digest)
+    if principal is None:
+        if wait := failures.take(address):
+            raise _too_many(wait)
+        if credentials is None:
+            raise _unauthorized("an API key is required as `Authorization: Bearer <key>`")
+        raise _unauthorized("unknown, expired or revoked API key")
+    limiter: RateLimiter = state.rate_limiter
+    if wait := limiter.take(principal.key_id):
+        raise _too_many(wait)
+    return principal
+
+
+Authenticated = Annotated[Principal, Depends(authenticated)]
+"""Any valid key; a route's connection dependency depends on it so the key is checked first."""
+
+
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting API keys that carry `scope` (401 without a key, 403 without scope)."""
 
-    async def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret:
-            raise ProblemError(
-                401,
-                "Unauthorized",
-                "an API key is required as `Authorization: Bearer <key>`",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        principal = await authenticate(_engine_of(request), secret.strip())
-        if principal is None:
-            raise ProblemError(
-                401,
-                "Unauthorized",
-                "unknown or revoked API key",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    async def dependency(principal: Authenticated) -> Principal:
         if scope not in principal.scopes:
             raise ProblemError(403, "Forbidden", f"this key lacks the `{scope}` scope")
         return principal
@@ -215,6 +373,7 @@ AgencyPrincipal = Annotated[Principal, Depends(require_scope("agency"))]
 # --- pagination -------------------------------------------------------------------------------
 
 T = TypeVar("T")
+C = TypeVar("C", bound=BaseModel)
 
 
 class Page(BaseModel, Generic[T]):
@@ -224,20 +383,75 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+_cursor_key = secrets.token_bytes(32)
+
+
+def configure_cursor_key(secret: str | None) -> None:
+    """Sign cursors with `secret` (shared by a service's replicas, so cursors survive restarts);
+    without one, a key made at start signs them and a restart invalidates open cursors (400)."""
+    global _cursor_key
+    _cursor_key = hashlib.sha256(secret.encode()).digest() if secret else secrets.token_bytes(32)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(payload: bytes) -> bytes:
+    return hmac.new(_cursor_key, payload, hashlib.sha256).digest()[:16]
+
+
 def encode_cursor(position: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(position, default=str).encode()).decode()
+    """An opaque, signed cursor: `decode_cursor` gives back only positions this API encoded."""
+    payload = json.dumps(position, default=str, separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_mac(payload))}"
+
+
+def _bad_cursor() -> ProblemError:
+    return ProblemError(
+        400,
+        "Bad request",
+        "the cursor is not one this API issued",
+        errors=[{"loc": "query.cursor", "msg": "invalid cursor"}],
+    )
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The position in `cursor`, or None without one; any other input answers 400.
+
+    Cursors are signed, so a caller can trust the shape of what it encoded: a tampered, truncated
+    or made-up cursor never reaches it.
+    """
     if not cursor:
         return None
+    payload_text, dot, mac_text = cursor.partition(".")
     try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, json.JSONDecodeError) as error:
-        raise ProblemError(400, "Bad request", "the cursor is not one this API issued") from error
+        if not dot or len(cursor) > 4096:
+            raise ValueError("not a cursor")
+        payload = _unb64(payload_text)
+        if not hmac.compare_digest(_unb64(mac_text), _mac(payload)):
+            raise ValueError("bad signature")
+        value = json.loads(payload)
+    except (ValueError, binascii.Error, RecursionError) as error:  # UnicodeError is a ValueError
+        raise _bad_cursor() from error
     if not isinstance(value, dict):
-        raise ProblemError(400, "Bad request", "the cursor is not one this API issued")
+        raise _bad_cursor()
     return value
+
+
+def decode_cursor_as(cursor: str | None, model: type[C]) -> C | None:
+    """`decode_cursor` validated into `model`: a typed position, or 400 naming the cursor."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        return model.model_validate(position)
+    except ValidationError as error:
+        raise _bad_cursor() from error
 
 
 class PageParams(BaseModel):
@@ -248,6 +462,20 @@ class PageParams(BaseModel):
 # --- the app factory ----------------------------------------------------------------------------
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+_PROBLEM_REF = {"schema": {"$ref": "#/components/schemas/Problem"}}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {PROBLEM_JSON: _PROBLEM_REF}}
+    for status, description in {
+        401: "No, unknown, expired or revoked API key",
+        403: "The key lacks the scope, or the resource is another tenant's",
+        404: "No such resource (or route)",
+        413: "The body exceeds the size limit",
+        422: "The request is invalid; `errors` names each field",
+        429: "Too many requests; see Retry-After",
+        503: "Busy or a dependency is down; see Retry-After",
+    }.items()
+}
 
 
 def create_app(
@@ -273,16 +501,39 @@ def create_app(
         title=title or f"arshield {settings.service_name}",
         version="1",
         lifespan=app_lifespan,
-        responses={401: {"description": "No or unknown API key"}, 403: {"description": "Scope"}},
+        responses=PROBLEM_RESPONSES,
     )
     app.state.engine = engine
     app.state.settings = settings
     app.state.producer = producer
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.state.key_cache = KeyCache(
+        positive_seconds=settings.key_cache_seconds,
+        negative_seconds=settings.key_cache_negative_seconds,
+    )
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.auth_failure_limiter = RateLimiter(
+        settings.auth_failure_per_second, settings.auth_failure_burst
+    )
+    configure_cursor_key(
+        settings.cursor_secret.get_secret_value() if settings.cursor_secret else None
+    )
     app.add_middleware(
-        RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        BodyGuard, max_bytes=settings.max_body_bytes, timeout=settings.http_body_timeout
     )
     install_problem_handlers(app)
+
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate_openapi()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" not in schemas:
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem.pop("$defs", {}))
+            schemas["Problem"] = problem
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -42,6 +42,8 @@ _RUNTIME_STEPS: tuple[str, ...] = (
       END IF;
     END $$
     """,
+    # API keys may expire.
+    "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires_at timestamp with time zone",
 )
 
 

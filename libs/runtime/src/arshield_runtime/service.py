@@ -78,7 +78,14 @@ async def run_service(definition: ServiceDefinition) -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     configure_tracing(settings.service_name, settings.otlp_endpoint)
     await migrate(definition.migrations, settings.database_url)
-    engine = create_engine(settings.database_url)
+    # HTTP requests share a bounded pool; a request waits at most `db_pool_timeout` for a
+    # connection, then answers 503 (see the problem handlers) rather than queueing without end.
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
     # The consumer and the relay hold one connection each, from a pool of their own: a burst of
     # HTTP requests (or a slow query) never makes them wait for a connection.
     pipeline_engine = create_engine(settings.database_url, pool_size=2, max_overflow=2)
@@ -124,6 +131,12 @@ async def run_service(definition: ServiceDefinition) -> None:
             log_level="warning",
             lifespan="on",
             access_log=False,
+            # Slow or greedy clients: idle keep-alive connections close, request heads are
+            # bounded, and past `limit_concurrency` connections plus requests uvicorn answers 503.
+            # (A body's arrival is bounded by the app's BodyGuard middleware.)
+            timeout_keep_alive=settings.http_timeout_keep_alive,
+            limit_concurrency=settings.http_limit_concurrency,
+            h11_max_incomplete_event_size=settings.http_max_incomplete_event_bytes,
         )
     )
     stop = asyncio.Event()

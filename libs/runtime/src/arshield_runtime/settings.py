@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_PASSWORD = "arshield"  # noqa: S105 - the local stack's well-known password
@@ -29,6 +29,32 @@ class ServiceSettings(BaseSettings):
     handler_attempts: int = Field(default=3, ge=1)
     rate_limit_per_second: float = Field(default=500.0, gt=0, description="per API key")
     rate_limit_burst: int = Field(default=1000, ge=1)
+    auth_failure_per_second: float = Field(
+        default=2.0, gt=0, description="per client address, for requests without a valid key"
+    )
+    auth_failure_burst: int = Field(default=30, ge=1)
+    key_cache_seconds: float = Field(
+        default=30.0, ge=0, description="how long a valid key is trusted without a lookup"
+    )
+    key_cache_negative_seconds: float = Field(default=3.0, ge=0)
+    db_pool_size: int = Field(default=10, ge=1, description="HTTP connections kept open")
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout: float = Field(
+        default=3.0, gt=0, description="wait for a pooled connection before answering 503"
+    )
+    http_timeout_keep_alive: int = Field(default=5, ge=1, description="idle keep-alive seconds")
+    http_limit_concurrency: int = Field(
+        default=1000, ge=1, description="connections plus requests in flight before 503"
+    )
+    http_max_incomplete_event_bytes: int = Field(
+        default=16_384, ge=1024, description="largest request line plus headers"
+    )
+    http_body_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a request body may take to arrive (else 408)"
+    )
+    cursor_secret: SecretStr | None = Field(
+        default=None, description="signs pagination cursors; set it to keep them across restarts"
+    )
     otlp_endpoint: str | None = None
 
     @property

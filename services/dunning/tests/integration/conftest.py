@@ -30,12 +30,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from arshield_events import topics
-from arshield_events.envelope import CloudEvent
-from arshield_events.registry import event_headers, serialize_event
-from arshield_runtime.auth import create_api_key
-from arshield_runtime.db import create_engine
-
 # The shared real-stack fixtures (pytest_plugins is only allowed in the rootdir's conftest).
 from arshield_cli.testing import (  # noqa: F401
     fresh_database,
@@ -44,6 +38,11 @@ from arshield_cli.testing import (  # noqa: F401
     postgres_admin_dsn,
     stack_started,
 )
+from arshield_events import topics
+from arshield_events.envelope import CloudEvent
+from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime.auth import create_api_key
+from arshield_runtime.db import create_engine
 
 CONSUMED = (topics.ERP, topics.LEDGER, topics.CLOCK)
 

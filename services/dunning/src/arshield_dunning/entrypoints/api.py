@@ -39,6 +39,7 @@ from arshield_events.money import Money as PublicMoney
 from arshield_runtime.http import (
     AdminPrincipal,
     AgencyPrincipal,
+    Authenticated,
     ProblemError,
     ReadPrincipal,
     WritePrincipal,
@@ -59,7 +60,8 @@ def wake_relay(request: Request) -> Callable[[], None] | None:
     return running.relay.wake if running is not None else None
 
 
-async def session_of(request: Request) -> AsyncIterator[AsyncSession]:
+async def session_of(request: Request, _: Authenticated) -> AsyncIterator[AsyncSession]:
+    # Depends on the key check, so no connection is held while the key is looked up.
     engine: AsyncEngine = request.app.state.engine
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
         yield session

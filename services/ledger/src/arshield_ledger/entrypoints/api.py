@@ -21,6 +21,7 @@ from arshield_ledger.domain import reports
 from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
 from arshield_ledger.domain.model import BUCKETS, InvoiceStatus
 from arshield_runtime.http import (
+    Authenticated,
     Page,
     ProblemError,
     ReadPrincipal,
@@ -46,7 +47,8 @@ def money(amount: Decimal, currency: str) -> Amount:
     )
 
 
-async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
+async def _connection(request: Request, _: Authenticated) -> AsyncIterator[AsyncConnection]:
+    # Depends on the key check, so no connection is held while the key is looked up.
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as connection:
         yield connection

@@ -1,15 +1,16 @@
-"""The inbox key holds the tenant: one tenant's event ids never shadow another's.
+"""The runtime's tables in their current shape: the inbox key holds the tenant (one tenant's event
+ids never shadow another's) and API keys may expire.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from alembic import op
 
 from arshield_runtime.migrations import upgrade_runtime_tables
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
