@@ -62,6 +62,26 @@ api_keys = sa.Table(
 )
 
 
+buyer_states = sa.Table(
+    "buyer_states",
+    runtime_metadata,
+    # The kernel's snapshot of each buyer's decision state, and when it next needs a tick.
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("buyer_id", sa.Text, primary_key=True),
+    sa.Column("state", pg.JSONB, nullable=False),
+    sa.Column("wake_on", sa.Date),
+    sa.Index("buyer_states_due", "tenant_id", "wake_on"),
+)
+
+business_dates = sa.Table(
+    "business_dates",
+    runtime_metadata,
+    # The tenant's business date: the latest business-day tick consumed.
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, nullable=False),
+)
+
+
 class BulkInsert:
     """`INSERT INTO table (columns) SELECT FROM unnest(<one array per column>)`.
 

@@ -1,0 +1,229 @@
+"""The one pipeline every service runs (ARCHITECTURE decision 11), written once.
+
+For each consumed event, in the batch's transaction: translate the public event into commands for
+buyers, load those buyers' states (one query for the whole batch), decide (pure), evolve, stage the
+new state, map the decision to public events (into the outbox, with ids derived from the cause).
+Before the transaction commits, the batch's states are saved and every projection is given the
+batch's changes at once. A business-day tick advances the tenant's business date and gives each
+buyer whose wake-up date has come the decider's day command.
+
+A service supplies a `Wiring`: the decider, the state's codec, the translation table, its
+projections and its public mapping. The kernel owns the state table and the tenant's business date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arshield_events.clock import BusinessDayStarted
+from arshield_events.envelope import CloudEvent, Payload
+from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Rejected
+from arshield_runtime.statestore import BuyerKey, StateStore
+
+S = TypeVar("S")
+C = TypeVar("C")
+E = TypeVar("E")
+
+
+class Decider(Protocol[S, C, E]):
+    """A service's pure domain: no I/O, no clock but the business date a command carries."""
+
+    def initial(self, tenant_id: str, buyer_id: str) -> S: ...
+
+    def decide(self, state: S, command: C) -> Sequence[E]: ...
+
+    def evolve(self, state: S, event: E) -> S: ...
+
+    def wake_on(self, state: S) -> date | None:
+        """The next business date on which this buyer needs its day command (None: none)."""
+        ...
+
+    def on_day(self, state: S, day: date) -> C | None:
+        """The command a business day gives a buyer whose wake-up date has come."""
+        ...
+
+
+@dataclass(frozen=True)
+class Change(Generic[S, E]):
+    """One decision about one buyer: the state before and after, and the events in between."""
+
+    tenant_id: str
+    buyer_id: str
+    before: S
+    after: S
+    events: tuple[E, ...]
+    cause: CloudEvent[Any] | None = None
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A public event to emit; `purpose` makes its id unique among its cause's events."""
+
+    data: Payload
+    purpose: str
+    traceparent: str | None = None
+
+
+class Projection(Protocol[S, E]):
+    """One read model, kept from the changes (idempotent; a rebuild empties `tables` first)."""
+
+    tables: Sequence[str]
+
+    async def apply(self, session: AsyncSession, changes: Sequence[Change[S, E]]) -> None: ...
+
+
+Translate = Callable[[CloudEvent[Any]], Iterable[tuple[str, C]]]
+"""A public event -> the commands it means, each for a buyer (none: the event is of no concern)."""
+
+
+class Emitter(Protocol):
+    def emit(
+        self, data: Payload, *, purpose: str, traceparent: str | None = None
+    ) -> CloudEvent[Any]: ...
+
+
+@dataclass(frozen=True)
+class Wiring(Generic[S, C, E]):
+    """What a service supplies to run on the kernel."""
+
+    decider: Decider[S, C, E]
+    state: TypeAdapter[S]
+    translate: Mapping[type[Payload], Translate[C]]
+    projections: Sequence[Projection[S, E]] = ()
+    publish: Callable[[Change[S, E]], Iterable[Emit]] = lambda change: ()
+    refusals: tuple[type[Exception], ...] = ()
+    """Domain errors that refuse a command (a consumed event is dead-lettered with the reason)."""
+
+    @property
+    def projection_tables(self) -> list[str]:
+        return [table for projection in self.projections for table in projection.tables]
+
+
+@dataclass
+class UnitOfWork(Generic[S, C, E]):
+    """The states and changes of one transaction; `flush` writes them."""
+
+    wiring: Wiring[S, C, E]
+    store: StateStore
+    session: AsyncSession
+    states: dict[BuyerKey, S] = field(default_factory=dict)
+    dirty: set[BuyerKey] = field(default_factory=set)
+    changes: list[Change[S, E]] = field(default_factory=list)
+
+    async def load(self, keys: Iterable[BuyerKey]) -> None:
+        missing = sorted(set(keys) - self.states.keys())
+        if not missing:
+            return
+        found = await self.store.load(self.session, missing)
+        decider = self.wiring.decider
+        for key in missing:
+            raw = found.get(key)
+            self.states[key] = (
+                decider.initial(*key) if raw is None else self.wiring.state.validate_json(raw)
+            )
+
+    async def execute(
+        self,
+        tenant_id: str,
+        buyer_id: str,
+        command: C,
+        emitter: Emitter | None,
+        cause: CloudEvent[Any] | None = None,
+    ) -> Change[S, E]:
+        """Decide `command` for the buyer, stage the result and emit its public events."""
+        key = (tenant_id, buyer_id)
+        await self.load([key])
+        decider = self.wiring.decider
+        before = state = self.states[key]
+        events = tuple(decider.decide(state, command))
+        for event in events:
+            state = decider.evolve(state, event)
+        change = Change(tenant_id, buyer_id, before, state, events, cause)
+        if events:
+            self.states[key] = state
+            self.dirty.add(key)
+            self.changes.append(change)
+            if emitter is not None:
+                for out in self.wiring.publish(change):
+                    emitter.emit(out.data, purpose=out.purpose, traceparent=out.traceparent)
+        return change
+
+    async def flush(self) -> None:
+        rows = [
+            (key, self.wiring.state.dump_json(self.states[key]).decode(), self._wake(key))
+            for key in sorted(self.dirty)
+        ]
+        await self.store.save(self.session, rows)
+        changes, self.changes, self.dirty = self.changes, [], set()
+        if changes:
+            for projection in self.wiring.projections:
+                await projection.apply(self.session, changes)
+
+    def _wake(self, key: BuyerKey) -> date | None:
+        return self.wiring.decider.wake_on(self.states[key])
+
+
+class Kernel(Generic[S, C, E]):
+    """Runs a wiring: as the consumer's router, and for the commands of HTTP requests."""
+
+    def __init__(self, wiring: Wiring[S, C, E], store: StateStore) -> None:
+        self.wiring, self.store = wiring, store
+
+    def unit_of_work(self, session: AsyncSession, scope: BatchScope) -> UnitOfWork[S, C, E]:
+        """The transaction's unit of work, flushed by the scope before the commit."""
+        unit: UnitOfWork[S, C, E] | None = scope.items.get("kernel")
+        if unit is None:
+            unit = UnitOfWork(self.wiring, self.store, session)
+            scope.items["kernel"] = unit
+            scope.on_flush("kernel", lambda _session: unit.flush())
+        return unit
+
+    def commands(self, event: CloudEvent[Any]) -> list[tuple[str, C]]:
+        translate = self.wiring.translate.get(type(event.data))
+        return [] if translate is None else list(translate(event))
+
+    def router(self) -> EventRouter:
+        router = EventRouter()
+
+        async def prepare(
+            session: AsyncSession, events: Sequence[CloudEvent[Any]], scope: BatchScope
+        ) -> None:
+            keys = [(e.tenantid, buyer) for e in events for buyer, _ in self.commands(e)]
+            await self.unit_of_work(session, scope).load(keys)
+
+        async def handle(ctx: HandlerContext) -> None:
+            unit = self.unit_of_work(ctx.session, ctx.batch)
+            for buyer_id, command in self.commands(ctx.event):
+                try:
+                    await unit.execute(ctx.event.tenantid, buyer_id, command, ctx, ctx.event)
+                except self.wiring.refusals as refused:
+                    raise Rejected(str(refused)) from refused
+
+        async def business_day(ctx: HandlerContext) -> None:
+            day = ctx.event.data.business_date
+            tenant_id = ctx.event.tenantid
+            unit = self.unit_of_work(ctx.session, ctx.batch)
+            await unit.flush()  # the batch's earlier facts decide who is due
+            await self.store.advance(ctx.session, tenant_id, day)
+            due = await self.store.due(ctx.session, tenant_id, day)
+            await unit.load((tenant_id, buyer) for buyer in due)
+            decider = self.wiring.decider
+            for buyer_id in due:
+                command = decider.on_day(unit.states[(tenant_id, buyer_id)], day)
+                if command is not None:
+                    await unit.execute(tenant_id, buyer_id, command, ctx, ctx.event)
+
+        router.prepares(prepare)
+        for payload_type in self.wiring.translate:
+            router.handles(payload_type)(handle)
+        router.handles(BusinessDayStarted)(business_day)
+        return router
+
+    async def business_date(self, session: AsyncSession, tenant_id: str) -> date | None:
+        return await self.store.business_date(session, tenant_id)

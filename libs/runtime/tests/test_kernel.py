@@ -1,0 +1,402 @@
+"""The kernel: its state store's contract (fake and PostgreSQL), and the pipeline run on a toy
+service (unit, on the fake) and through the real consumer over Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arshield_cli.stack import postgres_url
+from arshield_events.clock import BusinessDayStarted
+from arshield_events.envelope import CloudEvent, envelope
+from arshield_events.erp import BuyerRegistered
+from arshield_events.registry import event_headers, parse_event, serialize_event
+from arshield_events.risk import RiskAlertRaised
+from arshield_runtime.consumer import BatchProcessor
+from arshield_runtime.db import create_engine, migrate
+from arshield_runtime.kernel import Change, Emit, Kernel, Wiring
+from arshield_runtime.messaging import BatchScope, HandlerContext, Origin, Rejected
+from arshield_runtime.statestore import InMemoryStateStore, PostgresStateStore, StateStore
+
+MIGRATIONS = Path(__file__).parent / "fixture_migrations"
+
+# --- a toy service on the kernel ---------------------------------------------------------------
+# A toy service on the kernel, for the kernel's own tests: a buyer registered on day D is watched
+# from day D+1 (one alert, once). Small enough to check by hand, and it touches every part of the
+# pipeline: translation, decide/evolve, wake-up dates, a projection and the public mapping.
+
+
+class Watch(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registered_on: date | None = None
+    alerted_on: date | None = None
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    on: date
+
+
+@dataclass(frozen=True)
+class Look:
+    day: date
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    on: date
+
+
+@dataclass(frozen=True)
+class Alerted:
+    on: date
+
+
+Command = Register | Look
+Event = Registered | Alerted
+
+
+class RefusedError(Exception):
+    pass
+
+
+class WatchDecider:
+    def initial(self, tenant_id: str, buyer_id: str) -> Watch:
+        return Watch()
+
+    def decide(self, state: Watch, command: Command) -> Sequence[Event]:
+        if isinstance(command, Register):
+            if command.name == "Refuse Me":
+                raise RefusedError("legal name on the refusal list")
+            return [Registered(command.name, command.on)]
+        if state.registered_on and not state.alerted_on and command.day > state.registered_on:
+            return [Alerted(command.day)]
+        return []
+
+    def evolve(self, state: Watch, event: Event) -> Watch:
+        if isinstance(event, Registered):
+            return state.model_copy(
+                update={
+                    "registered_on": state.registered_on or event.on,
+                    "names": (*state.names, event.name),
+                }
+            )
+        return state.model_copy(update={"alerted_on": event.on})
+
+    def wake_on(self, state: Watch) -> date | None:
+        if state.registered_on is None or state.alerted_on is not None:
+            return None
+        return state.registered_on + timedelta(days=1)
+
+    def on_day(self, state: Watch, day: date) -> Command | None:
+        return Look(day)
+
+
+def translate_registered(event: CloudEvent[Any]) -> Iterable[tuple[str, Command]]:
+    data: BuyerRegistered = event.data
+    yield data.buyer_id, Register(data.legal_name, data.registered_on)
+
+
+def publish(change: Change[Watch, Event]) -> Iterable[Emit]:
+    for event in change.events:
+        if isinstance(event, Alerted):
+            yield Emit(
+                RiskAlertRaised(
+                    alert_id=f"watch-{change.buyer_id}",
+                    buyer_id=change.buyer_id,
+                    level="watch",
+                    signal="partial_payments",
+                    detail="registered yesterday",
+                    policy_version="toy-1",
+                    raised_on=event.on,
+                ),
+                purpose=f"alert:{change.buyer_id}",
+            )
+
+
+class NamesProjection:
+    """Every name a buyer was registered under, one row each (a table the test creates)."""
+
+    tables = ("toy_names",)
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    async def apply(self, session: AsyncSession, changes: Sequence[Change[Watch, Event]]) -> None:
+        rows = [
+            (c.tenant_id, c.buyer_id, e.name)
+            for c in changes
+            for e in c.events
+            if isinstance(e, Registered)
+        ]
+        self.seen.extend(rows)
+        if rows and session is not None:
+            await session.execute(
+                sa.text("INSERT INTO toy_names VALUES (:t, :b, :n)"),
+                [{"t": t, "b": b, "n": n} for t, b, n in rows],
+            )
+
+
+def wiring(projection: NamesProjection | None = None) -> Wiring[Watch, Command, Event]:
+    return Wiring(
+        decider=WatchDecider(),
+        state=TypeAdapter(Watch),
+        translate={BuyerRegistered: translate_registered},
+        projections=[projection or NamesProjection()],
+        publish=publish,
+        refusals=(RefusedError,),
+    )
+
+
+def registered(buyer: str, on: date, *, name: str = "Buyer Ltd", tenant: str = "acme") -> Any:
+    return envelope(
+        BuyerRegistered(
+            buyer_id=buyer,
+            legal_name=name,
+            country="DE",
+            segment="standard",
+            preferred_language="en",
+            registered_on=on,
+        ),
+        id=str(uuid.uuid4()),
+        source="erp/test",
+        subject=buyer,
+        tenantid=tenant,
+        time=datetime(2024, 1, 2, 9, tzinfo=UTC),
+    )
+
+
+def tick(day: date, tenant: str = "acme") -> Any:
+    return envelope(
+        BusinessDayStarted(business_date=day),
+        id=f"tick-{tenant}-{day}",
+        source="arshield/clock",
+        subject=tenant,
+        tenantid=tenant,
+        time=datetime(2024, 1, 2, tzinfo=UTC),
+    )
+
+
+# --- the store's contract, on the fake and on PostgreSQL ------------------------------------
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory", marks=pytest.mark.unit),
+        pytest.param("postgres", marks=pytest.mark.integration),
+    ]
+)
+async def store_and_session(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[StateStore, Any]]:
+    if request.param == "memory":
+        yield InMemoryStateStore(), None
+        return
+    admin: str = request.getfixturevalue("postgres_admin_dsn")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(admin)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await migrate(MIGRATIONS, postgres_url(name))
+    engine = create_engine(postgres_url(name), pool_size=1)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            yield PostgresStateStore(), session
+    finally:
+        await engine.dispose()
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+
+async def test_a_store_loads_what_it_saved_and_nothing_else(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    store, session = store_and_session
+    assert await store.load(session, [("acme", "b-1")]) == {}
+    await store.save(session, [(("acme", "b-1"), '{"n": 1}', None)])
+    await store.save(session, [(("acme", "b-1"), '{"n": 2}', date(2024, 3, 1))])
+    await store.save(session, [(("globex", "b-1"), '{"n": 9}', None)])
+    loaded = await store.load(session, [("acme", "b-1"), ("acme", "b-2")])
+    assert {key: json.loads(value) for key, value in loaded.items()} == {("acme", "b-1"): {"n": 2}}
+
+
+async def test_a_store_names_the_buyers_due_by_a_day_in_buyer_order(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    store, session = store_and_session
+    await store.save(
+        session,
+        [
+            (("acme", "b-3"), "{}", date(2024, 3, 1)),
+            (("acme", "b-1"), "{}", date(2024, 2, 1)),
+            (("acme", "b-2"), "{}", date(2024, 3, 2)),
+            (("acme", "b-4"), "{}", None),
+            (("globex", "b-0"), "{}", date(2024, 1, 1)),
+        ],
+    )
+    assert await store.due(session, "acme", date(2024, 3, 1)) == ["b-1", "b-3"]
+    assert await store.due(session, "acme", date(2024, 1, 31)) == []
+
+
+async def test_a_tenants_business_date_never_goes_back(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    store, session = store_and_session
+    assert await store.business_date(session, "acme") is None
+    assert await store.advance(session, "acme", date(2024, 3, 4)) == date(2024, 3, 4)
+    assert await store.advance(session, "acme", date(2024, 3, 1)) == date(2024, 3, 4)
+    assert await store.business_date(session, "acme") == date(2024, 3, 4)
+    assert await store.business_date(session, "globex") is None
+
+
+# --- the pipeline on the fake ----------------------------------------------------------------
+
+
+async def _consume(kernel: Kernel[Any, Any, Any], events: list[Any]) -> list[CloudEvent[Any]]:
+    """Run events through the kernel's router as one batch on the fake store."""
+    router, scope, emitted = kernel.router(), BatchScope(), []
+    session: Any = None
+    await router.prepare(session, events, scope)
+    for event in events:
+        handler = router.handler_for(event.data)
+        assert handler is not None
+        ctx = HandlerContext(session, event, Origin("t", 0, 0), "arshield/toy", batch=scope)
+        await handler(ctx)
+        emitted += [parse_event(record.value) for record in ctx.emitted]
+    await scope.flush(session)
+    return emitted
+
+
+@pytest.mark.unit
+async def test_the_kernel_decides_saves_projects_and_publishes() -> None:
+    store, names = InMemoryStateStore(), NamesProjection()
+    kernel = Kernel(wiring(names), store)
+    monday = date(2024, 3, 4)
+    emitted = await _consume(kernel, [registered("b-1", monday), registered("b-2", monday)])
+    assert emitted == []
+    assert names.seen == [("acme", "b-1", "Buyer Ltd"), ("acme", "b-2", "Buyer Ltd")]
+    state = Watch.model_validate_json(store.states[("acme", "b-1")][0])
+    assert state == Watch(registered_on=monday, names=("Buyer Ltd",))
+    assert store.states[("acme", "b-1")][1] == date(2024, 3, 5)
+
+    # Monday's tick: nobody is due yet. Tuesday's: both are, and each is alerted once.
+    assert await _consume(kernel, [tick(monday)]) == []
+    tuesday = await _consume(kernel, [tick(date(2024, 3, 5))])
+    assert [(e.type, e.subject, e.data.raised_on) for e in tuesday] == [
+        ("arshield.risk.RiskAlertRaised.v1", "b-1", date(2024, 3, 5)),
+        ("arshield.risk.RiskAlertRaised.v1", "b-2", date(2024, 3, 5)),
+    ]
+    assert await _consume(kernel, [tick(date(2024, 3, 6))]) == []
+    assert await store.business_date(None, "acme") == date(2024, 3, 6)
+    assert store.states[("acme", "b-1")][1] is None
+
+
+@pytest.mark.unit
+async def test_the_same_tick_decides_the_same_events() -> None:
+    """Event ids derive from the cause: a tick handled again emits the very same events."""
+    first, second = Kernel(wiring(), InMemoryStateStore()), Kernel(wiring(), InMemoryStateStore())
+    facts = [registered("b-1", date(2024, 3, 4))]
+    out = []
+    for kernel in (first, second):
+        await _consume(kernel, facts)
+        out.append(await _consume(kernel, [tick(date(2024, 3, 5))]))
+    assert [e.id for e in out[0]] == [e.id for e in out[1]]
+    assert len(out[0]) == 1
+
+
+@pytest.mark.unit
+async def test_a_refused_command_is_a_rejected_event_and_changes_nothing() -> None:
+    store = InMemoryStateStore()
+    with pytest.raises(Rejected, match="refusal list"):
+        await _consume(
+            Kernel(wiring(), store), [registered("b-1", date(2024, 3, 4), name="Refuse Me")]
+        )
+    assert store.states == {}
+
+
+# --- the pipeline through the real consumer ----------------------------------------------------
+
+
+@pytest.mark.integration
+async def test_the_kernel_runs_in_the_consumers_transaction(
+    fresh_database: str, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    await migrate(MIGRATIONS, fresh_database)
+    engine = create_engine(fresh_database)
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.text("CREATE TABLE toy_names (tenant_id text, buyer_id text, name text)")
+        )
+    (topic,) = await fresh_topics("arshield.erp")
+    monday = date(2024, 3, 4)
+    events = [
+        registered("b-1", monday),
+        registered("b-1", monday, tenant="globex"),
+        registered("b-2", monday, name="Refuse Me"),
+        tick(date(2024, 3, 5)),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(
+                topic, serialize_event(event), key=event.key.encode(), headers=event_headers(event)
+            )
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        while len(records) < len(events):
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    records.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
+    kernel = Kernel(wiring(), PostgresStateStore())
+    processor = BatchProcessor(engine, kernel.router(), service="toy", source="arshield/toy")
+    try:
+        await processor.process(records)
+        await processor.process(records)  # redelivered: no second effect
+        async with engine.connect() as connection:
+            names = (await connection.execute(sa.text("SELECT * FROM toy_names ORDER BY 1"))).all()
+            states = (
+                await connection.execute(
+                    sa.text("SELECT tenant_id, buyer_id, wake_on FROM buyer_states ORDER BY 1")
+                )
+            ).all()
+            outbox = (await connection.execute(sa.text("SELECT topic, key FROM outbox"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in names] == [
+        ("acme", "b-1", "Buyer Ltd"),
+        ("globex", "b-1", "Buyer Ltd"),
+    ]
+    # acme's b-1 was alerted by the tick (no wake-up left); globex had no tick.
+    assert [tuple(row) for row in states] == [
+        ("acme", "b-1", None),
+        ("globex", "b-1", date(2024, 3, 5)),
+    ]
+    assert sorted(tuple(row) for row in outbox) == [
+        ("arshield.erp." + topic.rsplit(".", 1)[1] + ".dlq", "acme:b-2"),
+        ("arshield.risk", "acme:b-1"),
+    ]
