@@ -501,7 +501,7 @@ async def record_promise(
             422,
             "Invalid request",
             f"promised_on must fall within a year of the business date {today.isoformat()}",
-            errors=[{"loc": "body.promised_on", "msg": "more than a year from the business date"}],
+            errors=[{"loc": "promised_on", "msg": "more than a year from the business date"}],
         )
     settings = settings_of(request)
     promise_id = f"ptp_{uuid.uuid4().hex}"
