@@ -52,8 +52,8 @@ def dataset_path() -> Path:
 def _keys(stack: StackSettings, tenant: str) -> DemoKeys:
     ledger, dunning = platform.service("ledger"), platform.service("dunning")
     return DemoKeys(
-        ledger_read=platform.create_key(ledger, stack, tenant, "read,write", "demo"),
-        dunning_read=platform.create_key(dunning, stack, tenant, "read,write", "demo"),
+        ledger_read=platform.create_key(ledger, stack, tenant, "read", "demo read"),
+        dunning_read=platform.create_key(dunning, stack, tenant, "read", "demo read"),
         dunning_admin=platform.create_key(dunning, stack, tenant, "admin", "demo admin"),
         dunning_agency=platform.create_key(dunning, stack, tenant, "agency", "demo agency"),
     )
@@ -66,6 +66,7 @@ def _register_agency(keys: DemoKeys) -> tuple[str, str]:
     url = f"http://127.0.0.1:{AGENCY_PORT}/webhooks"
     state = StackSettings().state_dir / "services" / "demo-agency.json"
     if state.exists():
+        state.chmod(0o600)
         saved = json.loads(state.read_text())
         existing = httpx.get(f"{dunning.url}/v1/agencies/{saved['agency_id']}", headers=headers)
         if existing.status_code == 200:
@@ -77,8 +78,16 @@ def _register_agency(keys: DemoKeys) -> tuple[str, str]:
     )
     response.raise_for_status()
     body = response.json()
-    state.write_text(json.dumps({"agency_id": body["agency_id"], "secret": body["secret"]}))
+    _write_private(state, json.dumps({"agency_id": body["agency_id"], "secret": body["secret"]}))
     return body["agency_id"], body["secret"]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` readable by the owner only (0600): the file holds the agency's secret."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file may have been created world-readable
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
 
 
 def _start_agency(stack: StackSettings, agency_id: str, secret: str, keys: DemoKeys) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
+from arshield_dunning.adapters.secrets import SecretBox, seal_plaintext_secrets
 from arshield_dunning.adapters.tables import PROJECTION_TABLES
-from arshield_dunning.application.dispatcher import WebhookDispatcher
+from arshield_dunning.application.dispatcher import Wake, WebhookDispatcher
 from arshield_dunning.entrypoints.api import router as api_router
 from arshield_dunning.entrypoints.consumers import build_router
 from arshield_dunning.settings import DunningSettings
@@ -19,14 +20,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def bootstrap(settings: DunningSettings | None = None) -> ServiceDefinition:
     settings = settings or DunningSettings()
     claims = LatepayClaims(ReferenceRates.shipped(), settings.default_jurisdiction)
-    state: dict[str, object] = {"claims": claims}
+    box = SecretBox(settings.secrets_key.get_secret_value())
+    # the runtime copies `state` onto the app before background tasks start: routes get the
+    # wake-up now, and it reaches the dispatcher once that runs
+    wake = Wake()
+    state: dict[str, object] = {"claims": claims, "dispatcher": wake}
 
     async def dispatch_webhooks(running: RunningService) -> None:
+        await seal_plaintext_secrets(running.engine, box)
         dispatcher = WebhookDispatcher(running.engine, settings)
-        state["dispatcher"] = dispatcher
+        wake.attach(dispatcher.wake)
         try:
             await dispatcher.run()
         finally:
+            wake.detach(dispatcher.wake)
             await dispatcher.close()
 
     return ServiceDefinition(

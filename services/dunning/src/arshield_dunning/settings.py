@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from arshield_events import topics
@@ -11,6 +12,14 @@ from arshield_runtime.settings import ServiceSettings
 # Standard Webhooks' customary schedule stretched to about three days: 5 s, 5 min, 30 min, 2 h,
 # 5 h, 10 h, 10 h, 14 h, 24 h after the attempt before.
 DEFAULT_RETRY_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, 50400.0, 86400.0]
+
+# The HTTP ports the platform's services listen on (ledger, dunning and the ones to come): an agency
+# endpoint on a local address and one of these ports would turn deliveries into requests to our own
+# APIs, so they are refused even where private targets are allowed.
+PLATFORM_HTTP_PORTS = [8101, 8102, 8103, 8104, 8105]
+
+# A well-known key so that a development stack runs without configuration; refused in production.
+DEVELOPMENT_SECRETS_KEY = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1hLXNlY3JldCEhISE="
 
 
 class DunningSettings(ServiceSettings):
@@ -33,6 +42,20 @@ class DunningSettings(ServiceSettings):
         description="allow agency endpoints on loopback/private/link-local addresses (tests, "
         "single-host demos); refused otherwise",
     )
+    platform_http_ports: list[int] = Field(
+        default_factory=lambda: list(PLATFORM_HTTP_PORTS),
+        description="ports never called on a private or local address (this service's own HTTP "
+        "port is added): the platform's own APIs must not be reachable through an agency URL",
+    )
+    webhook_secret_grace_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="how long a rotated-out agency secret still signs and verifies",
+    )
+    secrets_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRETS_KEY),
+        description="Fernet key (urlsafe base64 of 32 bytes) encrypting agency secrets at rest",
+    )
     webhook_retry_schedule: list[float] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
         description="seconds to wait before each retry; its length is the number of retries",
@@ -52,3 +75,28 @@ class DunningSettings(ServiceSettings):
         le=10,
         description="a buyer downgraded to this internal grade or worse moves to the watch cycle",
     )
+
+    @property
+    def refused_ports(self) -> frozenset[int]:
+        """Ports refused on non-public addresses: the platform's and this service's own."""
+        return frozenset([*self.platform_http_ports, self.http_port])
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _a_fernet_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            Fernet(value.get_secret_value())
+        except ValueError as error:
+            raise ValueError(
+                "secrets_key must be a Fernet key (urlsafe base64, 32 bytes)"
+            ) from error
+        return value
+
+    @model_validator(mode="after")
+    def _no_development_key_in_production(self) -> DunningSettings:
+        if (
+            self.environment == "production"
+            and self.secrets_key.get_secret_value() == DEVELOPMENT_SECRETS_KEY
+        ):
+            raise ValueError("the development secrets_key is refused in production")
+        return self

@@ -300,6 +300,7 @@ class Receiver:
     def __init__(self, secret: str) -> None:
         self.secret = secret
         self.script: list[tuple[int, dict[str, str]]] = []
+        self.answer_body = b""  # sent with every answer
         self.received: list[Received] = []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hooks"
@@ -318,7 +319,7 @@ class Receiver:
         if not verified:
             status = 400
         self.received.append(Received(time.monotonic(), headers, body, verified, status))
-        return Response(status_code=status, headers=extra)
+        return Response(self.answer_body, status_code=status, headers=extra)
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/hooks", self._hook, methods=["POST"])])

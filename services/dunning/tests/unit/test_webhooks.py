@@ -30,7 +30,6 @@ pytestmark = pytest.mark.unit
         "http://127.0.0.1/hook",
         "http://10.1.2.3/hook",
         "https://192.168.0.10/x",
-        "http://169.254.169.254/latest/meta-data",
         "http://[::1]/hook",
         "http://localhost:8080/hook",
         "http://0.0.0.0/",

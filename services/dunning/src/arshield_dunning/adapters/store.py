@@ -143,17 +143,31 @@ class DunningStore:
             )
         return current
 
-    async def policy_versions(self, tenant_id: str, segment: Segment) -> list[Policy]:
-        rows = await self.session.execute(
-            sa.select(t.policies.c.version, t.policies.c.rules)
-            .where(t.policies.c.tenant_id == tenant_id, t.policies.c.segment == segment.value)
-            .order_by(t.policies.c.version.desc())
+    async def policy_versions(
+        self,
+        tenant_id: str,
+        segment: Segment,
+        *,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> list[Policy]:
+        """The segment's versions, newest first and the built-in default (0) last; `before` and
+        `limit` select a page."""
+        query = sa.select(t.policies.c.version, t.policies.c.rules).where(
+            t.policies.c.tenant_id == tenant_id, t.policies.c.segment == segment.value
         )
+        if before is not None:
+            query = query.where(t.policies.c.version < before)
+        query = query.order_by(t.policies.c.version.desc())
+        if limit is not None:
+            query = query.limit(limit)
         written = [
             Policy(segment=segment, version=r.version, rules=PolicyRules.model_validate(r.rules))
-            for r in rows
+            for r in await self.session.execute(query)
         ]
-        return [*written, Policy.default(segment)]
+        if (limit is None or len(written) < limit) and (before is None or before > 0):
+            written.append(Policy.default(segment))
+        return written
 
     async def add_policy(
         self, tenant_id: str, segment: Segment, rules: PolicyRules, created_by: str

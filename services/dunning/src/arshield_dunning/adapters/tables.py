@@ -135,8 +135,10 @@ agencies = sa.Table(
     sa.Column("tenant_id", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("url", sa.Text, nullable=False),
+    # sealed with the deployment's secrets key (`fernet:...`; see adapters/secrets.py)
     sa.Column("secret", sa.Text, nullable=False),
-    sa.Column("previous_secret", sa.Text),  # still signed with during a rotation
+    sa.Column("previous_secret", sa.Text),  # still signs and verifies until previous_secret_until
+    sa.Column("previous_secret_until", sa.DateTime(timezone=True)),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("disabled_reason", sa.Text),
     _created(),
@@ -215,7 +217,13 @@ callbacks = sa.Table(
     sa.Column("request_hash", sa.Text, nullable=False),
     sa.Column("case_id", sa.Text, nullable=False),
     sa.Column("response", pg.JSONB, nullable=False),
+    # the Standard Webhooks `webhook-id`: a replayed message has no second effect whatever
+    # Idempotency-Key it carries (null for callbacks accepted before it was remembered)
+    sa.Column("webhook_id", sa.Text),
     _created(),
+    sa.UniqueConstraint(
+        "tenant_id", "agency_id", "webhook_id", name="uq_dunning_agency_callbacks_webhook_id"
+    ),
 )
 
 PROJECTION_TABLES = (

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +21,42 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_dunning.adapters import tables as t
-from arshield_dunning.adapters.webhooks import SendResult, TargetRefused, check_target, send
+from arshield_dunning.adapters.secrets import SecretBox, SecretUnreadable
+from arshield_dunning.adapters.webhooks import (
+    GuardedBackend,
+    Resolver,
+    SendResult,
+    guarded_client,
+    secrets_in_force,
+    send,
+    system_resolver,
+)
 from arshield_dunning.settings import DunningSettings
 
 log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Wake:
+    """Wakes the dispatcher once it runs. Routes are given this before the dispatcher exists (the
+    runtime copies the service's state onto the app before it starts background tasks)."""
+
+    def __init__(self) -> None:
+        self._targets: list[Callable[[], None]] = []
+
+    def attach(self, target: Callable[[], None]) -> None:
+        self._targets.append(target)
+
+    def detach(self, target: Callable[[], None]) -> None:
+        if target in self._targets:
+            self._targets.remove(target)
+
+    def wake(self) -> None:
+        for target in self._targets:
+            target()
 
 
 class WebhookDispatcher:
@@ -35,12 +68,22 @@ class WebhookDispatcher:
         client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
         batch: int = 20,
+        resolver: Resolver = system_resolver,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.client = client or httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+        # every connection resolves once, is checked, and goes to the checked address
+        self.client = client or guarded_client(
+            GuardedBackend(
+                allow_private=settings.allow_private_webhook_targets,
+                refused_ports=settings.refused_ports,
+                resolver=resolver,
+            ),
+            timeout=settings.webhook_timeout_seconds,
         )
+        self.box = SecretBox(settings.secrets_key.get_secret_value())
+        self.clock = clock
         self.rng = rng or random.Random()
         self.batch = batch
         self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
@@ -92,6 +135,7 @@ class WebhookDispatcher:
                         a.c.url,
                         a.c.secret,
                         a.c.previous_secret,
+                        a.c.previous_secret_until,
                     )
                     .join(a, a.c.agency_id == d.c.agency_id)
                     .where(
@@ -111,12 +155,16 @@ class WebhookDispatcher:
         return list(rows)
 
     async def _attempt(self, row: Any) -> None:
-        secrets_ = [s for s in (row.secret, row.previous_secret) if s]
         try:
-            await check_target(row.url, allow_private=self.settings.allow_private_webhook_targets)
-        except TargetRefused as refused:
+            secrets_ = secrets_in_force(
+                self.box.open(row.secret),
+                self.box.open_optional(row.previous_secret),
+                row.previous_secret_until,
+                self.clock(),
+            )
+        except SecretUnreadable:
             result = SendResult(
-                None, f"target refused: {refused}", None, 0, int(datetime.now(UTC).timestamp())
+                None, "agency secret unreadable", None, 0, int(datetime.now(UTC).timestamp())
             )
         else:
             result = await send(

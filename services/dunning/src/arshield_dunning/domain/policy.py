@@ -12,9 +12,20 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from arshield_events.money import DecimalString
+
+MAX_OFFSET_DAYS = 3650
+"""Ten years: an offset beyond it is a typo, and would run dates past the calendar's end."""
+
+OffsetDays = Annotated[int, Field(strict=True, ge=-365, le=MAX_OFFSET_DAYS)]
+"""Whole days as a JSON integer (floats refused); the sign rules are `policy_problems`'."""
+
+Threshold = Annotated[DecimalString, Field(gt=0, le=Decimal("1000000000000"))]
+"""An amount as a decimal string, positive and at most 10^12."""
 
 
 class Segment(StrEnum):
@@ -49,7 +60,7 @@ class EscalationStep(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: EscalationAction
-    days_after_due: int
+    days_after_due: OffsetDays
 
     @property
     def level(self) -> int:
@@ -61,22 +72,25 @@ class PolicyRules(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    receipt_confirmation_days_after_delivery: int | None = 7
-    reminder_days_before_due: tuple[int, ...] = (15,)
-    escalation: tuple[EscalationStep, ...] = (
-        EscalationStep(action="first_overdue_notice", days_after_due=1),
-        EscalationStep(action="formal_notice", days_after_due=30),
-        EscalationStep(action="agency_handover", days_after_due=60),
+    receipt_confirmation_days_after_delivery: OffsetDays | None = 7
+    reminder_days_before_due: tuple[OffsetDays, ...] = Field(default=(15,), max_length=12)
+    escalation: tuple[EscalationStep, ...] = Field(
+        default=(
+            EscalationStep(action="first_overdue_notice", days_after_due=1),
+            EscalationStep(action="formal_notice", days_after_due=30),
+            EscalationStep(action="agency_handover", days_after_due=60),
+        ),
+        max_length=len(ESCALATION_ORDER),
     )
-    statement_day_of_month: int | None = Field(
+    statement_day_of_month: Annotated[int, Field(strict=True, ge=1, le=28)] | None = Field(
         default=None, description="core customers: a statement of account on this day each month"
     )
-    controller_threshold: Decimal | None = Field(
+    controller_threshold: Threshold | None = Field(
         default=Decimal("10000"),
         description="a buyer whose open balance in one currency reaches this amount is assigned "
         "to a credit controller on the next business day",
     )
-    promise_grace_days: int = 3
+    promise_grace_days: Annotated[int, Field(strict=True, ge=0, le=365)] = 3
 
     @model_validator(mode="after")
     def _check_offsets(self) -> PolicyRules:

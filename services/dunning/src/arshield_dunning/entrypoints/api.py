@@ -7,18 +7,19 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from arshield_dunning.adapters import tables as t
+from arshield_dunning.adapters.secrets import SecretBox, SecretUnreadable
 from arshield_dunning.adapters.store import DunningStore
 from arshield_dunning.adapters.webhooks import (
     SignatureRefused,
@@ -26,6 +27,7 @@ from arshield_dunning.adapters.webhooks import (
     check_secret,
     check_target,
     new_secret,
+    secrets_in_force,
     verify_callback,
 )
 from arshield_dunning.application.handlers import Dunning
@@ -33,13 +35,14 @@ from arshield_dunning.domain.dunning import DunningError, RecordPromise
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment, plan
 from arshield_dunning.settings import DunningSettings
 from arshield_events import dunning as public
-from arshield_events.fields import BusinessDate, Id, ShortText, Text
+from arshield_events.fields import ID_PATTERN, BusinessDate, Id, ShortText, Text
 from arshield_events.money import DecimalString
 from arshield_events.money import Money as PublicMoney
 from arshield_runtime.http import (
     AdminPrincipal,
     AgencyPrincipal,
     Authenticated,
+    Page,
     ProblemError,
     ReadPrincipal,
     WritePrincipal,
@@ -50,6 +53,13 @@ from arshield_runtime.messaging import RequestEmitter
 
 router = APIRouter(prefix="/v1", tags=["dunning"])
 Limit = Annotated[int, Query(ge=1, le=500)]
+PathId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN)]
+"""An id in a path: printable, no whitespace or control characters (a NUL is a 422, not a 500)."""
+Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=ID_PATTERN)]
+"""A list filter (an id or a status): like a path id."""
+
+PROMISE_HORIZON = timedelta(days=366)
+"""A promise to pay falls within a year either side of the tenant's business date."""
 
 
 # --- plumbing ------------------------------------------------------------------------------------
@@ -79,13 +89,45 @@ async def business_date(store: DunningStore, tenant_id: str) -> date:
     return await store.business_date(tenant_id) or datetime.now(UTC).date()
 
 
+def now_of(request: Request) -> datetime:
+    """The app's clock (`app.state.clock`, settable by tests), else the wall clock."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def secret_box(request: Request) -> SecretBox:
+    return SecretBox(settings_of(request).secrets_key.get_secret_value())
+
+
+def bad_cursor() -> ProblemError:
+    return ProblemError(
+        400,
+        "Bad request",
+        "the cursor is not one this API issued",
+        errors=[{"loc": "query.cursor", "msg": "not a cursor this API issued"}],
+    )
+
+
+def cursor_field(cursor: str | None, name: str) -> str | None:
+    """The `name` position of a cursor this API issued (a printable string), or None."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    value = position.get(name)
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise bad_cursor()
+    text = str(value)
+    if not text or len(text) > 400 or any(ord(c) < 32 for c in text):
+        raise bad_cursor()
+    return text
+
+
 def not_found(what: str, ident: str) -> ProblemError:
     return ProblemError(404, "Not found", f"{what} {ident} does not exist")
 
 
 def page_after(cursor: str | None) -> str | None:
-    position = decode_cursor(cursor)
-    return str(position["after"]) if position else None
+    return cursor_field(cursor, "after")
 
 
 def page_of(items: list[Any], limit: int, key: str) -> dict[str, Any]:
@@ -133,7 +175,7 @@ class Timeline(BaseModel):
 
 
 @router.get("/invoices/{invoice_id}/timeline", response_model=Timeline)
-async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: Session) -> Any:
+async def invoice_timeline(invoice_id: PathId, principal: ReadPrincipal, session: Session) -> Any:
     """The invoice's dunning timeline: what was done (with the policy version and facts behind
     it), what was skipped, and what is scheduled under the current policy."""
     store = DunningStore(session)
@@ -199,7 +241,7 @@ async def invoice_timeline(invoice_id: str, principal: ReadPrincipal, session: S
 
 @router.get("/letters/{letter_id}")
 async def get_letter(
-    letter_id: str, request: Request, principal: ReadPrincipal, session: Session
+    letter_id: PathId, request: Request, principal: ReadPrincipal, session: Session
 ) -> Any:
     """A letter as sent: JSON (facts and rendered body), or the body alone with
     `Accept: text/plain`."""
@@ -226,20 +268,48 @@ async def get_letter(
     }
 
 
-@router.get("/invoices/{invoice_id}/letters")
-async def invoice_letters(invoice_id: str, principal: ReadPrincipal, session: Session) -> Any:
-    rows = await session.execute(
-        sa.select(t.letters.c.letter_id, t.letters.c.kind, t.letters.c.language, t.letters.c.as_of)
-        .where(
-            t.letters.c.tenant_id == principal.tenant_id, t.letters.c.invoice_ids.any(invoice_id)
-        )
-        .order_by(t.letters.c.as_of, t.letters.c.letter_id)
+class LetterSummary(BaseModel):
+    letter_id: str
+    kind: str
+    language: str
+    as_of: date
+
+
+@router.get("/invoices/{invoice_id}/letters", response_model=Page[LetterSummary])
+async def invoice_letters(
+    invoice_id: PathId,
+    principal: ReadPrincipal,
+    session: Session,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Any:
+    """The invoice's letters, oldest first, a page at a time."""
+    lt = t.letters
+    query = sa.select(lt.c.letter_id, lt.c.kind, lt.c.language, lt.c.as_of).where(
+        lt.c.tenant_id == principal.tenant_id, lt.c.invoice_ids.any(invoice_id)
     )
-    return {"items": [_row(r) for r in rows]}
+    after_id = cursor_field(cursor, "letter_id")
+    if after_id is not None:
+        try:
+            after_on = date.fromisoformat(cursor_field(cursor, "as_of") or "")
+        except ValueError:
+            raise bad_cursor() from None
+        query = query.where(sa.tuple_(lt.c.as_of, lt.c.letter_id) > (after_on, after_id))
+    rows = [
+        LetterSummary.model_validate(dict(r._mapping))
+        for r in await session.execute(query.order_by(lt.c.as_of, lt.c.letter_id).limit(limit + 1))
+    ]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page[LetterSummary](
+        items=rows[:limit],
+        next_cursor=encode_cursor({"as_of": last.as_of.isoformat(), "letter_id": last.letter_id})
+        if last
+        else None,
+    )
 
 
 @router.get("/buyers/{buyer_id}/dunning")
-async def buyer_dunning(buyer_id: str, principal: ReadPrincipal, session: Session) -> Any:
+async def buyer_dunning(buyer_id: PathId, principal: ReadPrincipal, session: Session) -> Any:
     """A buyer's dunning standing: segment (and watch), open balance, controller assignment,
     statements, promises, and its buyer-level actions (statements, controller assignment)."""
     store = DunningStore(session)
@@ -288,8 +358,8 @@ async def list_cases(
     session: Session,
     limit: Limit = 50,
     cursor: str | None = None,
-    buyer_id: str | None = None,
-    status: str | None = None,
+    buyer_id: Filter = None,
+    status: Filter = None,
 ) -> Any:
     query = sa.select(t.cases).where(t.cases.c.tenant_id == principal.tenant_id)
     if buyer_id:
@@ -303,7 +373,7 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}")
-async def get_case(case_id: str, principal: ReadPrincipal, session: Session) -> Any:
+async def get_case(case_id: PathId, principal: ReadPrincipal, session: Session) -> Any:
     row = (
         await session.execute(
             sa.select(t.cases).where(
@@ -319,6 +389,14 @@ async def get_case(case_id: str, principal: ReadPrincipal, session: Session) -> 
 # --- policies ------------------------------------------------------------------------------------
 
 
+class PolicyOut(BaseModel):
+    segment: str
+    version: int
+    policy_version: str
+    default: bool
+    rules: dict[str, Any]
+
+
 def _policy_out(policy: Policy) -> dict[str, Any]:
     return {
         "segment": policy.segment.value,
@@ -329,17 +407,43 @@ def _policy_out(policy: Policy) -> dict[str, Any]:
     }
 
 
-@router.get("/policies")
-async def current_policies(principal: ReadPrincipal, session: Session) -> Any:
-    """The policy in force for each segment (version 0 is the built-in default)."""
+def _int_cursor(cursor: str | None) -> int | None:
+    after = page_after(cursor)
+    if after is None:
+        return None
+    if not after.isdigit() or len(after) > 9:
+        raise bad_cursor()
+    return int(after)
+
+
+@router.get("/policies", response_model=Page[PolicyOut])
+async def current_policies(
+    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None
+) -> Any:
+    """The policy in force for each segment (version 0 is the built-in default), by segment."""
     policies = await DunningStore(session).current_policies(principal.tenant_id)
-    return {"items": [_policy_out(p) for p in policies.values()]}
+    after = page_after(cursor)
+    items = [
+        _policy_out(p)
+        for segment, p in sorted(policies.items())
+        if after is None or segment.value > after
+    ]
+    return page_of(items[: limit + 1], limit, "segment")
 
 
-@router.get("/policies/{segment}")
-async def policy_versions(segment: Segment, principal: ReadPrincipal, session: Session) -> Any:
-    versions = await DunningStore(session).policy_versions(principal.tenant_id, segment)
-    return {"items": [_policy_out(p) for p in versions]}
+@router.get("/policies/{segment}", response_model=Page[PolicyOut])
+async def policy_versions(
+    segment: Segment,
+    principal: ReadPrincipal,
+    session: Session,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> Any:
+    """Every version of the segment's policy, newest first (the built-in default, 0, last)."""
+    versions = await DunningStore(session).policy_versions(
+        principal.tenant_id, segment, before=_int_cursor(cursor), limit=limit + 1
+    )
+    return page_of([_policy_out(p) for p in versions], limit, "version")
 
 
 @router.put("/policies/{segment}", status_code=201)
@@ -361,7 +465,7 @@ class PromiseIn(BaseModel):
 
     invoice_ids: tuple[Id, ...] = Field(min_length=1, max_length=200)
     promised_on: BusinessDate
-    amount: DecimalString | None = Field(
+    amount: Annotated[DecimalString, Field(gt=0)] | None = Field(
         default=None, description="defaults to what the invoices still owe"
     )
     grace_days: int | None = Field(
@@ -393,6 +497,14 @@ async def record_promise(
     if len(buyers) != 1:
         raise ProblemError(422, "Invalid request", "a promise covers invoices of one buyer")
     buyer_id = str(buyers.pop())
+    today = await business_date(store, tenant)
+    if not today - PROMISE_HORIZON <= body.promised_on <= today + PROMISE_HORIZON:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"promised_on must fall within a year of the business date {today.isoformat()}",
+            errors=[{"loc": "promised_on", "msg": "more than a year from the business date"}],
+        )
     settings = settings_of(request)
     promise_id = f"ptp_{uuid.uuid4().hex}"
     emitter = RequestEmitter(settings.source, tenant, promise_id)
@@ -405,7 +517,7 @@ async def record_promise(
         invoice_ids=body.invoice_ids,
         promised_on=body.promised_on,
         amount=body.amount,
-        recorded_on=await business_date(store, tenant),
+        recorded_on=today,
         grace_days=grace,
         recorded_by=body.recorded_by or principal.name,
     )
@@ -431,7 +543,7 @@ async def list_promises(
     session: Session,
     limit: Limit = 50,
     cursor: str | None = None,
-    status: str | None = None,
+    status: Filter = None,
 ) -> Any:
     query = sa.select(t.promises).where(t.promises.c.tenant_id == principal.tenant_id)
     if status:
@@ -496,8 +608,13 @@ def _agency_out(row: Any, *, secret: str | None = None) -> dict[str, Any]:
 
 
 async def _checked_url(url: str, request: Request) -> str:
+    settings = settings_of(request)
     try:
-        await check_target(url, allow_private=settings_of(request).allow_private_webhook_targets)
+        await check_target(
+            url,
+            allow_private=settings.allow_private_webhook_targets,
+            refused_ports=settings.refused_ports,
+        )
     except TargetRefused as refused:
         raise ProblemError(
             422,
@@ -542,30 +659,40 @@ async def register_agency(
             tenant_id=principal.tenant_id,
             name=body.name,
             url=url,
-            secret=secret,
+            secret=secret_box(request).seal(secret),
         )
     )
     return _agency_out(await _agency(session, principal.tenant_id, agency_id), secret=secret)
 
 
-@router.get("/agencies")
-async def list_agencies(principal: AdminPrincipal, session: Session) -> Any:
-    rows = await session.execute(
-        sa.select(t.agencies)
-        .where(t.agencies.c.tenant_id == principal.tenant_id)
-        .order_by(t.agencies.c.created_at)
-    )
-    return {"items": [_agency_out(r) for r in rows]}
+class AgencyOut(BaseModel):
+    agency_id: str
+    name: str
+    url: str
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+
+@router.get("/agencies", response_model=Page[AgencyOut])
+async def list_agencies(
+    principal: AdminPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None
+) -> Any:
+    query = sa.select(t.agencies).where(t.agencies.c.tenant_id == principal.tenant_id)
+    if (after := page_after(cursor)) is not None:
+        query = query.where(t.agencies.c.agency_id > after)
+    rows = await session.execute(query.order_by(t.agencies.c.agency_id).limit(limit + 1))
+    return page_of([_agency_out(r) for r in rows], limit, "agency_id")
 
 
 @router.get("/agencies/{agency_id}")
-async def get_agency(agency_id: str, principal: AdminPrincipal, session: Session) -> Any:
+async def get_agency(agency_id: PathId, principal: AdminPrincipal, session: Session) -> Any:
     return _agency_out(await _agency(session, principal.tenant_id, agency_id))
 
 
 @router.patch("/agencies/{agency_id}")
 async def update_agency(
-    agency_id: str,
+    agency_id: PathId,
     body: AgencyPatch,
     request: Request,
     principal: AdminPrincipal,
@@ -586,14 +713,22 @@ async def update_agency(
 
 
 @router.post("/agencies/{agency_id}/rotate-secret")
-async def rotate_secret(agency_id: str, principal: AdminPrincipal, session: Session) -> Any:
-    """A new secret; deliveries are signed with both until the next rotation."""
+async def rotate_secret(
+    agency_id: PathId, request: Request, principal: AdminPrincipal, session: Session
+) -> Any:
+    """A new secret. The old one still signs deliveries and verifies callbacks for the grace
+    period (`webhook_secret_grace_seconds`, a day by default), then no longer."""
     row = await _agency(session, principal.tenant_id, agency_id)
     secret = new_secret()
+    grace = timedelta(seconds=settings_of(request).webhook_secret_grace_seconds)
     await session.execute(
         t.agencies.update()
         .where(t.agencies.c.agency_id == agency_id)
-        .values(secret=secret, previous_secret=row.secret)
+        .values(
+            secret=secret_box(request).seal(secret),
+            previous_secret=row.secret,
+            previous_secret_until=now_of(request) + grace,
+        )
     )
     return _agency_out(await _agency(session, principal.tenant_id, agency_id), secret=secret)
 
@@ -610,9 +745,9 @@ async def list_deliveries(
     session: Session,
     limit: Limit = 50,
     cursor: str | None = None,
-    agency_id: str | None = None,
-    case_id: str | None = None,
-    status: str | None = None,
+    agency_id: Filter = None,
+    case_id: Filter = None,
+    status: Filter = None,
 ) -> Any:
     d = t.deliveries
     query = sa.select(d).where(d.c.tenant_id == principal.tenant_id)
@@ -639,7 +774,7 @@ async def _delivery(session: AsyncSession, tenant: str, delivery_id: str) -> Any
 
 
 @router.get("/deliveries/{delivery_id}")
-async def get_delivery(delivery_id: str, principal: AdminPrincipal, session: Session) -> Any:
+async def get_delivery(delivery_id: PathId, principal: AdminPrincipal, session: Session) -> Any:
     """A delivery with every attempt made."""
     out = _delivery_out(await _delivery(session, principal.tenant_id, delivery_id))
     attempts = await session.execute(
@@ -653,7 +788,7 @@ async def get_delivery(delivery_id: str, principal: AdminPrincipal, session: Ses
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202)
 async def redeliver(
-    delivery_id: str, request: Request, principal: AdminPrincipal, session: Session
+    delivery_id: PathId, request: Request, principal: AdminPrincipal, session: Session
 ) -> Any:
     """Send the delivery again (same webhook-id) with a fresh retry schedule."""
     await _delivery(session, principal.tenant_id, delivery_id)
@@ -696,17 +831,30 @@ _CASE_ORDER = {
 
 @router.post("/agencies/{agency_id}/callbacks")
 async def agency_callback(
-    agency_id: str, request: Request, principal: AgencyPrincipal, session: Session
+    agency_id: PathId, request: Request, principal: AgencyPrincipal, session: Session
 ) -> Any:
     """An agency reports on a case. Signed like our webhooks with the agency's secret and
-    carrying an `Idempotency-Key`: a replay returns the first answer and changes nothing."""
+    carrying an `Idempotency-Key`: a replay returns the first answer and changes nothing, and so
+    does a replayed message (its `webhook-id` is remembered) whatever key it carries."""
     tenant = principal.tenant_id
     agency = await _agency(session, tenant, agency_id)
     raw = await request.body()
+    box = secret_box(request)
     try:
-        verify_callback(
-            [s for s in (agency.secret, agency.previous_secret) if s], raw, dict(request.headers)
+        secrets_ = secrets_in_force(
+            box.open(agency.secret),
+            box.open_optional(agency.previous_secret),
+            agency.previous_secret_until,
+            now_of(request),
         )
+    except SecretUnreadable:
+        raise ProblemError(
+            503,
+            "Agency secret unreadable",
+            "the agency's secret does not open with this deployment's secrets key",
+        ) from None
+    try:
+        verify_callback(secrets_, raw, dict(request.headers))
     except SignatureRefused as refused:
         raise ProblemError(
             401,
@@ -714,14 +862,41 @@ async def agency_callback(
             f"the callback's Standard Webhooks signature does not verify: {refused}",
             type_="urn:arshield:dunning:invalid-signature",
         ) from None
+    webhook_id = request.headers["webhook-id"]  # present: the signature covers it
+    if len(webhook_id) > 200:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            "the webhook-id header is longer than 200 characters",
+            errors=[{"loc": "header.webhook-id", "msg": "at most 200 characters"}],
+        )
     key = request.headers.get("idempotency-key", "").strip()
     if not key or len(key) > 200:
         raise ProblemError(
             400,
             "Idempotency-Key required",
             "send an Idempotency-Key header (at most 200 characters)",
+            errors=[{"loc": "header.idempotency-key", "msg": "required, at most 200 characters"}],
         )
     request_hash = hashlib.sha256(raw).hexdigest()
+    replayed = (
+        await session.execute(
+            sa.select(t.callbacks).where(
+                t.callbacks.c.tenant_id == tenant,
+                t.callbacks.c.agency_id == agency_id,
+                t.callbacks.c.webhook_id == webhook_id,
+            )
+        )
+    ).first()
+    if replayed is not None:
+        if replayed.request_hash != request_hash:
+            raise ProblemError(
+                422,
+                "webhook-id reused",
+                "this webhook-id was used for a different message",
+                errors=[{"loc": "header.webhook-id", "msg": "already used for another message"}],
+            )
+        return _replayed(replayed.response)
     seen = (
         await session.execute(
             sa.select(t.callbacks).where(
@@ -738,11 +913,7 @@ async def agency_callback(
                 "Idempotency-Key reused",
                 "this Idempotency-Key was used for a different request",
             )
-        return Response(
-            content=_json(seen.response),
-            media_type="application/json",
-            headers={"Idempotent-Replayed": "true"},
-        )
+        return _replayed(seen.response)
     try:
         update = CaseUpdateIn.model_validate_json(raw)
     except ValidationError as invalid:
@@ -821,13 +992,24 @@ async def agency_callback(
                     request_hash=request_hash,
                     case_id=case.case_id,
                     response=response,
+                    webhook_id=webhook_id,
                 )
             )
     except IntegrityError:
         raise ProblemError(
-            409, "Conflict", "a callback with this Idempotency-Key is being processed"
+            409,
+            "Conflict",
+            "a callback with this Idempotency-Key or webhook-id is being processed",
         ) from None
     return response
+
+
+def _replayed(response: Any) -> Response:
+    return Response(
+        content=_json(response),
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def _check_transition(case: Any, update: CaseUpdateIn) -> None:
@@ -842,13 +1024,36 @@ def _check_transition(case: Any, update: CaseUpdateIn) -> None:
         )
     if update.collected is not None and update.collected.currency != case.currency:
         raise ProblemError(
-            422, "Invalid request", f"collected must be in the case currency {case.currency}"
+            422,
+            "Invalid request",
+            f"collected must be in the case currency {case.currency}",
+            errors=[{"loc": "collected.currency", "msg": f"must be {case.currency}"}],
+        )
+    # `collected` is the running total on the case: it never exceeds what the case claims and
+    # never goes down (money collected stays collected)
+    if update.collected is not None and update.collected.amount > case.amount:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"collected {update.collected.amount} exceeds the case amount {case.amount}",
+            errors=[{"loc": "collected.amount", "msg": "more than the case amount"}],
+        )
+    if update.collected is not None and update.collected.amount < case.collected:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"collected is the total so far on the case; it cannot fall from {case.collected} "
+            f"to {update.collected.amount}",
+            errors=[{"loc": "collected.amount", "msg": "less than the total already collected"}],
         )
     if update.status == "payment_collected" and (
         update.collected is None or update.collected.amount <= 0
     ):
         raise ProblemError(
-            422, "Invalid request", "status payment_collected needs the collected amount"
+            422,
+            "Invalid request",
+            "status payment_collected needs the collected amount",
+            errors=[{"loc": "collected", "msg": "required and positive with payment_collected"}],
         )
 
 

@@ -2,7 +2,7 @@
 ids never shadow another's) and API keys may expire.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0002b
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from arshield_runtime.migrations import upgrade_runtime_tables
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0002b"
 branch_labels = None
 depends_on = None
 
