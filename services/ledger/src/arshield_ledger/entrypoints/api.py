@@ -115,8 +115,7 @@ def _invoice_view(
     state = reports.invoice_as_of(entries, dues, as_of)
     currency = row.currency
     status: InvoiceStatus = row.status if live else state.status
-    settled_on = state.settled_on
-    days_late = max(0, (settled_on - row.due_on).days) if settled_on else None
+    settled_on, days_late = state.settled_on, state.days_late
     return InvoiceView(
         invoice_id=row.invoice_id,
         invoice_number=row.invoice_number,
