@@ -267,3 +267,24 @@ def test_credit_note_surplus_is_applied_to_other_open_invoices() -> None:
     assert ("B", D(260), "partially_paid") in [
         (b.invoice_id, b.outstanding, b.status) for b in changes.balances
     ]
+
+
+def test_a_snapshot_written_before_these_rules_still_loads() -> None:
+    """Snapshots kept five fields per instalment and no credit note on a pending resolution: they
+    load with no payment dates (days late then falls back to the settlement date, the old rule)."""
+    from arshield_ledger.adapters import snapshot
+
+    acc = BuyerAccount("t", "b")
+    acc.issue(invoice("i", 100, date(2025, 1, 31)))
+    acc.receive_payment(payment("p", 100, date(2025, 2, 10), allocations=(("i", 100),)))
+    acc.resolve_dispute(resolve("d", "later", date(2025, 2, 11)))
+    state = snapshot.dump(acc)
+    for raw in state["invoices"]:
+        raw["parts"] = [part[:5] for part in raw["parts"]]
+    for facts in state["pending"].values():
+        for fact in facts:
+            fact.pop("credit_note_id")
+    old = snapshot.load("t", "b", state)
+    assert old.invoices["i"].instalments[0].paid_on is None
+    assert old.invoices["i"].days_late == 10  # 02-10 - 01-31
+    assert old.pending["later"][0] == resolve("d", "later", date(2025, 2, 11))

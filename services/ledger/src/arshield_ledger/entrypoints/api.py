@@ -448,7 +448,8 @@ class MetricsView(BaseModel):
 
 
 DSO_DEFINITION = (
-    "CRF, countback-free: DSO = receivables at period end / credit sales in the period x days; "
+    "CRF, countback-free, over net credit sales (issued less credit notes and cancellations in "
+    "the period): DSO = receivables at period end / credit sales in the period x days; "
     "best possible DSO = current receivables at period end / credit sales x days; "
     "ADD = DSO - best possible DSO; CEI = (opening receivables + sales - closing receivables) / "
     "(opening receivables + sales - closing current receivables) x 100"
