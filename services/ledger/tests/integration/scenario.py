@@ -203,6 +203,91 @@ def build() -> Scenario:
     s.add(d(2025, 1, 6), T1, "b3", inv("k1", "b3", "2500.00", d(2025, 1, 6), d(2025, 1, 20)))
     # globex: the same invoice id as acme's, another tenant's business.
     s.add(d(2025, 1, 2), T2, "x1", inv("i1", "x1", "70.00", d(2025, 1, 2), d(2025, 1, 30)))
+    # globex / b4: cash on account while the only invoice is disputed; the dispute is rejected
+    # after the due date and the cash settles it as of its arrival (never announced overdue);
+    # the rest meets the next invoice, which is then paid and cancelled (the cash comes back).
+    s.add(d(2025, 2, 1), T2, "b4", inv("e1", "b4", "200.00", d(2025, 2, 1), d(2025, 3, 1)))
+    s.add(
+        d(2025, 2, 15),
+        T2,
+        "b4",
+        DisputeRaised(
+            dispute_id="d4",
+            invoice_id="e1",
+            buyer_id="b4",
+            disputed_amount=m("200.00"),
+            reason="wrong quantity",
+            raised_on=d(2025, 2, 15),
+        ),
+    )
+    s.add(d(2025, 2, 20), T2, "b4", pay("p4", "b4", "250.00", d(2025, 2, 20)))
+    s.add(
+        d(2025, 3, 10),
+        T2,
+        "b4",
+        DisputeResolved(
+            dispute_id="d4",
+            invoice_id="e1",
+            buyer_id="b4",
+            outcome="rejected",
+            resolved_on=d(2025, 3, 10),
+        ),
+    )
+    s.add(d(2025, 4, 1), T2, "b4", inv("e2", "b4", "80.00", d(2025, 4, 1), d(2025, 5, 1)))
+    s.add(
+        d(2025, 4, 10),
+        T2,
+        "b4",
+        pay("p5", "b4", "30.00", d(2025, 4, 10), alloc=(("e2", "30.00"),)),
+    )
+    s.add(
+        d(2025, 4, 20),
+        T2,
+        "b4",
+        InvoiceCancelled(
+            invoice_id="e2", buyer_id="b4", reason="returned", cancelled_on=d(2025, 4, 20)
+        ),
+    )
+    # globex / b5: a dispute upheld with a credit note that corrects the invoice.
+    s.add(d(2025, 1, 15), T2, "b5", inv("e3", "b5", "1000.00", d(2025, 1, 15), d(2025, 2, 14)))
+    s.add(
+        d(2025, 2, 10),
+        T2,
+        "b5",
+        DisputeRaised(
+            dispute_id="d5",
+            invoice_id="e3",
+            buyer_id="b5",
+            disputed_amount=m("400.00"),
+            reason="price",
+            raised_on=d(2025, 2, 10),
+        ),
+    )
+    s.add(
+        d(2025, 3, 1),
+        T2,
+        "b5",
+        CreditNoteIssued(
+            credit_note_id="cn5",
+            invoice_id="e3",
+            buyer_id="b5",
+            amount=m("400.00"),
+            issued_on=d(2025, 3, 1),
+        ),
+    )
+    s.add(
+        d(2025, 3, 1),
+        T2,
+        "b5",
+        DisputeResolved(
+            dispute_id="d5",
+            invoice_id="e3",
+            buyer_id="b5",
+            outcome="upheld",
+            credit_note_id="cn5",
+            resolved_on=d(2025, 3, 1),
+        ),
+    )
     # An identical re-issue under another event id (ERP re-send) changes nothing.
     s.add(d(2025, 1, 23), T1, "b1", inv("i1", "b1", "1000.00", d(2025, 1, 2), d(2025, 2, 1)))
     # The same event delivered twice (same id).

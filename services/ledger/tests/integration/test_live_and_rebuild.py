@@ -175,16 +175,16 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         assert st["closing_balance"]["amount"] == "1400"
         assert [line["kind"] for line in st["lines"]] == ["payment"]
 
-        # b3 never paid: 2440 sits in 90+ at the end of May. p2 skipped i2 while it was disputed
-        # (its 100 stayed on account, went to i4 and came back when i4 was cancelled), so i2's first
-        # instalment (200, due 02-05) is 90+ too, the second 61-90, the third 31-60.
+        # b3 never paid: 2440 sits in 90+ at the end of May. p2 skipped i2 while it was disputed;
+        # its 100 stayed on account until the dispute was rejected (03-25), then went to i2's first
+        # instalment (200, due 02-05, leaving 100 in 90+); the second is 61-90, the third 31-60.
         portfolio = (
             await c.get("/v1/portfolio/ageing", params={"as_of": "2025-05-31"}, headers=acme)
         ).json()
         by_currency = {p["ageing"]["currency"]: p for p in portfolio["currencies"]}
         eur_buckets = by_currency["EUR"]["ageing"]["buckets"]
         assert {b: eur_buckets[b]["amount"] for b in ("90+", "61-90", "31-60")} == {
-            "90+": "2640",
+            "90+": "2540",
             "61-90": "300",
             "31-60": "300",
         }
@@ -199,14 +199,16 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
             )
         ).json()
         eur_m = {m["currency"]: m for m in metrics["metrics"]}["EUR"]
-        # Sales 1000 + 900 + 250 + 2500 = 4650 over 90 days; at 03-31: b3 2440 and i2 800, of
-        # which i2's third instalment (300, due 04-05) is current.
-        assert eur_m["credit_sales"]["amount"] == "4650"
-        assert eur_m["closing_receivables"]["amount"] == "3240"
-        assert eur_m["dso"] == "62.71"  # 3240 / 4650 * 90
-        assert eur_m["best_possible_dso"] == "5.81"  # 300 / 4650 * 90
-        assert eur_m["average_days_delinquent"] == "56.90"
-        assert eur_m["cei_percent"] == "32.41"  # (0 + 4650 - 3240) / (0 + 4650 - 300) * 100
+        # Net credit sales (DOMAIN.md): 1000 + 900 + 250 + 2500 issued less credit notes c1 100
+        # and c3 50 = 4500 over 90 days; at 03-31: b3 2440 and i2 700 (p2's 100 applied to it
+        # when its dispute was rejected), of which i2's third instalment (300, due 04-05) is
+        # current.
+        assert eur_m["credit_sales"]["amount"] == "4500"
+        assert eur_m["closing_receivables"]["amount"] == "3140"
+        assert eur_m["dso"] == "62.80"  # 3140 / 4500 * 90
+        assert eur_m["best_possible_dso"] == "6.00"  # 300 / 4500 * 90
+        assert eur_m["average_days_delinquent"] == "56.80"
+        assert eur_m["cei_percent"] == "32.38"  # (0 + 4500 - 3140) / (0 + 4500 - 300) * 100
 
         interest = (
             await c.get("/v1/invoices/k1/interest", params={"as_of": "2025-02-19"}, headers=acme)
@@ -229,12 +231,38 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
             )
         ).json()
         anomaly_kinds = {a["kind"] for a in anomalies["items"] + rest["items"]}
-        assert {
-            "payment_before_invoice",
-            "fact_before_invoice",
-            "unapplied_cash",
-            "cancelled_after_payment",
-        } <= anomaly_kinds
+        assert {"payment_before_invoice", "fact_before_invoice", "unapplied_cash"} <= anomaly_kinds
+        globex_kinds = {
+            a["kind"]
+            for a in (await c.get("/v1/anomalies", params={"limit": 100}, headers=globex)).json()[
+                "items"
+            ]
+        }
+        assert {"unapplied_cash", "cancelled_after_payment"} <= globex_kinds
+
+        # b4: 250 arrived 02-20 while e1 (200, due 03-01) was disputed; the dispute was rejected
+        # on 03-10 and the cash settled e1 as of 02-20: paid, 0 days late, never announced
+        # overdue. The other 50 went to e2 (80) on 04-01, p5 paid its 30, and its cancellation
+        # on 04-20 gave the 80 back: 80 on account.
+        e1 = (await c.get("/v1/invoices/e1", headers=globex)).json()
+        assert (e1["status"], e1["settled_on"], e1["days_late"]) == ("paid", "2025-02-20", 0)
+        assert "overdue" not in [h["kind"] for h in e1["history"]]
+        held = (
+            await c.get("/v1/buyers/b4/balance", params={"as_of": "2025-03-10"}, headers=globex)
+        ).json()["balances"]
+        assert [(b["outstanding"]["amount"], b["unapplied_cash"]["amount"]) for b in held] == [
+            ("0", "50")
+        ]
+        end = (await c.get("/v1/buyers/b4/balance", headers=globex)).json()["balances"]
+        assert [(b["outstanding"]["amount"], b["unapplied_cash"]["amount"]) for b in end] == [
+            ("0", "80")
+        ]
+        # b5: e3 (1000, DE, due 02-14) corrected by 400 (dispute upheld with cn5 on 03-01):
+        # interest as of 03-16 (30 days) on 600 from the due date: 600*11.27*30/36500 = 5.56.
+        corrected = (
+            await c.get("/v1/invoices/e3/interest", params={"as_of": "2025-03-16"}, headers=globex)
+        ).json()
+        assert corrected["interest"] == {"amount": "5.56", "currency": "EUR"}
 
         page = (
             await c.get("/v1/invoices", params={"buyer_id": "b1", "limit": 2}, headers=acme)

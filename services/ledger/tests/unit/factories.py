@@ -94,6 +94,10 @@ def dispute(
 
 
 def resolve(
-    dispute_id: str, invoice_id: str, on: date, outcome: str = "rejected"
+    dispute_id: str,
+    invoice_id: str,
+    on: date,
+    outcome: str = "rejected",
+    credit_note_id: str | None = None,
 ) -> ResolveDispute:
-    return ResolveDispute(dispute_id, invoice_id, outcome, on)
+    return ResolveDispute(dispute_id, invoice_id, outcome, on, credit_note_id)

@@ -18,7 +18,7 @@ from arshield_ledger.adapters.tables import (
     invoices,
     ledger_entries,
 )
-from arshield_ledger.domain.reports import EntryRow
+from arshield_ledger.domain.reports import SALES_KINDS, EntryRow
 
 E = ledger_entries.c
 
@@ -214,6 +214,7 @@ async def portfolio_ageing(
 @dataclass(frozen=True)
 class PeriodTotals:
     credit_sales: dict[str, Decimal]
+    """Net credit sales (`reports.SALES_KINDS`)."""
     opening: dict[str, Decimal]
     closing: dict[str, Decimal]
     closing_current: dict[str, Decimal]
@@ -236,8 +237,9 @@ async def period_totals(
         rows = list(await connection.execute(sa.text(sql), params))
         return {r.currency: r.total for r in rows}, {r.currency: r.current for r in rows}
 
+    # Net credit sales: issued less credit notes and cancellations dated in the period.
     sales_sql = sa.select(E.currency, sa.func.sum(E.amount).label("sales")).where(
-        E.tenant_id == tenant_id, E.kind == "issued", E.effective_on.between(start, end)
+        E.tenant_id == tenant_id, E.kind.in_(SALES_KINDS), E.effective_on.between(start, end)
     )
     if buyer_id is not None:
         sales_sql = sales_sql.where(E.buyer_id == buyer_id)

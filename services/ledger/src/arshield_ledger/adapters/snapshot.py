@@ -93,7 +93,14 @@ def _dump_invoice(inv: Invoice) -> dict[str, Any]:
         "due_on": inv.due_on.isoformat(),
         "content": inv.content,
         "parts": [
-            [p.seq, p.due_on.isoformat(), str(p.amount), str(p.outstanding), p.alerted]
+            [
+                p.seq,
+                p.due_on.isoformat(),
+                str(p.amount),
+                str(p.outstanding),
+                p.alerted,
+                _s(p.paid_on),
+            ]
             for p in inv.instalments
         ],
         "terms": [inv.payment_terms_days, inv.jurisdiction, _s(inv.agreed_annual_rate)],
@@ -116,10 +123,7 @@ def _load_invoice(raw: dict[str, Any]) -> Invoice:
         issued_on=date.fromisoformat(raw["issued_on"]),
         due_on=date.fromisoformat(raw["due_on"]),
         content=raw["content"],
-        instalments=[
-            Instalment(seq, date.fromisoformat(due), Decimal(amount), Decimal(left), alerted)
-            for seq, due, amount, left, alerted in raw["parts"]
-        ],
+        instalments=[_load_instalment(part) for part in raw["parts"]],
         payment_terms_days=terms_days,
         jurisdiction=jurisdiction,
         agreed_annual_rate=None if rate is None else Decimal(rate),
@@ -129,6 +133,15 @@ def _load_invoice(raw: dict[str, Any]) -> Invoice:
         disputes={k: Decimal(v) for k, v in raw["disputes"].items()},
         settled_on=_d(raw["settled_on"]),
         status=raw["status"],
+    )
+
+
+def _load_instalment(raw: list[Any]) -> Instalment:
+    """A snapshot's instalment; one written before payment dates were kept has five fields."""
+    seq, due, amount, left, alerted, *rest = raw
+    paid_on = _d(rest[0]) if rest else None
+    return Instalment(
+        seq, date.fromisoformat(due), Decimal(amount), Decimal(left), alerted, paid_on
     )
 
 

@@ -122,7 +122,9 @@ async def on_dispute_raised(ctx: HandlerContext) -> None:
 
 async def on_dispute_resolved(ctx: HandlerContext) -> None:
     data: erp.DisputeResolved = ctx.event.data
-    fact = ResolveDispute(data.dispute_id, data.invoice_id, data.outcome, data.resolved_on)
+    fact = ResolveDispute(
+        data.dispute_id, data.invoice_id, data.outcome, data.resolved_on, data.credit_note_id
+    )
     await _apply(ctx, data.buyer_id, lambda account: account.resolve_dispute(fact))
 
 

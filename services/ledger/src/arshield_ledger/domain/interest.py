@@ -22,6 +22,7 @@ from arshield_latepay import (
     ReferenceRates,
     late_payment_claim,
 )
+from arshield_ledger.domain.model import CORRECTION
 from arshield_ledger.domain.reports import EntryRow
 
 _BY_CURRENCY = {"EUR": Jurisdiction.EU, "GBP": Jurisdiction.UK, "CNY": Jurisdiction.CN}
@@ -44,14 +45,26 @@ class InterestAnswer:
 
 
 def debts(entries: Sequence[EntryRow], due_dates: dict[int, date]) -> list[Debt]:
-    """One debt per instalment: its outstanding amount at the end of each day something moved."""
+    """One debt per instalment: its outstanding amount at the end of each day something moved.
+
+    A credit note that corrects the invoice (named by an upheld dispute: a `correction` entry)
+    reduces the instalment from its due date, as an amount never owed (DOMAIN.md, Ledger); any
+    other credit note, and every payment, from its own date.
+    """
+    corrective = {e.ref for e in entries if e.kind == CORRECTION}
+
+    def dated(e: EntryRow) -> date:
+        if e.kind == "credit_note" and e.ref in corrective and e.seq in due_dates:
+            return min(e.effective_on, due_dates[e.seq])
+        return e.effective_on
+
     out = []
     for seq in sorted(due_dates):
         running = Decimal(0)
         changes: dict[date, Decimal] = {}
-        for e in sorted((e for e in entries if e.seq == seq), key=lambda e: e.effective_on):
-            running += e.amount
-            changes[e.effective_on] = running
+        for on, amount in sorted((dated(e), e.amount) for e in entries if e.seq == seq):
+            running += amount
+            changes[on] = running
         out.append(
             Debt(due_dates[seq], tuple(BalanceChange(d, v) for d, v in sorted(changes.items())))
         )

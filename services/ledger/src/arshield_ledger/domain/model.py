@@ -15,6 +15,17 @@ Rules taken here (documented judgement calls, each recorded as an `Anomaly` wher
 - A credit note may not exceed the invoice's amount less earlier credit notes; what exceeds the
   outstanding amount (the invoice was already paid) stays on the account as a credit.
 - Cancelling an invoice with cash applied releases that cash to the account.
+- Cash on account (unapplied payments, credit-note surpluses, released cash) never waits while an
+  open, undisputed invoice in its currency could take it: every operation ends by applying it
+  oldest due date first (an invoice arriving, a dispute resolved, a credit note leaving a surplus,
+  a cancellation releasing cash). Each application is dated when both the cash and the invoice
+  existed (a payment reduces the principal from the day it arrived), so an invoice that cash on
+  account covers is never announced overdue.
+- An invoice closed without any payment (credit notes only) is `credited`, not `paid`: it is not
+  settled by payment and has no days late. An invoice settled by payment is as late as its worst
+  instalment, each instalment measured by the last payment against it.
+- A credit note named by an upheld dispute (`DisputeResolved.credit_note_id`) corrects the invoice:
+  a `correction` entry (amount 0) marks it, and interest treats its amount as never owed.
 - A disputed invoice stays in the receivables, flagged; it is not chosen for unallocated cash and is
   not announced overdue while disputed (dunning pauses on a dispute anyway).
 - Overdue is decided by business-day ticks: an instalment is announced once when it becomes overdue
@@ -31,9 +42,11 @@ from decimal import Decimal
 from typing import Any, Literal
 
 ZERO = Decimal(0)
+CORRECTION = "correction"
+"""Entry kind (amount 0) naming a credit note that corrects its invoice (an upheld dispute)."""
 
 InvoiceStatus = Literal[
-    "open", "partially_paid", "paid", "overdue", "disputed", "cancelled", "written_off"
+    "open", "partially_paid", "paid", "credited", "overdue", "disputed", "cancelled", "written_off"
 ]
 Bucket = Literal["current", "1-30", "31-60", "61-90", "90+"]
 BUCKETS: tuple[Bucket, ...] = ("current", "1-30", "31-60", "61-90", "90+")
@@ -138,6 +151,8 @@ class ResolveDispute:
     invoice_id: str
     outcome: str
     resolved_on: date
+    credit_note_id: str | None = None
+    """The credit note that corrects the invoice when the dispute is upheld."""
 
 
 PendingFact = IssueCreditNote | CancelInvoice | RaiseDispute | ResolveDispute
@@ -243,6 +258,18 @@ class Instalment:
     outstanding: Decimal
     alerted: int = 0
     """The overdue level last announced (0 none, 1..4 for 1-30 ... 90+)."""
+    paid_on: date | None = None
+    """The date of the last payment applied to this instalment (credit notes do not count)."""
+
+    @property
+    def days_late(self) -> int | None:
+        """Days beyond the due date of the last payment against it; None when nothing was paid."""
+        if self.paid_on is None:
+            return None
+        return max(0, (self.paid_on - self.due_on).days)
+
+    def note_payment(self, on: date) -> None:
+        self.paid_on = on if self.paid_on is None else max(self.paid_on, on)
 
     def next_alert_on(self) -> date | None:
         if self.outstanding <= 0 or self.alerted >= len(LEVEL_STARTS):
@@ -276,9 +303,13 @@ class Invoice:
 
     @property
     def days_late(self) -> int | None:
-        if self.settled_on is None:
+        """For an invoice settled by payment: its worst instalment's days late, else None."""
+        if self.settled_on is None or self.status != "paid":
             return None
-        return max(0, (self.settled_on - self.due_on).days)
+        late = [d for d in (p.days_late for p in self.instalments) if d is not None]
+        if not late:  # a snapshot from before payment dates were kept per instalment
+            return max(0, (self.settled_on - self.due_on).days)
+        return max(late)
 
     @property
     def open(self) -> bool:
@@ -288,7 +319,7 @@ class Invoice:
         if self.cancelled_on is not None:
             return "cancelled"
         if self.outstanding <= 0:
-            return "paid"
+            return "paid" if self.paid > 0 else "credited"
         if self.disputes:
             return "disputed"
         if any(i.outstanding > 0 and i.alerted > 0 for i in self.instalments):
@@ -391,6 +422,7 @@ class BuyerAccount:
         for invoice_id in sorted(changes.invoices):
             inv = self.invoices[invoice_id]
             inv.status = inv.derive_status()
+            # Only payment settles; an invoice closed by credit notes alone is `credited`.
             if inv.status == "paid" and inv.settled_on is None:
                 inv.settled_on = max(
                     (
@@ -420,6 +452,7 @@ class BuyerAccount:
         """Reduce the instalments oldest due first by up to `amount`; returns the part used."""
         left = amount
         effective = max(on, inv.issued_on)
+        paying = kind in ("payment", "unapplied_cash")
         for part in sorted(inv.instalments, key=lambda i: (i.due_on, i.seq)):
             if left <= 0:
                 break
@@ -428,11 +461,13 @@ class BuyerAccount:
                 continue
             part.outstanding -= take
             left -= take
+            if paying:
+                part.note_payment(effective)
             self._entry(
                 changes, inv.invoice_id, part.seq, inv.currency, effective, kind, -take, ref
             )
         used = amount - left
-        if kind in ("payment", "unapplied_cash"):
+        if paying:
             inv.paid += used
         return used
 
@@ -476,6 +511,8 @@ class BuyerAccount:
         for pending in self.pending.pop(fact.invoice_id, []):
             self._apply_pending(changes, inv, pending)
         self._apply_cash(changes, inv)
+        for currency in sorted(self.cash):  # cash named for it in another currency is freed
+            self._sweep(changes, currency)
         self._close(changes, before, fact.issued_on)
         return changes
 
@@ -497,13 +534,10 @@ class BuyerAccount:
             )
 
     def _apply_cash(self, changes: Changes, inv: Invoice) -> None:
-        """Apply cash on account to a newly arrived invoice: first what was earmarked for it."""
+        """Apply to a newly arrived invoice the cash earmarked for it (the rest: `_sweep`)."""
         purse = self.cash.get(inv.currency, [])
         for cash in list(purse):
             if cash.earmarked_for == inv.invoice_id:
-                self._use_cash(changes, inv, cash)
-        for cash in list(purse):
-            if cash.earmarked_for is None and inv.open and not inv.disputes:
                 self._use_cash(changes, inv, cash)
         for currency, others in self.cash.items():
             for cash in others:
@@ -552,6 +586,63 @@ class BuyerAccount:
                 cash.ref,
                 inv.invoice_id,
             )
+
+    def _sweep(self, changes: Changes, currency: str) -> None:
+        """Apply unearmarked cash on account to open, undisputed instalments, oldest due first.
+
+        Each application is dated when both existed (the cash's date, or the invoice's issue date
+        if later): a payment reduces the principal from the day it arrived, even if the ledger
+        could only apply it later (the invoice was disputed, then the dispute rejected).
+        """
+        purse = [c for c in self.cash.get(currency, []) if c.earmarked_for is None]
+        if not purse:
+            return
+        parts = sorted(
+            (
+                (part.due_on, inv.issued_on, inv.invoice_id, part.seq, inv, part)
+                for inv in self.invoices.values()
+                if inv.currency == currency and inv.open and not inv.disputes
+                for part in inv.instalments
+                if part.outstanding > 0
+            ),
+            key=lambda row: row[:4],
+        )
+        for _due, _issued, _id, _seq, inv, part in parts:
+            for cash in purse:
+                take = min(cash.amount, part.outstanding)
+                if take <= 0:
+                    continue
+                on = max(cash.received_on, inv.issued_on)
+                part.outstanding -= take
+                part.note_payment(on)
+                inv.paid += take
+                cash.amount -= take
+                self._entry(
+                    changes,
+                    inv.invoice_id,
+                    part.seq,
+                    currency,
+                    on,
+                    "unapplied_cash",
+                    -take,
+                    cash.ref,
+                )
+                self._entry(
+                    changes,
+                    None,
+                    None,
+                    currency,
+                    on,
+                    "cash_applied",
+                    take,
+                    cash.ref,
+                    inv.invoice_id,
+                )
+        left = [c for c in self.cash[currency] if c.amount > 0]
+        if left:
+            self.cash[currency] = left
+        else:
+            del self.cash[currency]
 
     def _keep_cash(
         self,
@@ -676,6 +767,7 @@ class BuyerAccount:
                 break
             take = min(left, part.outstanding)
             part.outstanding -= take
+            part.note_payment(max(on, inv.issued_on))
             inv.paid += take
             left -= take
             self._entry(
@@ -703,6 +795,7 @@ class BuyerAccount:
         self.seen[fact.credit_note_id] = fact.content
         before = self._watch(inv.invoice_id)
         self._credit(changes, inv, fact)
+        self._sweep(changes, inv.currency)
         self._close(changes, before, fact.issued_on)
         return changes
 
@@ -771,6 +864,7 @@ class BuyerAccount:
             return changes
         before = self._watch(inv.invoice_id)
         self._cancel(changes, inv, fact)
+        self._sweep(changes, inv.currency)
         self._close(changes, before, fact.cancelled_on)
         return changes
 
@@ -779,7 +873,8 @@ class BuyerAccount:
             return
         on = max(fact.cancelled_on, inv.issued_on)
         # Cash applied to the invoice goes back to the account, then the remainder is reversed.
-        released = inv.paid
+        # A credit note's surplus already sits on the account: the buyer gets back what was paid.
+        released = min(inv.paid, inv.amount - inv.credited)
         for part in inv.instalments:
             if part.outstanding > 0:
                 self._entry(
@@ -827,6 +922,7 @@ class BuyerAccount:
             )
             inv.paid = ZERO
         inv.cancelled_on = on
+        inv.settled_on = None  # a cancelled invoice was never settled (as the as-of answers say)
         changes.invoices.add(inv.invoice_id)
 
     def raise_dispute(self, fact: RaiseDispute) -> Changes:
@@ -887,6 +983,7 @@ class BuyerAccount:
             return changes
         before = self._watch(inv.invoice_id)
         self._resolve(changes, inv, fact)
+        self._sweep(changes, inv.currency)
         self._close(changes, before, fact.resolved_on)
         return changes
 
@@ -897,6 +994,7 @@ class BuyerAccount:
         if fact.dispute_id not in inv.disputes:
             if fact.dispute_id not in self.resolved_early:
                 self.resolved_early[fact.dispute_id] = fact.outcome
+                self._mark_correction(changes, inv, fact, on)
                 self._anomaly(
                     changes,
                     "resolution_before_dispute",
@@ -919,12 +1017,35 @@ class BuyerAccount:
             fact.dispute_id,
             fact.outcome,
         )
+        self._mark_correction(changes, inv, fact, on)
+
+    def _mark_correction(
+        self, changes: Changes, inv: Invoice, fact: ResolveDispute, on: date
+    ) -> None:
+        """An upheld dispute names the credit note that corrects the invoice (in either order)."""
+        if fact.outcome != "upheld" or fact.credit_note_id is None:
+            return
+        self._entry(
+            changes,
+            inv.invoice_id,
+            None,
+            inv.currency,
+            on,
+            CORRECTION,
+            ZERO,
+            fact.credit_note_id,
+            fact.dispute_id,
+        )
 
     def start_business_day(self, business_date: date) -> Changes:
         """Announce instalments that became overdue or crossed into a later bucket by this date."""
         changes = Changes()
         watched = [i for i, inv in self.invoices.items() if inv.open and not inv.disputes]
         before = self._watch(*watched)
+        # Accounts kept before cash on account was swept after every fact are settled here, so
+        # cash on account never lets an invoice it covers be announced overdue.
+        for currency in sorted(self.cash):
+            self._sweep(changes, currency)
         for invoice_id in sorted(watched):
             inv = self.invoices[invoice_id]
             for part in sorted(inv.instalments, key=lambda i: (i.due_on, i.seq)):

@@ -4,7 +4,9 @@ Everything here takes entries already restricted to `effective_on <= as_of` (the
 SQL) or filters them itself, so any past date is answered from the facts known for that date.
 
 Metrics (Credit Research Foundation), per currency, over a period [from, to] of `days` days:
-- credit sales: invoices issued in the period (their full amounts);
+- credit sales: net credit sales (DOMAIN.md): invoices issued in the period, less credit notes
+  issued in the period, less invoices cancelled in the period (what was left of them after their
+  credit notes), each deducted on its own date; see `net_credit_sales`;
 - receivables: the positive outstanding of invoices (unapplied cash is not netted against them);
 - DSO (the simple, countback-free variant) = receivables at `to` / credit sales x days;
 - best possible DSO = current (not past due) receivables at `to` / credit sales x days;
@@ -26,6 +28,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from arshield_ledger.domain.model import BUCKETS, ZERO, Bucket, InvoiceStatus, bucket_of
 
 TWO_PLACES = Decimal("0.01")
+SALES_KINDS = ("issued", "credit_note", "credit_note_on_account", "cancelled")
+"""Entry kinds whose sum over a period is its net credit sales: invoices issued (+), credit notes
+(applied to the invoice, or their surplus kept on account: -) and cancellations (the invoice's
+amount less its credit notes: -). A cancellation's `payments_released` is not a sale."""
+PAYMENT_KINDS = ("payment", "unapplied_cash")
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class InvoiceAsOf:
     settled_on: date | None
     instalments: tuple[tuple[int, date, Decimal], ...]
     """(seq, due_on, outstanding) per instalment."""
+    days_late: int | None = None
+    """Settled by payment: the worst instalment's days late (its last payment against its due
+    date); None while open, and for an invoice credited or cancelled."""
 
 
 def invoice_as_of(
@@ -102,12 +112,15 @@ def invoice_as_of(
     disputes: dict[str, None] = {}
     cancelled = False
     settled_on: date | None = None
+    last_paid: dict[int, date] = {}
     for e in entries:
         if e.effective_on > as_of:
             continue
         if e.seq is not None:
             by_seq[e.seq] = by_seq.get(e.seq, ZERO) + e.amount
-        if e.kind in ("payment", "unapplied_cash") or e.kind == "payments_released":
+            if e.kind in PAYMENT_KINDS and e.amount < 0:
+                last_paid[e.seq] = max(e.effective_on, last_paid.get(e.seq, e.effective_on))
+        if e.kind in PAYMENT_KINDS or e.kind == "payments_released":
             paid -= e.amount
         elif e.kind == "credit_note":
             credited -= e.amount
@@ -124,7 +137,7 @@ def invoice_as_of(
         status: InvoiceStatus = "cancelled"
         settled_on = None
     elif outstanding <= 0:
-        status = "paid"
+        status = "paid" if paid > 0 else "credited"
     elif disputes:
         status = "disputed"
     elif any(by_seq[s] > 0 and as_of > due for s, due in due_dates.items()):
@@ -141,6 +154,12 @@ def invoice_as_of(
         open_disputes=tuple(disputes),
         settled_on=settled_on if status == "paid" else None,
         instalments=tuple((s, due_dates[s], by_seq[s]) for s in sorted(due_dates)),
+        days_late=max(
+            (max(0, (on - due_dates[s]).days) for s, on in last_paid.items() if s in due_dates),
+            default=None,
+        )
+        if status == "paid"
+        else None,
     )
 
 
@@ -190,6 +209,15 @@ def statement(entries: Iterable[EntryRow], start: date, end: date) -> dict[str, 
     return out
 
 
+def net_credit_sales(entries: Iterable[EntryRow], start: date, end: date) -> dict[str, Decimal]:
+    """Net credit sales per currency over [start, end] (see `SALES_KINDS`)."""
+    sales: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for e in entries:
+        if e.kind in SALES_KINDS and start <= e.effective_on <= end:
+            sales[e.currency] += e.amount
+    return dict(sales)
+
+
 @dataclass(frozen=True)
 class CollectionMetrics:
     currency: str
@@ -214,7 +242,11 @@ def collection_metrics(
     closing_receivables: Decimal,
     closing_current: Decimal,
 ) -> CollectionMetrics:
-    """CRF metrics from the period's totals (receivables are sums of positive outstanding)."""
+    """CRF metrics from the period's totals (receivables are sums of positive outstanding).
+
+    `credit_sales` are net credit sales; when they are not positive DSO, best possible DSO and
+    ADD are None (CEI has its own denominator).
+    """
     days = (end - start).days + 1
     dso = bpdso = add = cei = None
     if credit_sales > 0:

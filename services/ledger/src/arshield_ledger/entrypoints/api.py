@@ -117,8 +117,7 @@ def _invoice_view(
     state = reports.invoice_as_of(entries, dues, as_of)
     currency = row.currency
     status: InvoiceStatus = row.status if live else state.status
-    settled_on = state.settled_on
-    days_late = max(0, (settled_on - row.due_on).days) if settled_on else None
+    settled_on, days_late = state.settled_on, state.days_late
     return InvoiceView(
         invoice_id=row.invoice_id,
         invoice_number=row.invoice_number,
@@ -451,7 +450,8 @@ class MetricsView(BaseModel):
 
 
 DSO_DEFINITION = (
-    "CRF, countback-free: DSO = receivables at period end / credit sales in the period x days; "
+    "CRF, countback-free, over net credit sales (issued less credit notes and cancellations in "
+    "the period): DSO = receivables at period end / credit sales in the period x days; "
     "best possible DSO = current receivables at period end / credit sales x days; "
     "ADD = DSO - best possible DSO; CEI = (opening receivables + sales - closing receivables) / "
     "(opening receivables + sales - closing current receivables) x 100"
