@@ -93,11 +93,11 @@ def _rfc3339(value: Any) -> Any:
     # pydantic's lax mode would read, and years outside the range before any arithmetic on them.
     if isinstance(value, str) and _RFC3339_START.match(value):
         if not _FIRST_YEAR <= value[:4] <= _LAST_YEAR:
-            raise ValueError(f"time {value} is outside the supported range {_DATE_RANGE}")
+            raise ValueError(f"time {value!r} is outside the supported range {_DATE_RANGE}")
         return value
     if isinstance(value, datetime):
         if not FIRST_BUSINESS_DATE.year <= value.year <= LAST_BUSINESS_DATE.year:
-            raise ValueError(f"time {value} is outside the supported range {_DATE_RANGE}")
+            raise ValueError(f"time {value!r} is outside the supported range {_DATE_RANGE}")
         return value
     raise ValueError(f"expected an RFC 3339 timestamp with a UTC offset, got {value!r}")
 

@@ -318,7 +318,7 @@ def parse_events(
     *,
     batch: bool | None = None,
     max_events: int = MAX_BATCH_EVENTS,
-    max_bytes: int = MAX_BATCH_BYTES,
+    max_bytes: int | None = None,
     upcasters: UpcasterChain = UPCASTERS,
 ) -> list[CloudEvent[Any]]:
     """The validated events of one JSON body, in order, decoded once by `parse_event`'s rules.
@@ -330,9 +330,12 @@ def parse_events(
     are refused, naming both positions: consumers keep one event per source and id, so the other
     would be lost silently. Exact repeats are kept; the caller may publish them once.
 
-    Raises `MalformedJson` (an `EventRejected`) when the body is not acceptable JSON and
-    `EventRejected` for anything else.
+    The body may hold `max_bytes` (default `MAX_EVENT_BYTES` for one event, `MAX_BATCH_BYTES`
+    otherwise). Raises `MalformedJson` (an `EventRejected`) when the body is not acceptable JSON
+    and `EventRejected` for anything else.
     """
+    if max_bytes is None:
+        max_bytes = MAX_EVENT_BYTES if batch is False else MAX_BATCH_BYTES
     document, has_floats = _decode(raw, max_bytes)
     if batch is None:
         batch = isinstance(document, list)
