@@ -83,7 +83,12 @@ class EventRejected(ValueError):  # noqa: N818 - reads as the fact it reports
         self.errors: list[ErrorDetail] = errors or []
 
     def __str__(self) -> str:
-        others = [f"{error['loc'] or '<event>'}: {error['msg']}" for error in self.errors[1:]]
+        # The reason usually repeats the first error; say every error the reason does not hold.
+        others = [
+            f"{error['loc'] or '<event>'}: {error['msg']}"
+            for error in self.errors
+            if error["msg"] not in self.reason
+        ]
         return "; ".join([self.reason, *others])
 
 
