@@ -70,6 +70,11 @@ def iso4217() -> dict[str, Currency]:
     return table
 
 
+@cache
+def _minor_units() -> dict[str, int]:
+    return {code: info.minor_units or 0 for code, info in iso4217().items()}
+
+
 def currency_info(code: str) -> Currency:
     try:
         return iso4217()[code]
@@ -185,9 +190,11 @@ class Money(BaseModel):
 
     @model_validator(mode="after")
     def _fits_minor_units(self) -> Money:
+        # On every consumer's path: one dict lookup, and the quantize only for amounts written
+        # with more places than the currency has (the currency is known: CurrencyCode checked it).
+        units = _minor_units()[self.currency]
         exponent = self.amount.as_tuple().exponent
         assert isinstance(exponent, int)  # finite: parse_decimal_string refuses the others
-        units = currency_info(self.currency).minor_units or 0
         if -exponent > units and self.amount != self.amount.quantize(_MINOR_UNIT[units]):
             raise ValueError(
                 f"{format_decimal(self.amount)} {self.currency} is finer than the currency's "
