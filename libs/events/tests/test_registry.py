@@ -15,7 +15,7 @@ from arshield_events import topics
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CONTENT_TYPE, CloudEvent, envelope
 from arshield_events.erp import Allocation, Instalment, InvoiceIssued, PaymentReceived
-from arshield_events.money import Money
+from arshield_events.money import Money, iso4217
 from arshield_events.registry import (
     EVENT_TYPES,
     EventRejected,
@@ -44,7 +44,10 @@ times = st.datetimes(
 
 
 def money(minor: int, currency: str) -> Money:
-    return Money(amount=Decimal(minor).scaleb(-2), currency=currency)
+    """`minor` units of `currency` (cents for EUR, yen for JPY, fils for BHD)."""
+    return Money(
+        amount=Decimal(minor).scaleb(-(iso4217()[currency].minor_units or 0)), currency=currency
+    )
 
 
 @st.composite
@@ -55,7 +58,11 @@ def invoices(draw: st.DrawFn) -> InvoiceIssued:
     total = draw(cents) if not parts else sum(parts)
     return InvoiceIssued(
         invoice_id=draw(ids),
-        invoice_number=draw(st.text(min_size=1, max_size=30).filter(str.strip)),
+        invoice_number=draw(
+            st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(
+                str.strip
+            )
+        ),
         buyer_id=draw(ids),
         order_id=draw(st.none() | ids),
         issued_on=issued_on,

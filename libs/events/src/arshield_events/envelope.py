@@ -7,20 +7,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from arshield_events.fields import ID_PATTERN, Timestamp
 
 CONTENT_TYPE = "application/cloudevents+json"
 # Namespace for ids derived from a cause, so a replay emits the very same event id.
 _EVENT_ID_NAMESPACE = uuid.UUID("5f0c2a8e-7d1b-4b7e-9a43-2d6f0e1c9b10")
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("time must carry a UTC offset (RFC 3339)")
-    return value.astimezone(UTC)
+UtcDatetime = Timestamp
+"""The envelope's `time`: see `fields.Timestamp`."""
 
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+# The envelope's string attributes are ids, URI references and names: printable, no whitespace, no
+# control character (PostgreSQL refuses NUL in text, and they travel as Kafka headers too).
+EnvelopeText = Annotated[str, Field(min_length=1, max_length=200, pattern=ID_PATTERN)]
 
 
 class Payload(BaseModel):
@@ -44,15 +45,15 @@ class CloudEvent(BaseModel, Generic[P]):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1, max_length=200)
-    source: str = Field(min_length=1, max_length=200)
-    type: str = Field(min_length=1, max_length=200)
-    subject: str = Field(min_length=1, max_length=200, description="the buyer id")
-    time: UtcDatetime
+    id: EnvelopeText
+    source: EnvelopeText = Field(description="URI reference of the producer, e.g. erp/sap-eu")
+    type: EnvelopeText
+    subject: EnvelopeText = Field(description="the buyer id")
+    time: Timestamp
     datacontenttype: Literal["application/json"] = "application/json"
     tenantid: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    correlationid: str | None = Field(default=None, max_length=200)
-    causationid: str | None = Field(default=None, max_length=200)
+    correlationid: EnvelopeText | None = None
+    causationid: EnvelopeText | None = None
     data: P
 
     @field_validator("data")

@@ -1,8 +1,11 @@
 """Money on the wire: a decimal string amount and an ISO 4217 currency, never a float.
 
-`{"amount": "1234.50", "currency": "EUR"}`. Amounts carry at most four decimal places; a JSON
-number (integer or float) is refused outright, because a float has already lost the cents and an
-integer hides whether the sender meant units or minor units.
+`{"amount": "1234.50", "currency": "EUR"}`. Amounts carry at most four decimal places, and a
+`Money` amount no finer than its currency's minor unit (ISO 4217 exponent: 2 for EUR, 0 for JPY
+and KRW, 3 for BHD, KWD, JOD, OMR, TND, LYD and IQD; from the list shipped in `data/iso4217.csv`):
+"100.50 JPY" cannot be paid. Trailing zeros are fine ("100.00 JPY" is 100 yen). A JSON number
+(integer or float) is refused outright, because a float has already lost the cents and an integer
+hides whether the sender meant units or minor units.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
-    field_validator,
+    model_validator,
 )
 
 MAX_DECIMAL_PLACES = 4
@@ -65,6 +68,11 @@ def iso4217() -> dict[str, Currency]:
             name=row["name"],
         )
     return table
+
+
+@cache
+def _minor_units() -> dict[str, int]:
+    return {code: info.minor_units or 0 for code, info in iso4217().items()}
 
 
 def currency_info(code: str) -> Currency:
@@ -156,6 +164,14 @@ DecimalString = Annotated[
 """A decimal on the wire as a string (rates, ratios); JSON numbers are refused."""
 
 
+def _money_amount(value: Any) -> Decimal:
+    amount = parse_decimal_string(value)
+    return amount.copy_abs() if amount.is_zero() else amount  # no "-0.00"
+
+
+_MINOR_UNIT = {units: Decimal(1).scaleb(-units) for units in range(MAX_DECIMAL_PLACES + 1)}
+
+
 class Money(BaseModel):
     """An amount in one currency. Arithmetic and ordering refuse to mix currencies."""
 
@@ -163,16 +179,28 @@ class Money(BaseModel):
 
     amount: Annotated[
         Decimal,
-        BeforeValidator(parse_decimal_string),
+        BeforeValidator(_money_amount),
         PlainSerializer(format_decimal, return_type=str, when_used="json"),
-        _decimal_schema("decimal string, at most 4 decimal places; JSON numbers are refused"),
+        _decimal_schema(
+            "decimal string, at most 4 decimal places and no finer than the currency's minor "
+            "unit (2 for EUR, 0 for JPY, 3 for BHD); JSON numbers are refused"
+        ),
     ]
     currency: CurrencyCode = Field(description="ISO 4217 alphabetic code")
 
-    @field_validator("amount")
-    @classmethod
-    def _no_negative_zero(cls, value: Decimal) -> Decimal:
-        return value.copy_abs() if value.is_zero() else value
+    @model_validator(mode="after")
+    def _fits_minor_units(self) -> Money:
+        # On every consumer's path: one dict lookup, and the quantize only for amounts written
+        # with more places than the currency has (the currency is known: CurrencyCode checked it).
+        units = _minor_units()[self.currency]
+        exponent = self.amount.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite: parse_decimal_string refuses the others
+        if -exponent > units and self.amount != self.amount.quantize(_MINOR_UNIT[units]):
+            raise ValueError(
+                f"{format_decimal(self.amount)} {self.currency} is finer than the currency's "
+                f"minor unit: {self.currency} has {units} decimal places"
+            )
+        return self
 
     @classmethod
     def of(cls, amount: str | Decimal, currency: str) -> Money:

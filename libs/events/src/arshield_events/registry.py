@@ -15,9 +15,22 @@ from pydantic import ValidationError
 
 from arshield_events import clock, credit, dunning, erp, external, insurance, ledger, legacy, risk
 from arshield_events.envelope import CONTENT_TYPE, CloudEvent, Payload, envelope_class
+from arshield_events.fields import (
+    CONTROL_CHARACTERS,
+    ID_PATTERN,
+    SHORT_TEXT_PATTERN,
+    TEXT_PATTERN,
+)
 from arshield_events.upcasters import UPCASTERS, UpcasterChain
 
 MAX_EVENT_BYTES = 1_000_000
+MAX_DEPTH = 64
+"""Deepest nesting of JSON arrays and objects accepted (an event needs about five levels)."""
+MAX_BATCH_EVENTS = 1000
+MAX_BATCH_BYTES = 8_000_000
+"""A batch body's size limit in `parse_events` (an HTTP server's body limit is usually lower)."""
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+_MAX_REPORTED_ERRORS = 100
 
 
 def _index(*groups: tuple[type[Payload], ...]) -> dict[str, type[Payload]]:
@@ -70,12 +83,26 @@ class EventRejected(ValueError):  # noqa: N818 - reads as the fact it reports
         self.errors: list[ErrorDetail] = errors or []
 
     def __str__(self) -> str:
-        others = [f"{error['loc'] or '<event>'}: {error['msg']}" for error in self.errors[1:]]
+        # The reason usually repeats the first error; say every error the reason does not hold.
+        others = [
+            f"{error['loc'] or '<event>'}: {error['msg']}"
+            for error in self.errors
+            if error["msg"] not in self.reason
+        ]
         return "; ".join([self.reason, *others])
+
+
+class MalformedJson(EventRejected):
+    """The input is not acceptable JSON at all: not UTF-8, a syntax error, a repeated key, a NaN,
+    nested deeper than `MAX_DEPTH`, or too large. HTTP answers 400 rather than 422."""
 
 
 def _reject(reason: str, loc: str = "", msg: str | None = None) -> NoReturn:
     raise EventRejected(reason, [{"loc": loc, "msg": msg or reason}])
+
+
+def _malformed(reason: str, msg: str | None = None) -> NoReturn:
+    raise MalformedJson(reason, [{"loc": "", "msg": msg or reason}])
 
 
 # --- JSON decoding -------------------------------------------------------------------------------
@@ -103,19 +130,21 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _decode(raw: bytes | bytearray | memoryview | str) -> tuple[Any, bool]:
+def _decode(
+    raw: bytes | bytearray | memoryview | str, max_bytes: int = MAX_EVENT_BYTES
+) -> tuple[Any, bool]:
     """The parsed document, and whether it holds any JSON float (so clean ones skip the walk)."""
     if isinstance(raw, bytes | bytearray | memoryview):
-        if len(raw) > MAX_EVENT_BYTES:
-            _reject(f"event larger than {MAX_EVENT_BYTES} bytes")
+        if len(raw) > max_bytes:
+            _malformed(f"event larger than {max_bytes} bytes")
         try:
             text = bytes(raw).decode("utf-8")
         except UnicodeDecodeError as error:
-            _reject("event is not UTF-8", msg=str(error))
+            _malformed("event is not UTF-8", msg=str(error))
     else:
         text = raw
-        if len(text) > MAX_EVENT_BYTES:
-            _reject(f"event larger than {MAX_EVENT_BYTES} characters")
+        if len(text) > max_bytes:
+            _malformed(f"event larger than {max_bytes} characters")
     floats: list[_JsonFloat] = []
 
     def parse_float(literal: str) -> _JsonFloat:
@@ -130,9 +159,37 @@ def _decode(raw: bytes | bytearray | memoryview | str) -> tuple[Any, bool]:
             parse_constant=_refuse_constant,
             object_pairs_hook=_no_duplicate_keys,
         )
+    except RecursionError:
+        _too_deep()
     except (json.JSONDecodeError, ValueError) as error:
-        _reject("malformed JSON", msg=str(error))
+        _malformed("malformed JSON", msg=str(error))
+    # Nesting deeper than MAX_DEPTH needs more than MAX_DEPTH opening brackets: counting them runs
+    # in C, so a usual event never pays for the walk.
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_depth(document)
     return document, bool(floats)
+
+
+def _too_deep() -> NoReturn:
+    _malformed(
+        f"JSON nested deeper than {MAX_DEPTH} levels", msg=f"at most {MAX_DEPTH} levels of nesting"
+    )
+
+
+def _check_depth(document: Any) -> None:
+    """Raise MalformedJson when arrays and objects nest deeper than MAX_DEPTH (no recursion)."""
+    level: list[Any] = [document]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    _too_deep()
 
 
 def _floats(
@@ -152,6 +209,24 @@ def _dotted(loc: tuple[str | int, ...] | list[str | int]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+_PATTERN_HELP = {
+    ID_PATTERN: "must be printable text without whitespace or control characters",
+    TEXT_PATTERN: "must not be blank nor hold control characters (tab and line breaks are fine)",
+    SHORT_TEXT_PATTERN: "must be one line of text, not blank, without control characters",
+}
+
+
+def _pattern_message(item: Any) -> str:
+    """A pattern mismatch in words, naming the control character if that is what failed."""
+    value = item.get("input")
+    found = CONTROL_CHARACTERS.search(value) if isinstance(value, str) else None
+    pattern = item.get("ctx", {}).get("pattern")
+    help_ = _PATTERN_HELP.get(pattern, f"must match {pattern}")
+    if found is not None:
+        return f"control character U+{ord(found.group()):04X} at index {found.start()}: {help_}"
+    return str(help_)
+
+
 def _pydantic_errors(error: ValidationError) -> list[ErrorDetail]:
     details: list[ErrorDetail] = []
     for item in error.errors(include_url=False):
@@ -160,7 +235,12 @@ def _pydantic_errors(error: ValidationError) -> list[ErrorDetail]:
         path = [
             part for part in loc if not (isinstance(part, str) and part.startswith("function-"))
         ]
-        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "string_pattern_mismatch":
+            msg = _pattern_message(item)
+        elif item["type"] == "string_unicode":
+            msg = "text holds an unpaired UTF-16 surrogate (\\ud800-\\udfff), not valid Unicode"
+        else:
+            msg = item["msg"].removeprefix("Value error, ")
         details.append({"loc": _dotted(path), "msg": msg})
     return details
 
@@ -178,9 +258,18 @@ def parse_event(
     Old versions are upcast. JSON floats are refused wherever they appear: decimals travel as
     strings. Raises `EventRejected` with dotted field paths on any problem.
     """
-    document, has_floats = (raw, True) if isinstance(raw, Mapping) else _decode(raw)
+    if isinstance(raw, Mapping):
+        _check_depth(raw)
+        return _validate(raw, True, upcasters)
+    document, has_floats = _decode(raw)
     if not isinstance(document, Mapping):
-        _reject("an event is a JSON object", msg=f"got {type(document).__name__}")
+        _reject("an event is a JSON object", msg=f"got {_json_kind(document)}")
+    return _validate(document, has_floats, upcasters)
+
+
+def _validate(
+    document: Mapping[str, Any], has_floats: bool, upcasters: UpcasterChain
+) -> CloudEvent[Any]:
 
     float_errors: list[ErrorDetail] = [
         {
@@ -218,6 +307,89 @@ def parse_event(
     if float_errors:
         _raise_invalid(event_type, float_errors, [])
     return event
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    kinds = {dict: "an object", list: "an array", str: "a string", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def parse_events(
+    raw: bytes | bytearray | memoryview | str,
+    *,
+    batch: bool | None = None,
+    max_events: int = MAX_BATCH_EVENTS,
+    max_bytes: int | None = None,
+    upcasters: UpcasterChain = UPCASTERS,
+) -> list[CloudEvent[Any]]:
+    """The validated events of one JSON body, in order, decoded once by `parse_event`'s rules.
+
+    `batch=False`: the body is one event object; `batch=True`: a CloudEvents JSON batch (an array
+    of 1 to `max_events` event objects); `None`: whichever the body's shape is. Every item is
+    validated and problems are reported together (up to 100), each `loc` prefixed with the item's
+    index (`[3].data.amount`). Two items with the same `source` and `id` but different content
+    are refused, naming both positions: consumers keep one event per source and id, so the other
+    would be lost silently. Exact repeats are kept; the caller may publish them once.
+
+    The body may hold `max_bytes` (default `MAX_EVENT_BYTES` for one event, `MAX_BATCH_BYTES`
+    otherwise). Raises `MalformedJson` (an `EventRejected`) when the body is not acceptable JSON
+    and `EventRejected` for anything else.
+    """
+    if max_bytes is None:
+        max_bytes = MAX_EVENT_BYTES if batch is False else MAX_BATCH_BYTES
+    document, has_floats = _decode(raw, max_bytes)
+    if batch is None:
+        batch = isinstance(document, list)
+    if not batch:
+        if not isinstance(document, Mapping):
+            hint = f"; a batch is {BATCH_CONTENT_TYPE}" if isinstance(document, list) else ""
+            _reject(
+                "expected one event (a JSON object)",
+                msg=f"got {_json_kind(document)}{hint}",
+            )
+        return [_validate(document, has_floats, upcasters)]
+    if not isinstance(document, list):
+        _reject("a batch is a JSON array of events", msg=f"got {_json_kind(document)}")
+    if not 1 <= len(document) <= max_events:
+        _reject(f"a batch holds 1 to {max_events} events, got {len(document)}")
+    events: dict[int, CloudEvent[Any]] = {}
+    errors: list[ErrorDetail] = []
+    first: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(document):
+        if not isinstance(item, Mapping):
+            kind = _json_kind(item)
+            errors.append({"loc": f"[{index}]", "msg": f"an event is a JSON object, not {kind}"})
+            continue
+        try:
+            event = _validate(item, has_floats, upcasters)
+        except EventRejected as rejected:
+            errors.extend(
+                {"loc": f"[{index}].{e['loc']}" if e["loc"] else f"[{index}]", "msg": e["msg"]}
+                for e in rejected.errors
+            )
+            continue
+        earlier = first.setdefault((event.source, event.id), index)
+        if earlier != index and events[earlier] != event:
+            errors.append(
+                {
+                    "loc": f"[{index}].id",
+                    "msg": f"events [{earlier}] and [{index}] have the same source and id "
+                    f"({event.source} {event.id}) but different content",
+                }
+            )
+        events[index] = event
+    if errors:
+        first_error = errors[0]
+        raise EventRejected(
+            f"invalid batch ({len(errors)} problem{'s' if len(errors) > 1 else ''}): "
+            f"{first_error['loc']}: {first_error['msg']}",
+            errors[:_MAX_REPORTED_ERRORS],
+        )
+    return list(events.values())
 
 
 def _upcast(
