@@ -11,8 +11,9 @@ from arshield_events.envelope import Payload
 from arshield_events.fields import BusinessDate, Id, NonNegativeMoney, PositiveMoney
 
 InvoiceStatus = Literal[
-    "open", "partially_paid", "paid", "overdue", "disputed", "cancelled", "written_off"
+    "open", "partially_paid", "paid", "credited", "overdue", "disputed", "cancelled", "written_off"
 ]
+"""`credited`: closed by credit notes with nothing paid (not settled by the buyer)."""
 OverdueBucket = Literal["1-30", "31-60", "61-90", "90+"]
 
 

@@ -266,6 +266,7 @@ def _credit(d: _Decision, c: ApplyCreditNote) -> None:
 _LEDGER_CLOSED = {
     "paid": Closure.SETTLED,
     "cancelled": Closure.CANCELLED,
+    "credited": Closure.CANCELLED,
     "written_off": Closure.CANCELLED,
 }
 

@@ -8,16 +8,9 @@ from arshield_events.ledger import (
     PaymentOverdue,
     PaymentUnapplied,
 )
-from arshield_events.ledger import InvoiceStatus as PublicStatus
 from arshield_events.money import Money
-from arshield_ledger.domain.model import Changes, InvoiceStatus
+from arshield_ledger.domain.model import Changes
 from arshield_runtime.messaging import HandlerContext
-
-
-def public_status(status: InvoiceStatus) -> PublicStatus:
-    """The public vocabulary has no `credited` yet (libs/events): an invoice reversed by credit
-    notes, with nothing paid, is published as `cancelled` (closed, not settled by the buyer)."""
-    return "cancelled" if status == "credited" else status
 
 
 def publish(ctx: HandlerContext, buyer_id: str, changes: Changes) -> None:
@@ -28,7 +21,7 @@ def publish(ctx: HandlerContext, buyer_id: str, changes: Changes) -> None:
                 invoice_id=b.invoice_id,
                 buyer_id=buyer_id,
                 outstanding=Money(amount=b.outstanding, currency=b.currency),
-                status=public_status(b.status),
+                status=b.status,
                 changed_on=b.changed_on,
             ),
             purpose=f"balance:{b.invoice_id}",

@@ -41,13 +41,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from arshield_events.ledger import InvoiceStatus
+
 ZERO = Decimal(0)
 CORRECTION = "correction"
 """Entry kind (amount 0) naming a credit note that corrects its invoice (an upheld dispute)."""
 
-InvoiceStatus = Literal[
-    "open", "partially_paid", "paid", "credited", "overdue", "disputed", "cancelled", "written_off"
-]
 Bucket = Literal["current", "1-30", "31-60", "61-90", "90+"]
 BUCKETS: tuple[Bucket, ...] = ("current", "1-30", "31-60", "61-90", "90+")
 # First day past due of each overdue level (1: 1-30 ... 4: 90+).

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from arshield_ledger.domain.model import BUCKETS, ZERO, Bucket, InvoiceStatus, bucket_of
+from arshield_events.ledger import InvoiceStatus
+from arshield_ledger.domain.model import BUCKETS, ZERO, Bucket, bucket_of
 
 TWO_PLACES = Decimal("0.01")
 SALES_KINDS = ("issued", "credit_note", "credit_note_on_account", "cancelled")

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from arshield_events.ledger import InvoiceStatus
 from arshield_latepay import ReferenceRates
 from arshield_ledger.adapters import queries
 from arshield_ledger.domain import reports
 from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
-from arshield_ledger.domain.model import BUCKETS, InvoiceStatus
+from arshield_ledger.domain.model import BUCKETS
 from arshield_runtime.http import (
     Authenticated,
     Page,
