@@ -196,3 +196,18 @@ def test_a_corrected_rate_recomputes_and_the_old_version_reproduces() -> None:
         rates=corrected.at_versions({RateSeries.ECB_MRO: 1}),
     )
     assert reproduced.interest == before.interest
+
+
+def test_interest_is_rounded_to_the_minor_units_of_the_currency() -> None:
+    # The same German debt in yen: 500,000 JPY, same days and rates as above.
+    # 500000*(12.37*11 + 11.27*19)/36500 = 4797.26 -> 4,797 JPY (no minor units);
+    # 2024-12-21..31: 500000*12.37*11/36500 = 1863.97 -> 1,864; 2025-01-01..19: 2933.29 -> 2,933.
+    debt = paid_once(date(2024, 12, 20), "500000", date(2024, 11, 20), None)
+    result = claim(Jurisdiction.DE, "500000", [debt], date(2025, 1, 19), currency="JPY")
+    assert result.interest == D("4797")
+    assert [p.amount for p in result.periods] == [D("1864"), D("2933")]
+    # And a dinar has three: 5,000 BHD gives 47.973 BHD (47.9726... rounded to the fils).
+    debt = paid_once(date(2024, 12, 20), "5000", date(2024, 11, 20), None)
+    assert claim(Jurisdiction.DE, "5000", [debt], date(2025, 1, 19), currency="BHD").interest == D(
+        "47.973"
+    )

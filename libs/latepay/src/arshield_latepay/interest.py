@@ -28,12 +28,12 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
+from arshield_events.money import round_to_minor_units
 from arshield_latepay.rates import RateSeries, ReferenceRates
 
-CENT = Decimal("0.01")
 _YEAR_DAYS = 365
 _CN_DAILY_PERCENT = Decimal("0.05")
 _UK_FIXED_SUMS = ((Decimal(1000), Decimal(40)), (Decimal(10000), Decimal(70)))
@@ -193,7 +193,7 @@ def late_payment_claim(
     exact_total = Decimal(0)
     basis = _basis(terms)
     for debt in debts:
-        for period, exact in _debt_periods(terms, debt, as_of, rates):
+        for period, exact in _debt_periods(terms, debt, as_of, rates, currency):
             periods.append(period)
             exact_total += exact
     late = any(p.principal > 0 for p in periods)
@@ -203,7 +203,7 @@ def late_payment_claim(
         basis=basis,
         currency=currency,
         as_of=as_of,
-        interest=exact_total.quantize(CENT, ROUND_HALF_UP),
+        interest=round_to_minor_units(exact_total, currency),
         compensation=compensation if late else Decimal(0),
         compensation_currency=comp_currency,
         periods=tuple(periods),
@@ -239,7 +239,7 @@ def _fixed_rate(
 
 
 def _debt_periods(
-    terms: ContractTerms, debt: Debt, as_of: date, rates: ReferenceRates
+    terms: ContractTerms, debt: Debt, as_of: date, rates: ReferenceRates, currency: str
 ) -> list[tuple[InterestPeriod, Decimal]]:
     start = debt.due_on + timedelta(days=1)
     if as_of < start:
@@ -287,7 +287,7 @@ def _debt_periods(
             principal=principal,
             reference_rate=reference,
             annual_rate=annual,
-            amount=exact.quantize(CENT, ROUND_HALF_UP),
+            amount=round_to_minor_units(exact, currency),
         )
         out.append((period, exact))
     return out
