@@ -50,7 +50,10 @@ _RUNTIME_STEPS: tuple[str, ...] = (
 def upgrade_runtime_tables(operations: Any = op) -> None:
     """Bring the runtime's tables to their current shape (call from a service's revision whenever
     the runtime's tables change; safe to call on a database of any age)."""
-    bind = operations.get_bind()
+    _upgrade(operations.get_bind())
+
+
+def _upgrade(bind: Connection) -> None:
     runtime_metadata.create_all(bind)
     for step in _RUNTIME_STEPS:
         bind.execute(sa.text(step))
@@ -74,6 +77,9 @@ def run_env(target_metadata: sa.MetaData | None = None) -> None:
                 sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK}
             )
             context.run_migrations()
+            # The runtime keeps its own tables current on every start, so a runtime change never
+            # waits for each service to add a revision (the steps do nothing when already done).
+            _upgrade(connection)
 
     async def run_async() -> None:
         engine = create_async_engine(url)
