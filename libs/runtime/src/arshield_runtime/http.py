@@ -18,7 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,6 +30,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from arshield_events.fields import ID_PATTERN
 from arshield_runtime.auth import BoundedTtlMap, KeyCache, Principal, hash_key
 from arshield_runtime.settings import ServiceSettings
 
@@ -368,6 +369,14 @@ ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
 WritePrincipal = Annotated[Principal, Depends(require_scope("write"))]
 AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
 AgencyPrincipal = Annotated[Principal, Depends(require_scope("agency"))]
+
+
+# --- ids in paths and filters ------------------------------------------------------------------
+
+PathId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN)]
+"""An id in a path: printable, no whitespace or control characters (a NUL is a 422, not a 500)."""
+Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=ID_PATTERN)]
+"""A list filter (an id or a status): like a path id."""
 
 
 # --- pagination -------------------------------------------------------------------------------

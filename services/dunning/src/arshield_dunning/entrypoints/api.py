@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
@@ -35,14 +35,16 @@ from arshield_dunning.domain.dunning import DunningError, RecordPromise
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment, plan
 from arshield_dunning.settings import DunningSettings
 from arshield_events import dunning as public
-from arshield_events.fields import ID_PATTERN, BusinessDate, Id, ShortText, Text
+from arshield_events.fields import BusinessDate, Id, ShortText, Text
 from arshield_events.money import DecimalString
 from arshield_events.money import Money as PublicMoney
 from arshield_runtime.http import (
     AdminPrincipal,
     AgencyPrincipal,
     Authenticated,
+    Filter,
     Page,
+    PathId,
     ProblemError,
     ReadPrincipal,
     WritePrincipal,
@@ -53,10 +55,6 @@ from arshield_runtime.messaging import RequestEmitter
 
 router = APIRouter(prefix="/v1", tags=["dunning"])
 Limit = Annotated[int, Query(ge=1, le=500)]
-PathId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN)]
-"""An id in a path: printable, no whitespace or control characters (a NUL is a 422, not a 500)."""
-Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=ID_PATTERN)]
-"""A list filter (an id or a status): like a path id."""
 
 PROMISE_HORIZON = timedelta(days=366)
 """A promise to pay falls within a year either side of the tenant's business date."""

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from arshield_events.fields import BusinessDate
 from arshield_events.ledger import InvoiceStatus
 from arshield_latepay import ReferenceRates
 from arshield_ledger.adapters import queries
@@ -23,7 +24,9 @@ from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
 from arshield_ledger.domain.model import BUCKETS
 from arshield_runtime.http import (
     Authenticated,
+    Filter,
     Page,
+    PathId,
     ProblemError,
     ReadPrincipal,
     decode_cursor,
@@ -32,7 +35,9 @@ from arshield_runtime.http import (
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
-AsOf = Annotated[date | None, Query(description="business date to answer as of (default: latest)")]
+AsOf = Annotated[
+    BusinessDate | None, Query(description="business date to answer as of (default: latest)")
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query()]
 
@@ -157,7 +162,7 @@ def _invoice_view(
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceView)
 async def get_invoice(
-    invoice_id: str, connection: Connection, principal: ReadPrincipal, as_of: AsOf = None
+    invoice_id: PathId, connection: Connection, principal: ReadPrincipal, as_of: AsOf = None
 ) -> InvoiceView:
     """The invoice with its full history and outstanding amount as of a date."""
     tenant = principal.tenant_id
@@ -174,7 +179,7 @@ async def get_invoice(
 async def list_invoices(
     connection: Connection,
     principal: ReadPrincipal,
-    buyer_id: str | None = None,
+    buyer_id: Filter = None,
     status: InvoiceStatus | None = None,
     as_of: AsOf = None,
     limit: Limit = 50,
@@ -253,7 +258,7 @@ class BuyerBalance(BaseModel):
 
 @router.get("/buyers/{buyer_id}/balance", response_model=BuyerBalance)
 async def buyer_balance(
-    buyer_id: str, connection: Connection, principal: ReadPrincipal, as_of: AsOf = None
+    buyer_id: PathId, connection: Connection, principal: ReadPrincipal, as_of: AsOf = None
 ) -> BuyerBalance:
     """What the buyer owes per currency: outstanding, overdue, disputed, cash on account."""
     day = await _as_of(connection, principal.tenant_id, as_of)
@@ -309,7 +314,7 @@ def _ageing_view(age: reports.Ageing) -> AgeingView:
 
 @router.get("/buyers/{buyer_id}/ageing", response_model=BuyerAgeing)
 async def buyer_ageing(
-    buyer_id: str, connection: Connection, principal: ReadPrincipal, as_of: AsOf = None
+    buyer_id: PathId, connection: Connection, principal: ReadPrincipal, as_of: AsOf = None
 ) -> BuyerAgeing:
     """Outstanding amounts in the buckets current, 1-30, 31-60, 61-90, 90+ days past due."""
     day = await _as_of(connection, principal.tenant_id, as_of)
@@ -346,11 +351,11 @@ class BuyerStatement(BaseModel):
 
 @router.get("/buyers/{buyer_id}/statement", response_model=BuyerStatement)
 async def buyer_statement(
-    buyer_id: str,
+    buyer_id: PathId,
     connection: Connection,
     principal: ReadPrincipal,
-    period_from: Annotated[date, Query(alias="from")],
-    period_to: Annotated[date | None, Query(alias="to")] = None,
+    period_from: Annotated[BusinessDate, Query(alias="from")],
+    period_to: Annotated[BusinessDate | None, Query(alias="to")] = None,
 ) -> BuyerStatement:
     """Statement of account: opening balance, every movement in the period, closing balance."""
     end = await _as_of(connection, principal.tenant_id, period_to)
@@ -467,9 +472,9 @@ def _text(value: Decimal | None) -> str | None:
 async def collection_metrics(
     connection: Connection,
     principal: ReadPrincipal,
-    period_from: Annotated[date, Query(alias="from")],
-    period_to: Annotated[date, Query(alias="to")],
-    buyer_id: str | None = None,
+    period_from: Annotated[BusinessDate, Query(alias="from")],
+    period_to: Annotated[BusinessDate, Query(alias="to")],
+    buyer_id: Filter = None,
 ) -> MetricsView:
     """DSO, best possible DSO, average days delinquent and CEI per currency over a period."""
     if period_to < period_from:
@@ -540,7 +545,7 @@ class InterestView(BaseModel):
 
 @router.get("/invoices/{invoice_id}/interest", response_model=InterestView)
 async def invoice_interest_view(
-    invoice_id: str,
+    invoice_id: PathId,
     request: Request,
     connection: Connection,
     principal: ReadPrincipal,
@@ -602,8 +607,8 @@ class AnomalyView(BaseModel):
 async def list_anomalies(
     connection: Connection,
     principal: ReadPrincipal,
-    buyer_id: str | None = None,
-    kind: str | None = None,
+    buyer_id: Filter = None,
+    kind: Filter = None,
     as_of: AsOf = None,
     limit: Limit = 50,
     cursor: Cursor = None,
