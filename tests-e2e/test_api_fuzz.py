@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from harness import Tenant
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,7 +22,7 @@ from arshield_cli.stack import StackSettings
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = 15
+EXAMPLES = 25
 ALL_SCOPES = "read,write,admin,agency"
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -66,6 +67,8 @@ def _fuzz(service: str, tenants: list[Tenant]) -> list[str]:
 
             try:
                 send()
+            except Unsatisfiable:  # an operation that takes no input has no negative case
+                continue
             except Exception as error:  # collect them all, report together
                 failures.append(f"{operation.label} ({mode.value}): {error}")
     return failures
