@@ -103,7 +103,7 @@ class WatchDecider:
             return None
         return state.registered_on + timedelta(days=1)
 
-    def on_day(self, state: Watch, day: date) -> Command | None:
+    def on_day(self, state: Watch, day: date, context: Any) -> Command | None:
         return Look(day)
 
 

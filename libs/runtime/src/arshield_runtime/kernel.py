@@ -13,7 +13,7 @@ projections and its public mapping. The kernel owns the state table and the tena
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
@@ -44,8 +44,9 @@ class Decider(Protocol[S, C, E]):
         """The next business date on which this buyer needs its day command (None: none)."""
         ...
 
-    def on_day(self, state: S, day: date) -> C | None:
-        """The command a business day gives a buyer whose wake-up date has come."""
+    def on_day(self, state: S, day: date, context: Any) -> C | None:
+        """The command a business day gives a buyer whose wake-up date has come; `context` is
+        what the wiring's `day_context` loaded for the tenant and day (e.g. the policy in force)."""
         ...
 
 
@@ -99,6 +100,9 @@ class Wiring(Generic[S, C, E]):
     publish: Callable[[Change[S, E]], Iterable[Emit]] = lambda change: ()
     refusals: tuple[type[Exception], ...] = ()
     """Domain errors that refuse a command (a consumed event is dead-lettered with the reason)."""
+    day_context: Callable[[AsyncSession, str, date], Awaitable[Any]] | None = None
+    """Loads, once per tenant and business day, what the day commands need (the configuration in
+    force, read from the service's own projections of its configuration events)."""
 
     @property
     def projection_tables(self) -> list[str]:
@@ -213,9 +217,12 @@ class Kernel(Generic[S, C, E]):
             await self.store.advance(ctx.session, tenant_id, day)
             due = await self.store.due(ctx.session, tenant_id, day)
             await unit.load((tenant_id, buyer) for buyer in due)
-            decider = self.wiring.decider
+            decider, load_context = self.wiring.decider, self.wiring.day_context
+            context = (
+                None if load_context is None else await load_context(ctx.session, tenant_id, day)
+            )
             for buyer_id in due:
-                command = decider.on_day(unit.states[(tenant_id, buyer_id)], day)
+                command = decider.on_day(unit.states[(tenant_id, buyer_id)], day, context)
                 if command is not None:
                     await unit.execute(tenant_id, buyer_id, command, ctx, ctx.event)
 
