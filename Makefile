@@ -65,6 +65,7 @@ bench: setup
 	$(UV) run python services/ledger/benchmarks/run.py latency --rate 1000 --seconds 20
 	$(UV) run python services/ledger/benchmarks/run.py ageing
 	$(UV) run python services/ledger/benchmarks/run.py rebuild
+	$(UV) run python libs/runtime/benchmarks/http_load.py --duration 30
 
 stop:
 	$(UV) run arshield stop
