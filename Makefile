@@ -66,7 +66,6 @@ bench: setup
 	$(UV) run python services/ledger/benchmarks/run.py ageing
 	$(UV) run python services/ledger/benchmarks/run.py rebuild
 	$(UV) run python libs/runtime/benchmarks/http_load.py --duration 30
-	$(UV) run python libs/runtime/benchmarks/http_load.py --duration 30
 
 stop:
 	$(UV) run arshield stop
