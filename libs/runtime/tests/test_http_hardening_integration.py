@@ -38,6 +38,7 @@ from arshield_runtime.http import (
 from arshield_runtime.ingestion import router as ingestion_router
 from arshield_runtime.messaging import EventRouter
 from arshield_runtime.migrations import upgrade_runtime_tables
+from arshield_runtime.server import head_deadline
 from arshield_runtime.service import ServiceDefinition
 from arshield_runtime.settings import ServiceSettings
 
@@ -306,6 +307,22 @@ async def test_a_trickled_body_answers_408_and_frees_the_connection(build: Any) 
     assert headers["connection"] == "close"
     assert json.loads(body)["status"] == 408
     assert elapsed < 3, f"the connection stayed open {elapsed:.1f} s"
+
+
+async def test_a_trickled_request_head_is_cut_off_at_its_deadline(build: Any) -> None:
+    app, _, _ = await build()
+    async with serving(app, http=head_deadline(1.0)) as port:
+        answer, elapsed, sent = await send_slowly(
+            port, "GET /v1/ping HTTP/1.1\r\n", [b"X-Slow: a\r\n"] * 100, gap=0.1
+        )
+        assert answer == b"", answer
+        assert sent < 30, f"the server read {sent} header lines past the deadline"
+        assert elapsed < 3, f"the connection stayed open {elapsed:.1f} s"
+        # A client that sends its heads in time keeps its keep-alive connection across requests.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(3):
+                assert (await client.get("/healthz")).status_code == 200
+                await asyncio.sleep(0.6)
 
 
 # --- 10, 18: problems for deep JSON, tampered cursors, unknown paths and wrong methods -------------

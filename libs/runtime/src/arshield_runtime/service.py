@@ -27,6 +27,7 @@ from arshield_runtime.kafka import topic_partitions
 from arshield_runtime.messaging import EventRouter
 from arshield_runtime.outbox import OutboxRelay, new_producer
 from arshield_runtime.retry import until_it_works
+from arshield_runtime.server import head_deadline
 from arshield_runtime.settings import ServiceSettings
 from arshield_runtime.subscriber import build_broker
 from arshield_runtime.telemetry import configure_tracing
@@ -133,7 +134,9 @@ async def run_service(definition: ServiceDefinition) -> None:
             access_log=False,
             # Slow or greedy clients: idle keep-alive connections close, request heads are
             # bounded, and past `limit_concurrency` connections plus requests uvicorn answers 503.
-            # (A body's arrival is bounded by the app's BodyGuard middleware.)
+            # A request head must arrive within its deadline; a body's arrival is bounded by the
+            # app's BodyGuard middleware.
+            http=head_deadline(settings.http_head_timeout),
             timeout_keep_alive=settings.http_timeout_keep_alive,
             limit_concurrency=settings.http_limit_concurrency,
             h11_max_incomplete_event_size=settings.http_max_incomplete_event_bytes,

@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     http_max_incomplete_event_bytes: int = Field(
         default=16_384, ge=1024, description="largest request line plus headers"
     )
+    http_head_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a request line and headers may take to arrive"
+    )
     http_body_timeout: float = Field(
         default=30.0, gt=0, description="seconds a request body may take to arrive (else 408)"
     )
