@@ -8,8 +8,8 @@ in the batch, the entries and anomalies are appended as decided. A rebuild empti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_ledger.adapters.tables import anomalies, instalments, invoices, ledger_entries
@@ -21,7 +21,13 @@ from arshield_runtime.kernel import Change
 LedgerChange = Change[BuyerLedger, Event]
 
 
-def _upsert(table: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> BulkInsert:
+def _columns(table: sa.Table) -> tuple[str, ...]:
+    """Every column, in the table's order (the order each projection builds its rows in)."""
+    return tuple(column.name for column in table.columns)
+
+
+def _upsert(table: sa.Table, keys: tuple[str, ...]) -> BulkInsert:
+    columns = _columns(table)
     return BulkInsert(table, columns, conflict=keys, update=[c for c in columns if c not in keys])
 
 
@@ -44,30 +50,7 @@ class InvoicesProjection:
     """`invoices`: each invoice's terms and live state (status, outstanding, settlement)."""
 
     tables: Sequence[str] = ("invoices",)
-    _rows = _upsert(
-        invoices,
-        ("tenant_id", "invoice_id"),
-        (
-            "tenant_id",
-            "invoice_id",
-            "buyer_id",
-            "invoice_number",
-            "currency",
-            "amount",
-            "issued_on",
-            "due_on",
-            "payment_terms_days",
-            "jurisdiction",
-            "agreed_annual_rate",
-            "status",
-            "outstanding",
-            "paid",
-            "credited",
-            "settled_on",
-            "days_late",
-            "cancelled_on",
-        ),
-    )
+    _rows = _upsert(invoices, ("tenant_id", "invoice_id"))
 
     async def apply(self, session: AsyncSession, changes: Sequence[LedgerChange]) -> None:
         rows = [
@@ -100,21 +83,7 @@ class InstalmentsProjection:
     """`instalments`: each instalment's due date, outstanding amount and overdue level."""
 
     tables: Sequence[str] = ("instalments",)
-    _rows = _upsert(
-        instalments,
-        ("tenant_id", "invoice_id", "seq"),
-        (
-            "tenant_id",
-            "invoice_id",
-            "seq",
-            "buyer_id",
-            "due_on",
-            "amount",
-            "outstanding",
-            "alerted",
-            "next_alert_on",
-        ),
-    )
+    _rows = _upsert(instalments, ("tenant_id", "invoice_id", "seq"))
 
     async def apply(self, session: AsyncSession, changes: Sequence[LedgerChange]) -> None:
         rows = [
@@ -139,22 +108,7 @@ class LedgerEntriesProjection:
     """`ledger_entries`: every dated movement (append-only; "as of" answers sum them)."""
 
     tables: Sequence[str] = ("ledger_entries",)
-    _rows = BulkInsert(
-        ledger_entries,
-        (
-            "tenant_id",
-            "buyer_id",
-            "entry_no",
-            "invoice_id",
-            "seq",
-            "currency",
-            "effective_on",
-            "kind",
-            "amount",
-            "ref",
-            "detail",
-        ),
-    )
+    _rows = BulkInsert(ledger_entries, _columns(ledger_entries))
 
     async def apply(self, session: AsyncSession, changes: Sequence[LedgerChange]) -> None:
         rows = [
@@ -182,19 +136,7 @@ class AnomaliesProjection:
     """`anomalies`: the judgement calls the ledger took."""
 
     tables: Sequence[str] = ("anomalies",)
-    _rows = BulkInsert(
-        anomalies,
-        (
-            "tenant_id",
-            "buyer_id",
-            "anomaly_no",
-            "kind",
-            "occurred_on",
-            "invoice_id",
-            "ref",
-            "detail",
-        ),
-    )
+    _rows = BulkInsert(anomalies, _columns(anomalies))
 
     async def apply(self, session: AsyncSession, changes: Sequence[LedgerChange]) -> None:
         rows = [
