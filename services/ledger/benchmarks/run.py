@@ -40,7 +40,6 @@ from arshield_events.money import Money
 from arshield_events.registry import event_headers, serialize_event
 from arshield_ledger.bootstrap import MIGRATIONS, bootstrap
 from arshield_ledger.entrypoints.api import router as api_router
-from arshield_ledger.entrypoints.consumers import build_router
 from arshield_ledger.settings import LedgerSettings
 from arshield_runtime.auth import create_api_key
 from arshield_runtime.consumer import BatchProcessor
@@ -211,7 +210,7 @@ async def bench_ingest(events: int, buyers: int) -> None:
         await migrate(MIGRATIONS, url)
         engine = create_engine(url)
         processor = BatchProcessor(
-            engine, build_router(), service="ledger", source="arshield/ledger"
+            engine, bootstrap().router, service="ledger", source="arshield/ledger"
         )
         ledger = await drain([erp, clock], processor.process, len(records))
         await engine.dispose()

@@ -1,27 +1,37 @@
-"""The ledger's composition root: settings, event router, HTTP routes, projections, rate tables."""
+"""The ledger's composition root: the kernel over its wiring, HTTP routes, rate tables."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from arshield_latepay import ReferenceRates
-from arshield_ledger.adapters.tables import PROJECTION_TABLES
+from arshield_ledger.application.wiring import wiring
 from arshield_ledger.entrypoints.api import router as api_router
-from arshield_ledger.entrypoints.consumers import build_router
 from arshield_ledger.settings import LedgerSettings
 from arshield_runtime.ingestion import router as ingestion_router
+from arshield_runtime.kernel import Kernel
 from arshield_runtime.service import ServiceDefinition
+from arshield_runtime.statestore import PostgresStateStore, StateStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+KERNEL_TABLES = ("buyer_states", "business_dates")
+"""The kernel's tables: derived from the log like the projections, so a rebuild empties them."""
 
 
-def bootstrap(settings: LedgerSettings | None = None) -> ServiceDefinition:
+def bootstrap(
+    settings: LedgerSettings | None = None,
+    *,
+    store: StateStore | None = None,
+    reference_rates: ReferenceRates | None = None,
+) -> ServiceDefinition:
+    ledger = wiring()
+    kernel = Kernel(ledger, store or PostgresStateStore())
     return ServiceDefinition(
         settings=settings or LedgerSettings(),
-        router=build_router(),
+        router=kernel.router(),
         migrations=MIGRATIONS,
         # The ledger is the ERP's front door: it also hosts the HTTP ingestion of ERP facts.
         http_routers=[api_router, ingestion_router],
-        projection_tables=PROJECTION_TABLES,
-        state={"reference_rates": ReferenceRates.shipped()},
+        projection_tables=[*ledger.projection_tables, *KERNEL_TABLES],
+        state={"reference_rates": reference_rates or ReferenceRates.shipped()},
     )

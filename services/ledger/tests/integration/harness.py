@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.registry import event_headers, parse_event, serialize_event
-from arshield_ledger.adapters.tables import PROJECTION_TABLES
-from arshield_ledger.entrypoints.consumers import build_router
+from arshield_ledger.bootstrap import bootstrap as ledger_service
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import outbox
 from arshield_runtime.service import merged_by_time
@@ -67,7 +66,9 @@ async def consume_all(
     bootstrap: str, topics: Sequence[str], engine: AsyncEngine, *, batch: int = 500
 ) -> int:
     """Handle everything on `topics` with the ledger's router, merged by record timestamp."""
-    processor = BatchProcessor(engine, build_router(), service="ledger", source="arshield/ledger")
+    processor = BatchProcessor(
+        engine, ledger_service().router, service="ledger", source="arshield/ledger"
+    )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
@@ -132,20 +133,20 @@ async def dead_letters(engine: AsyncEngine) -> list[dict[str, Any]]:
 
 
 _ORDER = {
-    "buyer_accounts": "tenant_id, buyer_id",
+    "buyer_states": "tenant_id, buyer_id",
     "invoices": "tenant_id, invoice_id",
     "instalments": "tenant_id, invoice_id, seq",
     "ledger_entries": "tenant_id, buyer_id, entry_no",
     "anomalies": "tenant_id, buyer_id, anomaly_no",
-    "business_days": "tenant_id",
+    "business_dates": "tenant_id",
 }
 
 
 async def read_models(engine: AsyncEngine) -> dict[str, list[str]]:
-    """Every projection table's rows as JSON text, in key order (for exact comparison)."""
+    """Every projection table's rows (and the kernel's states and dates) as JSON text, in key order (for exact comparison)."""
     out: dict[str, list[str]] = {}
     async with engine.connect() as connection:
-        for table in PROJECTION_TABLES:
+        for table in ledger_service().projection_tables:
             rows = await connection.execute(
                 sa.text(f"SELECT to_jsonb(t)::text AS row FROM {table} t ORDER BY {_ORDER[table]}")
             )

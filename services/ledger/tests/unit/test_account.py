@@ -7,16 +7,24 @@ from decimal import Decimal
 
 import pytest
 
-from arshield_ledger.domain.model import BuyerAccount, Refused
+from arshield_ledger.domain.decide import Refused
 
-from .factories import cancel, credit_note, dispute, invoice, payment, resolve
+from .factories import (
+    LedgerDriver,
+    cancel,
+    credit_note,
+    dispute,
+    invoice,
+    payment,
+    resolve,
+)
 
 pytestmark = pytest.mark.unit
 D = Decimal
 
 
-def account() -> BuyerAccount:
-    return BuyerAccount("t1", "b1")
+def account() -> LedgerDriver:
+    return LedgerDriver()
 
 
 def test_payment_applies_to_named_invoice_then_oldest_due_first() -> None:

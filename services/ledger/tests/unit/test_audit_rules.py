@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -10,7 +11,6 @@ import pytest
 
 from arshield_latepay import ReferenceRates
 from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
-from arshield_ledger.domain.model import BuyerAccount, Changes
 from arshield_ledger.domain.reports import (
     EntryRow,
     ageing,
@@ -20,14 +20,24 @@ from arshield_ledger.domain.reports import (
     net_credit_sales,
 )
 
-from .factories import cancel, credit_note, dispute, invoice, payment, resolve
+from .factories import (
+    STATE,
+    Decided,
+    LedgerDriver,
+    cancel,
+    credit_note,
+    dispute,
+    invoice,
+    payment,
+    resolve,
+)
 
 pytestmark = pytest.mark.unit
 D = Decimal
 RATES = ReferenceRates.shipped()
 
 
-def rows(changes: Iterable[Changes]) -> list[EntryRow]:
+def rows(changes: Iterable[Decided]) -> list[EntryRow]:
     return [
         EntryRow(e.invoice_id, e.seq, e.currency, e.effective_on, e.kind, e.amount, e.ref, e.detail)
         for c in changes
@@ -35,7 +45,7 @@ def rows(changes: Iterable[Changes]) -> list[EntryRow]:
     ]
 
 
-def dues(acc: BuyerAccount) -> dict[tuple[str, int], date]:
+def dues(acc: LedgerDriver) -> dict[tuple[str, int], date]:
     return {(i.invoice_id, p.seq): p.due_on for i in acc.invoices.values() for p in i.instalments}
 
 
@@ -52,7 +62,7 @@ def test_dso_and_cei_use_net_credit_sales() -> None:
     DSO 2400/2700*90 = 80.00; best 1800/2700*90 = 60.00; ADD 20.00;
     CEI (300 + 2700 - 2400) / (300 + 2700 - 1800) * 100 = 600/1200*100 = 50.00.
     """
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     changes = [
         acc.issue(invoice("D", 300, date(2025, 1, 15), issued_on=date(2024, 12, 1))),
         acc.issue(invoice("A", 1000, date(2025, 2, 4), issued_on=date(2025, 1, 5))),
@@ -99,7 +109,7 @@ def test_fully_credited_invoice_is_credited_not_paid_late() -> None:
     500 due 2025-01-31, credited in full on 03-15 (43 days after the due date): status
     `credited`, no settlement, no days late (the old rule reported it paid 43 days late).
     """
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     changes = [acc.issue(invoice("i", 500, date(2025, 1, 31)))]
     changes.append(acc.issue_credit_note(credit_note("c", "i", 500, date(2025, 3, 15))))
     inv = acc.invoices["i"]
@@ -123,7 +133,7 @@ def test_instalment_paid_43_days_late_makes_the_invoice_43_days_late() -> None:
     late), 200 paid 03-31 (instalment 2: 31 days, 3: 0). The invoice settles 43 days late (the old
     rule measured the last payment against the last due date: 0).
     """
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     parts = ((1, date(2025, 1, 31), 100), (2, date(2025, 2, 28), 100), (3, date(2025, 3, 31), 100))
     changes = [acc.issue(invoice("i", 300, date(2025, 3, 31), instalments=parts))]
     changes.append(
@@ -146,7 +156,7 @@ def test_instalment_paid_43_days_late_makes_the_invoice_43_days_late() -> None:
 def test_paid_on_time_then_credited_is_paid_with_no_days_late() -> None:
     """DOMAIN.md (Ledger): only payments measure lateness. 1000 due 01-31: 600 paid on 01-25,
     the other 400 credited on 03-10 (38 days after the due date): paid, 0 days late."""
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     acc.issue(invoice("i", 1000, date(2025, 1, 31)))
     acc.receive_payment(payment("p", 600, date(2025, 1, 25), allocations=(("i", 600),)))
     changes = acc.issue_credit_note(credit_note("c", "i", 400, date(2025, 3, 10)))
@@ -157,7 +167,7 @@ def test_paid_on_time_then_credited_is_paid_with_no_days_late() -> None:
 # -- 3. A corrective credit note reduces interest from the due date ------------------------------
 
 
-def _interest(acc: BuyerAccount, changes: list[Changes], invoice_id: str, as_of: date) -> Decimal:
+def _interest(acc: LedgerDriver, changes: list[Decided], invoice_id: str, as_of: date) -> Decimal:
     inv = acc.invoices[invoice_id]
     terms = InvoiceTerms(inv.currency, inv.amount, inv.issued_on, "DE", None)
     entries = [e for e in rows(changes) if e.invoice_id == invoice_id]
@@ -181,7 +191,7 @@ def test_credit_note_of_an_upheld_dispute_reduces_interest_from_the_due_date(
     6.1753 + 1.8526 = 8.03.
     """
     due, as_of = date(2025, 1, 31), date(2025, 3, 2)
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     changes = [
         acc.issue(invoice("i", 1000, due)),
         acc.raise_dispute(dispute("d", "i", 400, date(2025, 2, 10))),
@@ -194,11 +204,11 @@ def test_credit_note_of_an_upheld_dispute_reduces_interest_from_the_due_date(
         changes += [acc.resolve_dispute(upheld), acc.issue_credit_note(note)]
     corrected = _interest(acc, changes, "i", as_of)
 
-    plain = BuyerAccount("t", "b")
+    plain = LedgerDriver()
     plain_changes = [plain.issue(invoice("i", 600, due))]
     assert corrected == _interest(plain, plain_changes, "i", as_of) == D("5.56")
 
-    commercial = BuyerAccount("t", "b")
+    commercial = LedgerDriver()
     commercial_changes = [
         commercial.issue(invoice("i", 1000, due)),
         commercial.issue_credit_note(credit_note("c", "i", 400, date(2025, 2, 20))),
@@ -217,7 +227,7 @@ def test_cash_on_account_is_applied_when_a_dispute_is_rejected() -> None:
     is rejected 03-10: the 200 settles the invoice as of 02-20 (0 days late), the account holds
     nothing, and the tick of 03-11 announces nothing overdue (the old rule: 10 days overdue).
     """
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     acc.issue(invoice("x", 200, date(2025, 3, 1), issued_on=date(2025, 2, 1)))
     acc.raise_dispute(dispute("d", "x", 200, date(2025, 2, 15)))
     kept = acc.receive_payment(payment("p", 200, date(2025, 2, 20)))
@@ -242,7 +252,7 @@ def test_cash_on_account_goes_to_the_oldest_due_date_first() -> None:
     """DOMAIN.md (Ledger): oldest due date first. 150 on account; invoices due 04-30 (100) and
     03-31 (100) become payable when the dispute on the older one is rejected: 100 to the 03-31
     invoice, 50 to the 04-30 one."""
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     acc.issue(invoice("old", 100, date(2025, 3, 31)))
     acc.raise_dispute(dispute("d", "old", 100, date(2025, 1, 2)))
     acc.issue(invoice("new", 100, date(2025, 4, 30)))
@@ -258,7 +268,7 @@ def test_cash_on_account_goes_to_the_oldest_due_date_first() -> None:
 def test_credit_note_surplus_is_applied_to_other_open_invoices() -> None:
     """DOMAIN.md (Ledger): cash on account is applied when a credit note leaves a surplus.
     A (100) is paid in full; a 40 credit note on A leaves 40, which B (300) takes: B owes 260."""
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     acc.issue(invoice("A", 100, date(2025, 2, 1)))
     acc.issue(invoice("B", 300, date(2025, 3, 1)))
     acc.receive_payment(payment("p", 100, date(2025, 1, 20), allocations=(("A", 100),)))
@@ -269,22 +279,21 @@ def test_credit_note_surplus_is_applied_to_other_open_invoices() -> None:
     ]
 
 
-def test_a_snapshot_written_before_these_rules_still_loads() -> None:
-    """Snapshots kept five fields per instalment and no credit note on a pending resolution: they
+def test_a_state_stored_before_these_rules_still_loads() -> None:
+    """States kept no payment date per instalment and no credit note on a pending resolution: they
     load with no payment dates (days late then falls back to the settlement date, the old rule)."""
-    from arshield_ledger.adapters import snapshot
-
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     acc.issue(invoice("i", 100, date(2025, 1, 31)))
     acc.receive_payment(payment("p", 100, date(2025, 2, 10), allocations=(("i", 100),)))
     acc.resolve_dispute(resolve("d", "later", date(2025, 2, 11)))
-    state = snapshot.dump(acc)
-    for raw in state["invoices"]:
-        raw["parts"] = [part[:5] for part in raw["parts"]]
+    state = json.loads(STATE.dump_json(acc.state))
+    for raw in state["invoices"].values():
+        for part in raw["instalments"]:
+            part.pop("paid_on")
     for facts in state["pending"].values():
         for fact in facts:
             fact.pop("credit_note_id")
-    old = snapshot.load("t", "b", state)
+    old = STATE.validate_python(state)
     assert old.invoices["i"].instalments[0].paid_on is None
     assert old.invoices["i"].days_late == 10  # 02-10 - 01-31
     assert old.pending["later"][0] == resolve("d", "later", date(2025, 2, 11))

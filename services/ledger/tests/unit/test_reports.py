@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from arshield_ledger.domain.model import BuyerAccount
 from arshield_ledger.domain.reports import (
     EntryRow,
     ageing,
@@ -18,14 +17,14 @@ from arshield_ledger.domain.reports import (
     statement,
 )
 
-from .factories import dispute, invoice, payment
+from .factories import LedgerDriver, dispute, invoice, payment
 
 pytestmark = pytest.mark.unit
 D = Decimal
 
 
 def history() -> tuple[list[EntryRow], dict[tuple[str, int], date]]:
-    acc = BuyerAccount("t", "b")
+    acc = LedgerDriver()
     changes = [
         acc.issue(invoice("a", 100, date(2025, 1, 31), issued_on=date(2025, 1, 1))),
         acc.issue(

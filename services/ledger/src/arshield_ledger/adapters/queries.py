@@ -11,14 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arshield_ledger.adapters.tables import (
-    anomalies,
-    business_days,
-    instalments,
-    invoices,
-    ledger_entries,
-)
+from arshield_ledger.adapters.tables import anomalies, instalments, invoices, ledger_entries
 from arshield_ledger.domain.reports import SALES_KINDS, EntryRow
+from arshield_runtime.db import business_dates
 
 E = ledger_entries.c
 
@@ -37,8 +32,9 @@ def _entry(row: Any) -> EntryRow:
 
 
 async def business_date(connection: AsyncConnection, tenant_id: str) -> date | None:
+    """The tenant's latest business date (the kernel's, advanced by each clock tick)."""
     value: date | None = await connection.scalar(
-        sa.select(business_days.c.business_date).where(business_days.c.tenant_id == tenant_id)
+        sa.select(business_dates.c.business_date).where(business_dates.c.tenant_id == tenant_id)
     )
     return value
 

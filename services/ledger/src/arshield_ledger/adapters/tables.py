@@ -6,25 +6,16 @@
 - `invoices` and `instalments` hold each invoice's terms and its live state (status, outstanding,
   the overdue level announced and the date the next announcement falls due).
 - `anomalies` are the judgement calls taken (overpayments, facts before their invoice, ...).
-- `business_days` is each tenant's latest business date.
-- `buyer_accounts` keeps each buyer's aggregate as a snapshot, so a handler loads one row.
+The kernel keeps each buyer's state (`buyer_states`) and each tenant's business date
+(`business_dates`) in the runtime's own tables.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
 metadata = sa.MetaData()
 MONEY = sa.Numeric(19, 4)
-
-buyer_accounts = sa.Table(
-    "buyer_accounts",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("buyer_id", sa.Text, primary_key=True),
-    sa.Column("state", pg.JSONB, nullable=False),
-)
 
 invoices = sa.Table(
     "invoices",
@@ -63,12 +54,6 @@ instalments = sa.Table(
     sa.Column("outstanding", MONEY, nullable=False),
     sa.Column("alerted", sa.SmallInteger, nullable=False),
     sa.Column("next_alert_on", sa.Date),
-    sa.Index(
-        "ix_instalments_next_alert",
-        "tenant_id",
-        "next_alert_on",
-        postgresql_where=sa.text("next_alert_on IS NOT NULL"),
-    ),
 )
 
 ledger_entries = sa.Table(
@@ -109,19 +94,4 @@ anomalies = sa.Table(
     sa.Index("ix_anomalies_tenant", "tenant_id", "occurred_on", "buyer_id", "anomaly_no"),
 )
 
-business_days = sa.Table(
-    "business_days",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("business_date", sa.Date, nullable=False),
-)
-"""The latest business day each tenant's clock has started (the default `as_of`)."""
-
-PROJECTION_TABLES = (
-    "buyer_accounts",
-    "invoices",
-    "instalments",
-    "ledger_entries",
-    "anomalies",
-    "business_days",
-)
+PROJECTION_TABLES = ("invoices", "instalments", "ledger_entries", "anomalies")

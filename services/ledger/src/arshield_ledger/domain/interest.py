@@ -22,8 +22,8 @@ from arshield_latepay import (
     ReferenceRates,
     late_payment_claim,
 )
-from arshield_ledger.domain.model import CORRECTION
 from arshield_ledger.domain.reports import EntryRow
+from arshield_ledger.domain.state import CORRECTION
 
 _BY_CURRENCY = {"EUR": Jurisdiction.EU, "GBP": Jurisdiction.UK, "CNY": Jurisdiction.CN}
 

@@ -26,7 +26,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from arshield_events.ledger import InvoiceStatus
-from arshield_ledger.domain.model import BUCKETS, ZERO, Bucket, bucket_of
+from arshield_ledger.domain.state import BUCKETS, ZERO, Bucket, bucket_of
 
 TWO_PLACES = Decimal("0.01")
 SALES_KINDS = ("issued", "credit_note", "credit_note_on_account", "cancelled")

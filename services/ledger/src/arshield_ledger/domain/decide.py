@@ -1,12 +1,14 @@
-"""The receivables sub-ledger of one buyer: invoices, instalments, cash, credit notes, disputes.
+"""`decide(state, command) -> events`: the receivables rules of one buyer (pure).
 
-`BuyerAccount` is the aggregate: every ERP fact about one buyer is applied to it in log order
-(Kafka keys by tenant and buyer, so one buyer's facts arrive in order). Each operation first
-validates (and raises `Refused` before changing anything), then changes the account and returns
-`Changes`: the dated ledger entries for the time-travel read models, the facts to publish, and the
-judgement calls taken.
+`decide` computes on a working copy of the state (mutable, thrown away) and records, at every
+change it makes, the domain event that says what happened; `evolve` applies those events to the
+frozen state, so the kernel's state is derived from the events alone (a test checks that it equals
+the working copy after every decision). A refused fact raises `Refused` before any event.
 
-Rules taken here (documented judgement calls, each recorded as an `Anomaly` where it happens):
+This module is over 400 lines for a reason: it is one aggregate's rules, each operation sharing the
+same few helpers (reduce, sweep, close), kept together so they read as one consistent set.
+
+Rules taken here (documented judgement calls, each recorded as an anomaly where it happens):
 - A payment applies to the invoices it names (capped at their outstanding amount), the rest oldest
   due date first over open, undisputed invoices in the payment's currency; what is left stays on the
   account as unapplied cash and is applied to the next invoice in that currency that arrives.
@@ -34,246 +36,107 @@ Rules taken here (documented judgement calls, each recorded as an `Anomaly` wher
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
 
 from arshield_events.ledger import InvoiceStatus
-
-ZERO = Decimal(0)
-CORRECTION = "correction"
-"""Entry kind (amount 0) naming a credit note that corrects its invoice (an upheld dispute)."""
-
-Bucket = Literal["current", "1-30", "31-60", "61-90", "90+"]
-BUCKETS: tuple[Bucket, ...] = ("current", "1-30", "31-60", "61-90", "90+")
-# First day past due of each overdue level (1: 1-30 ... 4: 90+).
-LEVEL_STARTS = (1, 31, 61, 91)
+from arshield_ledger.domain.commands import (
+    CancelInvoice,
+    Command,
+    InstalmentTerms,
+    IssueCreditNote,
+    IssueInvoice,
+    PendingFact,
+    RaiseDispute,
+    ReceivePayment,
+    ResolveDispute,
+)
+from arshield_ledger.domain.events import (
+    Anomaly,
+    AnomalyRecorded,
+    CashDrawn,
+    CashExhausted,
+    CashReleasedFromEarmark,
+    DeferredFactsTaken,
+    DisputeClosed,
+    DisputeOpened,
+    Entry,
+    EntryPosted,
+    Event,
+    FactAccepted,
+    FactDeferred,
+    InstalmentAnnouncedOverdue,
+    InvoiceBalanceChanged,
+    InvoiceCancelled,
+    InvoiceCredited,
+    InvoiceRecorded,
+    InvoiceSettled,
+    PaymentLeftUnapplied,
+    ResolutionHeld,
+)
+from arshield_ledger.domain.state import (
+    BUCKETS,
+    CORRECTION,
+    ZERO,
+    BuyerLedger,
+    CashKind,
+    derive_status,
+    instalment_days_late,
+    invoice_days_late,
+    invoice_outstanding,
+    overdue_level,
+)
 
 
 class Refused(Exception):  # noqa: N818 - a verdict on the input, not a program error
-    """The fact is refused (bad input); the account is unchanged."""
+    """The fact is refused (bad input); the state is unchanged and no event is decided."""
 
 
-def bucket_of(days_past_due: int) -> Bucket:
-    if days_past_due <= 0:
-        return "current"
-    return BUCKETS[overdue_level(days_past_due)]
+def decide(state: BuyerLedger, command: Command) -> list[Event]:
+    """The events that `command` means for the buyer in `state` (none: nothing changes)."""
+    return work(state, command).events
 
 
-def overdue_level(days_past_due: int) -> int:
-    """0 when not past due, else 1 (1-30), 2 (31-60), 3 (61-90), 4 (90+)."""
-    return sum(1 for start in LEVEL_STARTS if days_past_due >= start)
+def work(state: BuyerLedger, command: Command) -> Account:
+    """The working copy after `command`, with the events it recorded (tests compare it with the
+    state `evolve` derives from those events)."""
+    account = Account.of(state)
+    if isinstance(command, IssueInvoice):
+        account.issue(command)
+    elif isinstance(command, ReceivePayment):
+        account.receive_payment(command)
+    elif isinstance(command, IssueCreditNote):
+        account.issue_credit_note(command)
+    elif isinstance(command, CancelInvoice):
+        account.cancel_invoice(command)
+    elif isinstance(command, RaiseDispute):
+        account.raise_dispute(command)
+    elif isinstance(command, ResolveDispute):
+        account.resolve_dispute(command)
+    else:
+        account.start_business_day(command.business_date)
+    return account
 
 
-def fingerprint(content: dict[str, Any]) -> str:
-    """A stable digest of a fact's content, to tell an identical re-send from a conflicting one."""
-    text = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-# ---------------------------------------------------------------------------------------------
-# Facts in (the application maps the public events to these)
-
-
-@dataclass(frozen=True)
-class InstalmentTerms:
-    seq: int
-    due_on: date
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class IssueInvoice:
-    invoice_id: str
-    invoice_number: str
-    currency: str
-    amount: Decimal
-    issued_on: date
-    due_on: date
-    instalments: tuple[InstalmentTerms, ...]
-    content: str
-    """Fingerprint of the whole InvoiceIssued payload."""
-    payment_terms_days: int = 0
-    jurisdiction: str | None = None
-    agreed_annual_rate: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Allocation:
-    invoice_id: str
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class ReceivePayment:
-    payment_id: str
-    currency: str
-    amount: Decimal
-    received_on: date
-    allocations: tuple[Allocation, ...]
-    content: str
-
-
-@dataclass(frozen=True)
-class IssueCreditNote:
-    credit_note_id: str
-    invoice_id: str
-    currency: str
-    amount: Decimal
-    issued_on: date
-    content: str
-
-
-@dataclass(frozen=True)
-class CancelInvoice:
-    invoice_id: str
-    cancelled_on: date
-    reason: str
-
-
-@dataclass(frozen=True)
-class RaiseDispute:
-    dispute_id: str
-    invoice_id: str
-    currency: str
-    amount: Decimal
-    raised_on: date
-    reason: str
-
-
-@dataclass(frozen=True)
-class ResolveDispute:
-    dispute_id: str
-    invoice_id: str
-    outcome: str
-    resolved_on: date
-    credit_note_id: str | None = None
-    """The credit note that corrects the invoice when the dispute is upheld."""
-
-
-PendingFact = IssueCreditNote | CancelInvoice | RaiseDispute | ResolveDispute
-
-
-# ---------------------------------------------------------------------------------------------
-# What comes out
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A dated movement of the buyer's receivable (amount > 0: the buyer owes more).
-
-    `invoice_id` None is the buyer's unapplied cash; kinds with amount 0 are non-monetary facts in
-    an invoice's history (dispute raised/resolved, overdue announced).
-    """
-
-    entry_no: int
-    invoice_id: str | None
-    seq: int | None
-    currency: str
-    effective_on: date
-    kind: str
-    amount: Decimal
-    ref: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class BalanceChanged:
-    invoice_id: str
-    outstanding: Decimal
-    currency: str
-    status: InvoiceStatus
-    changed_on: date
-
-
-@dataclass(frozen=True)
-class Settled:
-    invoice_id: str
-    settled_on: date
-    days_late: int
-    amount: Decimal
-    currency: str
-
-
-@dataclass(frozen=True)
-class Unapplied:
-    payment_id: str
-    amount: Decimal
-    currency: str
-    received_on: date
-
-
-@dataclass(frozen=True)
-class Overdue:
-    invoice_id: str
-    seq: int | None
-    due_on: date
-    outstanding: Decimal
-    currency: str
-    days_overdue: int
-    bucket: Bucket
-    as_of: date
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    anomaly_no: int
-    kind: str
-    occurred_on: date
-    invoice_id: str | None
-    ref: str
-    detail: str
-
-
-@dataclass
-class Changes:
-    entries: list[Entry] = field(default_factory=list)
-    balances: list[BalanceChanged] = field(default_factory=list)
-    settled: list[Settled] = field(default_factory=list)
-    unapplied: list[Unapplied] = field(default_factory=list)
-    overdue: list[Overdue] = field(default_factory=list)
-    anomalies: list[Anomaly] = field(default_factory=list)
-    invoices: set[str] = field(default_factory=set)
-    """Invoices whose state changed (for the read-model upserts)."""
-
-    @property
-    def empty(self) -> bool:
-        return not (self.entries or self.anomalies or self.invoices)
-
-
-# ---------------------------------------------------------------------------------------------
-# State
+# -- the working copy ---------------------------------------------------------------------------
 
 
 @dataclass
 class Instalment:
     seq: int
-    """0 for an invoice without instalments (the whole invoice falls due at once)."""
     due_on: date
     amount: Decimal
     outstanding: Decimal
     alerted: int = 0
-    """The overdue level last announced (0 none, 1..4 for 1-30 ... 90+)."""
     paid_on: date | None = None
-    """The date of the last payment applied to this instalment (credit notes do not count)."""
 
     @property
     def days_late(self) -> int | None:
-        """Days beyond the due date of the last payment against it; None when nothing was paid."""
-        if self.paid_on is None:
-            return None
-        return max(0, (self.paid_on - self.due_on).days)
+        return instalment_days_late(self)
 
     def note_payment(self, on: date) -> None:
         self.paid_on = on if self.paid_on is None else max(self.paid_on, on)
-
-    def next_alert_on(self) -> date | None:
-        if self.outstanding <= 0 or self.alerted >= len(LEVEL_STARTS):
-            return None
-        return self.due_on + timedelta(days=LEVEL_STARTS[self.alerted])
 
 
 @dataclass
@@ -297,72 +160,90 @@ class Invoice:
     status: InvoiceStatus = "open"
 
     @property
+    def parts(self) -> tuple[Instalment, ...]:
+        return tuple(self.instalments)
+
+    @property
     def outstanding(self) -> Decimal:
-        return sum((i.outstanding for i in self.instalments), ZERO)
+        return invoice_outstanding(self)
 
     @property
     def days_late(self) -> int | None:
-        """For an invoice settled by payment: its worst instalment's days late, else None."""
-        if self.settled_on is None or self.status != "paid":
-            return None
-        late = [d for d in (p.days_late for p in self.instalments) if d is not None]
-        if not late:  # a snapshot from before payment dates were kept per instalment
-            return max(0, (self.settled_on - self.due_on).days)
-        return max(late)
+        return invoice_days_late(self)
 
     @property
     def open(self) -> bool:
         return self.cancelled_on is None and self.outstanding > 0
 
-    def derive_status(self) -> InvoiceStatus:
-        if self.cancelled_on is not None:
-            return "cancelled"
-        if self.outstanding <= 0:
-            return "paid" if self.paid > 0 else "credited"
-        if self.disputes:
-            return "disputed"
-        if any(i.outstanding > 0 and i.alerted > 0 for i in self.instalments):
-            return "overdue"
-        if self.paid > 0:
-            return "partially_paid"
-        return "open"
-
-    def public_seq(self, instalment: Instalment) -> int | None:
-        return instalment.seq or None
-
 
 @dataclass
 class Cash:
-    """Money on the account not (yet) applied to an invoice."""
-
+    cash_no: int
     ref: str
-    kind: Literal["payment", "credit_note", "released"]
+    kind: CashKind
     received_on: date
     amount: Decimal
     earmarked_for: str | None = None
-    """The invoice the payer named, not yet known to the ledger."""
 
 
 @dataclass
-class BuyerAccount:
-    tenant_id: str
-    buyer_id: str
+class Account:
+    """A mutable working copy of a `BuyerLedger` that records the events of its changes."""
+
     invoices: dict[str, Invoice] = field(default_factory=dict)
     cash: dict[str, list[Cash]] = field(default_factory=dict)
     pending: dict[str, list[PendingFact]] = field(default_factory=dict)
     seen: dict[str, str] = field(default_factory=dict)
-    """Fingerprints of payments and credit notes by id, to refuse a conflicting re-use of an id."""
     resolved_early: dict[str, str] = field(default_factory=dict)
-    """Dispute resolutions that arrived before their dispute (dispute id -> outcome)."""
     resolved: dict[str, str] = field(default_factory=dict)
-    """Disputes raised and resolved (id -> outcome): a repeated fact about them is a no-op."""
     entry_no: int = 0
     anomaly_no: int = 0
+    events: list[Event] = field(default_factory=list, compare=False)
+    entries: list[Entry] = field(default_factory=list, compare=False)
+    touched: set[str] = field(default_factory=set, compare=False)
+    """Invoices whose state changed in this decision."""
 
-    # -- helpers ------------------------------------------------------------------------------
+    @classmethod
+    def of(cls, state: BuyerLedger) -> Account:
+        return cls(
+            invoices={
+                i: Invoice(
+                    inv.invoice_id,
+                    inv.invoice_number,
+                    inv.currency,
+                    inv.amount,
+                    inv.issued_on,
+                    inv.due_on,
+                    inv.content,
+                    [Instalment(**p.model_dump()) for p in inv.instalments],
+                    inv.payment_terms_days,
+                    inv.jurisdiction,
+                    inv.agreed_annual_rate,
+                    inv.paid,
+                    inv.credited,
+                    inv.cancelled_on,
+                    dict(inv.disputes),
+                    inv.settled_on,
+                    inv.status,
+                )
+                for i, inv in state.invoices.items()
+            },
+            cash={
+                currency: [Cash(**c.model_dump()) for c in purse]
+                for currency, purse in state.cash.items()
+            },
+            pending={i: list(facts) for i, facts in state.pending.items()},
+            seen=dict(state.seen),
+            resolved_early=dict(state.resolved_early),
+            resolved=dict(state.resolved),
+            entry_no=state.entry_no,
+            anomaly_no=state.anomaly_no,
+        )
+
     def unapplied(self, currency: str) -> Decimal:
         return sum((c.amount for c in self.cash.get(currency, [])), ZERO)
 
+    # -- helpers ------------------------------------------------------------------------------
     def outstanding(self, currency: str) -> Decimal:
         return sum(
             (
@@ -375,7 +256,6 @@ class BuyerAccount:
 
     def _entry(
         self,
-        changes: Changes,
         invoice_id: str | None,
         seq: int | None,
         currency: str,
@@ -386,17 +266,20 @@ class BuyerAccount:
         detail: str = "",
     ) -> None:
         self.entry_no += 1
-        changes.entries.append(
-            Entry(self.entry_no, invoice_id, seq, currency, on, kind, amount, ref, detail)
-        )
+        entry = Entry(self.entry_no, invoice_id, seq, currency, on, kind, amount, ref, detail)
+        self.entries.append(entry)
+        self.events.append(EntryPosted(entry))
         if invoice_id is not None:
-            changes.invoices.add(invoice_id)
+            self.touched.add(invoice_id)
 
-    def _anomaly(
-        self, changes: Changes, kind: str, on: date, invoice_id: str | None, ref: str, detail: str
-    ) -> None:
+    def _anomaly(self, kind: str, on: date, invoice_id: str | None, ref: str, detail: str) -> None:
         self.anomaly_no += 1
-        changes.anomalies.append(Anomaly(self.anomaly_no, kind, on, invoice_id, ref, detail))
+        anomaly = Anomaly(self.anomaly_no, kind, on, invoice_id, ref, detail)
+        self.events.append(AnomalyRecorded(anomaly))
+
+    def _accept(self, fact_id: str, content: str) -> None:
+        self.seen[fact_id] = content
+        self.events.append(FactAccepted(fact_id, content))
 
     def _check_seen(self, fact_id: str, content: str, what: str) -> bool:
         """True when the fact was applied before (identical); refuses a conflicting re-use."""
@@ -414,34 +297,33 @@ class BuyerAccount:
             if i in self.invoices
         }
 
-    def _close(
-        self, changes: Changes, before: dict[str, tuple[Decimal, InvoiceStatus]], on: date
-    ) -> None:
+    def _close(self, before: dict[str, tuple[Decimal, InvoiceStatus]], on: date) -> None:
         """Re-derive statuses of touched invoices; report balance changes and settlements."""
-        for invoice_id in sorted(changes.invoices):
+        for invoice_id in sorted(self.touched):
             inv = self.invoices[invoice_id]
-            inv.status = inv.derive_status()
+            inv.status = derive_status(inv)
             # Only payment settles; an invoice closed by credit notes alone is `credited`.
             if inv.status == "paid" and inv.settled_on is None:
                 inv.settled_on = max(
                     (
                         e.effective_on
-                        for e in changes.entries
+                        for e in self.entries
                         if e.invoice_id == invoice_id and e.amount < 0
                     ),
                     default=max(on, inv.issued_on),
                 )
-                changes.settled.append(
-                    Settled(invoice_id, inv.settled_on, inv.days_late or 0, inv.paid, inv.currency)
+                self.events.append(
+                    InvoiceSettled(
+                        invoice_id, inv.settled_on, inv.days_late or 0, inv.paid, inv.currency
+                    )
                 )
             if before.get(invoice_id) != (inv.outstanding, inv.status):
-                changes.balances.append(
-                    BalanceChanged(invoice_id, inv.outstanding, inv.currency, inv.status, on)
+                self.events.append(
+                    InvoiceBalanceChanged(invoice_id, inv.outstanding, inv.currency, inv.status, on)
                 )
 
     def _reduce(
         self,
-        changes: Changes,
         inv: Invoice,
         amount: Decimal,
         on: date,
@@ -462,21 +344,18 @@ class BuyerAccount:
             left -= take
             if paying:
                 part.note_payment(effective)
-            self._entry(
-                changes, inv.invoice_id, part.seq, inv.currency, effective, kind, -take, ref
-            )
+            self._entry(inv.invoice_id, part.seq, inv.currency, effective, kind, -take, ref)
         used = amount - left
         if paying:
             inv.paid += used
         return used
 
     # -- operations ---------------------------------------------------------------------------
-    def issue(self, fact: IssueInvoice) -> Changes:
-        changes = Changes()
+    def issue(self, fact: IssueInvoice) -> None:
         known = self.invoices.get(fact.invoice_id)
         if known is not None:
             if known.content == fact.content:
-                return changes
+                return
             raise Refused(f"invoice {fact.invoice_id} was already issued with different content")
         parts = [Instalment(p.seq, p.due_on, p.amount, p.amount) for p in fact.instalments] or [
             Instalment(0, fact.due_on, fact.amount, fact.amount)
@@ -495,10 +374,24 @@ class BuyerAccount:
             fact.agreed_annual_rate,
         )
         self.invoices[fact.invoice_id] = inv
+        self.events.append(
+            InvoiceRecorded(
+                fact.invoice_id,
+                fact.invoice_number,
+                fact.currency,
+                fact.amount,
+                fact.issued_on,
+                fact.due_on,
+                fact.content,
+                tuple(InstalmentTerms(p.seq, p.due_on, p.amount) for p in parts),
+                fact.payment_terms_days,
+                fact.jurisdiction,
+                fact.agreed_annual_rate,
+            )
+        )
         before: dict[str, tuple[Decimal, InvoiceStatus]] = {fact.invoice_id: (ZERO, "open")}
         for part in parts:
             self._entry(
-                changes,
                 inv.invoice_id,
                 part.seq,
                 inv.currency,
@@ -507,43 +400,44 @@ class BuyerAccount:
                 part.amount,
                 inv.invoice_id,
             )
-        for pending in self.pending.pop(fact.invoice_id, []):
-            self._apply_pending(changes, inv, pending)
-        self._apply_cash(changes, inv)
+        waiting = self.pending.pop(fact.invoice_id, [])
+        if waiting:
+            self.events.append(DeferredFactsTaken(fact.invoice_id))
+        for pending in waiting:
+            self._apply_pending(inv, pending)
+        self._apply_cash(inv)
         for currency in sorted(self.cash):  # cash named for it in another currency is freed
-            self._sweep(changes, currency)
-        self._close(changes, before, fact.issued_on)
-        return changes
+            self._sweep(currency)
+        self._close(before, fact.issued_on)
+        return
 
-    def _apply_pending(self, changes: Changes, inv: Invoice, fact: PendingFact) -> None:
+    def _apply_pending(self, inv: Invoice, fact: PendingFact) -> None:
         try:
             if isinstance(fact, IssueCreditNote):
-                self._credit(changes, inv, fact)
+                self._credit(inv, fact)
             elif isinstance(fact, CancelInvoice):
-                self._cancel(changes, inv, fact)
+                self._cancel(inv, fact)
             elif isinstance(fact, RaiseDispute):
-                self._raise(changes, inv, fact)
+                self._raise(inv, fact)
             else:
-                self._resolve(changes, inv, fact)
+                self._resolve(inv, fact)
         except Refused as refused:
             # The invoice itself is fine; the earlier fact that does not fit it is set aside.
             on = max(inv.issued_on, _fact_date(fact))
-            self._anomaly(
-                changes, "pending_fact_refused", on, inv.invoice_id, _fact_ref(fact), str(refused)
-            )
+            self._anomaly("pending_fact_refused", on, inv.invoice_id, _fact_ref(fact), str(refused))
 
-    def _apply_cash(self, changes: Changes, inv: Invoice) -> None:
+    def _apply_cash(self, inv: Invoice) -> None:
         """Apply to a newly arrived invoice the cash earmarked for it (the rest: `_sweep`)."""
         purse = self.cash.get(inv.currency, [])
         for cash in list(purse):
             if cash.earmarked_for == inv.invoice_id:
-                self._use_cash(changes, inv, cash)
+                self._use_cash(inv, cash)
         for currency, others in self.cash.items():
             for cash in others:
                 if currency != inv.currency and cash.earmarked_for == inv.invoice_id:
                     cash.earmarked_for = None
+                    self.events.append(CashReleasedFromEarmark(currency, cash.cash_no))
                     self._anomaly(
-                        changes,
                         "currency_mismatch",
                         max(cash.received_on, inv.issued_on),
                         inv.invoice_id,
@@ -552,17 +446,12 @@ class BuyerAccount:
                         f"{inv.currency}; "
                         "kept on account",
                     )
-        left = [c for c in purse if c.amount > 0]
-        if left:
-            self.cash[inv.currency] = left
-        else:
-            self.cash.pop(inv.currency, None)
+        self._drop_exhausted(inv.currency)
 
-    def _use_cash(self, changes: Changes, inv: Invoice, cash: Cash) -> None:
+    def _use_cash(self, inv: Invoice, cash: Cash) -> None:
         on = max(cash.received_on, inv.issued_on)
         if cash.earmarked_for is not None and cash.amount > inv.outstanding:
             self._anomaly(
-                changes,
                 "allocation_exceeds_outstanding",
                 on,
                 inv.invoice_id,
@@ -570,12 +459,14 @@ class BuyerAccount:
                 f"{cash.amount} named for {inv.invoice_id}, {inv.outstanding} outstanding; "
                 "the rest stays on account",
             )
-        cash.earmarked_for = None
-        used = self._reduce(changes, inv, cash.amount, on, "unapplied_cash", cash.ref)
+        if cash.earmarked_for is not None:
+            cash.earmarked_for = None
+            self.events.append(CashReleasedFromEarmark(inv.currency, cash.cash_no))
+        used = self._reduce(inv, cash.amount, on, "unapplied_cash", cash.ref)
         if used > 0:
             cash.amount -= used
+            self.events.append(CashDrawn(inv.currency, cash.cash_no, used))
             self._entry(
-                changes,
                 None,
                 None,
                 inv.currency,
@@ -586,7 +477,7 @@ class BuyerAccount:
                 inv.invoice_id,
             )
 
-    def _sweep(self, changes: Changes, currency: str) -> None:
+    def _sweep(self, currency: str) -> None:
         """Apply unearmarked cash on account to open, undisputed instalments, oldest due first.
 
         Each application is dated when both existed (the cash's date, or the invoice's issue date
@@ -616,8 +507,8 @@ class BuyerAccount:
                 part.note_payment(on)
                 inv.paid += take
                 cash.amount -= take
+                self.events.append(CashDrawn(currency, cash.cash_no, take))
                 self._entry(
-                    changes,
                     inv.invoice_id,
                     part.seq,
                     currency,
@@ -627,7 +518,6 @@ class BuyerAccount:
                     cash.ref,
                 )
                 self._entry(
-                    changes,
                     None,
                     None,
                     currency,
@@ -637,7 +527,16 @@ class BuyerAccount:
                     cash.ref,
                     inv.invoice_id,
                 )
-        left = [c for c in self.cash[currency] if c.amount > 0]
+        self._drop_exhausted(currency)
+
+    def _drop_exhausted(self, currency: str) -> None:
+        purse = self.cash.get(currency)
+        if purse is None:
+            return
+        for cash in purse:
+            if cash.amount <= 0:
+                self.events.append(CashExhausted(currency, cash.cash_no))
+        left = [c for c in purse if c.amount > 0]
         if left:
             self.cash[currency] = left
         else:
@@ -645,17 +544,15 @@ class BuyerAccount:
 
     def _keep_cash(
         self,
-        changes: Changes,
         currency: str,
         ref: str,
-        kind: Literal["payment", "credit_note", "released"],
+        kind: CashKind,
         on: date,
         amount: Decimal,
         earmarked_for: str | None,
     ) -> None:
-        self.cash.setdefault(currency, []).append(Cash(ref, kind, on, amount, earmarked_for))
+        """Put cash on the account (its `*_on_account` entry numbers it and says it all)."""
         self._entry(
-            changes,
             None,
             None,
             currency,
@@ -665,11 +562,12 @@ class BuyerAccount:
             ref,
             earmarked_for or "",
         )
+        cash = Cash(self.entry_no, ref, kind, on, amount, earmarked_for)
+        self.cash.setdefault(currency, []).append(cash)
 
-    def receive_payment(self, fact: ReceivePayment) -> Changes:
-        changes = Changes()
+    def receive_payment(self, fact: ReceivePayment) -> None:
         if self._check_seen(fact.payment_id, fact.content, "payment"):
-            return changes
+            return
         for part in fact.allocations:
             named = self.invoices.get(part.invoice_id)
             if named is not None and named.currency != fact.currency:
@@ -677,7 +575,7 @@ class BuyerAccount:
                     f"payment {fact.payment_id} in {fact.currency} names invoice "
                     f"{part.invoice_id} in {named.currency}"
                 )
-        self.seen[fact.payment_id] = fact.content
+        self._accept(fact.payment_id, fact.content)
         on = fact.received_on
         touched = [a.invoice_id for a in fact.allocations]
         touched += [
@@ -689,7 +587,6 @@ class BuyerAccount:
             inv = self.invoices.get(part.invoice_id)
             if inv is None:
                 self._keep_cash(
-                    changes,
                     fact.currency,
                     fact.payment_id,
                     "payment",
@@ -698,7 +595,6 @@ class BuyerAccount:
                     part.invoice_id,
                 )
                 self._anomaly(
-                    changes,
                     "payment_before_invoice",
                     on,
                     part.invoice_id,
@@ -710,7 +606,6 @@ class BuyerAccount:
                 continue
             if inv.cancelled_on is not None:
                 self._anomaly(
-                    changes,
                     "payment_to_cancelled_invoice",
                     on,
                     inv.invoice_id,
@@ -719,10 +614,9 @@ class BuyerAccount:
                     "unallocated cash",
                 )
                 continue
-            used = self._reduce(changes, inv, part.amount, on, "payment", fact.payment_id)
+            used = self._reduce(inv, part.amount, on, "payment", fact.payment_id)
             if used < part.amount:
                 self._anomaly(
-                    changes,
                     "allocation_exceeds_outstanding",
                     on,
                     inv.invoice_id,
@@ -732,24 +626,21 @@ class BuyerAccount:
                 )
             left -= used
         if left > 0:
-            left = self._oldest_first(changes, fact.currency, left, on, fact.payment_id)
+            left = self._oldest_first(fact.currency, left, on, fact.payment_id)
         if left > 0:
-            self._keep_cash(changes, fact.currency, fact.payment_id, "payment", on, left, None)
-            changes.unapplied.append(Unapplied(fact.payment_id, left, fact.currency, on))
+            self._keep_cash(fact.currency, fact.payment_id, "payment", on, left, None)
+            self.events.append(PaymentLeftUnapplied(fact.payment_id, left, fact.currency, on))
             self._anomaly(
-                changes,
                 "unapplied_cash",
                 on,
                 None,
                 fact.payment_id,
                 f"{left} {fact.currency} matched no open invoice; kept on account",
             )
-        self._close(changes, before, on)
-        return changes
+        self._close(before, on)
+        return
 
-    def _oldest_first(
-        self, changes: Changes, currency: str, amount: Decimal, on: date, ref: str
-    ) -> Decimal:
+    def _oldest_first(self, currency: str, amount: Decimal, on: date, ref: str) -> Decimal:
         parts = sorted(
             (
                 (part.due_on, inv.issued_on, inv.invoice_id, part.seq, inv, part)
@@ -770,7 +661,6 @@ class BuyerAccount:
             inv.paid += take
             left -= take
             self._entry(
-                changes,
                 inv.invoice_id,
                 part.seq,
                 currency,
@@ -781,22 +671,21 @@ class BuyerAccount:
             )
         return left
 
-    def issue_credit_note(self, fact: IssueCreditNote) -> Changes:
-        changes = Changes()
+    def issue_credit_note(self, fact: IssueCreditNote) -> None:
         if self._check_seen(fact.credit_note_id, fact.content, "credit note"):
-            return changes
+            return
         inv = self.invoices.get(fact.invoice_id)
         if inv is None:
-            self.seen[fact.credit_note_id] = fact.content
-            self._defer(changes, fact, fact.issued_on)
-            return changes
+            self._accept(fact.credit_note_id, fact.content)
+            self._defer(fact, fact.issued_on)
+            return
         self._check_credit(inv, fact)
-        self.seen[fact.credit_note_id] = fact.content
+        self._accept(fact.credit_note_id, fact.content)
         before = self._watch(inv.invoice_id)
-        self._credit(changes, inv, fact)
-        self._sweep(changes, inv.currency)
-        self._close(changes, before, fact.issued_on)
-        return changes
+        self._credit(inv, fact)
+        self._sweep(inv.currency)
+        self._close(before, fact.issued_on)
+        return
 
     def _check_credit(self, inv: Invoice, fact: IssueCreditNote) -> None:
         if fact.currency != inv.currency:
@@ -815,22 +704,18 @@ class BuyerAccount:
                 f"{inv.currency} still creditable on invoice {inv.invoice_id}"
             )
 
-    def _credit(self, changes: Changes, inv: Invoice, fact: IssueCreditNote) -> None:
+    def _credit(self, inv: Invoice, fact: IssueCreditNote) -> None:
         self._check_credit(inv, fact)
         inv.credited += fact.amount
-        used = self._reduce(
-            changes, inv, fact.amount, fact.issued_on, "credit_note", fact.credit_note_id
-        )
-        changes.invoices.add(inv.invoice_id)
+        self.events.append(InvoiceCredited(inv.invoice_id, fact.credit_note_id, fact.amount))
+        used = self._reduce(inv, fact.amount, fact.issued_on, "credit_note", fact.credit_note_id)
+        self.touched.add(inv.invoice_id)
         excess = fact.amount - used
         if excess > 0:
             on = max(fact.issued_on, inv.issued_on)
-            self._keep_cash(
-                changes, inv.currency, fact.credit_note_id, "credit_note", on, excess, None
-            )
-            changes.unapplied.append(Unapplied(fact.credit_note_id, excess, inv.currency, on))
+            self._keep_cash(inv.currency, fact.credit_note_id, "credit_note", on, excess, None)
+            self.events.append(PaymentLeftUnapplied(fact.credit_note_id, excess, inv.currency, on))
             self._anomaly(
-                changes,
                 "credit_exceeds_outstanding",
                 on,
                 inv.invoice_id,
@@ -839,13 +724,13 @@ class BuyerAccount:
                 "account",
             )
 
-    def _defer(self, changes: Changes, fact: PendingFact, on: date) -> None:
+    def _defer(self, fact: PendingFact, on: date) -> None:
         waiting = self.pending.setdefault(fact.invoice_id, [])
         if fact in waiting:
             return
         waiting.append(fact)
+        self.events.append(FactDeferred(fact))
         self._anomaly(
-            changes,
             "fact_before_invoice",
             on,
             fact.invoice_id,
@@ -853,21 +738,20 @@ class BuyerAccount:
             f"{type(fact).__name__} for unknown invoice {fact.invoice_id} kept until it arrives",
         )
 
-    def cancel_invoice(self, fact: CancelInvoice) -> Changes:
-        changes = Changes()
+    def cancel_invoice(self, fact: CancelInvoice) -> None:
         inv = self.invoices.get(fact.invoice_id)
         if inv is None:
-            self._defer(changes, fact, fact.cancelled_on)
-            return changes
+            self._defer(fact, fact.cancelled_on)
+            return
         if inv.cancelled_on is not None:
-            return changes
+            return
         before = self._watch(inv.invoice_id)
-        self._cancel(changes, inv, fact)
-        self._sweep(changes, inv.currency)
-        self._close(changes, before, fact.cancelled_on)
-        return changes
+        self._cancel(inv, fact)
+        self._sweep(inv.currency)
+        self._close(before, fact.cancelled_on)
+        return
 
-    def _cancel(self, changes: Changes, inv: Invoice, fact: CancelInvoice) -> None:
+    def _cancel(self, inv: Invoice, fact: CancelInvoice) -> None:
         if inv.cancelled_on is not None:
             return
         on = max(fact.cancelled_on, inv.issued_on)
@@ -877,7 +761,6 @@ class BuyerAccount:
         for part in inv.instalments:
             if part.outstanding > 0:
                 self._entry(
-                    changes,
                     inv.invoice_id,
                     part.seq,
                     inv.currency,
@@ -890,7 +773,6 @@ class BuyerAccount:
             part.outstanding = ZERO
         if released > 0:
             self._entry(
-                changes,
                 inv.invoice_id,
                 None,
                 inv.currency,
@@ -900,7 +782,6 @@ class BuyerAccount:
                 inv.invoice_id,
             )
             self._entry(
-                changes,
                 inv.invoice_id,
                 None,
                 inv.currency,
@@ -910,9 +791,8 @@ class BuyerAccount:
                 inv.invoice_id,
                 fact.reason,
             )
-            self._keep_cash(changes, inv.currency, inv.invoice_id, "released", on, released, None)
+            self._keep_cash(inv.currency, inv.invoice_id, "released", on, released, None)
             self._anomaly(
-                changes,
                 "cancelled_after_payment",
                 on,
                 inv.invoice_id,
@@ -922,25 +802,25 @@ class BuyerAccount:
             inv.paid = ZERO
         inv.cancelled_on = on
         inv.settled_on = None  # a cancelled invoice was never settled (as the as-of answers say)
-        changes.invoices.add(inv.invoice_id)
+        self.events.append(InvoiceCancelled(inv.invoice_id, on))
+        self.touched.add(inv.invoice_id)
 
-    def raise_dispute(self, fact: RaiseDispute) -> Changes:
-        changes = Changes()
+    def raise_dispute(self, fact: RaiseDispute) -> None:
         inv = self.invoices.get(fact.invoice_id)
         if inv is None:
-            self._defer(changes, fact, fact.raised_on)
-            return changes
+            self._defer(fact, fact.raised_on)
+            return
         if fact.currency != inv.currency:
             raise Refused(
                 f"dispute {fact.dispute_id} in {fact.currency} on invoice {inv.invoice_id} in "
                 f"{inv.currency}"
             )
         before = self._watch(inv.invoice_id)
-        self._raise(changes, inv, fact)
-        self._close(changes, before, fact.raised_on)
-        return changes
+        self._raise(inv, fact)
+        self._close(before, fact.raised_on)
+        return
 
-    def _raise(self, changes: Changes, inv: Invoice, fact: RaiseDispute) -> None:
+    def _raise(self, inv: Invoice, fact: RaiseDispute) -> None:
         if fact.currency != inv.currency:
             raise Refused(f"dispute {fact.dispute_id} is not in the invoice's currency")
         on = max(fact.raised_on, inv.issued_on)
@@ -948,7 +828,6 @@ class BuyerAccount:
             return
         outcome = self.resolved_early.pop(fact.dispute_id, None)
         self._entry(
-            changes,
             inv.invoice_id,
             None,
             inv.currency,
@@ -960,7 +839,6 @@ class BuyerAccount:
         )
         if outcome is not None:
             self._entry(
-                changes,
                 inv.invoice_id,
                 None,
                 inv.currency,
@@ -971,31 +849,34 @@ class BuyerAccount:
                 outcome,
             )
             self.resolved[fact.dispute_id] = outcome
+            self.events.append(
+                DisputeClosed(inv.invoice_id, fact.dispute_id, outcome, resolution_was_held=True)
+            )
             return
         inv.disputes[fact.dispute_id] = fact.amount
+        self.events.append(DisputeOpened(inv.invoice_id, fact.dispute_id, fact.amount))
 
-    def resolve_dispute(self, fact: ResolveDispute) -> Changes:
-        changes = Changes()
+    def resolve_dispute(self, fact: ResolveDispute) -> None:
         inv = self.invoices.get(fact.invoice_id)
         if inv is None:
-            self._defer(changes, fact, fact.resolved_on)
-            return changes
+            self._defer(fact, fact.resolved_on)
+            return
         before = self._watch(inv.invoice_id)
-        self._resolve(changes, inv, fact)
-        self._sweep(changes, inv.currency)
-        self._close(changes, before, fact.resolved_on)
-        return changes
+        self._resolve(inv, fact)
+        self._sweep(inv.currency)
+        self._close(before, fact.resolved_on)
+        return
 
-    def _resolve(self, changes: Changes, inv: Invoice, fact: ResolveDispute) -> None:
+    def _resolve(self, inv: Invoice, fact: ResolveDispute) -> None:
         on = max(fact.resolved_on, inv.issued_on)
         if fact.dispute_id in self.resolved:
             return
         if fact.dispute_id not in inv.disputes:
             if fact.dispute_id not in self.resolved_early:
                 self.resolved_early[fact.dispute_id] = fact.outcome
-                self._mark_correction(changes, inv, fact, on)
+                self.events.append(ResolutionHeld(fact.dispute_id, fact.outcome))
+                self._mark_correction(inv, fact, on)
                 self._anomaly(
-                    changes,
                     "resolution_before_dispute",
                     on,
                     inv.invoice_id,
@@ -1005,8 +886,8 @@ class BuyerAccount:
             return
         del inv.disputes[fact.dispute_id]
         self.resolved[fact.dispute_id] = fact.outcome
+        self.events.append(DisputeClosed(inv.invoice_id, fact.dispute_id, fact.outcome))
         self._entry(
-            changes,
             inv.invoice_id,
             None,
             inv.currency,
@@ -1016,16 +897,13 @@ class BuyerAccount:
             fact.dispute_id,
             fact.outcome,
         )
-        self._mark_correction(changes, inv, fact, on)
+        self._mark_correction(inv, fact, on)
 
-    def _mark_correction(
-        self, changes: Changes, inv: Invoice, fact: ResolveDispute, on: date
-    ) -> None:
+    def _mark_correction(self, inv: Invoice, fact: ResolveDispute, on: date) -> None:
         """An upheld dispute names the credit note that corrects the invoice (in either order)."""
         if fact.outcome != "upheld" or fact.credit_note_id is None:
             return
         self._entry(
-            changes,
             inv.invoice_id,
             None,
             inv.currency,
@@ -1036,15 +914,14 @@ class BuyerAccount:
             fact.dispute_id,
         )
 
-    def start_business_day(self, business_date: date) -> Changes:
+    def start_business_day(self, business_date: date) -> None:
         """Announce instalments that became overdue or crossed into a later bucket by this date."""
-        changes = Changes()
         watched = [i for i, inv in self.invoices.items() if inv.open and not inv.disputes]
         before = self._watch(*watched)
         # Accounts kept before cash on account was swept after every fact are settled here, so
         # cash on account never lets an invoice it covers be announced overdue.
         for currency in sorted(self.cash):
-            self._sweep(changes, currency)
+            self._sweep(currency)
         for invoice_id in sorted(watched):
             inv = self.invoices[invoice_id]
             for part in sorted(inv.instalments, key=lambda i: (i.due_on, i.seq)):
@@ -1056,20 +933,20 @@ class BuyerAccount:
                     continue
                 part.alerted = level
                 bucket = BUCKETS[level]
-                changes.overdue.append(
-                    Overdue(
+                self.events.append(
+                    InstalmentAnnouncedOverdue(
                         invoice_id,
-                        inv.public_seq(part),
+                        part.seq,
                         part.due_on,
                         part.outstanding,
                         inv.currency,
                         days,
                         bucket,
+                        level,
                         business_date,
                     )
                 )
                 self._entry(
-                    changes,
                     invoice_id,
                     part.seq,
                     inv.currency,
@@ -1079,8 +956,7 @@ class BuyerAccount:
                     invoice_id,
                     bucket,
                 )
-        self._close(changes, before, business_date)
-        return changes
+        self._close(before, business_date)
 
 
 def _fact_date(fact: PendingFact) -> date:

@@ -1,0 +1,164 @@
+"""The ledger on the runtime's kernel: what each public ERP fact asks of which buyer, the decider,
+the state's codec, the read models and the public mapping.
+
+The kernel handles `BusinessDayStarted` itself: it advances the tenant's business date and gives
+the day command to each buyer whose `wake_on` date has come (an instalment's next overdue
+announcement falls due).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from arshield_events import erp
+from arshield_events.envelope import CloudEvent
+from arshield_ledger.adapters.projections import PROJECTIONS
+from arshield_ledger.adapters.public_events import publish
+from arshield_ledger.domain.commands import (
+    Allocation,
+    CancelInvoice,
+    Command,
+    InstalmentTerms,
+    IssueCreditNote,
+    IssueInvoice,
+    RaiseDispute,
+    ReceivePayment,
+    ResolveDispute,
+    StartBusinessDay,
+)
+from arshield_ledger.domain.decide import Refused, decide
+from arshield_ledger.domain.events import Event
+from arshield_ledger.domain.evolve import evolve
+from arshield_ledger.domain.state import BuyerLedger, fingerprint
+from arshield_runtime.kernel import Wiring
+
+Commands = Iterator[tuple[str, Command]]
+
+
+class LedgerDecider:
+    """The ledger's pure domain in the shape the kernel runs."""
+
+    def initial(self, tenant_id: str, buyer_id: str) -> BuyerLedger:
+        return BuyerLedger()
+
+    def decide(self, state: BuyerLedger, command: Command) -> list[Event]:
+        return decide(state, command)
+
+    def evolve(self, state: BuyerLedger, event: Event) -> BuyerLedger:
+        return evolve(state, event)
+
+    def wake_on(self, state: BuyerLedger) -> date | None:
+        return state.wake_on()
+
+    def on_day(self, state: BuyerLedger, day: date, context: Any) -> Command | None:
+        return StartBusinessDay(day)
+
+
+def invoice_issued(event: CloudEvent[Any]) -> Commands:
+    data: erp.InvoiceIssued = event.data
+    terms = data.contract_terms
+    yield (
+        data.buyer_id,
+        IssueInvoice(
+            invoice_id=data.invoice_id,
+            invoice_number=data.invoice_number,
+            currency=data.amount.currency,
+            amount=data.amount.amount,
+            issued_on=data.issued_on,
+            due_on=data.due_on,
+            instalments=tuple(
+                InstalmentTerms(p.seq, p.due_on, p.amount.amount) for p in data.instalments
+            ),
+            content=fingerprint(data.model_dump(mode="json")),
+            payment_terms_days=data.payment_terms_days,
+            jurisdiction=terms.jurisdiction if terms else None,
+            agreed_annual_rate=terms.agreed_annual_rate if terms else None,
+        ),
+    )
+
+
+def payment_received(event: CloudEvent[Any]) -> Commands:
+    data: erp.PaymentReceived = event.data
+    yield (
+        data.buyer_id,
+        ReceivePayment(
+            payment_id=data.payment_id,
+            currency=data.amount.currency,
+            amount=data.amount.amount,
+            received_on=data.received_on,
+            allocations=tuple(Allocation(a.invoice_id, a.amount.amount) for a in data.allocations),
+            content=fingerprint(data.model_dump(mode="json")),
+        ),
+    )
+
+
+def credit_note_issued(event: CloudEvent[Any]) -> Commands:
+    data: erp.CreditNoteIssued = event.data
+    yield (
+        data.buyer_id,
+        IssueCreditNote(
+            credit_note_id=data.credit_note_id,
+            invoice_id=data.invoice_id,
+            currency=data.amount.currency,
+            amount=data.amount.amount,
+            issued_on=data.issued_on,
+            content=fingerprint(data.model_dump(mode="json")),
+        ),
+    )
+
+
+def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
+    data: erp.InvoiceCancelled = event.data
+    yield data.buyer_id, CancelInvoice(data.invoice_id, data.cancelled_on, data.reason)
+
+
+def dispute_raised(event: CloudEvent[Any]) -> Commands:
+    data: erp.DisputeRaised = event.data
+    amount = data.disputed_amount
+    yield (
+        data.buyer_id,
+        RaiseDispute(
+            data.dispute_id,
+            data.invoice_id,
+            amount.currency,
+            amount.amount,
+            data.raised_on,
+            data.reason,
+        ),
+    )
+
+
+def dispute_resolved(event: CloudEvent[Any]) -> Commands:
+    data: erp.DisputeResolved = event.data
+    yield (
+        data.buyer_id,
+        ResolveDispute(
+            data.dispute_id, data.invoice_id, data.outcome, data.resolved_on, data.credit_note_id
+        ),
+    )
+
+
+STATE = TypeAdapter(BuyerLedger)
+"""The state's codec (the kernel stores its JSON)."""
+
+
+def wiring() -> Wiring[BuyerLedger, Command, Event]:
+    return Wiring(
+        decider=LedgerDecider(),
+        state=STATE,
+        translate={
+            erp.InvoiceIssued: invoice_issued,
+            erp.PaymentReceived: payment_received,
+            erp.CreditNoteIssued: credit_note_issued,
+            erp.InvoiceCancelled: invoice_cancelled,
+            erp.DisputeRaised: dispute_raised,
+            erp.DisputeResolved: dispute_resolved,
+        },
+        projections=PROJECTIONS,
+        publish=publish,
+        refusals=(Refused,),
+    )
