@@ -21,12 +21,12 @@ from arshield_cli.stack import postgres_url
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, envelope
 from arshield_events.erp import BuyerRegistered
-from arshield_events.registry import event_headers, parse_event, serialize_event
+from arshield_events.registry import event_headers, serialize_event
 from arshield_events.risk import RiskAlertRaised
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
-from arshield_runtime.kernel import Change, Emit, Kernel, Wiring
-from arshield_runtime.messaging import BatchScope, HandlerContext, Origin, Rejected
+from arshield_runtime.kernel import Change, Emit, Kernel, Wiring, run_batch
+from arshield_runtime.messaging import Rejected
 from arshield_runtime.statestore import InMemoryStateStore, PostgresStateStore, StateStore
 
 MIGRATIONS = Path(__file__).parent / "fixture_migrations"
@@ -266,27 +266,12 @@ async def test_a_tenants_business_date_never_goes_back(
 # --- the pipeline on the fake ----------------------------------------------------------------
 
 
-async def _consume(kernel: Kernel[Any, Any, Any], events: list[Any]) -> list[CloudEvent[Any]]:
-    """Run events through the kernel's router as one batch on the fake store."""
-    router, scope, emitted = kernel.router(), BatchScope(), []
-    session: Any = None
-    await router.prepare(session, events, scope)
-    for event in events:
-        handler = router.handler_for(event.data)
-        assert handler is not None
-        ctx = HandlerContext(session, event, Origin("t", 0, 0), "arshield/toy", batch=scope)
-        await handler(ctx)
-        emitted += [parse_event(record.value) for record in ctx.emitted]
-    await scope.flush(session)
-    return emitted
-
-
 @pytest.mark.unit
 async def test_the_kernel_decides_saves_projects_and_publishes() -> None:
     store, names = InMemoryStateStore(), NamesProjection()
     kernel = Kernel(wiring(names), store)
     monday = date(2024, 3, 4)
-    emitted = await _consume(kernel, [registered("b-1", monday), registered("b-2", monday)])
+    emitted = await run_batch(kernel, [registered("b-1", monday), registered("b-2", monday)])
     assert emitted == []
     assert names.seen == [("acme", "b-1", "Buyer Ltd"), ("acme", "b-2", "Buyer Ltd")]
     state = Watch.model_validate_json(store.states[("acme", "b-1")][0])
@@ -294,13 +279,13 @@ async def test_the_kernel_decides_saves_projects_and_publishes() -> None:
     assert store.states[("acme", "b-1")][1] == date(2024, 3, 5)
 
     # Monday's tick: nobody is due yet. Tuesday's: both are, and each is alerted once.
-    assert await _consume(kernel, [tick(monday)]) == []
-    tuesday = await _consume(kernel, [tick(date(2024, 3, 5))])
+    assert await run_batch(kernel, [tick(monday)]) == []
+    tuesday = await run_batch(kernel, [tick(date(2024, 3, 5))])
     assert [(e.type, e.subject, e.data.raised_on) for e in tuesday] == [
         ("arshield.risk.RiskAlertRaised.v1", "b-1", date(2024, 3, 5)),
         ("arshield.risk.RiskAlertRaised.v1", "b-2", date(2024, 3, 5)),
     ]
-    assert await _consume(kernel, [tick(date(2024, 3, 6))]) == []
+    assert await run_batch(kernel, [tick(date(2024, 3, 6))]) == []
     assert await store.business_date(None, "acme") == date(2024, 3, 6)
     assert store.states[("acme", "b-1")][1] is None
 
@@ -312,8 +297,8 @@ async def test_the_same_tick_decides_the_same_events() -> None:
     facts = [registered("b-1", date(2024, 3, 4))]
     out = []
     for kernel in (first, second):
-        await _consume(kernel, facts)
-        out.append(await _consume(kernel, [tick(date(2024, 3, 5))]))
+        await run_batch(kernel, facts)
+        out.append(await run_batch(kernel, [tick(date(2024, 3, 5))]))
     assert [e.id for e in out[0]] == [e.id for e in out[1]]
     assert len(out[0]) == 1
 
@@ -322,7 +307,7 @@ async def test_the_same_tick_decides_the_same_events() -> None:
 async def test_a_refused_command_is_a_rejected_event_and_changes_nothing() -> None:
     store = InMemoryStateStore()
     with pytest.raises(Rejected, match="refusal list"):
-        await _consume(
+        await run_batch(
             Kernel(wiring(), store), [registered("b-1", date(2024, 3, 4), name="Refuse Me")]
         )
     assert store.states == {}

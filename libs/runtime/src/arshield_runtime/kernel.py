@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload
-from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Rejected
+from arshield_events.registry import parse_event
+from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Origin, Rejected
 from arshield_runtime.statestore import BuyerKey, StateStore
 
 S = TypeVar("S")
@@ -234,3 +235,26 @@ class Kernel(Generic[S, C, E]):
 
     async def business_date(self, session: AsyncSession, tenant_id: str) -> date | None:
         return await self.store.business_date(session, tenant_id)
+
+
+async def run_batch(
+    kernel: Kernel[Any, Any, Any],
+    events: Sequence[CloudEvent[Any]],
+    *,
+    source: str = "arshield/unit",
+) -> list[CloudEvent[Any]]:
+    """Handle `events` as one consumed batch without a database (the kernel's store and the
+    wiring's projections must not need a session: `InMemoryStateStore` and fakes), and return what
+    the batch emitted. For unit tests of a service's wiring; the consumer does this for real."""
+    router, scope, emitted = kernel.router(), BatchScope(), []
+    session: Any = None
+    await router.prepare(session, events, scope)
+    for event in events:
+        handler = router.handler_for(event.data)
+        if handler is None:
+            continue
+        ctx = HandlerContext(session, event, Origin("unit", 0, 0), source, batch=scope)
+        await handler(ctx)
+        emitted += [parse_event(record.value) for record in ctx.emitted]
+    await scope.flush(session)
+    return emitted

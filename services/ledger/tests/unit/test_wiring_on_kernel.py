@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 
 from arshield_events.clock import BusinessDayStarted
-from arshield_events.envelope import CloudEvent, Payload, envelope
+from arshield_events.envelope import Payload, envelope
 from arshield_events.erp import InvoiceIssued, PaymentReceived
 from arshield_events.money import Money
-from arshield_events.registry import parse_event
 from arshield_ledger.application.wiring import STATE, wiring
-from arshield_runtime.kernel import Kernel
-from arshield_runtime.messaging import BatchScope, HandlerContext, Origin, Rejected
+from arshield_runtime.kernel import Kernel, run_batch
+from arshield_runtime.messaging import Rejected
 from arshield_runtime.statestore import InMemoryStateStore
 
 pytestmark = pytest.mark.unit
@@ -78,20 +77,6 @@ class Recorder:
         self.changes.extend(changes)
 
 
-async def consume(kernel: Kernel[Any, Any, Any], events: list[Any]) -> list[CloudEvent[Any]]:
-    router, scope, out = kernel.router(), BatchScope(), []
-    session: Any = None
-    await router.prepare(session, events, scope)
-    for event in events:
-        handler = router.handler_for(event.data)
-        assert handler is not None
-        ctx = HandlerContext(session, event, Origin("t", 0, 0), "arshield/ledger", batch=scope)
-        await handler(ctx)
-        out += [parse_event(record.value) for record in ctx.emitted]
-    await scope.flush(session)
-    return out
-
-
 def kernel_on(store: InMemoryStateStore, recorder: Recorder) -> Kernel[Any, Any, Any]:
     # The read models are the database's; a unit test records what they would be given.
     return Kernel(dataclasses.replace(wiring(), projections=(recorder,)), store)
@@ -100,7 +85,7 @@ def kernel_on(store: InMemoryStateStore, recorder: Recorder) -> Kernel[Any, Any,
 async def test_facts_and_ticks_through_the_kernel() -> None:
     store, recorder = InMemoryStateStore(), Recorder()
     kernel = kernel_on(store, recorder)
-    out = await consume(
+    out = await run_batch(
         kernel,
         [
             fact(issued("i-1", "b-1", "100.00", date(2025, 1, 31))),
@@ -121,8 +106,8 @@ async def test_facts_and_ticks_through_the_kernel() -> None:
     assert store.states[("acme", "b-2")][1] is None
     assert len(recorder.changes) == 3
 
-    assert await consume(kernel, [tick(date(2025, 1, 31))]) == []
-    overdue = await consume(kernel, [tick(date(2025, 2, 1))])
+    assert await run_batch(kernel, [tick(date(2025, 1, 31))]) == []
+    overdue = await run_batch(kernel, [tick(date(2025, 2, 1))])
     assert [(e.data.invoice_id, e.data.bucket, e.data.days_overdue) for e in overdue[1:]] == [
         ("i-1", "1-30", 1)
     ]
@@ -137,8 +122,8 @@ async def test_the_same_facts_decide_the_same_event_ids() -> None:
     ids = []
     for _ in range(2):
         kernel = kernel_on(InMemoryStateStore(), Recorder())
-        await consume(kernel, facts)
-        ids.append([e.id for e in await consume(kernel, ticks)])
+        await run_batch(kernel, facts)
+        ids.append([e.id for e in await run_batch(kernel, ticks)])
     assert ids[0] == ids[1]
     assert len(ids[0]) == 2  # the balance (overdue) and the announcement in 31-60
 
@@ -146,8 +131,8 @@ async def test_the_same_facts_decide_the_same_event_ids() -> None:
 async def test_a_refused_fact_is_rejected_with_the_reason_and_changes_nothing() -> None:
     store = InMemoryStateStore()
     kernel = kernel_on(store, Recorder())
-    await consume(kernel, [fact(issued("i-1", "b-1", "100.00", date(2025, 1, 31)))])
+    await run_batch(kernel, [fact(issued("i-1", "b-1", "100.00", date(2025, 1, 31)))])
     before = dict(store.states)
     with pytest.raises(Rejected, match="different content"):
-        await consume(kernel, [fact(issued("i-1", "b-1", "101.00", date(2025, 1, 31)))])
+        await run_batch(kernel, [fact(issued("i-1", "b-1", "101.00", date(2025, 1, 31)))])
     assert store.states == before
