@@ -84,7 +84,7 @@ def test_cn_without_agreement_outside_art17_claims_lpr_plus_thirty_percent(
     assert result.interest == D("320.55")
     assert [(p.reference_rate, p.annual_rate) for p in result.periods] == [(D("3.00"), D("3.900"))]
     assert says in result.basis
-    assert "+ 30%" in result.basis
+    assert "(3.00%) + 30% = 3.9%" in result.basis
     assert result.compensation == D(0)
 
 

@@ -357,8 +357,8 @@ def _cn_plan(terms: ContractTerms, start: date, rates: ReferenceRates) -> _Plan:
     else:
         note = f"no agreed rate and {_CN_ART17} does not apply"
     note += (
-        f": one-year LPR when the delay began ({reference}%) + 30% = {court_rate}%, the lower end"
-        f" of the 30-50% courts add ({_CN_COURTS})"
+        f": one-year LPR when the delay began ({reference}%) + 30% = {court_rate.normalize()}%, the"
+        f" lower end of the 30-50% courts add ({_CN_COURTS})"
     )
     return _Plan((note,), lambda _day: _constant(reference, court_rate), False)
 
