@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -97,6 +98,31 @@ def test_agreed_interest_needs_a_rate_and_statutory_has_none() -> None:
     assert error_locs(erp.ContractTerms, statutory) == ["agreed_annual_rate"]
     assert error_locs(erp.ContractTerms, {**terms, "agreed_annual_rate": 9.5}) == [
         "agreed_annual_rate"
+    ]
+
+
+def test_contract_terms_carry_optional_facts_for_the_late_payment_rules() -> None:
+    # China's SME Payment Regulations 2025 art. 17 need the signing date and both parties' kinds;
+    # absent means unknown (None), and JSON booleans only.
+    terms = {"jurisdiction": "CN", "late_interest": "statutory", "retention_of_title": False}
+    plain = erp.ContractTerms.model_validate(terms)
+    assert (plain.signed_on, plain.creditor_is_sme, plain.debtor_is_large_or_public) == (
+        None,
+        None,
+        None,
+    )
+    full = erp.ContractTerms.model_validate_json(
+        '{"jurisdiction": "CN", "late_interest": "statutory", "retention_of_title": false,'
+        ' "signed_on": "2024-11-01", "creditor_is_sme": true, "debtor_is_large_or_public": false}'
+    )
+    assert (full.signed_on, full.creditor_is_sme, full.debtor_is_large_or_public) == (
+        date(2024, 11, 1),
+        True,
+        False,
+    )
+    assert error_locs(erp.ContractTerms, {**terms, "creditor_is_sme": "yes"}) == ["creditor_is_sme"]
+    assert error_locs(erp.ContractTerms, {**terms, "debtor_is_large_or_public": 1}) == [
+        "debtor_is_large_or_public"
     ]
 
 

@@ -14,6 +14,7 @@ from arshield_latepay import (
     RateRow,
     RateSeries,
     ReferenceRates,
+    ToGbp,
     fixed_compensation,
     late_payment_claim,
 )
@@ -39,9 +40,16 @@ def claim(
     agreed: str | None = None,
     signed_on: date | None = None,
     rates: ReferenceRates = RATES,
+    sme: bool | None = None,
+    large_or_public: bool | None = None,
+    to_gbp: ToGbp | None = None,
 ) -> LatePaymentClaim:
     terms = ContractTerms(
-        jurisdiction, D(agreed) if agreed is not None else None, signed_on=signed_on
+        jurisdiction,
+        D(agreed) if agreed is not None else None,
+        signed_on=signed_on,
+        creditor_is_sme=sme,
+        debtor_is_large_or_public=large_or_public,
     )
     return late_payment_claim(
         terms=terms,
@@ -50,6 +58,24 @@ def claim(
         debts=debts,
         as_of=as_of,
         rates=rates,
+        to_gbp=to_gbp,
+    )
+
+
+def cn_art17_claim(
+    debts: list[Debt], as_of: date, agreed: str | None, signed_on: date | None
+) -> LatePaymentClaim:
+    """A 100,000 CNY invoice of an SME creditor to a large-enterprise debtor."""
+    return claim(
+        Jurisdiction.CN,
+        "100000",
+        debts,
+        as_of,
+        "CNY",
+        agreed,
+        signed_on,
+        sme=True,
+        large_or_public=True,
     )
 
 
@@ -130,22 +156,34 @@ def test_uk_fixed_sum_bands(amount: str, expected: int) -> None:
 
 
 def test_cn_without_agreement_is_five_hundredths_percent_per_day() -> None:
+    # SME Payment Regulations 2025 art. 17: a large enterprise paying an SME late, no agreed rate.
     # 100,000 CNY due 2025-06-30, unpaid on 2025-07-30: 30 days * 0.05 % * 100,000 = 1,500.00
+    # (This test used to rely on the default; 0.05 % a day now needs both parties known.)
     debt = paid_once(date(2025, 6, 30), "100000", date(2025, 5, 31), None)
-    result = claim(Jurisdiction.CN, "100000", [debt], date(2025, 7, 30), currency="CNY")
+    result = claim(
+        Jurisdiction.CN,
+        "100000",
+        [debt],
+        date(2025, 7, 30),
+        currency="CNY",
+        sme=True,
+        large_or_public=True,
+    )
     assert result.interest == D("1500.00")
     assert result.compensation == D(0)
 
 
 def test_cn_agreed_rate_floored_at_lpr_at_signing() -> None:
+    # SME Payment Regulations 2025 art. 17 (an SME creditor, a large-enterprise debtor; this test
+    # used to rely on a default that assumed an SME creditor and any debtor).
     # Signed 2024-11-01 when the one-year LPR was 3.10: an agreed 2 % is lifted to 3.10 %.
     # 100000*3.10*30/36500 = 254.7945 -> 254.79. An agreed 6 %: 100000*6*30/36500 = 493.15
     debt = paid_once(date(2025, 6, 30), "100000", date(2024, 11, 1), None)
-    low = claim(Jurisdiction.CN, "100000", [debt], date(2025, 7, 30), "CNY", "2", date(2024, 11, 1))
+    signed = date(2024, 11, 1)
+    low = cn_art17_claim([debt], date(2025, 7, 30), "2", signed)
     assert low.interest == D("254.79")
     assert low.periods[0].reference_rate == D("3.10")
-    signed = date(2024, 11, 1)
-    high = claim(Jurisdiction.CN, "100000", [debt], date(2025, 7, 30), "CNY", "6", signed)
+    high = cn_art17_claim([debt], date(2025, 7, 30), "6", signed)
     assert high.interest == D("493.15")
 
 

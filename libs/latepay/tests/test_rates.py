@@ -27,6 +27,11 @@ RATES = ReferenceRates.shipped()
         (RateSeries.CN_LPR_1Y, date(2019, 8, 19), "4.35"),
         (RateSeries.CN_LPR_1Y, date(2019, 8, 20), "4.25"),
         (RateSeries.CN_LPR_1Y, date(2025, 5, 20), "3.00"),
+        (RateSeries.FR_TAUX_LEGAL_PRO, date(2015, 1, 1), "0.93"),
+        (RateSeries.FR_TAUX_LEGAL_PRO, date(2023, 12, 31), "4.22"),
+        (RateSeries.FR_TAUX_LEGAL_PRO, date(2024, 1, 1), "5.07"),
+        (RateSeries.FR_TAUX_LEGAL_PRO, date(2025, 7, 1), "2.76"),
+        (RateSeries.FR_TAUX_LEGAL_PRO, date(2026, 6, 30), "2.62"),
     ],
 )
 def test_shipped_tables_answer_published_rates(series: RateSeries, day: date, rate: str) -> None:
@@ -61,3 +66,18 @@ def test_a_later_version_with_the_same_date_supersedes() -> None:
     assert table.view(1).rate_on(date(2020, 6, 2)) == Decimal("2.00")
     with pytest.raises(RateUnavailableError):
         table.rate_on(date(2019, 12, 31))
+
+
+def test_french_legal_rate_holds_for_its_own_half_year_only() -> None:
+    # One row per half-year from H1 2015, none missing in between; a half-year without its row
+    # (H2 2026 onwards, H2 2014 and before) is refused rather than carried over.
+    table = RATES.table(RateSeries.FR_TAUX_LEGAL_PRO)
+    days = [row.effective_on for row in table.rows]
+    expected = [date(y, m, 1) for y in range(2015, 2027) for m in (1, 7)][: len(days)]
+    assert days == expected
+    assert days[-1] == date(2026, 1, 1)
+    assert table.rate_for_half_year(date(2026, 3, 15)) == Decimal("2.62")
+    with pytest.raises(RateUnavailableError, match="H2 2026"):
+        table.rate_for_half_year(date(2026, 7, 1))
+    with pytest.raises(RateUnavailableError, match="H2 2014"):
+        table.rate_for_half_year(date(2014, 12, 31))

@@ -96,7 +96,12 @@ class Instalment(Part):
 
 
 class ContractTerms(Part):
-    """The contract's protection clauses: law, late interest, retention of title, court."""
+    """The contract's protection clauses: law, late interest, retention of title, court.
+
+    `signed_on`, `creditor_is_sme` and `debtor_is_large_or_public` are optional facts the
+    late-payment rules need (China's SME Payment Regulations apply to a large enterprise or public
+    body paying an SME); null means unknown, and the rules then take the reading that claims less.
+    """
 
     jurisdiction: Jurisdiction
     late_interest: LateInterest
@@ -107,6 +112,29 @@ class ContractTerms(Part):
     )
     retention_of_title: bool
     court: ShortText | None = None
+    signed_on: BusinessDate | None = Field(
+        default=None,
+        description=(
+            "the day the contract was signed (null: unknown). China: an agreed late rate may not"
+            " be below the one-year LPR in force that day, and SME status is judged that day"
+        ),
+    )
+    creditor_is_sme: bool | None = Field(
+        default=None,
+        strict=True,
+        description=(
+            "whether the creditor (the seller) was a small or medium-sized enterprise when the"
+            " contract was signed (null: unknown; the rules then claim as if it was not)"
+        ),
+    )
+    debtor_is_large_or_public: bool | None = Field(
+        default=None,
+        strict=True,
+        description=(
+            "whether the buyer is a large enterprise, a state organ or a public institution"
+            " (null: unknown; the rules then claim as if it was not)"
+        ),
+    )
 
     @field_validator("agreed_annual_rate")
     @classmethod

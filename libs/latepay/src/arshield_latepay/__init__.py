@@ -1,5 +1,6 @@
 """Late-payment interest and fixed compensation by jurisdiction (pure; ledger and dunning)."""
 
+from arshield_latepay.calendars import is_business_day, moved_due_date
 from arshield_latepay.interest import (
     BalanceChange,
     ContractTerms,
@@ -7,8 +8,10 @@ from arshield_latepay.interest import (
     InterestPeriod,
     Jurisdiction,
     LatePaymentClaim,
+    ToGbp,
     fixed_compensation,
     late_payment_claim,
+    law_of,
 )
 from arshield_latepay.rates import (
     RateRow,
@@ -31,7 +34,11 @@ __all__ = [
     "RateTable",
     "RateUnavailableError",
     "ReferenceRates",
+    "ToGbp",
     "fixed_compensation",
+    "is_business_day",
     "late_payment_claim",
+    "law_of",
+    "moved_due_date",
     "parse_table",
 ]

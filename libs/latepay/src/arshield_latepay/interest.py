@@ -1,8 +1,12 @@
 """Late-payment interest and fixed compensation per invoice, by the invoice's jurisdiction.
 
 Conventions (shared by the ledger's interest answers and dunning's letters):
-- Interest runs from the day after the due date. A day `d` bears interest on what was still unpaid
-  at the end of day `d - 1`, so a debt paid `n` days after its due date bears `n` days of interest.
+- The law of an invoice without contract terms is the tenant's own jurisdiction (`law_of`).
+- A due date on a Saturday, Sunday or public holiday first moves to the next business day
+  (`calendars`: BGB § 193 in Germany, Civil Code art. 203 in China, the reading that claims less
+  elsewhere). Interest runs from the day after the (moved) due date. A day `d` bears interest on
+  what was still unpaid at the end of day `d - 1`, so a debt paid `n` days after its due date bears
+  `n` days of interest.
 - Simple interest, actual days over a 365-day year (the UK Act's "simple daily" rule; used for
   every jurisdiction, leap years included). Amounts are summed exactly and rounded once, half up,
   to cents.
@@ -11,54 +15,112 @@ Conventions (shared by the ledger's interest answers and dunning's letters):
   same reference + 10 points; DE (§ 288 Abs. 2 BGB): the Basiszinssatz of each half-year + 9
   points. A fixed 40 EUR per invoice once any interest is payable (Directive art. 6, § 288 Abs. 5
   BGB, L441-10 II), also where a contract rate replaces the statutory one.
+- Agreed rates and their floors, each named in the claim's basis:
+  - FR (L441-10 II): not below 3x the taux d'intérêt légal for professional creditors of each
+    half-year of the delay; a lower agreed rate is raised to that floor. A half-year whose legal
+    rate is not in the shipped table is refused (`RateUnavailableError`), never guessed.
+  - DE (§ 288 Abs. 6 BGB): an agreement excluding default interest is void, so an agreed 0 %
+    falls back to the statutory rate. A positive rate below the statutory one only *limits* the
+    interest, which S. 2 voids only where a court finds it grossly unfair: that is a judgment
+    these rules cannot make, so the agreed rate is claimed (the reading that claims less). The
+    40 EUR lump sum is owed in every case (its exclusion is presumed grossly unfair, S. 3).
+  - UK (Late Payment Act 1998 ss.8-9): a contract rate displaces the Act only if it is a
+    "substantial remedy". A rate below the Act's reference (Bank Rate) + 4 % is treated as not
+    substantial: half the Act's 8 % margin neither compensates nor deters as s.9(1) requires, and
+    Yuanda (UK) Co Ltd v WW Gear Construction Ltd [2010] EWHC 720 (TCC) held base + 0.5 % not
+    substantial. Then statutory interest and the fixed sum apply; at or above it the agreed rate
+    applies and no fixed sum is added.
+  - Elsewhere (EU) an agreed contract rate replaces the statutory rate.
 - UK (Late Payment of Commercial Debts (Interest) Act 1998): Bank Rate in force on 31 December
   (debts overdue from 1 January to 30 June) or 30 June (overdue from 1 July to 31 December) + 8 %,
-  fixed for the life of the debt; 40/70/100 GBP by the invoice amount (< 1,000, < 10,000,
-  >= 10,000). A contract rate is a "substantial remedy" that displaces the Act, so no fixed sum is
-  added to it.
-- CN (SME Payment Regulations 2025): the agreed annual rate where the contract sets one, for an
-  SME creditor not below the one-year LPR in force when the contract was signed; otherwise 0.05 %
-  per day. No fixed compensation.
-- Elsewhere an agreed contract rate, where the invoice carries one, replaces the statutory rate.
+  fixed for the life of the debt; 40/70/100 GBP by the debt in sterling (< 1,000, < 10,000,
+  >= 10,000, s.5A). A debt in another currency is converted by the caller's `to_gbp` on the day
+  statutory interest starts to run; without a conversion the lowest sum, 40 GBP, is claimed.
+- CN: the SME Payment Regulations (revised 2025) art. 17 govern a state organ, public institution
+  or large enterprise paying an SME late (SME status as at signing, art. 3): an agreed rate not
+  below the one-year LPR in force at signing; without agreement 0.05 % per day. Outside that
+  scope, without agreement, courts award the one-year LPR in force when the delay began plus
+  30-50 % (Supreme People's Court interpretation on sales contract disputes, art. 18, as revised
+  in 2020): the lower end, + 30 %, is claimed. Unknown parties or signing date: the reading that
+  claims less (no floor, no 0.05 % a day), said in the basis. No fixed compensation.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from arshield_events.money import round_to_minor_units
-from arshield_latepay.rates import RateSeries, ReferenceRates
+from arshield_latepay.calendars import DUE_DATE_RULE, moved_due_date
+from arshield_latepay.jurisdictions import Jurisdiction
+from arshield_latepay.rates import RateSeries, RateUnavailableError, ReferenceRates
+
+__all__ = [
+    "BalanceChange",
+    "ContractTerms",
+    "Debt",
+    "InterestPeriod",
+    "Jurisdiction",
+    "LatePaymentClaim",
+    "ToGbp",
+    "fixed_compensation",
+    "late_payment_claim",
+    "law_of",
+]
 
 _YEAR_DAYS = 365
 _CN_DAILY_PERCENT = Decimal("0.05")
+_CN_COURT_MARKUP = Decimal("1.3")
+"""LPR + 30 %: the lower end of the 30-50 % courts add without an agreed rate."""
 _UK_FIXED_SUMS = ((Decimal(1000), Decimal(40)), (Decimal(10000), Decimal(70)))
 _UK_FIXED_TOP = Decimal(100)
+_UK_LOWEST_SUM = Decimal(40)
+_UK_SUBSTANTIAL_MARGIN = Decimal(4)
+"""An agreed rate below the Act's reference + 4 % is treated as not a substantial remedy."""
+_FR_FLOOR_TIMES = Decimal(3)
 _EU_FIXED_SUM = Decimal(40)
 
-
-class Jurisdiction(StrEnum):
-    EU = "EU"
-    DE = "DE"
-    FR = "FR"
-    UK = "UK"
-    CN = "CN"
+ToGbp = Callable[[Decimal, str, date], Decimal | None]
+"""Converts (amount, currency, on) to sterling, or None when no rate is known for that day."""
 
 
 @dataclass(frozen=True)
 class ContractTerms:
-    """What the invoice's contract says about late payment."""
+    """What the invoice's contract says about late payment.
+
+    The facts China's rule needs are optional; None means unknown, and the rules then take the
+    reading that claims less (and say so in the claim's basis).
+    """
 
     jurisdiction: Jurisdiction
     agreed_annual_rate: Decimal | None = None
     """Percent per year agreed in the contract (None: statutory interest)."""
     signed_on: date | None = None
-    """When the contract was signed (CN LPR floor); the ledger uses the invoice's issue date."""
-    creditor_is_sme: bool = True
+    """When the contract was signed (CN: the LPR floor of an agreed rate is the LPR that day)."""
+    creditor_is_sme: bool | None = None
+    """The creditor was an SME when the contract was signed (CN; None: unknown)."""
+    debtor_is_large_or_public: bool | None = None
+    """The debtor is a large enterprise, state organ or public institution (CN; None: unknown)."""
+
+    @property
+    def sme_regulations_apply(self) -> bool | None:
+        """Whether China's SME Payment Regulations art. 17 govern the debt (None: unknown)."""
+        if self.creditor_is_sme is False or self.debtor_is_large_or_public is False:
+            return False
+        if self.creditor_is_sme and self.debtor_is_large_or_public:
+            return True
+        return None
+
+
+def law_of(terms: ContractTerms | None, tenant_jurisdiction: Jurisdiction | str) -> ContractTerms:
+    """The one rule for the law of an invoice: its contract terms, or without them the tenant's
+    own jurisdiction (configured per tenant) with statutory interest and nothing else known."""
+    if terms is not None:
+        return terms
+    return ContractTerms(Jurisdiction(tenant_jurisdiction))
 
 
 @dataclass(frozen=True)
@@ -120,9 +182,7 @@ class LatePaymentClaim:
 class _Regime:
     basis: str
     margin: Decimal
-    series: RateSeries | None
-    per_half_year: bool  # reference re-fixed each half-year of the delay (else fixed once per debt)
-    fixing_offset_days: int  # fixing day relative to the half-year's first day (UK: the day before)
+    series: RateSeries
 
 
 _STATUTORY: dict[Jurisdiction, _Regime] = {
@@ -130,32 +190,36 @@ _STATUTORY: dict[Jurisdiction, _Regime] = {
         "Directive 2011/7/EU art. 2(6), 3, 6: ECB MRO rate on 1 Jan/1 Jul + 8 points; 40 EUR",
         Decimal(8),
         RateSeries.ECB_MRO,
-        True,
-        0,
     ),
     Jurisdiction.FR: _Regime(
         "Code de commerce L441-10: ECB MRO rate on 1 Jan/1 Jul + 10 points; 40 EUR",
         Decimal(10),
         RateSeries.ECB_MRO,
-        True,
-        0,
     ),
     Jurisdiction.DE: _Regime(
         "BGB § 288 Abs. 2 and 5: Basiszinssatz (§ 247) + 9 points; 40 EUR",
         Decimal(9),
         RateSeries.DE_BASISZINSSATZ,
-        True,
-        0,
-    ),
-    Jurisdiction.UK: _Regime(
-        "Late Payment of Commercial Debts (Interest) Act 1998: Bank Rate on 31 Dec/30 Jun + 8 %; "
-        "fixed sum 40/70/100 GBP",
-        Decimal(8),
-        RateSeries.BOE_BANK_RATE,
-        False,
-        -1,
     ),
 }
+_UK_BASIS = (
+    "Late Payment of Commercial Debts (Interest) Act 1998: Bank Rate on 31 Dec/30 Jun + 8 %; "
+    "fixed sum 40/70/100 GBP"
+)
+_UK_MARGIN = Decimal(8)
+
+_Rate = tuple[Decimal | None, Decimal, str | None]
+"""(reference rate, annual rate, a note for the basis or None) for one run of days."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one debt's interest is computed: the rate of a run of days starting on a given day."""
+
+    notes: tuple[str, ...]
+    rate_from: Callable[[date], _Rate]
+    refixed_per_half_year: bool
+    uk_act_applies: bool = False
 
 
 def half_year_start(day: date) -> date:
@@ -167,15 +231,178 @@ def _next_half_year(day: date) -> date:
     return date(start.year, 7, 1) if start.month == 1 else date(start.year + 1, 1, 1)
 
 
-def fixed_compensation(terms: ContractTerms, invoice_amount: Decimal) -> tuple[Decimal, str]:
-    """The fixed sum owed once an invoice is paid late (amount, currency)."""
+def _constant(reference: Decimal | None, annual: Decimal, note: str | None = None) -> _Rate:
+    return reference, annual, note
+
+
+def _uk_reference(start: date, rates: ReferenceRates) -> Decimal:
+    """Bank Rate on 31 Dec / 30 Jun before the half-year in which the debt became overdue."""
+    fixing = half_year_start(start) - timedelta(days=1)
+    return rates.table(RateSeries.BOE_BANK_RATE).rate_on(fixing)
+
+
+def _plan(terms: ContractTerms, start: date, rates: ReferenceRates) -> _Plan:
+    """The rule for a debt whose interest starts on `start` (the day after the moved due date)."""
+    agreed = terms.agreed_annual_rate
+    if terms.jurisdiction is Jurisdiction.CN:
+        return _cn_plan(terms, start, rates)
+    if terms.jurisdiction is Jurisdiction.UK:
+        return _uk_plan(agreed, start, rates)
+    regime = _STATUTORY[terms.jurisdiction]
+
+    def statutory(day: date) -> _Rate:
+        reference = rates.table(regime.series).rate_on(half_year_start(day))
+        return reference, reference + regime.margin, None
+
+    if agreed is None:
+        return _Plan((regime.basis,), statutory, True)
+    if terms.jurisdiction is Jurisdiction.DE:
+        if agreed == 0:
+            note = (
+                "agreed annual rate 0% excludes default interest, void under BGB § 288 Abs. 6 S. 1:"
+                f" {regime.basis}"
+            )
+            return _Plan((note,), statutory, True)
+        note = (
+            f"agreed annual rate {agreed}%; BGB § 288 Abs. 6: a rate limiting default interest is"
+            " void only where a court finds it grossly unfair, so the agreed rate is claimed;"
+            " the 40 EUR lump sum (§ 288 Abs. 5) cannot be excluded and is owed"
+        )
+        return _Plan((note,), lambda _day: _constant(None, agreed), False)
+    if terms.jurisdiction is Jurisdiction.FR:
+        return _fr_plan(agreed, rates)
+    return _Plan((f"agreed annual rate {agreed}%",), lambda _day: _constant(None, agreed), False)
+
+
+def _fr_plan(agreed: Decimal, rates: ReferenceRates) -> _Plan:
+    def floored(day: date) -> _Rate:
+        try:
+            legal = rates.table(RateSeries.FR_TAUX_LEGAL_PRO).rate_for_half_year(day)
+        except RateUnavailableError as missing:
+            raise RateUnavailableError(
+                f"the agreed-rate floor of Code de commerce L441-10 II (3x the taux d'intérêt"
+                f" légal) cannot be checked for {day.isoformat()}: {missing}"
+            ) from missing
+        floor = _FR_FLOOR_TIMES * legal
+        if agreed < floor:
+            return legal, floor, f"raised to {floor}% (3 x {legal}%) where below it"
+        return legal, agreed, None
+
+    note = (
+        f"agreed annual rate {agreed}%, not below 3x the taux d'intérêt légal (professional"
+        " creditors) of each half-year (Code de commerce L441-10 II); 40 EUR"
+    )
+    return _Plan((note,), floored, True)
+
+
+def _uk_plan(agreed: Decimal | None, start: date, rates: ReferenceRates) -> _Plan:
+    reference = _uk_reference(start, rates)
+    statutory = reference + _UK_MARGIN
+    if agreed is None:
+        return _Plan((_UK_BASIS,), lambda _day: _constant(reference, statutory), False, True)
+    threshold = reference + _UK_SUBSTANTIAL_MARGIN
+    if agreed < threshold:
+        note = (
+            f"agreed annual rate {agreed}% is below Bank Rate {reference}% + 4 = {threshold}%:"
+            f" not a substantial remedy (Late Payment Act 1998 ss. 8-9), so {_UK_BASIS}"
+        )
+        return _Plan((note,), lambda _day: _constant(reference, statutory), False, True)
+    note = (
+        f"agreed annual rate {agreed}%, a substantial remedy (at least Bank Rate {reference}% + 4,"
+        " Late Payment Act 1998 ss. 8-9): the Act and its fixed sum do not apply"
+    )
+    return _Plan((note,), lambda _day: _constant(reference, agreed), False)
+
+
+_CN_ART17 = "SME Payment Regulations 2025 art. 17"
+_CN_COURTS = "SPC interpretation on sales contract disputes art. 18"
+
+
+def _cn_plan(terms: ContractTerms, start: date, rates: ReferenceRates) -> _Plan:
+    agreed = terms.agreed_annual_rate
+    applies = terms.sme_regulations_apply
+    lpr = rates.table(RateSeries.CN_LPR_1Y)
+    unknown = (
+        f"whether {_CN_ART17} applies (an SME creditor, a large-enterprise or public debtor) is"
+        " unknown"
+    )
+    if agreed is not None:
+        if applies is True and terms.signed_on is not None:
+            floor = lpr.rate_on(terms.signed_on)
+            note = (
+                f"agreed annual rate {agreed}%, not below the one-year LPR at signing on"
+                f" {terms.signed_on.isoformat()} ({floor}%, {_CN_ART17})"
+            )
+            if agreed < floor:
+                note += f": raised to {floor}%"
+            return _Plan((note,), lambda _day: _constant(floor, max(agreed, floor)), False)
+        if applies is True:
+            note = (
+                f"agreed annual rate {agreed}%; the signing date is unknown, so the LPR floor of"
+                f" {_CN_ART17} is not applied"
+            )
+        elif applies is None:
+            note = f"agreed annual rate {agreed}%; {unknown}, so its LPR floor is not applied"
+        else:
+            note = f"agreed annual rate {agreed}%"
+        return _Plan((note,), lambda _day: _constant(None, agreed), False)
+    if applies is True:
+        note = f"{_CN_ART17}: a large enterprise or public body paying an SME late, 0.05% per day"
+        annual = _CN_DAILY_PERCENT * _YEAR_DAYS
+        return _Plan((note,), lambda _day: _constant(None, annual), False)
+    reference = lpr.rate_on(start)
+    court_rate = reference * _CN_COURT_MARKUP
+    if applies is None:
+        note = f"no agreed rate; {unknown}, so its 0.05% per day is not claimed"
+    else:
+        note = f"no agreed rate and {_CN_ART17} does not apply"
+    note += (
+        f": one-year LPR when the delay began ({reference}%) + 30% = {court_rate.normalize()}%, the"
+        f" lower end of the 30-50% courts add ({_CN_COURTS})"
+    )
+    return _Plan((note,), lambda _day: _constant(reference, court_rate), False)
+
+
+def _uk_fixed_sum(
+    debt_amount: Decimal, currency: str, on: date | None, to_gbp: ToGbp | None
+) -> tuple[Decimal, str | None]:
+    """The Act's fixed sum (s.5A) by the debt in sterling, and a note when it was not in GBP."""
+    note: str | None = None
+    sterling = debt_amount
+    if currency != "GBP":
+        converted = to_gbp(debt_amount, currency, on) if to_gbp is not None and on else None
+        if converted is None:
+            return _UK_LOWEST_SUM, (
+                f"debt in {currency} and no sterling conversion: the lowest fixed sum, 40 GBP,"
+                " is claimed (s.5A bands are in sterling)"
+            )
+        sterling = converted
+        note = f"debt of {debt_amount} {currency} = {sterling} GBP on {on} for the s.5A bands"
+    for below, amount in _UK_FIXED_SUMS:
+        if sterling < below:
+            return amount, note
+    return _UK_FIXED_TOP, note
+
+
+def fixed_compensation(
+    terms: ContractTerms,
+    invoice_amount: Decimal,
+    *,
+    currency: str = "GBP",
+    on: date | None = None,
+    to_gbp: ToGbp | None = None,
+) -> tuple[Decimal, str]:
+    """The fixed sum owed once an invoice is paid late (amount, currency).
+
+    UK: the bands apply to the debt in sterling; `currency` is the invoice's (GBP by default, as
+    before this parameter existed), `to_gbp` converts it on `on` (the day statutory interest
+    starts), and without a conversion the lowest sum, 40 GBP, is owed. An agreed rate is taken as
+    displacing the Act here; `late_payment_claim` checks whether it is a substantial remedy.
+    """
     if terms.jurisdiction in (Jurisdiction.EU, Jurisdiction.DE, Jurisdiction.FR):
         return _EU_FIXED_SUM, "EUR"
     if terms.jurisdiction is Jurisdiction.UK and terms.agreed_annual_rate is None:
-        for below, amount in _UK_FIXED_SUMS:
-            if invoice_amount < below:
-                return amount, "GBP"
-        return _UK_FIXED_TOP, "GBP"
+        return _uk_fixed_sum(invoice_amount, currency, on, to_gbp)[0], "GBP"
     return Decimal(0), "GBP" if terms.jurisdiction is Jurisdiction.UK else "CNY"
 
 
@@ -187,20 +414,54 @@ def late_payment_claim(
     debts: Sequence[Debt],
     as_of: date,
     rates: ReferenceRates,
+    to_gbp: ToGbp | None = None,
 ) -> LatePaymentClaim:
-    """Interest accrued up to and including `as_of`, and the fixed compensation, for one invoice."""
+    """Interest accrued up to and including `as_of`, and the fixed compensation, for one invoice.
+
+    `to_gbp` converts a non-sterling debt for the UK fixed-sum bands (see `fixed_compensation`).
+    Raises `RateUnavailableError` when a rate the rule needs is not in the tables (never guessed).
+    """
     periods: list[InterestPeriod] = []
     exact_total = Decimal(0)
-    basis = _basis(terms)
+    notes: dict[str, None] = {}  # ordered sets: the rule's notes, then the due dates moved
+    moves: dict[str, None] = {}
+    uk_act_applies = False
+    late_from: date | None = None
     for debt in debts:
-        for period, exact in _debt_periods(terms, debt, as_of, rates, currency):
+        due = moved_due_date(terms.jurisdiction, debt.due_on)
+        if due != debt.due_on:
+            moves[
+                f"due date {debt.due_on.isoformat()} is not a business day, moved to"
+                f" {due.isoformat()} ({DUE_DATE_RULE[terms.jurisdiction]})"
+            ] = None
+        start = due + timedelta(days=1)
+        if as_of < start:
+            continue
+        plan = _plan(terms, start, rates)
+        notes.update(dict.fromkeys(plan.notes))
+        debt_periods = _debt_periods(plan, debt, start, as_of, currency)
+        for period, exact, note in debt_periods:
             periods.append(period)
             exact_total += exact
-    late = any(p.principal > 0 for p in periods)
+            if note is not None:
+                notes[note] = None
+        if any(p.principal > 0 for p, _, _ in debt_periods):
+            uk_act_applies = uk_act_applies or plan.uk_act_applies
+            late_from = start if late_from is None else min(late_from, start)
+    late = late_from is not None
     compensation, comp_currency = fixed_compensation(terms, invoice_amount)
+    if terms.jurisdiction is Jurisdiction.UK:
+        compensation = Decimal(0)
+        if late and uk_act_applies:
+            compensation, note = _uk_fixed_sum(invoice_amount, currency, late_from, to_gbp)
+            if note is not None:
+                notes[note] = None
+    if not notes:
+        notes[_no_claim_basis(terms, rates, as_of)] = None
+    notes.update(moves)
     return LatePaymentClaim(
         jurisdiction=terms.jurisdiction,
-        basis=basis,
+        basis="; ".join(notes),
         currency=currency,
         as_of=as_of,
         interest=round_to_minor_units(exact_total, currency),
@@ -211,52 +472,21 @@ def late_payment_claim(
     )
 
 
-def _basis(terms: ContractTerms) -> str:
-    if terms.jurisdiction is Jurisdiction.CN:
-        if terms.agreed_annual_rate is None:
-            return "SME Payment Regulations 2025: 0.05% per day"
-        floor = " (not below the one-year LPR at signing)" if terms.creditor_is_sme else ""
-        return f"agreed annual rate {terms.agreed_annual_rate}%{floor}"
-    if terms.agreed_annual_rate is not None:
-        return f"agreed annual rate {terms.agreed_annual_rate}%"
-    return _STATUTORY[terms.jurisdiction].basis
-
-
-def _fixed_rate(
-    terms: ContractTerms, rates: ReferenceRates
-) -> tuple[Decimal | None, Decimal] | None:
-    """(reference, annual rate) when the rate does not depend on the day; None otherwise."""
-    if terms.jurisdiction is Jurisdiction.CN:
-        if terms.agreed_annual_rate is None:
-            return None, _CN_DAILY_PERCENT * _YEAR_DAYS
-        if terms.creditor_is_sme and terms.signed_on is not None:
-            lpr = rates.table(RateSeries.CN_LPR_1Y).rate_on(terms.signed_on)
-            return lpr, max(terms.agreed_annual_rate, lpr)
-        return None, terms.agreed_annual_rate
-    if terms.agreed_annual_rate is not None:
-        return None, terms.agreed_annual_rate
-    return None
+def _no_claim_basis(terms: ContractTerms, rates: ReferenceRates, as_of: date) -> str:
+    """The basis of a claim with no debt overdue yet: the rule as it would start the next day."""
+    try:
+        return "; ".join(_plan(terms, as_of + timedelta(days=1), rates).notes)
+    except RateUnavailableError:
+        return f"no debt overdue on {as_of.isoformat()}"
 
 
 def _debt_periods(
-    terms: ContractTerms, debt: Debt, as_of: date, rates: ReferenceRates, currency: str
-) -> list[tuple[InterestPeriod, Decimal]]:
-    start = debt.due_on + timedelta(days=1)
-    if as_of < start:
-        return []
-    fixed = _fixed_rate(terms, rates)
-    regime = None if fixed is not None else _STATUTORY[terms.jurisdiction]
-    if regime is not None and not regime.per_half_year:
-        assert regime.series is not None
-        fixing = half_year_start(start) + timedelta(days=regime.fixing_offset_days)
-        ref = rates.table(regime.series).rate_on(fixing)
-        fixed = ref, ref + regime.margin
-        regime = None
-
+    plan: _Plan, debt: Debt, start: date, as_of: date, currency: str
+) -> list[tuple[InterestPeriod, Decimal, str | None]]:
     # Day d bears interest on the balance at the end of d - 1: a change on day c shows from c + 1.
     cuts = {start}
     cuts.update(c.on + timedelta(days=1) for c in debt.balances if start < c.on + timedelta(days=1))
-    if regime is not None:
+    if plan.refixed_per_half_year:
         boundary = _next_half_year(start)
         while boundary <= as_of:
             cuts.add(boundary)
@@ -264,19 +494,12 @@ def _debt_periods(
     bounds = sorted(d for d in cuts if d <= as_of)
     bounds.append(as_of + timedelta(days=1))
 
-    out: list[tuple[InterestPeriod, Decimal]] = []
+    out: list[tuple[InterestPeriod, Decimal, str | None]] = []
     for seg_start, seg_next in itertools.pairwise(bounds):
         principal = debt.outstanding_at_end_of(seg_start - timedelta(days=1))
         if principal <= 0:
             continue
-        if fixed is not None:
-            reference, annual = fixed
-        else:
-            assert regime is not None
-            assert regime.series is not None
-            fixing = half_year_start(seg_start) + timedelta(days=regime.fixing_offset_days)
-            reference = rates.table(regime.series).rate_on(fixing)
-            annual = reference + regime.margin
+        reference, annual, note = plan.rate_from(seg_start)
         days = (seg_next - seg_start).days
         exact = principal * annual * days / (100 * _YEAR_DAYS)
         period = InterestPeriod(
@@ -289,5 +512,5 @@ def _debt_periods(
             annual_rate=annual,
             amount=round_to_minor_units(exact, currency),
         )
-        out.append((period, exact))
+        out.append((period, exact, note))
     return out

@@ -27,6 +27,8 @@ class RateSeries(StrEnum):
     DE_BASISZINSSATZ = "de_basiszinssatz"
     BOE_BANK_RATE = "boe_bank_rate"
     CN_LPR_1Y = "cn_lpr_1y"
+    FR_TAUX_LEGAL_PRO = "fr_taux_legal_pro"
+    """France's taux de l'intérêt légal for professional creditors: one row per half-year."""
 
 
 class RateUnavailableError(LookupError):
@@ -83,6 +85,22 @@ class RateTable:
             raise RateUnavailableError(f"no {self.series} rate known for {day.isoformat()}")
         return self._rates[i]
 
+    def rate_for_half_year(self, day: date) -> Decimal:
+        """The rate fixed for the half-year containing `day`, for series published per half-year.
+
+        Only a row effective on that half-year's first day answers: a half-year without its own
+        row is unknown (never carried over from the previous one).
+        """
+        start = date(day.year, 1 if day.month <= 6 else 7, 1)
+        i = bisect.bisect_right(self._days, start) - 1
+        if i < 0 or self._days[i] != start:
+            half = "H1" if start.month == 1 else "H2"
+            raise RateUnavailableError(
+                f"no {self.series} rate known for {half} {start.year} (the table has no row for"
+                f" that half-year)"
+            )
+        return self._rates[i]
+
     def changes_between(self, start: date, end: date) -> list[date]:
         """Effective dates of changes strictly after `start` and on or before `end`."""
         lo = bisect.bisect_right(self._days, start)
@@ -130,11 +148,14 @@ class ReferenceRates:
 
     @classmethod
     def shipped(cls) -> ReferenceRates:
-        """The tables shipped with this package (load once and reuse: it reads four small files)."""
+        """The tables shipped with this package (load once and reuse: it reads five small files)."""
         return cls({s: load_table(s) for s in RateSeries})
 
     def table(self, series: RateSeries) -> RateTable:
-        return self.tables[series]
+        try:
+            return self.tables[series]
+        except KeyError:
+            raise RateUnavailableError(f"no {series} rate table was given") from None
 
     def at_versions(self, versions: Mapping[RateSeries, int]) -> ReferenceRates:
         """The rates as they stood at the given table versions (to reproduce an earlier result)."""
