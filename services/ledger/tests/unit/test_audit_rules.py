@@ -297,3 +297,19 @@ def test_a_state_stored_before_these_rules_still_loads() -> None:
     assert old.invoices["i"].instalments[0].paid_on is None
     assert old.invoices["i"].days_late == 10  # 02-10 - 01-31
     assert old.pending["later"][0] == resolve("d", "later", date(2025, 2, 11))
+
+
+def test_interest_a_missing_rate_period_cannot_give_is_said_not_guessed() -> None:
+    """Code de commerce L441-10 II: an agreed French rate is floored at 3x the legal rate of each
+    half-year; a half-year whose legal rate is not yet in the shipped table gives no figure and
+    says why (never a guess, never an error answer)."""
+    acc = LedgerDriver()
+    changes = [acc.issue(invoice("i", 1000, date(2026, 6, 30)))]
+    inv = acc.invoices["i"]
+    terms = InvoiceTerms(inv.currency, inv.amount, inv.issued_on, "FR", D("1"))
+    entries = [e for e in rows(changes) if e.invoice_id == "i"]
+    answer = invoice_interest(
+        terms, entries, {p.seq: p.due_on for p in inv.instalments}, date(2026, 8, 31), RATES
+    )
+    assert answer.claim is None
+    assert answer.note.startswith("interest cannot be computed yet")

@@ -19,6 +19,7 @@ from arshield_latepay import (
     Debt,
     Jurisdiction,
     LatePaymentClaim,
+    RateUnavailableError,
     ReferenceRates,
     late_payment_claim,
 )
@@ -89,14 +90,18 @@ def invoice_interest(
     if any(e.kind == "cancelled" and e.effective_on <= as_of for e in entries):
         return InterestAnswer(None, assumed, "the invoice is cancelled")
     contract = ContractTerms(jurisdiction, terms.agreed_annual_rate, signed_on=terms.issued_on)
-    claim = late_payment_claim(
-        terms=contract,
-        currency=terms.currency,
-        invoice_amount=terms.amount,
-        debts=debts([e for e in entries if e.effective_on <= as_of], due_dates),
-        as_of=as_of,
-        rates=rates,
-    )
+    try:
+        claim = late_payment_claim(
+            terms=contract,
+            currency=terms.currency,
+            invoice_amount=terms.amount,
+            debts=debts([e for e in entries if e.effective_on <= as_of], due_dates),
+            as_of=as_of,
+            rates=rates,
+        )
+    except RateUnavailableError as missing:
+        # A rate the law needs is not in the shipped tables for that period: say so, never guess.
+        return InterestAnswer(None, assumed, f"interest cannot be computed yet: {missing}")
     note = (
         f"no contract terms: the statutory rule of {terms.currency} ({jurisdiction}) is assumed"
         if assumed
