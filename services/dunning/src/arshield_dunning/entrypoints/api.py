@@ -18,9 +18,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from arshield_dunning.adapters import queries
 from arshield_dunning.adapters import tables as t
+from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.adapters.secrets import SecretBox, SecretUnreadable
-from arshield_dunning.adapters.store import DunningStore
 from arshield_dunning.adapters.webhooks import (
     SignatureRefused,
     TargetRefused,
@@ -30,14 +31,17 @@ from arshield_dunning.adapters.webhooks import (
     secrets_in_force,
     verify_callback,
 )
-from arshield_dunning.application.handlers import Dunning
-from arshield_dunning.domain.dunning import DunningError, RecordPromise
+from arshield_dunning.application import use_cases
+from arshield_dunning.application.wiring import DunningKernel
+from arshield_dunning.application.wiring import kernel as dunning_kernel
+from arshield_dunning.domain.commands import DunningError
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment, plan
 from arshield_dunning.settings import DunningSettings
 from arshield_events import dunning as public
 from arshield_events.fields import BusinessDate, Id, ShortText, Text
 from arshield_events.money import DecimalString
 from arshield_events.money import Money as PublicMoney
+from arshield_latepay import ReferenceRates
 from arshield_runtime.http import (
     AdminPrincipal,
     AgencyPrincipal,
@@ -52,6 +56,7 @@ from arshield_runtime.http import (
     encode_cursor,
 )
 from arshield_runtime.messaging import RequestEmitter
+from arshield_runtime.statestore import PostgresStateStore
 
 router = APIRouter(prefix="/v1", tags=["dunning"])
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -83,8 +88,28 @@ def settings_of(request: Request) -> DunningSettings:
     return settings
 
 
-async def business_date(store: DunningStore, tenant_id: str) -> date:
-    return await store.business_date(tenant_id) or datetime.now(UTC).date()
+def kernel_of(request: Request) -> DunningKernel:
+    """The service's kernel (`app.state.kernel`, set by bootstrap); an app built without it gets
+    one on PostgreSQL with the shipped claim rules."""
+    kernel: DunningKernel | None = getattr(request.app.state, "kernel", None)
+    if kernel is None:
+        settings = settings_of(request)
+        claims = LatepayClaims(ReferenceRates.shipped(), settings.default_jurisdiction)
+        kernel = dunning_kernel(
+            claims,
+            PostgresStateStore(),
+            source=settings.source,
+            watch_from_grade=settings.watch_from_grade,
+        )
+        request.app.state.kernel = kernel
+    return kernel
+
+
+Kernel = Annotated[DunningKernel, Depends(kernel_of)]
+
+
+async def business_date(session: AsyncSession, kernel: DunningKernel, tenant_id: str) -> date:
+    return await kernel.business_date(session, tenant_id) or datetime.now(UTC).date()
 
 
 def now_of(request: Request) -> datetime:
@@ -173,17 +198,18 @@ class Timeline(BaseModel):
 
 
 @router.get("/invoices/{invoice_id}/timeline", response_model=Timeline)
-async def invoice_timeline(invoice_id: PathId, principal: ReadPrincipal, session: Session) -> Any:
+async def invoice_timeline(
+    invoice_id: PathId, principal: ReadPrincipal, session: Session, kernel: Kernel
+) -> Any:
     """The invoice's dunning timeline: what was done (with the policy version and facts behind
     it), what was skipped, and what is scheduled under the current policy."""
-    store = DunningStore(session)
     tenant = principal.tenant_id
-    buyer_id = await store.buyer_of_invoice(tenant, invoice_id)
+    buyer_id = await queries.buyer_of_invoice(session, tenant, invoice_id)
     if buyer_id is None:
         raise not_found("invoice", invoice_id)
-    state = await store.load_buyer(tenant, buyer_id)
+    state = await use_cases.buyer_state(session, kernel, tenant, buyer_id)
     inv = state.invoice(invoice_id)
-    policy = (await store.current_policies(tenant))[state.effective_segment]
+    policy = (await queries.current_policies(session, tenant))[state.effective_segment]
     rows = await session.execute(
         sa.select(t.actions)
         .where(t.actions.c.tenant_id == tenant, t.actions.c.invoice_id == invoice_id)
@@ -307,19 +333,15 @@ async def invoice_letters(
 
 
 @router.get("/buyers/{buyer_id}/dunning")
-async def buyer_dunning(buyer_id: PathId, principal: ReadPrincipal, session: Session) -> Any:
+async def buyer_dunning(
+    buyer_id: PathId, principal: ReadPrincipal, session: Session, kernel: Kernel
+) -> Any:
     """A buyer's dunning standing: segment (and watch), open balance, controller assignment,
     statements, promises, and its buyer-level actions (statements, controller assignment)."""
-    store = DunningStore(session)
-    row = await session.scalar(
-        sa.select(t.buyers.c.buyer_id).where(
-            t.buyers.c.tenant_id == principal.tenant_id, t.buyers.c.buyer_id == buyer_id
-        )
-    )
-    if row is None:
+    if not await use_cases.buyer_known(session, kernel, principal.tenant_id, buyer_id):
         raise not_found("buyer", buyer_id)
-    state = await store.load_buyer(principal.tenant_id, buyer_id)
-    policy = (await store.current_policies(principal.tenant_id))[state.effective_segment]
+    state = await use_cases.buyer_state(session, kernel, principal.tenant_id, buyer_id)
+    policy = (await queries.current_policies(session, principal.tenant_id))[state.effective_segment]
     actions = await session.execute(
         sa.select(t.actions)
         .where(
@@ -419,7 +441,7 @@ async def current_policies(
     principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None
 ) -> Any:
     """The policy in force for each segment (version 0 is the built-in default), by segment."""
-    policies = await DunningStore(session).current_policies(principal.tenant_id)
+    policies = await queries.current_policies(session, principal.tenant_id)
     after = page_after(cursor)
     items = [
         _policy_out(p)
@@ -438,19 +460,23 @@ async def policy_versions(
     cursor: str | None = None,
 ) -> Any:
     """Every version of the segment's policy, newest first (the built-in default, 0, last)."""
-    versions = await DunningStore(session).policy_versions(
-        principal.tenant_id, segment, before=_int_cursor(cursor), limit=limit + 1
+    versions = await queries.policy_versions(
+        session, principal.tenant_id, segment, before=_int_cursor(cursor), limit=limit + 1
     )
     return page_of([_policy_out(p) for p in versions], limit, "version")
 
 
 @router.put("/policies/{segment}", status_code=201)
 async def write_policy(
-    segment: Segment, rules: PolicyRules, principal: WritePrincipal, session: Session
+    segment: Segment,
+    rules: PolicyRules,
+    principal: WritePrincipal,
+    session: Session,
+    kernel: Kernel,
 ) -> Any:
     """Write a new version of the segment's policy; it applies from the next business day."""
-    policy = await DunningStore(session).add_policy(
-        principal.tenant_id, segment, rules, created_by=principal.name
+    policy = await use_cases.write_policy(
+        session, kernel, principal.tenant_id, segment, rules, created_by=principal.name
     )
     return _policy_out(policy)
 
@@ -482,45 +508,30 @@ _PROMISE_STATUS = {
 
 @router.post("/promises", status_code=201)
 async def record_promise(
-    body: PromiseIn, request: Request, principal: WritePrincipal, session: Session
+    body: PromiseIn, request: Request, principal: WritePrincipal, session: Session, kernel: Kernel
 ) -> Any:
     """Record a buyer's promise to pay: dunning of its invoices pauses until the promised date
     plus grace; a broken promise escalates at once."""
     tenant = principal.tenant_id
-    store = DunningStore(session)
-    buyers = {await store.buyer_of_invoice(tenant, i) for i in body.invoice_ids}
-    if None in buyers:
-        missing = [i for i in body.invoice_ids if await store.buyer_of_invoice(tenant, i) is None]
-        raise not_found("invoice", ", ".join(missing))
-    if len(buyers) != 1:
-        raise ProblemError(422, "Invalid request", "a promise covers invoices of one buyer")
-    buyer_id = str(buyers.pop())
-    today = await business_date(store, tenant)
-    if not today - PROMISE_HORIZON <= body.promised_on <= today + PROMISE_HORIZON:
-        raise ProblemError(
-            422,
-            "Invalid request",
-            f"promised_on must fall within a year of the business date {today.isoformat()}",
-            errors=[{"loc": "promised_on", "msg": "more than a year from the business date"}],
-        )
-    settings = settings_of(request)
-    promise_id = f"ptp_{uuid.uuid4().hex}"
-    emitter = RequestEmitter(settings.source, tenant, promise_id)
-    unit = Dunning(store, emitter, request.app.state.claims, promise_id)
-    state = await store.load_buyer(tenant, buyer_id)
-    policy = (await unit.policies(tenant))[state.effective_segment]
-    grace = body.grace_days if body.grace_days is not None else policy.rules.promise_grace_days
-    command = RecordPromise(
-        promise_id=promise_id,
-        invoice_ids=body.invoice_ids,
-        promised_on=body.promised_on,
-        amount=body.amount,
-        recorded_on=today,
-        grace_days=grace,
-        recorded_by=body.recorded_by or principal.name,
-    )
     try:
-        await unit.handle(tenant, buyer_id, command)
+        promise_id = await use_cases.record_promise(
+            session,
+            kernel,
+            tenant,
+            invoice_ids=body.invoice_ids,
+            promised_on=body.promised_on,
+            amount=body.amount,
+            grace_days=body.grace_days,
+            recorded_by=body.recorded_by or principal.name,
+            source=settings_of(request).source,
+            wake=wake_relay(request),
+        )
+    except use_cases.UnknownInvoices as unknown:
+        raise not_found("invoice", ", ".join(unknown.invoice_ids)) from None
+    except use_cases.PromiseInvalid as invalid:
+        raise ProblemError(
+            422, "Invalid request", invalid.detail, errors=invalid.errors or None
+        ) from None
     except DunningError as refused:
         raise ProblemError(
             _PROMISE_STATUS.get(refused.code, 422),
@@ -528,7 +539,6 @@ async def record_promise(
             refused.detail,
             type_=f"urn:arshield:dunning:{refused.code}",
         ) from None
-    await emitter.flush(session, wake_relay(request))
     row = (
         await session.execute(sa.select(t.promises).where(t.promises.c.promise_id == promise_id))
     ).one()
@@ -829,7 +839,11 @@ _CASE_ORDER = {
 
 @router.post("/agencies/{agency_id}/callbacks")
 async def agency_callback(
-    agency_id: PathId, request: Request, principal: AgencyPrincipal, session: Session
+    agency_id: PathId,
+    request: Request,
+    principal: AgencyPrincipal,
+    session: Session,
+    kernel: Kernel,
 ) -> Any:
     """An agency reports on a case. Signed like our webhooks with the agency's secret and
     carrying an `Idempotency-Key`: a replay returns the first answer and changes nothing, and so
@@ -936,8 +950,7 @@ async def agency_callback(
             404, "Not found", f"case {update.case_id} is not a case of agency {agency_id}"
         )
     _check_transition(case, update)
-    store = DunningStore(session)
-    updated_on = update.updated_on or await business_date(store, tenant)
+    updated_on = update.updated_on or await business_date(session, kernel, tenant)
     collected = update.collected.amount if update.collected else case.collected
     entry = {
         "status": update.status,
