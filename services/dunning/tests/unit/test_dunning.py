@@ -13,8 +13,8 @@ from arshield_dunning.domain.commands import Command, StartBusinessDay, TrackInv
 from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.evolve import evolve
-from arshield_dunning.domain.state import BuyerDunning, Money
 from arshield_dunning.domain.policy import Policy, Segment
+from arshield_dunning.domain.state import BuyerDunning, Money
 from arshield_latepay import ReferenceRates
 
 CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
