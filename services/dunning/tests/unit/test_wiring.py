@@ -157,3 +157,32 @@ async def test_the_same_history_emits_the_same_events() -> None:
         runs.append([e for event in log for e in await consume(kernel, [event])])
     assert [e.id for e in runs[0]] == [e.id for e in runs[1]]
     assert [e.type for e in runs[0]] == ["arshield.dunning.DunningLevelReached.v1"]
+
+
+def test_a_buyer_planned_under_a_rewritten_policy_wakes_at_the_next_tick() -> None:
+    from arshield_dunning.domain.commands import ForgetPolicy, StartBusinessDay, TrackInvoice
+    from arshield_dunning.domain.day import wake_on
+    from arshield_dunning.domain.decide import decide
+    from arshield_dunning.domain.evolve import evolve
+    from arshield_dunning.domain.state import Money as DomainMoney
+
+    state = BuyerDunning(tenant_id=TENANT, buyer_id="B1")
+    for command in (
+        TrackInvoice(
+            invoice_id="I1",
+            invoice_number="I1",
+            order_id=None,
+            issued_on=date(2024, 1, 2),
+            delivered_on=None,
+            due_on=date(2024, 2, 1),
+            amount=DomainMoney(amount=100, currency="EUR"),  # type: ignore[arg-type]
+        ),
+        StartBusinessDay(date(2024, 1, 2), Policy.default(Segment.STANDARD), CLAIMS),
+    ):
+        for event in decide(state, command):
+            state = evolve(state, event)
+    assert wake_on(state) == date(2024, 1, 17)
+    assert decide(state, ForgetPolicy(Segment.CORE)) == []  # another segment's policy
+    for event in decide(state, ForgetPolicy(Segment.STANDARD)):
+        state = evolve(state, event)
+    assert wake_on(state) == date.min

@@ -18,17 +18,6 @@ class CallbackInFlight(Exception):  # noqa: N818 - a verdict on the request
     """Another callback with the same Idempotency-Key or webhook-id is being processed."""
 
 
-async def agency(session: AsyncSession, tenant_id: str, agency_id: str) -> Any | None:
-    """The agency's row (with its sealed secrets), or None."""
-    return (
-        await session.execute(
-            sa.select(t.agencies).where(
-                t.agencies.c.agency_id == agency_id, t.agencies.c.tenant_id == tenant_id
-            )
-        )
-    ).first()
-
-
 async def remembered_callback(
     session: AsyncSession,
     tenant_id: str,

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arshield_dunning.adapters import cases
+from arshield_dunning.adapters import cases, queries
 from arshield_dunning.adapters.secrets import SecretBox, SecretUnreadable
 from arshield_dunning.adapters.webhooks import SignatureRefused, secrets_in_force, verify_callback
 from arshield_dunning.domain.cases import CaseRefused, CaseReport, decide_update, evolve_case
@@ -68,7 +68,7 @@ async def agency_callback(
     wake: Callable[[], None] | None,
 ) -> dict[str, Any] | Replayed:
     tenant, agency_id, raw = callback.tenant_id, callback.agency_id, callback.body
-    agency = await cases.agency(session, tenant, agency_id)
+    agency = await queries.agency(session, tenant, agency_id)
     if agency is None:
         raise ProblemError(404, "Not found", f"agency {agency_id} does not exist")
     _verify(agency, callback, box)

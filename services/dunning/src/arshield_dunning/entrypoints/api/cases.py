@@ -17,7 +17,7 @@ from arshield_dunning.entrypoints.api.deps import (
     page_after,
     page_of,
 )
-from arshield_runtime.http import Filter, PathId, ReadPrincipal
+from arshield_runtime.http import Filter, Page, PathId, ReadPrincipal
 
 router = APIRouter()
 
@@ -41,12 +41,7 @@ class CaseOut(BaseModel):
     updated_at: IsoDateTime
 
 
-class CasePage(BaseModel):
-    items: list[CaseOut]
-    next_cursor: str | None
-
-
-@router.get("/cases", response_model=CasePage)
+@router.get("/cases", response_model=Page[CaseOut])
 async def list_cases(
     principal: ReadPrincipal,
     session: Session,

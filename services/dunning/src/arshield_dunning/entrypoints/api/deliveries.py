@@ -19,7 +19,7 @@ from arshield_dunning.entrypoints.api.deps import (
     page_after,
     page_of,
 )
-from arshield_runtime.http import AdminPrincipal, Filter, PathId
+from arshield_runtime.http import AdminPrincipal, Filter, Page, PathId
 
 router = APIRouter()
 
@@ -59,12 +59,7 @@ class DeliveryDetail(DeliveryOut):
     attempts: list[AttemptOut]  # type: ignore[assignment]
 
 
-class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_cursor: str | None
-
-
-@router.get("/deliveries", response_model=DeliveryPage)
+@router.get("/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     principal: AdminPrincipal,
     session: Session,

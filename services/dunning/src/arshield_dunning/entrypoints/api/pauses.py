@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from arshield_dunning.adapters import queries
 from arshield_dunning.entrypoints.api.deps import Limit, Session, page_after, page_of
-from arshield_runtime.http import ReadPrincipal
+from arshield_runtime.http import Page, ReadPrincipal
 
 router = APIRouter()
 
@@ -28,12 +28,7 @@ class PauseOut(BaseModel):
     pause_key: str
 
 
-class PausePage(BaseModel):
-    items: list[PauseOut]
-    next_cursor: str | None
-
-
-@router.get("/pauses", response_model=PausePage)
+@router.get("/pauses", response_model=Page[PauseOut])
 async def list_pauses(
     principal: ReadPrincipal,
     session: Session,

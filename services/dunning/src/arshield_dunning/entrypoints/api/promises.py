@@ -24,7 +24,7 @@ from arshield_dunning.entrypoints.api.deps import (
 )
 from arshield_events.fields import BusinessDate, Id, ShortText
 from arshield_events.money import DecimalString
-from arshield_runtime.http import Filter, ProblemError, ReadPrincipal, WritePrincipal
+from arshield_runtime.http import Filter, Page, ProblemError, ReadPrincipal, WritePrincipal
 
 router = APIRouter()
 
@@ -57,11 +57,6 @@ class PromiseOut(BaseModel):
     recorded_by: str | None
     ended_on: date | None
     created_at: IsoDateTime
-
-
-class PromisePage(BaseModel):
-    items: list[PromiseOut]
-    next_cursor: str | None
 
 
 _PROMISE_STATUS = {
@@ -112,7 +107,7 @@ async def record_promise(
     return await queries.promise(session, promise_id)
 
 
-@router.get("/promises", response_model=PromisePage)
+@router.get("/promises", response_model=Page[PromiseOut])
 async def list_promises(
     principal: ReadPrincipal,
     session: Session,
