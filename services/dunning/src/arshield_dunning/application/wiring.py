@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from opentelemetry import trace
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +51,6 @@ from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
 from arshield_runtime.kernel import Kernel, Translate, Wiring
 from arshield_runtime.statestore import StateStore
-from arshield_runtime.telemetry import current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +146,20 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
             due_on=e.due_on,
             amount=Money(amount=e.amount.amount, currency=e.amount.currency),
             terms=terms,
-            # the trace the issue is consumed in: the invoice's later decisions continue it
-            traceparent=current_traceparent(),
+            traceparent=issuing_trace(),
         ),
     )
+
+
+def issuing_trace() -> str | None:
+    """The trace the invoice was issued in (the consumed record's `traceparent`): the invoice's
+    later decisions continue it. The incoming context, not the consumer's own span, so that a
+    rebuild (traced or not) keeps the very same state."""
+    span = trace.get_current_span()
+    context = getattr(span, "parent", None) if span.is_recording() else span.get_span_context()
+    if context is None or not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
 
 def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
