@@ -1,4 +1,4 @@
-"""The composition root: the concrete adapters dunning runs with."""
+"""The composition root: the concrete adapters dunning runs with (tests pass fakes)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,38 @@ from pathlib import Path
 
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.adapters.secrets import SecretBox, seal_plaintext_secrets
-from arshield_dunning.adapters.tables import PROJECTION_TABLES
 from arshield_dunning.application.dispatcher import Wake, WebhookDispatcher
+from arshield_dunning.application.wiring import kernel as dunning_kernel
+from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.entrypoints.api import router as api_router
-from arshield_dunning.entrypoints.consumers import build_router
 from arshield_dunning.settings import DunningSettings
 from arshield_latepay import ReferenceRates
+from arshield_runtime.db import business_dates, buyer_states
 from arshield_runtime.service import RunningService, ServiceDefinition
+from arshield_runtime.statestore import PostgresStateStore, StateStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def bootstrap(settings: DunningSettings | None = None) -> ServiceDefinition:
+def bootstrap(
+    settings: DunningSettings | None = None,
+    *,
+    store: StateStore | None = None,
+    claims: ClaimCalculator | None = None,
+) -> ServiceDefinition:
     settings = settings or DunningSettings()
-    claims = LatepayClaims(ReferenceRates.shipped(), settings.default_jurisdiction)
+    claims = claims or LatepayClaims(ReferenceRates.shipped(), settings.default_jurisdiction)
+    kernel = dunning_kernel(
+        claims,
+        store or PostgresStateStore(),
+        source=settings.source,
+        watch_from_grade=settings.watch_from_grade,
+    )
     box = SecretBox(settings.secrets_key.get_secret_value())
     # the runtime copies `state` onto the app before background tasks start: routes get the
     # wake-up now, and it reaches the dispatcher once that runs
     wake = Wake()
-    state: dict[str, object] = {"claims": claims, "dispatcher": wake}
+    state: dict[str, object] = {"kernel": kernel, "dispatcher": wake}
 
     async def dispatch_webhooks(running: RunningService) -> None:
         await seal_plaintext_secrets(running.engine, box)
@@ -38,10 +51,14 @@ def bootstrap(settings: DunningSettings | None = None) -> ServiceDefinition:
 
     return ServiceDefinition(
         settings=settings,
-        router=build_router(claims, watch_from_grade=settings.watch_from_grade),
+        router=kernel.router(),
         migrations=MIGRATIONS,
         http_routers=[api_router],
         background=[dispatch_webhooks],
-        projection_tables=PROJECTION_TABLES,
+        projection_tables=[
+            *kernel.wiring.projection_tables,
+            buyer_states.name,
+            business_dates.name,
+        ],
         state=state,
     )

@@ -510,14 +510,14 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     await run_days(stack, dunning, tenant, start, date(2024, 4, 10), facts)
 
     queries = {
-        "buyers": "SELECT buyer_id, state, wake_on FROM dunning_buyers ORDER BY 1",
+        "buyers": "SELECT buyer_id, state, wake_on FROM buyer_states ORDER BY 1",
         "actions": "SELECT action_id, invoice_id, action, level, taken_on, planned_on, "
         "policy_version, facts, letter_id, cause_event_id FROM dunning_actions "
         "ORDER BY 1",
         "letters": "SELECT letter_id, kind, language, as_of, invoice_ids, content, body "
         "FROM dunning_letters ORDER BY 1",
         "pauses": "SELECT * FROM dunning_pauses ORDER BY invoice_id, reference_id",
-        "clock": "SELECT * FROM dunning_tenant_clock",
+        "clock": "SELECT * FROM business_dates",
     }
 
     async def snapshot() -> dict[str, list[Any]]:

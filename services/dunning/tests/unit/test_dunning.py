@@ -9,16 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
-from arshield_dunning.domain.dunning import (
-    Command,
-    StartBusinessDay,
-    TrackInvoice,
-    decide,
-    evolve,
-)
+from arshield_dunning.domain.commands import Command, StartBusinessDay, TrackInvoice
+from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.events import DomainEvent
-from arshield_dunning.domain.model import BuyerDunning, Money
+from arshield_dunning.domain.evolve import evolve
 from arshield_dunning.domain.policy import Policy, Segment
+from arshield_dunning.domain.state import BuyerDunning, Money
 from arshield_latepay import ReferenceRates
 
 CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
@@ -84,7 +80,7 @@ def actions(events: Iterable[DomainEvent]) -> list[tuple[str, date]]:
     return [(e.action.value, e.on) for e in events if isinstance(e, ActionTaken)]
 
 
-from arshield_dunning.domain.dunning import (  # noqa: E402
+from arshield_dunning.domain.commands import (  # noqa: E402
     ApplyPayment,
     ConfirmDelivery,
     DunningError,

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from arshield_dunning.domain.claims import Claim
-from arshield_dunning.domain.model import ContractTerms, Reduction
+from arshield_dunning.domain.state import ContractTerms, Reduction
 from arshield_latepay import (
     BalanceChange,
     Debt,

@@ -1,5 +1,6 @@
-"""Dunning's tables: buyer state (projection of the log), read models, policies, agencies,
-webhook deliveries and callbacks."""
+"""Dunning's tables: read models (projections of the log), policies, agencies, webhook deliveries
+and callbacks. Buyer states and business dates are the kernel's (`buyer_states`,
+`business_dates`)."""
 
 from __future__ import annotations
 
@@ -21,17 +22,6 @@ def _created() -> sa.Column[object]:
     )
 
 
-buyers = sa.Table(
-    "dunning_buyers",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("buyer_id", sa.Text, primary_key=True),
-    sa.Column("state", pg.JSONB, nullable=False),
-    sa.Column("wake_on", sa.Date),
-    _updated(),
-    sa.Index("ix_dunning_buyers_wake", "tenant_id", "wake_on"),
-)
-
 invoice_index = sa.Table(
     "dunning_invoice_index",
     metadata,
@@ -40,13 +30,6 @@ invoice_index = sa.Table(
     sa.Column("buyer_id", sa.Text, nullable=False),
     # the W3C traceparent the invoice was first tracked under: later decisions continue its trace
     sa.Column("traceparent", sa.Text),
-)
-
-tenant_clock = sa.Table(
-    "dunning_tenant_clock",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("business_date", sa.Date, nullable=False),
 )
 
 actions = sa.Table(
@@ -225,15 +208,3 @@ callbacks = sa.Table(
         "tenant_id", "agency_id", "webhook_id", name="uq_dunning_agency_callbacks_webhook_id"
     ),
 )
-
-PROJECTION_TABLES = (
-    "dunning_buyers",
-    "dunning_invoice_index",
-    "dunning_tenant_clock",
-    "dunning_actions",
-    "dunning_letters",
-    "dunning_promises",
-    "dunning_pauses",
-)
-"""What a rebuild empties and replays from the log. Policies, agencies, cases, deliveries and
-callbacks are written through the API (and webhooks) and survive a rebuild."""

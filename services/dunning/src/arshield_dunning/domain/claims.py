@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from arshield_dunning.domain.model import ContractTerms, Frozen, Reduction
+from arshield_dunning.domain.state import ContractTerms, Frozen, Reduction
 
 
 class Claim(Frozen):

@@ -1,7 +1,7 @@
 """Dunning's own (private) events: what `decide` concludes and `evolve` applies.
 
 Some are internal bookkeeping (an invoice became known, a payment lowered it); the rest are mapped
-to the public `arshield_events.dunning` schemas in one adapter (`application/publishing.py`).
+to the public `arshield_events.dunning` schemas in one adapter (`adapters/public_events.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from arshield_dunning.domain.claims import Claim
 from arshield_dunning.domain.letters import Letter
-from arshield_dunning.domain.model import (
+from arshield_dunning.domain.policy import Action, Policy, Segment
+from arshield_dunning.domain.state import (
     BillingContact,
     Closure,
     ContractTerms,
@@ -20,7 +21,6 @@ from arshield_dunning.domain.model import (
     Promise,
     Reduction,
 )
-from arshield_dunning.domain.policy import Action, Segment
 
 
 class BuyerProfiled(Frozen):
@@ -47,6 +47,7 @@ class InvoiceTracked(Frozen):
     due_on: date
     amount: Money
     terms: ContractTerms | None
+    traceparent: str | None = None
 
 
 class InvoiceReduced(Frozen):
@@ -158,6 +159,16 @@ class CaseOpened(Frozen):
     agency_id: str | None
 
 
+class PolicyApplied(Frozen):
+    """A business day was decided under `policy` (the buyer's wake-ups are planned by it)."""
+
+    policy: Policy
+
+
+class PolicyForgotten(Frozen):
+    """The policy the buyer was planned under is no longer known to be current."""
+
+
 DomainEvent = (
     BuyerProfiled
     | WatchChanged
@@ -177,4 +188,6 @@ DomainEvent = (
     | StatementIssued
     | ControllerAssigned
     | CaseOpened
+    | PolicyApplied
+    | PolicyForgotten
 )

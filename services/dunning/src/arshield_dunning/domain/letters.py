@@ -14,8 +14,8 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from arshield_dunning.domain.model import Frozen
 from arshield_dunning.domain.policy import Action
+from arshield_dunning.domain.state import Frozen
 
 _LETTER_NAMESPACE = uuid.UUID("0b7f7f3e-3c52-4a0e-8d7c-7c1b0dc1d9a4")
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from arshield_dunning.domain.policy import Action, Segment
+from arshield_dunning.domain.policy import Action, Policy, Segment
 
 ZERO = Decimal("0")
 
@@ -78,6 +78,9 @@ class InvoiceDunning(Frozen):
     level: int = 0
     done: tuple[DoneAction, ...] = ()
     case_id: str | None = None
+    traceparent: str | None = None
+    """The trace the invoice was first tracked in: a business day's decisions about the invoice
+    continue it (tracing metadata, never a reason for a decision)."""
 
     @property
     def known(self) -> bool:
@@ -141,6 +144,10 @@ class BuyerDunning(Frozen):
     promises: dict[str, Promise] = {}
     last_statement_on: date | None = None
     controller_assigned_on: date | None = None
+    policy: Policy | None = None
+    """The policy the last business day was decided under: the buyer's next wake-up is planned
+    by it. None (or another segment's) means it is not known to be current: wake at the next
+    tick."""
 
     @property
     def effective_segment(self) -> Segment:

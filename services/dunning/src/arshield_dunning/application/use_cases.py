@@ -1,0 +1,124 @@
+"""Dunning's HTTP commands that change buyers' states, run through the kernel's unit of work in
+the request's transaction (its public events go to the outbox in that same transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arshield_dunning.adapters import configuration, queries
+from arshield_dunning.application.wiring import DunningKernel
+from arshield_dunning.domain.commands import ForgetPolicy, RecordPromise
+from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
+from arshield_dunning.domain.state import BuyerDunning
+from arshield_runtime.messaging import BatchScope, RequestEmitter
+
+PROMISE_HORIZON = timedelta(days=366)
+"""A promise to pay falls within a year either side of the tenant's business date."""
+
+
+class UnknownInvoices(Exception):  # noqa: N818 - an answer, not a program error
+    def __init__(self, invoice_ids: list[str]) -> None:
+        super().__init__(", ".join(invoice_ids))
+        self.invoice_ids = invoice_ids
+
+
+class PromiseInvalid(Exception):  # noqa: N818 - an answer, not a program error
+    def __init__(self, detail: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail, self.errors = detail, errors or []
+
+
+async def business_date(session: AsyncSession, kernel: DunningKernel, tenant_id: str) -> date:
+    """The tenant's business date (the latest tick consumed), else today's date."""
+    return await kernel.business_date(session, tenant_id) or datetime.now(UTC).date()
+
+
+async def buyer_state(
+    session: AsyncSession, kernel: DunningKernel, tenant_id: str, buyer_id: str
+) -> BuyerDunning:
+    unit = kernel.unit_of_work(session, BatchScope())
+    await unit.load([(tenant_id, buyer_id)])
+    return unit.states[(tenant_id, buyer_id)]
+
+
+async def buyer_known(
+    session: AsyncSession, kernel: DunningKernel, tenant_id: str, buyer_id: str
+) -> bool:
+    return bool(await kernel.store.load(session, [(tenant_id, buyer_id)]))
+
+
+async def record_promise(
+    session: AsyncSession,
+    kernel: DunningKernel,
+    tenant_id: str,
+    *,
+    invoice_ids: tuple[str, ...],
+    promised_on: date,
+    amount: Decimal | None,
+    grace_days: int | None,
+    recorded_by: str,
+    source: str,
+    wake: Callable[[], None] | None,
+) -> str:
+    """Record a promise to pay for invoices of one buyer; returns its id. Raises
+    `UnknownInvoices`, `PromiseInvalid` or the domain's `DunningError`."""
+    buyers = {i: await queries.buyer_of_invoice(session, tenant_id, i) for i in invoice_ids}
+    missing = [i for i, buyer in buyers.items() if buyer is None]
+    if missing:
+        raise UnknownInvoices(missing)
+    if len(set(buyers.values())) != 1:
+        raise PromiseInvalid("a promise covers invoices of one buyer")
+    buyer_id = str(next(iter(buyers.values())))
+    today = await business_date(session, kernel, tenant_id)
+    if not today - PROMISE_HORIZON <= promised_on <= today + PROMISE_HORIZON:
+        raise PromiseInvalid(
+            f"promised_on must fall within a year of the business date {today.isoformat()}",
+            [{"loc": "promised_on", "msg": "more than a year from the business date"}],
+        )
+    promise_id = f"ptp_{uuid.uuid4().hex}"
+    scope = BatchScope()
+    unit = kernel.unit_of_work(session, scope)
+    await unit.load([(tenant_id, buyer_id)])
+    state = unit.states[(tenant_id, buyer_id)]
+    policy = (await queries.current_policies(session, tenant_id))[state.effective_segment]
+    command = RecordPromise(
+        promise_id=promise_id,
+        invoice_ids=invoice_ids,
+        promised_on=promised_on,
+        amount=amount,
+        recorded_on=today,
+        grace_days=grace_days if grace_days is not None else policy.rules.promise_grace_days,
+        recorded_by=recorded_by,
+    )
+    emitter = RequestEmitter(source, tenant_id, promise_id)
+    await unit.execute(tenant_id, buyer_id, command, emitter)
+    await scope.flush(session)
+    await emitter.flush(session, wake)
+    return promise_id
+
+
+async def write_policy(
+    session: AsyncSession,
+    kernel: DunningKernel,
+    tenant_id: str,
+    segment: Segment,
+    rules: PolicyRules,
+    *,
+    created_by: str,
+) -> Policy:
+    """Write the segment's next policy version; it applies from the next business day, so every
+    buyer planned under the segment's old version is looked at on that day."""
+    policy = await configuration.add_policy(session, tenant_id, segment, rules, created_by)
+    scope = BatchScope()
+    unit = kernel.unit_of_work(session, scope)
+    buyers = await queries.buyers_with_invoices(session, tenant_id)
+    await unit.load((tenant_id, buyer) for buyer in buyers)
+    for buyer_id in buyers:
+        await unit.execute(tenant_id, buyer_id, ForgetPolicy(segment), None)
+    await scope.flush(session)
+    return policy

@@ -1,0 +1,327 @@
+"""Dunning on the kernel: the translation table (public event -> commands for buyers), the decider,
+the state's codec, the configuration a business day needs, the projections and the public mapping.
+
+Wake-ups: `wake_on(state)` plans by the policy the buyer's last business day was decided under
+(kept in its state by `PolicyApplied`). A buyer not known to be on the current policy (new, moved
+to another segment, or its segment's policy rewritten: `ForgetPolicy`) wakes at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from opentelemetry import trace
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arshield_dunning.adapters import queries
+from arshield_dunning.adapters.projections import projections
+from arshield_dunning.adapters.public_events import publish
+from arshield_dunning.domain.claims import ClaimCalculator
+from arshield_dunning.domain.commands import (
+    ApplyCreditNote,
+    ApplyPayment,
+    CancelInvoice,
+    Command,
+    ConfirmDelivery,
+    DunningError,
+    NoteLedgerBalance,
+    NoteSettlement,
+    PutOnWatch,
+    RaiseDispute,
+    RecordPromise,
+    RegisterBuyer,
+    ResolveDispute,
+    RestorePromise,
+    StartBusinessDay,
+    TrackInvoice,
+)
+from arshield_dunning.domain.day import wake_on
+from arshield_dunning.domain.decide import decide
+from arshield_dunning.domain.events import DomainEvent
+from arshield_dunning.domain.evolve import evolve
+from arshield_dunning.domain.policy import Policy, Segment
+from arshield_dunning.domain.state import BillingContact, BuyerDunning, ContractTerms, Money
+from arshield_events import dunning as dunning_events
+from arshield_events import erp, ledger, risk
+from arshield_events.envelope import CloudEvent
+from arshield_runtime.kernel import Kernel, Translate, Wiring
+from arshield_runtime.statestore import StateStore
+
+log = logging.getLogger(__name__)
+
+DunningWiring = Wiring[BuyerDunning, Command, DomainEvent]
+DunningKernel = Kernel[BuyerDunning, Command, DomainEvent]
+Commands = Iterator[tuple[str, Command]]
+
+
+@dataclass(frozen=True)
+class DayContext:
+    """What a tenant's business day is decided under: the policy in force per segment, the claim
+    rules, and the agency new cases go to."""
+
+    policies: dict[Segment, Policy]
+    claims: ClaimCalculator
+    agency_id: str | None
+
+
+class DunningDecider:
+    def initial(self, tenant_id: str, buyer_id: str) -> BuyerDunning:
+        return BuyerDunning(tenant_id=tenant_id, buyer_id=buyer_id)
+
+    def decide(self, state: BuyerDunning, command: Command) -> Sequence[DomainEvent]:
+        if not isinstance(command, StartBusinessDay):
+            return decide(state, command)
+        try:
+            return decide(state, command)
+        except Exception:
+            # One buyer's failure must not cost every other buyer of the tenant its day: it
+            # decides nothing, keeps its wake-up and catches up on the next tick.
+            log.exception(
+                "business day %s failed for buyer %s/%s; it catches up on the next tick",
+                command.on,
+                state.tenant_id,
+                state.buyer_id,
+            )
+            return []
+
+    def evolve(self, state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
+        return evolve(state, event)
+
+    def wake_on(self, state: BuyerDunning) -> date | None:
+        return wake_on(state)
+
+    def on_day(self, state: BuyerDunning, day: date, context: DayContext) -> Command:
+        return StartBusinessDay(
+            on=day,
+            policy=context.policies[state.effective_segment],
+            claims=context.claims,
+            agency_id=context.agency_id,
+        )
+
+
+# --- the translation table: one function per public payload type -------------------------------
+
+
+def buyer_registered(event: CloudEvent[Any]) -> Commands:
+    e: erp.BuyerRegistered = event.data
+    contact = (
+        BillingContact(name=e.billing_contact.name, email=e.billing_contact.email)
+        if e.billing_contact
+        else None
+    )
+    yield (
+        e.buyer_id,
+        RegisterBuyer(
+            legal_name=e.legal_name,
+            country=e.country,
+            segment=Segment(e.segment),
+            language=e.preferred_language,
+            billing_contact=contact,
+        ),
+    )
+
+
+def invoice_issued(event: CloudEvent[Any]) -> Commands:
+    e: erp.InvoiceIssued = event.data
+    terms = None
+    if e.contract_terms is not None:
+        terms = ContractTerms(
+            jurisdiction=str(e.contract_terms.jurisdiction),
+            late_interest=str(e.contract_terms.late_interest),
+            agreed_annual_rate=e.contract_terms.agreed_annual_rate,
+        )
+    yield (
+        e.buyer_id,
+        TrackInvoice(
+            invoice_id=e.invoice_id,
+            invoice_number=e.invoice_number,
+            order_id=e.order_id,
+            issued_on=e.issued_on,
+            delivered_on=e.delivered_on,
+            due_on=e.due_on,
+            amount=Money(amount=e.amount.amount, currency=e.amount.currency),
+            terms=terms,
+            traceparent=issuing_trace(),
+        ),
+    )
+
+
+def issuing_trace() -> str | None:
+    """The trace the invoice was issued in (the consumed record's `traceparent`): the invoice's
+    later decisions continue it. The incoming context, not the consumer's own span, so that a
+    rebuild (traced or not) keeps the very same state."""
+    span = trace.get_current_span()
+    context = getattr(span, "parent", None) if span.is_recording() else span.get_span_context()
+    if context is None or not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
+    e: erp.InvoiceCancelled = event.data
+    yield e.buyer_id, CancelInvoice(invoice_id=e.invoice_id, on=e.cancelled_on)
+
+
+def credit_note_issued(event: CloudEvent[Any]) -> Commands:
+    e: erp.CreditNoteIssued = event.data
+    yield (
+        e.buyer_id,
+        ApplyCreditNote(
+            credit_note_id=e.credit_note_id,
+            invoice_id=e.invoice_id,
+            amount=e.amount.amount,
+            on=e.issued_on,
+        ),
+    )
+
+
+def delivery_confirmed(event: CloudEvent[Any]) -> Commands:
+    e: erp.DeliveryConfirmed = event.data
+    yield (
+        e.buyer_id,
+        ConfirmDelivery(
+            invoice_id=e.invoice_id,
+            document_ref=e.proof_of_delivery.document_ref,
+            on=e.confirmed_on,
+        ),
+    )
+
+
+def payment_received(event: CloudEvent[Any]) -> Commands:
+    # Payments that name no invoice are applied by the ledger (oldest first); its
+    # InvoiceBalanceChanged reaches us then. Dunning never re-implements that rule.
+    e: erp.PaymentReceived = event.data
+    if e.allocations:
+        yield (
+            e.buyer_id,
+            ApplyPayment(
+                payment_id=e.payment_id,
+                allocations=tuple((a.invoice_id, a.amount.amount) for a in e.allocations),
+                on=e.received_on,
+            ),
+        )
+
+
+def dispute_raised(event: CloudEvent[Any]) -> Commands:
+    e: erp.DisputeRaised = event.data
+    yield e.buyer_id, RaiseDispute(dispute_id=e.dispute_id, invoice_id=e.invoice_id, on=e.raised_on)
+
+
+def dispute_resolved(event: CloudEvent[Any]) -> Commands:
+    e: erp.DisputeResolved = event.data
+    yield (
+        e.buyer_id,
+        ResolveDispute(
+            dispute_id=e.dispute_id,
+            invoice_id=e.invoice_id,
+            outcome=str(e.outcome),
+            on=e.resolved_on,
+        ),
+    )
+
+
+def invoice_balance_changed(event: CloudEvent[Any]) -> Commands:
+    e: ledger.InvoiceBalanceChanged = event.data
+    yield (
+        e.buyer_id,
+        NoteLedgerBalance(
+            invoice_id=e.invoice_id,
+            outstanding=e.outstanding.amount,
+            status=str(e.status),
+            on=e.changed_on,
+        ),
+    )
+
+
+def invoice_settled(event: CloudEvent[Any]) -> Commands:
+    e: ledger.InvoiceSettled = event.data
+    yield e.buyer_id, NoteSettlement(invoice_id=e.invoice_id, on=e.settled_on)
+
+
+def risk_alert_raised(event: CloudEvent[Any]) -> Commands:
+    e: risk.RiskAlertRaised = event.data
+    if e.level == "critical":
+        yield e.buyer_id, PutOnWatch(on_watch=True, reason=f"critical {e.signal}")
+
+
+def translations(*, source: str, watch_from_grade: int = 7) -> dict[type[Any], Translate[Command]]:
+    """The translation table; `watch_from_grade` is the internal grade from which a downgraded
+    buyer moves to the watch cycle, `source` dunning's own (its events read back)."""
+
+    def downgraded(event: CloudEvent[Any]) -> Commands:
+        e: risk.BuyerDowngraded = event.data
+        if e.to_grade >= watch_from_grade:
+            yield e.buyer_id, PutOnWatch(on_watch=True, reason=f"downgraded to grade {e.to_grade}")
+
+    def upgraded(event: CloudEvent[Any]) -> Commands:
+        e: risk.BuyerUpgraded = event.data
+        if e.to_grade < watch_from_grade:
+            yield e.buyer_id, PutOnWatch(on_watch=False, reason=f"upgraded to grade {e.to_grade}")
+
+    def own_promise(event: CloudEvent[Any]) -> Commands:
+        # Promises are recorded through the API, which applies them at once; reading our own event
+        # back lets a rebuild from the log restore them (live, it changes nothing).
+        e: dunning_events.PromiseToPayRecorded = event.data
+        if event.source != source:
+            return
+        yield (
+            e.buyer_id,
+            RestorePromise(
+                RecordPromise(
+                    promise_id=e.promise_id,
+                    invoice_ids=e.invoice_ids,
+                    promised_on=e.promised_payment_on,
+                    amount=e.promised_amount.amount,
+                    recorded_on=e.recorded_on,
+                    grace_days=e.grace_days,
+                    recorded_by=e.recorded_by,
+                )
+            ),
+        )
+
+    return {
+        erp.BuyerRegistered: buyer_registered,
+        erp.InvoiceIssued: invoice_issued,
+        erp.InvoiceCancelled: invoice_cancelled,
+        erp.CreditNoteIssued: credit_note_issued,
+        erp.DeliveryConfirmed: delivery_confirmed,
+        erp.PaymentReceived: payment_received,
+        erp.DisputeRaised: dispute_raised,
+        erp.DisputeResolved: dispute_resolved,
+        ledger.InvoiceBalanceChanged: invoice_balance_changed,
+        ledger.InvoiceSettled: invoice_settled,
+        risk.BuyerDowngraded: downgraded,
+        risk.BuyerUpgraded: upgraded,
+        risk.RiskAlertRaised: risk_alert_raised,
+        dunning_events.PromiseToPayRecorded: own_promise,
+    }
+
+
+def wiring(claims: ClaimCalculator, *, source: str, watch_from_grade: int = 7) -> DunningWiring:
+    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+        return DayContext(
+            policies=await queries.current_policies(session, tenant_id),
+            claims=claims,
+            agency_id=await queries.delivery_target(session, tenant_id),
+        )
+
+    return Wiring(
+        decider=DunningDecider(),
+        state=TypeAdapter(BuyerDunning),
+        translate=translations(source=source, watch_from_grade=watch_from_grade),
+        projections=projections(),
+        publish=publish,
+        refusals=(DunningError,),
+        day_context=day_context,
+    )
+
+
+def kernel(
+    claims: ClaimCalculator, store: StateStore, *, source: str, watch_from_grade: int = 7
+) -> DunningKernel:
+    return Kernel(wiring(claims, source=source, watch_from_grade=watch_from_grade), store)

@@ -1,0 +1,389 @@
+"""What a business day decides for one buyer (`StartBusinessDay`), and when it next needs one.
+
+Time is a command: `StartBusinessDay(on=D)` fires every action whose date has come, for invoices
+that are open and not paused. An invoice remembers the last day it was evaluated, so an action fires
+at most once, a paused invoice catches up when it resumes, and when several levels came due at once
+(a late-arriving invoice, a resumed one) only the highest is taken: an overdue account starts
+collection at once instead of receiving every earlier letter on one day.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from arshield_dunning.domain.claims import Claim, ClaimCalculator
+from arshield_dunning.domain.commands import StartBusinessDay
+from arshield_dunning.domain.events import (
+    ActionTaken,
+    CaseOpened,
+    ControllerAssigned,
+    InvoiceEvaluated,
+    PolicyApplied,
+    PromiseEnded,
+    Resumed,
+    StatementIssued,
+)
+from arshield_dunning.domain.evolve import Decision
+from arshield_dunning.domain.letters import Letter, LetterLine, letter_id
+from arshield_dunning.domain.policy import Action, EscalationStep, PolicyRules, plan
+from arshield_dunning.domain.state import ZERO, BuyerDunning, InvoiceDunning, Money
+
+_CASE_NAMESPACE = uuid.UUID("4d8b3b8e-1f0e-4f0a-9d55-6a0c8f4e2b71")
+
+
+def start_day(d: Decision, c: StartBusinessDay) -> None:
+    today = c.on
+    rules = c.policy.rules
+    if d.state.policy != c.policy:
+        d.add(PolicyApplied(policy=c.policy))
+    broken = _end_promises(d, today)
+    handed_over: list[InvoiceDunning] = []
+    for inv in list(d.state.invoices.values()):
+        if not inv.is_open or inv.paused:
+            continue
+        if inv.evaluated_through is not None and inv.evaluated_through >= today:
+            continue
+        taken = _fire_due_actions(d, inv, c, escalate_now=inv.invoice_id in broken)
+        if taken is Action.AGENCY_HANDOVER:
+            handed_over.append(d.state.invoices[inv.invoice_id])
+        d.add(InvoiceEvaluated(invoice_id=inv.invoice_id, through=today))
+    _open_cases(d, handed_over, c)
+    _assign_controller(d, rules, c)
+    _issue_statements(d, rules, c)
+
+
+def _end_promises(d: Decision, today: date) -> set[str]:
+    """Promises whose grace ended before `today`: kept ones resume, broken ones escalate."""
+    broken: set[str] = set()
+    for promise in list(d.state.promises.values()):
+        if promise.status != "active" or promise.grace_until >= today:
+            continue
+        open_invoices = [
+            d.state.invoices[i]
+            for i in promise.invoice_ids
+            if i in d.state.invoices
+            and d.state.invoices[i].is_open
+            and d.state.invoices[i].outstanding > 0
+        ]
+        kept = not open_invoices or promise.paid_since >= promise.amount.amount
+        d.add(
+            PromiseEnded(
+                promise_id=promise.promise_id,
+                status="kept" if kept else "broken",
+                paid=promise.paid_since,
+                on=today,
+            )
+        )
+        for inv in open_invoices:
+            if not d.state.invoices[inv.invoice_id].paused:
+                d.add(
+                    Resumed(
+                        invoice_id=inv.invoice_id,
+                        reason="promise_kept_partially" if kept else "promise_broken",
+                        reference_id=promise.promise_id,
+                        on=today,
+                    )
+                )
+            if not kept:
+                broken.add(inv.invoice_id)
+    return broken
+
+
+def _fire_due_actions(
+    d: Decision, inv: InvoiceDunning, c: StartBusinessDay, *, escalate_now: bool
+) -> Action | None:
+    """Take the actions that came due for `inv` since it was last evaluated; return the
+    escalation taken, if any."""
+    assert inv.due_on is not None
+    today = c.on
+    rules = c.policy.rules
+    due = [
+        p
+        for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on)
+        if p.on <= today and (inv.evaluated_through is None or p.on > inv.evaluated_through)
+    ]
+    days_overdue = (today - inv.due_on).days
+
+    for p in due:
+        if (
+            p.action is Action.RECEIPT_CONFIRMATION
+            and inv.proof_of_delivery is None
+            and not inv.has_done(Action.RECEIPT_CONFIRMATION)
+        ):
+            _take(d, inv, Action.RECEIPT_CONFIRMATION, 0, p.on, c, facts={})
+    reminders = [p for p in due if p.action is Action.REMINDER]
+    if reminders and days_overdue <= 0:
+        _take(
+            d,
+            inv,
+            Action.REMINDER,
+            0,
+            reminders[-1].on,
+            c,
+            facts={"reminders_due": str(len(reminders))},
+        )
+
+    levels = [p for p in due if p.level > inv.level]
+    step: EscalationStep | None = None
+    planned_on: date | None = None
+    if levels:
+        planned_on = levels[-1].on
+        step = rules.escalation_for(levels[-1].action)
+    if escalate_now and days_overdue >= 1:
+        following = sorted(
+            (s for s in rules.escalation if s.level > inv.level), key=lambda s: s.level
+        )
+        if following and (step is None or following[0].level > step.level):
+            step, planned_on = following[0], None
+    if step is None:
+        return None
+    facts = {"cause": "promise_broken" if planned_on is None else "schedule"}
+    skipped = [p.action.value for p in levels if step is not None and p.level < step.level]
+    if skipped:
+        facts["superseded"] = ",".join(skipped)
+    action = Action(step.action)
+    _take(d, inv, action, step.level, planned_on, c, facts=facts)
+    return action
+
+
+def _take(
+    d: Decision,
+    inv: InvoiceDunning,
+    action: Action,
+    level: int,
+    planned_on: date | None,
+    c: StartBusinessDay,
+    *,
+    facts: dict[str, str],
+) -> None:
+    assert inv.amount is not None
+    assert inv.due_on is not None
+    today = c.on
+    days_overdue = (today - inv.due_on).days
+    claim = None
+    if days_overdue >= 1 and action is not Action.RECEIPT_CONFIRMATION:
+        claim = _claim(inv, today, c.claims)
+    line = _line(inv, today, claim)
+    letter = Letter(
+        letter_id=letter_id(d.state.tenant_id, d.state.buyer_id, action, inv.invoice_id, today),
+        kind=action,
+        language=d.state.language,
+        buyer_id=d.state.buyer_id,
+        buyer_name=d.state.legal_name or d.state.buyer_id,
+        as_of=today,
+        currency=inv.currency,
+        lines=(line,),
+        policy_version=c.policy.ref,
+    )
+    all_facts = {
+        "business_date": today.isoformat(),
+        "due_on": inv.due_on.isoformat(),
+        "outstanding": str(inv.outstanding),
+        "currency": inv.currency,
+        "days_overdue": str(days_overdue),
+        "segment": d.state.effective_segment.value,
+        "level_before": str(inv.level),
+        **({"planned_on": planned_on.isoformat()} if planned_on else {}),
+        **facts,
+    }
+    d.add(
+        ActionTaken(
+            invoice_id=inv.invoice_id,
+            action=action,
+            level=level,
+            on=today,
+            planned_on=planned_on,
+            policy_version=c.policy.ref,
+            outstanding=Money(amount=inv.outstanding, currency=inv.currency),
+            days_overdue=days_overdue,
+            facts=all_facts,
+            letter=letter,
+            claim=claim,
+        )
+    )
+
+
+def _claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
+    assert inv.amount is not None
+    assert inv.due_on is not None
+    return claims.claim(
+        amount=inv.amount.amount,
+        currency=inv.currency,
+        due_on=inv.due_on,
+        as_of=as_of,
+        terms=inv.terms,
+        reductions=inv.reductions,
+    )
+
+
+def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None) -> LetterLine:
+    assert inv.amount is not None
+    assert inv.due_on is not None
+    return LetterLine(
+        invoice_id=inv.invoice_id,
+        invoice_number=inv.invoice_number or inv.invoice_id,
+        issued_on=inv.issued_on,
+        due_on=inv.due_on,
+        amount=inv.amount.amount,
+        outstanding=inv.outstanding,
+        days_overdue=(as_of - inv.due_on).days,
+        interest=claim.interest if claim else ZERO,
+        compensation=claim.compensation if claim else ZERO,
+        compensation_currency=claim.compensation_currency if claim else None,
+        basis=claim.basis if claim else "",
+    )
+
+
+def _by_currency(invoices: Iterable[InvoiceDunning]) -> dict[str, list[InvoiceDunning]]:
+    groups: dict[str, list[InvoiceDunning]] = {}
+    for inv in invoices:
+        groups.setdefault(inv.currency, []).append(inv)
+    return groups
+
+
+def _open_cases(d: Decision, invoices: list[InvoiceDunning], c: StartBusinessDay) -> None:
+    """One collection case per currency for the invoices handed over today."""
+    for currency, group in sorted(_by_currency(invoices).items()):
+        ids = tuple(sorted(inv.invoice_id for inv in group))
+        case_id = str(
+            uuid.uuid5(
+                _CASE_NAMESPACE, f"{d.state.tenant_id}|{d.state.buyer_id}|{c.on}|{currency}|{ids}"
+            )
+        )
+        evidence: list[tuple[str, str, str | None]] = []
+        for inv in group:
+            evidence.append(
+                ("invoice", f"invoice:{inv.invoice_number or inv.invoice_id}", inv.invoice_id)
+            )
+            if inv.proof_of_delivery:
+                evidence.append(("proof_of_delivery", inv.proof_of_delivery, inv.invoice_id))
+            for done in inv.done:
+                if done.letter_id:
+                    formal = done.action is Action.FORMAL_NOTICE
+                    kind = "legal_letter" if formal else "correspondence"
+                    evidence.append((kind, f"letter:{done.letter_id}", inv.invoice_id))
+        if d.state.last_statement_on is not None:
+            statement = letter_id(
+                d.state.tenant_id,
+                d.state.buyer_id,
+                Action.STATEMENT,
+                currency,
+                d.state.last_statement_on,
+            )
+            evidence.append(("statement_of_account", f"letter:{statement}", None))
+        d.add(
+            CaseOpened(
+                case_id=case_id,
+                invoice_ids=ids,
+                amount=Money(amount=sum((i.outstanding for i in group), ZERO), currency=currency),
+                evidence=tuple(evidence),
+                on=c.on,
+                policy_version=c.policy.ref,
+                agency_id=c.agency_id,
+            )
+        )
+
+
+def _assign_controller(d: Decision, rules: PolicyRules, c: StartBusinessDay) -> None:
+    if rules.controller_threshold is None or d.state.controller_assigned_on is not None:
+        return
+    for currency, balance in sorted(d.state.open_balance().items()):
+        if balance >= rules.controller_threshold:
+            d.add(
+                ControllerAssigned(
+                    on=c.on,
+                    policy_version=c.policy.ref,
+                    balance=Money(amount=balance, currency=currency),
+                    threshold=rules.controller_threshold,
+                )
+            )
+            return
+
+
+def _issue_statements(d: Decision, rules: PolicyRules, c: StartBusinessDay) -> None:
+    day = rules.statement_day_of_month
+    today = c.on
+    last = d.state.last_statement_on
+    if (
+        day is None
+        or today.day < day
+        or (last is not None and (last.year, last.month) == (today.year, today.month))
+    ):
+        return
+    for currency, group in sorted(_by_currency(d.state.open_invoices()).items()):
+        lines = []
+        overdue = ZERO
+        for inv in group:
+            assert inv.due_on is not None
+            claim = _claim(inv, today, c.claims) if inv.due_on < today else None
+            lines.append(_line(inv, today, claim))
+            if inv.due_on < today:
+                overdue += inv.outstanding
+        letter = Letter(
+            letter_id=letter_id(
+                d.state.tenant_id, d.state.buyer_id, Action.STATEMENT, currency, today
+            ),
+            kind=Action.STATEMENT,
+            language=d.state.language,
+            buyer_id=d.state.buyer_id,
+            buyer_name=d.state.legal_name or d.state.buyer_id,
+            as_of=today,
+            currency=currency,
+            lines=tuple(lines),
+            policy_version=c.policy.ref,
+        )
+        d.add(
+            StatementIssued(on=today, policy_version=c.policy.ref, letter=letter, overdue=overdue)
+        )
+
+
+def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
+    """The first business day on which a tick can change anything for this buyer (None: only a
+    new fact can). Lets the tick handler skip buyers with nothing due."""
+    candidates: list[date] = []
+    for inv in state.invoices.values():
+        if not inv.is_open or inv.paused or inv.due_on is None:
+            continue
+        for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on):
+            if inv.evaluated_through is None or p.on > inv.evaluated_through:
+                candidates.append(p.on)
+                break
+        if inv.evaluated_through is None:
+            candidates.append(date.min)
+    for promise in state.promises.values():
+        if promise.status == "active":
+            candidates.append(promise.grace_until + timedelta(days=1))
+    open_invoices = state.open_invoices()
+    if (
+        open_invoices
+        and rules.controller_threshold is not None
+        and state.controller_assigned_on is None
+        and any(b >= rules.controller_threshold for b in state.open_balance().values())
+    ):
+        candidates.append(date.min)
+    if open_invoices and rules.statement_day_of_month is not None:
+        last = state.last_statement_on
+        if last is None:
+            candidates.append(date.min)
+        else:
+            month = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+            candidates.append(month.replace(day=rules.statement_day_of_month))
+    return min(candidates) if candidates else None
+
+
+def wake_on(state: BuyerDunning) -> date | None:
+    """The buyer's next wake-up, planned by the policy its last business day was decided under.
+
+    Without a policy known to be current (none yet, another segment since, or a new version
+    written since: `PolicyForgotten`), a buyer with anything a day could act on wakes at the next
+    tick, which then records the policy in force: waking early costs an evaluation, never a step.
+    """
+    policy = state.policy
+    if policy is not None and policy.segment is state.effective_segment:
+        return next_wake(state, policy.rules)
+    actionable = any(inv.is_open and not inv.paused for inv in state.invoices.values()) or any(
+        p.status == "active" for p in state.promises.values()
+    )
+    return date.min if actionable else None

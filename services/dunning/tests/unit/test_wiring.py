@@ -1,0 +1,188 @@
+"""Dunning's wiring on the kernel, on the in-memory state store (no database): facts and ticks go
+through the translation table, the decider, the wake-ups and the public mapping, the way the
+runtime's consumer drives them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from arshield_dunning.adapters.latepay_claims import LatepayClaims
+from arshield_dunning.application.wiring import DayContext, DunningKernel, wiring
+from arshield_dunning.domain.policy import Policy, Segment
+from arshield_dunning.domain.state import BuyerDunning
+from arshield_events.clock import BusinessDayStarted
+from arshield_events.envelope import CloudEvent, Payload, envelope
+from arshield_events.erp import BuyerRegistered, InvoiceIssued, PaymentReceived
+from arshield_events.money import Money
+from arshield_events.registry import parse_event
+from arshield_latepay import ReferenceRates
+from arshield_runtime.kernel import Kernel
+from arshield_runtime.messaging import BatchScope, HandlerContext, Origin
+from arshield_runtime.statestore import InMemoryStateStore
+
+pytestmark = pytest.mark.unit
+
+TENANT = "acme"
+CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
+
+
+def dunning_kernel(store: InMemoryStateStore) -> DunningKernel:
+    base = wiring(CLAIMS, source="arshield/dunning")
+
+    async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
+        # the policies a tenant never wrote: the built-in defaults
+        return DayContext({s: Policy.default(s) for s in Segment}, CLAIMS, None)
+
+    # no database: no projections, the configuration in force from memory
+    from dataclasses import replace
+
+    return Kernel(replace(base, projections=(), day_context=day_context), store)
+
+
+def fact(data: Payload, on: date) -> CloudEvent[Any]:
+    return envelope(
+        data,
+        id=str(uuid.uuid4()),
+        source="erp/test",
+        subject=getattr(data, "buyer_id", TENANT),
+        tenantid=TENANT,
+        time=datetime.combine(on, datetime.min.time(), tzinfo=UTC),
+    )
+
+
+def tick(day: date) -> CloudEvent[Any]:
+    return envelope(
+        BusinessDayStarted(business_date=day),
+        id=f"tick-{TENANT}-{day}",
+        source="arshield/clock",
+        subject=TENANT,
+        tenantid=TENANT,
+        time=datetime.combine(day, datetime.min.time(), tzinfo=UTC),
+    )
+
+
+async def consume(kernel: DunningKernel, events: list[CloudEvent[Any]]) -> list[Any]:
+    router, scope, emitted = kernel.router(), BatchScope(), []
+    session: Any = None
+    await router.prepare(session, events, scope)
+    for event in events:
+        handler = router.handler_for(event.data)
+        assert handler is not None
+        ctx = HandlerContext(session, event, Origin("t", 0, 0), "arshield/dunning", batch=scope)
+        await handler(ctx)
+        emitted += [parse_event(record.value) for record in ctx.emitted]
+    await scope.flush(session)
+    return emitted
+
+
+def state(store: InMemoryStateStore, buyer: str) -> BuyerDunning:
+    return BuyerDunning.model_validate_json(store.states[(TENANT, buyer)][0])
+
+
+async def test_facts_and_ticks_run_the_timeline_through_the_kernel() -> None:
+    store = InMemoryStateStore()
+    kernel = dunning_kernel(store)
+    start, due = date(2024, 1, 2), date(2024, 2, 1)
+    registered = BuyerRegistered(
+        buyer_id="B1",
+        legal_name="Kern AG",
+        country="DE",
+        segment="standard",
+        preferred_language="en",
+        registered_on=start,
+    )
+    issued = InvoiceIssued(
+        invoice_id="INV-1",
+        invoice_number="INV-1",
+        buyer_id="B1",
+        issued_on=start,
+        due_on=due,
+        amount=Money.of("1200.00", "EUR"),
+        payment_terms_days=30,
+    )
+    assert await consume(kernel, [fact(registered, start), fact(issued, start)]) == []
+    # a new invoice: not yet on a known policy, so the next tick looks at the buyer
+    assert store.states[(TENANT, "B1")][1] == date.min
+
+    first = await consume(kernel, [tick(start)])
+    assert first == []  # nothing due yet; the tick records the policy and plans the reminder
+    assert state(store, "B1").policy == Policy.default(Segment.STANDARD)
+    assert store.states[(TENANT, "B1")][1] == date(2024, 1, 17)  # due - 15
+
+    # days with nothing due do not even load the buyer: the reminder comes on its day
+    assert await consume(kernel, [tick(date(2024, 1, 16))]) == []
+    reminder = await consume(kernel, [tick(date(2024, 1, 17))])
+    assert [(e.type, e.subject, e.data.sent_on) for e in reminder] == [
+        ("arshield.dunning.PaymentReminderSent.v1", "B1", date(2024, 1, 17))
+    ]
+    overdue = await consume(kernel, [tick(date(2024, 2, 2))])
+    assert [(e.data.level, e.data.reached_on) for e in overdue] == [
+        ("first_overdue_notice", date(2024, 2, 2))
+    ]
+
+    # paid in full: nothing is scheduled any more, and later ticks decide nothing
+    paid = PaymentReceived(
+        payment_id="P1",
+        buyer_id="B1",
+        amount=Money.of("1200.00", "EUR"),
+        received_on=date(2024, 2, 10),
+        allocations=[{"invoice_id": "INV-1", "amount": Money.of("1200.00", "EUR")}],  # type: ignore[list-item]
+    )
+    assert await consume(kernel, [fact(paid, date(2024, 2, 10))]) == []
+    assert store.states[(TENANT, "B1")][1] is None
+    assert await consume(kernel, [tick(date(2024, 3, 5))]) == []
+    assert await store.business_date(None, TENANT) == date(2024, 3, 5)
+
+
+async def test_the_same_history_emits_the_same_events() -> None:
+    """Event ids derive from the cause: two kernels fed the same log emit identical events."""
+    start, due = date(2024, 1, 2), date(2024, 1, 10)
+    issued = InvoiceIssued(
+        invoice_id="INV-2",
+        invoice_number="INV-2",
+        buyer_id="B2",
+        issued_on=start,
+        due_on=due,
+        amount=Money.of("50.00", "EUR"),
+        payment_terms_days=8,
+    )
+    log = [fact(issued, start), tick(date(2024, 1, 11))]
+    runs = []
+    for _ in range(2):
+        kernel = dunning_kernel(InMemoryStateStore())
+        runs.append([e for event in log for e in await consume(kernel, [event])])
+    assert [e.id for e in runs[0]] == [e.id for e in runs[1]]
+    assert [e.type for e in runs[0]] == ["arshield.dunning.DunningLevelReached.v1"]
+
+
+def test_a_buyer_planned_under_a_rewritten_policy_wakes_at_the_next_tick() -> None:
+    from arshield_dunning.domain.commands import ForgetPolicy, StartBusinessDay, TrackInvoice
+    from arshield_dunning.domain.day import wake_on
+    from arshield_dunning.domain.decide import decide
+    from arshield_dunning.domain.evolve import evolve
+    from arshield_dunning.domain.state import Money as DomainMoney
+
+    state = BuyerDunning(tenant_id=TENANT, buyer_id="B1")
+    for command in (
+        TrackInvoice(
+            invoice_id="I1",
+            invoice_number="I1",
+            order_id=None,
+            issued_on=date(2024, 1, 2),
+            delivered_on=None,
+            due_on=date(2024, 2, 1),
+            amount=DomainMoney(amount=100, currency="EUR"),  # type: ignore[arg-type]
+        ),
+        StartBusinessDay(date(2024, 1, 2), Policy.default(Segment.STANDARD), CLAIMS),
+    ):
+        for event in decide(state, command):
+            state = evolve(state, event)
+    assert wake_on(state) == date(2024, 1, 17)
+    assert decide(state, ForgetPolicy(Segment.CORE)) == []  # another segment's policy
+    for event in decide(state, ForgetPolicy(Segment.STANDARD)):
+        state = evolve(state, event)
+    assert wake_on(state) == date.min
