@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload
 from arshield_events.registry import parse_event
+from arshield_runtime.db import business_dates, buyer_states
 from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Origin, Rejected
 from arshield_runtime.statestore import BuyerKey, StateStore
 
@@ -179,6 +180,11 @@ class Kernel(Generic[S, C, E]):
 
     def __init__(self, wiring: Wiring[S, C, E], store: StateStore) -> None:
         self.wiring, self.store = wiring, store
+
+    @property
+    def rebuild_tables(self) -> list[str]:
+        """Everything a rebuild empties: the wiring's read models and the kernel's own tables."""
+        return [*self.wiring.projection_tables, buyer_states.name, business_dates.name]
 
     def unit_of_work(self, session: AsyncSession, scope: BatchScope) -> UnitOfWork[S, C, E]:
         """The transaction's unit of work, flushed by the scope before the commit."""

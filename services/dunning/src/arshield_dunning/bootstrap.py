@@ -12,7 +12,6 @@ from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.entrypoints.api import router as api_router
 from arshield_dunning.settings import DunningSettings
 from arshield_latepay import ReferenceRates
-from arshield_runtime.db import business_dates, buyer_states
 from arshield_runtime.service import RunningService, ServiceDefinition
 from arshield_runtime.statestore import PostgresStateStore, StateStore
 
@@ -55,10 +54,6 @@ def bootstrap(
         migrations=MIGRATIONS,
         http_routers=[api_router],
         background=[dispatch_webhooks],
-        projection_tables=[
-            *kernel.wiring.projection_tables,
-            buyer_states.name,
-            business_dates.name,
-        ],
+        projection_tables=kernel.rebuild_tables,
         state=state,
     )

@@ -18,10 +18,8 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import BuyerRegistered, InvoiceIssued, PaymentReceived
 from arshield_events.money import Money
-from arshield_events.registry import parse_event
 from arshield_latepay import ReferenceRates
-from arshield_runtime.kernel import Kernel
-from arshield_runtime.messaging import BatchScope, HandlerContext, Origin
+from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.statestore import InMemoryStateStore
 
 pytestmark = pytest.mark.unit
@@ -65,20 +63,6 @@ def tick(day: date) -> CloudEvent[Any]:
     )
 
 
-async def consume(kernel: DunningKernel, events: list[CloudEvent[Any]]) -> list[Any]:
-    router, scope, emitted = kernel.router(), BatchScope(), []
-    session: Any = None
-    await router.prepare(session, events, scope)
-    for event in events:
-        handler = router.handler_for(event.data)
-        assert handler is not None
-        ctx = HandlerContext(session, event, Origin("t", 0, 0), "arshield/dunning", batch=scope)
-        await handler(ctx)
-        emitted += [parse_event(record.value) for record in ctx.emitted]
-    await scope.flush(session)
-    return emitted
-
-
 def state(store: InMemoryStateStore, buyer: str) -> BuyerDunning:
     return BuyerDunning.model_validate_json(store.states[(TENANT, buyer)][0])
 
@@ -104,22 +88,22 @@ async def test_facts_and_ticks_run_the_timeline_through_the_kernel() -> None:
         amount=Money.of("1200.00", "EUR"),
         payment_terms_days=30,
     )
-    assert await consume(kernel, [fact(registered, start), fact(issued, start)]) == []
+    assert await run_batch(kernel, [fact(registered, start), fact(issued, start)]) == []
     # a new invoice: not yet on a known policy, so the next tick looks at the buyer
     assert store.states[(TENANT, "B1")][1] == date.min
 
-    first = await consume(kernel, [tick(start)])
+    first = await run_batch(kernel, [tick(start)])
     assert first == []  # nothing due yet; the tick records the policy and plans the reminder
     assert state(store, "B1").policy == Policy.default(Segment.STANDARD)
     assert store.states[(TENANT, "B1")][1] == date(2024, 1, 17)  # due - 15
 
     # days with nothing due do not even load the buyer: the reminder comes on its day
-    assert await consume(kernel, [tick(date(2024, 1, 16))]) == []
-    reminder = await consume(kernel, [tick(date(2024, 1, 17))])
+    assert await run_batch(kernel, [tick(date(2024, 1, 16))]) == []
+    reminder = await run_batch(kernel, [tick(date(2024, 1, 17))])
     assert [(e.type, e.subject, e.data.sent_on) for e in reminder] == [
         ("arshield.dunning.PaymentReminderSent.v1", "B1", date(2024, 1, 17))
     ]
-    overdue = await consume(kernel, [tick(date(2024, 2, 2))])
+    overdue = await run_batch(kernel, [tick(date(2024, 2, 2))])
     assert [(e.data.level, e.data.reached_on) for e in overdue] == [
         ("first_overdue_notice", date(2024, 2, 2))
     ]
@@ -132,9 +116,9 @@ async def test_facts_and_ticks_run_the_timeline_through_the_kernel() -> None:
         received_on=date(2024, 2, 10),
         allocations=[{"invoice_id": "INV-1", "amount": Money.of("1200.00", "EUR")}],  # type: ignore[list-item]
     )
-    assert await consume(kernel, [fact(paid, date(2024, 2, 10))]) == []
+    assert await run_batch(kernel, [fact(paid, date(2024, 2, 10))]) == []
     assert store.states[(TENANT, "B1")][1] is None
-    assert await consume(kernel, [tick(date(2024, 3, 5))]) == []
+    assert await run_batch(kernel, [tick(date(2024, 3, 5))]) == []
     assert await store.business_date(None, TENANT) == date(2024, 3, 5)
 
 
@@ -154,7 +138,7 @@ async def test_the_same_history_emits_the_same_events() -> None:
     runs = []
     for _ in range(2):
         kernel = dunning_kernel(InMemoryStateStore())
-        runs.append([e for event in log for e in await consume(kernel, [event])])
+        runs.append([e for event in log for e in await run_batch(kernel, [event])])
     assert [e.id for e in runs[0]] == [e.id for e in runs[1]]
     assert [e.type for e in runs[0]] == ["arshield.dunning.DunningLevelReached.v1"]
 

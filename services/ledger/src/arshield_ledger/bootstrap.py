@@ -14,8 +14,6 @@ from arshield_runtime.service import ServiceDefinition
 from arshield_runtime.statestore import PostgresStateStore, StateStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-KERNEL_TABLES = ("buyer_states", "business_dates")
-"""The kernel's tables: derived from the log like the projections, so a rebuild empties them."""
 
 
 def bootstrap(
@@ -32,6 +30,6 @@ def bootstrap(
         migrations=MIGRATIONS,
         # The ledger is the ERP's front door: it also hosts the HTTP ingestion of ERP facts.
         http_routers=[api_router, ingestion_router],
-        projection_tables=[*ledger.projection_tables, *KERNEL_TABLES],
+        projection_tables=kernel.rebuild_tables,
         state={"reference_rates": reference_rates or ReferenceRates.shipped()},
     )
