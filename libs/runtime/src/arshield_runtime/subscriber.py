@@ -79,8 +79,11 @@ def build_broker(
     @subscriber
     async def consume_batch(message: KafkaMessage) -> None:
         records = message.raw_message
-        # aiokafka hands a batch as a tuple, FastStream's TestKafkaBroker as a list.
-        batch = records if isinstance(records, tuple | list) else (records,)
+        if isinstance(records, list):
+            # FastStream's TestKafkaBroker hands a batch as a list, aiokafka as a tuple (which
+            # `nack` expects, to rewind each partition to the batch's first record).
+            records = message.raw_message = tuple(records)
+        batch = records if isinstance(records, tuple) else (records,)
         try:
             await processor.process(batch)
         except Exception:
