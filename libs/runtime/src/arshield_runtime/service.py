@@ -20,6 +20,7 @@ from faststream.specification.asyncapi import AsyncAPI
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from arshield_events.envelope import Payload
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.http import create_app
@@ -50,6 +51,9 @@ class ServiceDefinition:
     """Tables a rebuild empties before replaying the log."""
     state: dict[str, Any] = field(default_factory=dict)
     """Service-specific objects (clients, policies) placed on `app.state` for routes."""
+    publishes: Sequence[type[Payload]] = ()
+    """The payload types the service emits (from handlers, requests or background work): they
+    only describe its outbox topics in `/asyncapi.json`, nothing is checked against them."""
 
 
 @dataclass
@@ -113,6 +117,8 @@ async def run_service(definition: ServiceDefinition) -> None:
         processor=processor,
         batch_max=settings.batch_max,
         client_id=f"arshield-{settings.service_name}",
+        handles=definition.router.payload_types,
+        publishes=definition.publishes,
     )
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
     app = create_app(
@@ -177,7 +183,10 @@ async def run_service(definition: ServiceDefinition) -> None:
 
 
 def asyncapi_router(broker: Any, settings: ServiceSettings) -> APIRouter:
-    """`/asyncapi.json`: the service's topics, generated from its FastStream broker."""
+    """`/asyncapi.json`: the service's topics, generated from its FastStream broker.
+
+    Per consumed topic the CloudEvents its router handles, per published topic those it emits
+    (see `subscriber.document`), and the dead-letter topics."""
     router = APIRouter(tags=["ops"])
     document = (
         AsyncAPI(
@@ -185,7 +194,9 @@ def asyncapi_router(broker: Any, settings: ServiceSettings) -> APIRouter:
             title=f"arshield {settings.service_name}",
             version="1",
             description=f"Topics the {settings.service_name} service consumes, as group "
-            f"{settings.group_id}; it publishes through its outbox.",
+            f"{settings.group_id}, and those it publishes through its outbox. Every message is a "
+            "CloudEvent in structured mode (application/cloudevents+json), its `type` naming the "
+            "payload's schema.",
         )
         .to_specification()
         .to_jsonable()

@@ -1,20 +1,43 @@
 """The Kafka side of consuming: a FastStream batch subscriber over aiokafka, manual offset
-commits."""
+commits, and the AsyncAPI description of what the service consumes and publishes.
+
+The subscriber hands raw records to the processor (which parses them, dedupes them against the
+inbox and handles them in one transaction), so FastStream never decodes a payload itself. The
+typed CloudEvent schemas are attached to the document only: the subscriber's channels show, per
+topic, the events the service's router handles, and documentation-only publishers (never used to
+send: the outbox relay publishes) show the events it emits and its dead-letter topics.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, cast
 
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.publisher.specification import KafkaPublisherSpecification
+from faststream.kafka.subscriber.specification import KafkaSubscriberSpecification
+from faststream.specification.asyncapi.utils import resolve_payloads
+from faststream.specification.schema import SubscriberSpec
+from pydantic.json_schema import models_json_schema
 
-from arshield_runtime.consumer import BatchProcessor
+from arshield_events.envelope import Payload, envelope_class
+from arshield_events.topics import dlq
 
 log = logging.getLogger(__name__)
+
+
+class RecordProcessor(Protocol):
+    """What the subscriber hands each polled batch to (`consumer.BatchProcessor`, or a fake)."""
+
+    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None: ...
 
 
 def build_broker(
@@ -22,18 +45,26 @@ def build_broker(
     bootstrap: str,
     topics: Sequence[str],
     group_id: str,
-    processor: BatchProcessor,
+    processor: RecordProcessor,
     batch_max: int,
     client_id: str,
+    handles: Iterable[type[Payload]] = (),
+    publishes: Iterable[type[Payload]] = (),
+    failed_batch_pause: float = 1.0,
 ) -> KafkaBroker:
     """A broker whose one subscriber hands each polled batch to `processor`.
 
     The offset is committed only after the batch's transaction committed; a crash in between makes
-    Kafka redeliver the batch, which the inbox turns into no second effect.
+    Kafka redeliver the batch, which the inbox turns into no second effect. A batch that fails
+    outside any handler is nacked (its partitions rewound to its first records) and polled again
+    after `failed_batch_pause` seconds.
+
+    `handles` (the router's payload types) and `publishes` (the payload types the service emits)
+    only describe the service in its AsyncAPI document.
     """
     broker = KafkaBroker(bootstrap, client_id=client_id, logger=log, log_level=logging.DEBUG)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
         batch=True,
@@ -41,16 +72,24 @@ def build_broker(
         batch_timeout_ms=10,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
+        description=f"CloudEvents consumed as group {group_id}, in batches of up to {batch_max} "
+        "records, each batch in one transaction with the inbox; offsets committed after it.",
     )
+
+    @subscriber
     async def consume_batch(message: KafkaMessage) -> None:
         records = message.raw_message
+        if isinstance(records, list):
+            # FastStream's TestKafkaBroker hands a batch as a list, aiokafka as a tuple (which
+            # `nack` expects, to rewind each partition to the batch's first record).
+            records = message.raw_message = tuple(records)
         batch = records if isinstance(records, tuple) else (records,)
         try:
             await processor.process(batch)
         except Exception:
             log.exception("batch failed outside any handler; it will be consumed again")
             await message.nack()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(failed_batch_pause)
             return
         try:
             await message.ack()
@@ -58,4 +97,147 @@ def build_broker(
             # The effects are committed; a redelivery after this is absorbed by the inbox.
             log.warning("offset commit failed (%r); the batch may be redelivered", error)
 
+    document(broker, subscriber, topics, handles=handles, publishes=publishes)
     return broker
+
+
+# --- the AsyncAPI description --------------------------------------------------------------------
+
+PayloadSchemas = list[tuple[dict[str, Any], str]]
+"""FastStream's form of a message's payloads: (JSON schema, name) pairs, one per alternative."""
+
+
+def document(
+    broker: KafkaBroker,
+    subscriber: Any,
+    topics: Sequence[str],
+    *,
+    handles: Iterable[type[Payload]],
+    publishes: Iterable[type[Payload]],
+) -> None:
+    """Attach the typed CloudEvent schemas to `broker`'s AsyncAPI description.
+
+    The batch `subscriber`'s description is replaced by one that shows, per topic, the envelopes
+    of the handled payload types on that topic. Each published topic gets
+    a publisher that only documents (the outbox relay sends, not FastStream), as does each consumed
+    topic's dead-letter twin.
+    """
+    handled = sorted(set(handles), key=_event_name)
+    published = sorted(set(publishes), key=_event_name)
+    schemas = envelope_schemas([*handled, *published])
+    by_topic: dict[str, list[type[Payload]]] = defaultdict(list)
+    for payload_type in handled:
+        by_topic[payload_type.topic].append(payload_type)
+    consumed = {topic: [schemas[t] for t in by_topic.get(topic, ())] for topic in topics}
+    subscriber.specification = _DocumentedSubscriber(subscriber.specification, consumed)
+
+    emitted: dict[str, list[type[Payload]]] = defaultdict(list)
+    for payload_type in published:
+        emitted[payload_type.topic].append(payload_type)
+    for topic, types in sorted(emitted.items()):
+        publisher = broker.publisher(
+            topic,
+            title=f"{topic}:Outbox",
+            description="CloudEvents this service emits, through its transactional outbox: "
+            + ", ".join(t.event_name for t in types),
+        )
+        publisher.specification = cast(
+            "Any", _DocumentedPublisher(publisher.specification, [schemas[t] for t in types])
+        )
+    for topic in topics:
+        dead_letters = broker.publisher(
+            dlq(topic),
+            title=f"{dlq(topic)}:DeadLetters",
+            description=f"Records of {topic} this service could not handle, dead-lettered through "
+            "its outbox.",
+        )
+        dead_letters.specification = cast(
+            "Any", _DocumentedPublisher(dead_letters.specification, [DEAD_LETTER_SCHEMA])
+        )
+
+
+DEAD_LETTER_SCHEMA: dict[str, Any] = {
+    "title": "DeadLetteredRecord",
+    "description": "The original record's key, value (bytes, unchanged: possibly not JSON) and "
+    "headers, plus headers dlq_origin_topic, dlq_origin_partition, dlq_origin_offset, dlq_error "
+    "(why it was refused) and dlq_service.",
+}
+
+
+def envelope_schemas(payload_types: Sequence[type[Payload]]) -> dict[type[Payload], dict[str, Any]]:
+    """The JSON schema of `CloudEvent[T]` for each payload type, titled by its event name.
+
+    Built in one pass so two nested models of the same name get distinct definitions; each schema
+    carries the definitions under `$defs` (FastStream moves them to the document's components).
+    The envelope's `type` is pinned to the event name.
+    """
+    if not payload_types:
+        return {}
+    keys = [(envelope_class(t), "validation") for t in payload_types]
+    refs, top = models_json_schema(keys, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
+    definitions: dict[str, Any] = top.get("$defs", {})
+    envelopes = {key: refs[key]["$ref"].rsplit("/", 1)[-1] for key in keys}  # type: ignore[index]
+    shared = {name: d for name, d in definitions.items() if name not in envelopes.values()}
+    result: dict[type[Payload], dict[str, Any]] = {}
+    for payload_type, key in zip(payload_types, keys, strict=True):
+        schema = dict(definitions[envelopes[key]])
+        name = payload_type.event_name
+        schema["title"] = name
+        summary = (payload_type.__doc__ or "").strip().split("\n\n")[0]
+        schema["description"] = " ".join(summary.split()) or f"A {name} CloudEvent."
+        properties = dict(schema.get("properties", {}))
+        properties["type"] = {**properties.get("type", {}), "const": name}
+        schema["properties"] = properties
+        schema["$defs"] = shared
+        result[payload_type] = schema
+    return result
+
+
+def _event_name(payload_type: type[Payload]) -> str:
+    return payload_type.event_name
+
+
+def _payloads(schemas: Sequence[dict[str, Any]]) -> PayloadSchemas:
+    # Deep copies: the generator moves `$defs` out of the payloads it is given.
+    return [(copy.deepcopy(schema), schema["title"]) for schema in schemas]
+
+
+class _DocumentedSubscriber(KafkaSubscriberSpecification):
+    """The batch subscriber's description, with each topic's typed payloads."""
+
+    __slots__ = ("_by_topic",)
+
+    def __init__(
+        self, original: KafkaSubscriberSpecification, by_topic: Mapping[str, list[dict[str, Any]]]
+    ) -> None:
+        super().__init__(original._outer_config, original.config, original.calls)
+        self._by_topic = by_topic
+
+    def get_schema(self) -> dict[str, SubscriberSpec]:
+        channels = super().get_schema()
+        for channel in channels.values():
+            schemas = self._by_topic.get(channel.address or "", [])
+            if schemas:
+                channel.operation.message.payload = resolve_payloads(_payloads(schemas))
+            else:
+                channel.operation.message.payload = {
+                    "title": f"{channel.address}:CloudEvent",
+                    "description": "A CloudEvent (application/cloudevents+json). This service "
+                    "handles none of this topic's event types: it skips them, and dead-letters "
+                    "records that are not valid CloudEvents.",
+                    "type": "object",
+                }
+        return channels
+
+
+class _DocumentedPublisher(KafkaPublisherSpecification):
+    """A documentation-only publisher's description: the typed payloads it carries."""
+
+    __slots__ = ("_schemas",)
+
+    def __init__(self, original: Any, schemas: list[dict[str, Any]]) -> None:
+        super().__init__(original._outer_config, original.config)
+        self._schemas = schemas
+
+    def get_payloads(self) -> PayloadSchemas:
+        return _payloads(self._schemas)
