@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
-from arshield_dunning.adapters.secrets import SecretBox, seal_plaintext_secrets
-from arshield_dunning.application.dispatcher import Wake, WebhookDispatcher
+from arshield_dunning.adapters.tables import AGENCIES
 from arshield_dunning.application.wiring import kernel as dunning_kernel
 from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.entrypoints.api import router as api_router
@@ -14,6 +13,8 @@ from arshield_dunning.settings import DunningSettings
 from arshield_latepay import ReferenceRates
 from arshield_runtime.service import RunningService, ServiceDefinition
 from arshield_runtime.statestore import PostgresStateStore, StateStore
+from arshield_runtime.webhooks.dispatcher import Wake, WebhookDispatcher
+from arshield_runtime.webhooks.secrets import SecretBox, seal_plaintext_secrets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,8 +40,8 @@ def bootstrap(
     state: dict[str, object] = {"kernel": kernel, "dispatcher": wake}
 
     async def dispatch_webhooks(running: RunningService) -> None:
-        await seal_plaintext_secrets(running.engine, box)
-        dispatcher = WebhookDispatcher(running.engine, settings)
+        await seal_plaintext_secrets(running.engine, box, AGENCIES.tables)
+        dispatcher = WebhookDispatcher(running.engine, AGENCIES.tables, settings)
         wake.attach(dispatcher.wake)
         try:
             await dispatcher.run()

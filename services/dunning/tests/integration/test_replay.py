@@ -21,10 +21,10 @@ import pytest
 
 from arshield_cli.clock import tick
 from arshield_cli.importers.receivables_csv import read_facts
-from arshield_dunning.adapters.webhooks import new_secret
 from arshield_events.envelope import CloudEvent, envelope
 from arshield_events.erp import BuyerRegistered, InvoiceIssued
 from arshield_events.money import Money
+from arshield_runtime.webhooks.signing import new_secret
 
 pytestmark = pytest.mark.integration
 

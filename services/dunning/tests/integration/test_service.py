@@ -21,7 +21,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from arshield_cli.clock import tick
-from arshield_dunning.adapters.webhooks import new_secret
 from arshield_dunning.entrypoints.api import router as api_router
 from arshield_dunning.settings import DunningSettings
 from arshield_events.envelope import CloudEvent, Payload, envelope
@@ -29,6 +28,7 @@ from arshield_events.erp import BuyerRegistered, ContractTerms, InvoiceIssued
 from arshield_events.money import Money
 from arshield_runtime.db import create_engine
 from arshield_runtime.http import create_app
+from arshield_runtime.webhooks.signing import new_secret
 
 pytestmark = pytest.mark.integration
 

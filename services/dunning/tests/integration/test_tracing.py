@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from arshield_cli.clock import tick
-from arshield_dunning.adapters.webhooks import new_secret
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import ContractTerms, InvoiceIssued
 from arshield_events.money import Money
+from arshield_runtime.webhooks.signing import new_secret
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Collection cases and the callbacks their agencies sent: the write side of agency reports."""
+"""Collection cases: the write side of agency reports."""
 
 from __future__ import annotations
 
@@ -7,36 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import tables as t
 from arshield_dunning.domain.cases import AgencyCase, CaseUpdated
-
-
-class CallbackInFlight(Exception):  # noqa: N818 - a verdict on the request
-    """Another callback with the same Idempotency-Key or webhook-id is being processed."""
-
-
-async def remembered_callback(
-    session: AsyncSession,
-    tenant_id: str,
-    agency_id: str,
-    *,
-    webhook_id: str | None = None,
-    idempotency_key: str | None = None,
-) -> tuple[str, Any] | None:
-    """(request hash, response) of the callback with that webhook-id or Idempotency-Key."""
-    c = t.callbacks
-    query = sa.select(c.c.request_hash, c.c.response).where(
-        c.c.tenant_id == tenant_id, c.c.agency_id == agency_id
-    )
-    if webhook_id is not None:
-        query = query.where(c.c.webhook_id == webhook_id)
-    else:
-        query = query.where(c.c.idempotency_key == idempotency_key)
-    row = (await session.execute(query)).first()
-    return None if row is None else (row.request_hash, row.response)
 
 
 async def case_for_update(session: AsyncSession, tenant_id: str, case_id: str) -> AgencyCase | None:
@@ -83,34 +57,6 @@ async def save_update(
             updated_at=sa.func.now(),
         )
     )
-
-
-async def remember_callback(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    agency_id: str,
-    idempotency_key: str,
-    request_hash: str,
-    case_id: str,
-    response: dict[str, Any],
-    webhook_id: str,
-) -> None:
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                t.callbacks.insert().values(
-                    tenant_id=tenant_id,
-                    agency_id=agency_id,
-                    idempotency_key=idempotency_key,
-                    request_hash=request_hash,
-                    case_id=case_id,
-                    response=response,
-                    webhook_id=webhook_id,
-                )
-            )
-    except IntegrityError:
-        raise CallbackInFlight from None
 
 
 def dumps(value: Any) -> str:

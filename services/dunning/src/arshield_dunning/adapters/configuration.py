@@ -1,9 +1,7 @@
-"""What operators change through the API: policy versions, agencies, re-deliveries."""
+"""What operators change through the API: policy versions (agencies and re-deliveries are the
+runtime's webhook endpoints and deliveries)."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,29 +34,3 @@ async def add_policy(
         )
     )
     return Policy(segment=segment, version=version, rules=rules)
-
-
-async def add_agency(
-    session: AsyncSession, tenant_id: str, agency_id: str, name: str, url: str, sealed: str
-) -> None:
-    await session.execute(
-        t.agencies.insert().values(
-            agency_id=agency_id, tenant_id=tenant_id, name=name, url=url, secret=sealed
-        )
-    )
-
-
-async def change_agency(session: AsyncSession, agency_id: str, values: dict[str, Any]) -> None:
-    if values:
-        await session.execute(
-            t.agencies.update().where(t.agencies.c.agency_id == agency_id).values(values)
-        )
-
-
-async def redeliver(session: AsyncSession, delivery_id: str, now: datetime) -> None:
-    """Send the delivery again (same webhook-id) with a fresh retry schedule."""
-    await session.execute(
-        t.deliveries.update()
-        .where(t.deliveries.c.delivery_id == delivery_id)
-        .values(status="pending", cycle_attempts=0, next_attempt_at=now)
-    )

@@ -41,6 +41,7 @@ from arshield_dunning.domain.events import (
 from arshield_dunning.domain.letters import Letter, render
 from arshield_dunning.domain.policy import Action
 from arshield_dunning.domain.state import BuyerDunning
+from arshield_runtime.webhooks import store as webhook_store
 
 _DELIVERY_NAMESPACE = uuid.UUID("a3c1f7d2-5b8e-4c6a-9f01-2e7d4b9c8a55")
 
@@ -271,7 +272,7 @@ class CasesProjection:
 
 class WebhookDeliveriesProjection:
     """The outbox of agency webhooks: a case handed to an agency is a delivery to make (the
-    dispatcher sends it, with retries; its id derives from the case)."""
+    runtime's dispatcher sends it, with retries; its id derives from the case)."""
 
     tables = ()
 
@@ -287,8 +288,6 @@ class WebhookDeliveriesProjection:
                 "case_id": e.case_id,
                 "event_type": CASE_OPENED_WEBHOOK,
                 "body": case_webhook_body(change.after, e),
-                "status": "pending",
-                "attempts": 0,
                 "next_attempt_at": self._now(),
                 "traceparent": oldest_trace(change.after, about(change.after, e)),
             }
@@ -296,7 +295,7 @@ class WebhookDeliveriesProjection:
             for e in change.events
             if isinstance(e, CaseOpened) and e.agency_id is not None
         ]
-        await _insert(session, t.deliveries, rows)
+        await webhook_store.enqueue(session, t.AGENCIES.tables, rows)
 
 
 def projections() -> list[Any]:

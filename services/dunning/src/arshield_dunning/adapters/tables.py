@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from arshield_runtime.webhooks.tables import Partner, webhook_tables
+
 metadata = sa.MetaData()
 
 
@@ -111,23 +113,6 @@ policies = sa.Table(
     _created(),
 )
 
-agencies = sa.Table(
-    "dunning_agencies",
-    metadata,
-    sa.Column("agency_id", sa.Text, primary_key=True),
-    sa.Column("tenant_id", sa.Text, nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
-    # sealed with the deployment's secrets key (`fernet:...`; see adapters/secrets.py)
-    sa.Column("secret", sa.Text, nullable=False),
-    sa.Column("previous_secret", sa.Text),  # still signs and verifies until previous_secret_until
-    sa.Column("previous_secret_until", sa.DateTime(timezone=True)),
-    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("disabled_reason", sa.Text),
-    _created(),
-    sa.Index("ix_dunning_agencies_tenant", "tenant_id"),
-)
-
 cases = sa.Table(
     "dunning_cases",
     metadata,
@@ -150,61 +135,25 @@ cases = sa.Table(
     sa.Index("ix_dunning_cases_tenant", "tenant_id", "case_id"),
 )
 
-deliveries = sa.Table(
-    "dunning_webhook_deliveries",
+# Agencies are dunning's webhook partners: the runtime's endpoint, delivery, attempt and callback
+# tables under the names dunning has always used (see arshield_runtime.webhooks.tables).
+webhooks = webhook_tables(
     metadata,
-    # the Standard Webhooks `webhook-id`: constant across retries and re-deliveries
-    sa.Column("delivery_id", sa.Text, primary_key=True),
-    sa.Column("tenant_id", sa.Text, nullable=False),
-    sa.Column("agency_id", sa.Text, nullable=False),
-    sa.Column("case_id", sa.Text),
-    sa.Column("event_type", sa.Text, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),  # pending | delivered | failed
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    # attempts since the delivery was created or last re-sent: the retry schedule's position
-    sa.Column("cycle_attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
-    sa.Column("last_status_code", sa.Integer),
-    sa.Column("last_error", sa.Text),
-    sa.Column("delivered_at", sa.DateTime(timezone=True)),
-    # sent as the `traceparent` header of every attempt (the trace of the case's oldest invoice)
-    sa.Column("traceparent", sa.Text),
-    _created(),
-    sa.Index("ix_dunning_deliveries_due", "status", "next_attempt_at"),
-    sa.Index("ix_dunning_deliveries_tenant", "tenant_id", "delivery_id"),
+    key="agency_id",
+    endpoints="dunning_agencies",
+    deliveries="dunning_webhook_deliveries",
+    attempts="dunning_webhook_attempts",
+    callbacks="dunning_agency_callbacks",
+    prefix="dunning",
+    delivery_columns=[sa.Column("case_id", sa.Text)],
+    callback_columns=[sa.Column("case_id", sa.Text, nullable=False)],
 )
+agencies = webhooks.endpoints
+deliveries = webhooks.deliveries
+delivery_attempts = webhooks.attempts
+callbacks = webhooks.callbacks
 
-delivery_attempts = sa.Table(
-    "dunning_webhook_attempts",
-    metadata,
-    sa.Column("attempt_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
-    sa.Column("delivery_id", sa.Text, nullable=False, index=True),
-    sa.Column("attempt", sa.Integer, nullable=False),
-    sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("webhook_timestamp", sa.BigInteger, nullable=False),
-    sa.Column("status_code", sa.Integer),
-    sa.Column("error", sa.Text),
-    sa.Column("duration_ms", sa.Integer, nullable=False),
-    sa.Column("retry_after_seconds", sa.Float),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
-    sa.Column("outcome", sa.Text, nullable=False),  # delivered | retry | failed | disabled
+AGENCIES = Partner(
+    tables=webhooks, noun="agency", id_prefix="agy_", problem_type="urn:arshield:dunning"
 )
-
-callbacks = sa.Table(
-    "dunning_agency_callbacks",
-    metadata,
-    sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("agency_id", sa.Text, primary_key=True),
-    sa.Column("idempotency_key", sa.Text, primary_key=True),
-    sa.Column("request_hash", sa.Text, nullable=False),
-    sa.Column("case_id", sa.Text, nullable=False),
-    sa.Column("response", pg.JSONB, nullable=False),
-    # the Standard Webhooks `webhook-id`: a replayed message has no second effect whatever
-    # Idempotency-Key it carries (null for callbacks accepted before it was remembered)
-    sa.Column("webhook_id", sa.Text),
-    _created(),
-    sa.UniqueConstraint(
-        "tenant_id", "agency_id", "webhook_id", name="uq_dunning_agency_callbacks_webhook_id"
-    ),
-)
+"""Collection agencies as the runtime's webhook partners."""

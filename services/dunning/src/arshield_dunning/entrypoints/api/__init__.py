@@ -1,5 +1,6 @@
 """Dunning's HTTP API, one typed router per feature: timelines, letters, buyers, cases, policies,
-promises, pauses, agencies, deliveries (admin) and agency callbacks."""
+promises, pauses, agencies and their deliveries (admin, the runtime's webhook API) and agency
+callbacks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from arshield_dunning.entrypoints.api import (
     buyers,
     callbacks,
     cases,
-    deliveries,
     letters,
     pauses,
     policies,
@@ -28,7 +28,6 @@ for feature in (
     promises,
     pauses,
     agencies,
-    deliveries,
     callbacks,
 ):
     router.include_router(feature.router)

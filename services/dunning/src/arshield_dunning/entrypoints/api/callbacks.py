@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from arshield_dunning.adapters.cases import dumps
+from arshield_dunning.adapters.tables import AGENCIES
 from arshield_dunning.application import use_cases
-from arshield_dunning.application.callbacks import Callback, Replayed, agency_callback
-from arshield_dunning.entrypoints.api.deps import Box, Kernel, Now, RelayWake, Session, Settings
+from arshield_dunning.application.callbacks import agency_callback
+from arshield_dunning.entrypoints.api.deps import Kernel, RelayWake, Session, Settings, open_session
 from arshield_runtime.http import AgencyPrincipal, PathId
+from arshield_runtime.webhooks.callbacks import SignedCallback, replay, signed_callback
 
 router = APIRouter()
+
+Verified = Annotated[
+    SignedCallback,
+    Depends(signed_callback(AGENCIES, session=open_session, principal=AgencyPrincipal)),
+]
 
 
 class CallbackOut(BaseModel):
@@ -27,35 +33,23 @@ class CallbackOut(BaseModel):
 @router.post("/agencies/{agency_id}/callbacks", response_model=CallbackOut)
 async def callback(
     agency_id: PathId,
-    request: Request,
     principal: AgencyPrincipal,
+    signed: Verified,
     session: Session,
     kernel: Kernel,
     settings: Settings,
-    box: Box,
-    now: Now,
     wake: RelayWake,
 ) -> Any:
     """An agency reports on a case. Signed like our webhooks with the agency's secret and
     carrying an `Idempotency-Key`: a replay returns the first answer and changes nothing, and so
     does a replayed message (its `webhook-id` is remembered) whatever key it carries."""
+    if signed.replayed is not None:
+        return replay(signed)
     tenant = principal.tenant_id
 
     async def business_date() -> Any:
         return await use_cases.business_date(session, kernel, tenant)
 
-    answer = await agency_callback(
-        session,
-        Callback(tenant, agency_id, await request.body(), request.headers, now),
-        box=box,
-        business_date=business_date,
-        source=settings.source,
-        wake=wake,
+    return await agency_callback(
+        session, signed, business_date=business_date, source=settings.source, wake=wake
     )
-    if isinstance(answer, Replayed):
-        return Response(
-            content=dumps(answer.response),
-            media_type="application/json",
-            headers={"Idempotent-Replayed": "true"},
-        )
-    return answer

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from pydantic import PlainSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
-from arshield_dunning.adapters.secrets import SecretBox
 from arshield_dunning.application.wiring import DunningKernel
 from arshield_dunning.application.wiring import kernel as dunning_kernel
 from arshield_dunning.settings import DunningSettings
 from arshield_latepay import ReferenceRates
-from arshield_runtime.http import Authenticated, ProblemError, decode_cursor, encode_cursor
+from arshield_runtime.http import Authenticated, ProblemError
+from arshield_runtime.paging import bad_cursor as bad_cursor
+from arshield_runtime.paging import cursor_field as cursor_field
+from arshield_runtime.paging import page_after as page_after
+from arshield_runtime.paging import page_of as page_of
 from arshield_runtime.statestore import PostgresStateStore
 
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -26,7 +29,7 @@ IsoDateTime = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), retur
 """A timestamp as `datetime.isoformat()` writes it (`+00:00`), as these routes always answered."""
 
 
-async def _session(request: Request, _: Authenticated) -> AsyncIterator[AsyncSession]:
+async def open_session(request: Request, _: Authenticated) -> AsyncIterator[AsyncSession]:
     # Depends on the key check, so no connection is held while the key is looked up.
     engine: AsyncEngine = request.app.state.engine
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
@@ -61,64 +64,17 @@ def _now(request: Request) -> datetime:
     return clock() if clock is not None else datetime.now(UTC)
 
 
-def _box(settings: Settings) -> SecretBox:
-    return SecretBox(settings.secrets_key.get_secret_value())
-
-
 def _relay_wake(request: Request) -> Callable[[], None] | None:
     running = getattr(request.app.state, "running", None)
     return running.relay.wake if running is not None else None
 
 
-def _dispatcher_wake(request: Request) -> Callable[[], None] | None:
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    return dispatcher.wake if dispatcher is not None else None
-
-
-Session = Annotated[AsyncSession, Depends(_session)]
+Session = Annotated[AsyncSession, Depends(open_session)]
 Settings = Annotated[DunningSettings, Depends(_settings)]
 Kernel = Annotated[DunningKernel, Depends(_kernel)]
 Now = Annotated[datetime, Depends(_now)]
-Box = Annotated[SecretBox, Depends(_box)]
 RelayWake = Annotated[Callable[[], None] | None, Depends(_relay_wake)]
-DispatcherWake = Annotated[Callable[[], None] | None, Depends(_dispatcher_wake)]
-
-
-def bad_cursor() -> ProblemError:
-    return ProblemError(
-        400,
-        "Bad request",
-        "the cursor is not one this API issued",
-        errors=[{"loc": "query.cursor", "msg": "not a cursor this API issued"}],
-    )
-
-
-def cursor_field(cursor: str | None, name: str) -> str | None:
-    """The `name` position of a cursor this API issued (a printable string), or None."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    value = position.get(name)
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise bad_cursor()
-    text = str(value)
-    if not text or len(text) > 400 or any(ord(c) < 32 for c in text):
-        raise bad_cursor()
-    return text
-
-
-def page_after(cursor: str | None) -> str | None:
-    return cursor_field(cursor, "after")
 
 
 def not_found(what: str, ident: str) -> ProblemError:
     return ProblemError(404, "Not found", f"{what} {ident} does not exist")
-
-
-def page_of(items: list[Any], limit: int, key: str) -> dict[str, Any]:
-    """A page of `items` (fetched `limit + 1`), its cursor after the last item's `key`."""
-    more = len(items) > limit
-    items = items[:limit]
-    last = items[-1] if more and items else None
-    after = None if last is None else (last[key] if isinstance(last, dict) else getattr(last, key))
-    return {"items": items, "next_cursor": encode_cursor({"after": after}) if last else None}

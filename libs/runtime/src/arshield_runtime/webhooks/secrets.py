@@ -1,4 +1,4 @@
-"""Agency webhook secrets at rest: sealed with Fernet (AES-128-CBC with an HMAC) under the
+"""Partner webhook secrets at rest: sealed with Fernet (AES-128-CBC with an HMAC) under the
 deployment's `secrets_key`, so a database dump does not hand out the keys to sign callbacks.
 
 A stored value starts with `fernet:` when sealed. Rows written before sealing existed hold the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from arshield_dunning.adapters import tables as t
+from arshield_runtime.webhooks.tables import WebhookTables
 
 SEALED = "fernet:"
 
@@ -34,20 +34,21 @@ class SecretBox:
         try:
             return self._fernet.decrypt(stored[len(SEALED) :].encode()).decode()
         except InvalidToken:
-            raise SecretUnreadable("the agency secret does not open with this key") from None
+            raise SecretUnreadable("the partner's secret does not open with this key") from None
 
     def open_optional(self, stored: str | None) -> str | None:
         return None if stored is None else self.open(stored)
 
 
-async def seal_plaintext_secrets(engine: AsyncEngine, box: SecretBox) -> int:
-    """Seal every agency secret still stored in plain text; returns how many rows changed."""
-    a = t.agencies
+async def seal_plaintext_secrets(engine: AsyncEngine, box: SecretBox, tables: WebhookTables) -> int:
+    """Seal every endpoint secret still stored in plain text; returns how many rows changed."""
+    a = tables.endpoints
+    key = a.c[tables.key]
     changed = 0
     async with engine.begin() as connection:
         rows = (
             await connection.execute(
-                sa.select(a.c.agency_id, a.c.secret, a.c.previous_secret)
+                sa.select(key, a.c.secret, a.c.previous_secret)
                 .where(
                     sa.or_(
                         sa.not_(a.c.secret.startswith(SEALED)),
@@ -67,8 +68,6 @@ async def seal_plaintext_secrets(engine: AsyncEngine, box: SecretBox) -> int:
                 if row.previous_secret is None or row.previous_secret.startswith(SEALED)
                 else box.seal(row.previous_secret),
             }
-            await connection.execute(
-                a.update().where(a.c.agency_id == row.agency_id).values(values)
-            )
+            await connection.execute(a.update().where(key == row[0]).values(values))
             changed += 1
     return changed

@@ -1,9 +1,13 @@
 """The webhook dispatcher: sends pending deliveries outside any consumer transaction.
 
-A delivery row is created exactly once, in the transaction that opened the case; this background
-task claims due rows (SKIP LOCKED, with a lease so a crashed sender's row is picked up again),
-sends them, and records every attempt. Retries follow the configured schedule with jitter, at
-least as late as the receiver's Retry-After; 410 Gone disables the agency's endpoint.
+A delivery row is created exactly once (`store.enqueue`, in the transaction that decided it); this
+background task claims due rows (SKIP LOCKED, with a lease so a crashed sender's row is picked up
+again), sends them, and records every attempt. Retries follow the configured schedule with jitter,
+at least as late as the receiver's Retry-After; 410 Gone disables the partner's endpoint.
+
+Between rounds it sleeps until the next attempt falls due, at most `dispatcher_poll_seconds` (so
+that deliveries enqueued by the consumer or another instance are found), and a wake-up (a
+re-delivery) ends the sleep at once.
 """
 
 from __future__ import annotations
@@ -20,18 +24,16 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from arshield_dunning.adapters import tables as t
-from arshield_dunning.adapters.secrets import SecretBox, SecretUnreadable
-from arshield_dunning.adapters.webhooks import (
+from arshield_runtime.webhooks.secrets import SecretBox, SecretUnreadable
+from arshield_runtime.webhooks.settings import WebhookSettings
+from arshield_runtime.webhooks.signing import SendResult, secrets_in_force, send
+from arshield_runtime.webhooks.tables import WebhookTables
+from arshield_runtime.webhooks.targets import (
     GuardedBackend,
     Resolver,
-    SendResult,
     guarded_client,
-    secrets_in_force,
-    send,
     system_resolver,
 )
-from arshield_dunning.settings import DunningSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,8 @@ class WebhookDispatcher:
     def __init__(
         self,
         engine: AsyncEngine,
-        settings: DunningSettings,
+        tables: WebhookTables,
+        settings: WebhookSettings,
         *,
         client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
@@ -72,6 +75,7 @@ class WebhookDispatcher:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.engine = engine
+        self.tables = tables
         self.settings = settings
         # every connection resolves once, is checked, and goes to the checked address
         self.client = client or guarded_client(
@@ -108,9 +112,22 @@ class WebhookDispatcher:
             if sent == 0:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), timeout=self.settings.dispatcher_poll_seconds
-                    )
+                    await asyncio.wait_for(self._wake.wait(), timeout=await self._sleep())
+
+    async def _sleep(self) -> float:
+        """Seconds until the next pending delivery falls due, within [0, poll seconds]."""
+        d, e, key = self.tables.deliveries, self.tables.endpoints, self.tables.key
+        async with self.engine.connect() as connection:
+            due = await connection.scalar(
+                sa.select(sa.func.min(d.c.next_attempt_at))
+                .join(e, e.c[key] == d.c[key])
+                .where(d.c.status == "pending", e.c.enabled.is_(True))
+            )
+        poll: float = self.settings.dispatcher_poll_seconds
+        if not isinstance(due, datetime):
+            return poll
+        # a due row another instance is claiming right now: look again shortly, without spinning
+        return min(max((due - datetime.now(UTC)).total_seconds(), 0.05), poll)
 
     async def dispatch_due(self) -> int:
         """Claim and send the deliveries that are due; returns how many were attempted."""
@@ -121,7 +138,7 @@ class WebhookDispatcher:
 
     async def _claim(self) -> list[Any]:
         now = datetime.now(UTC)
-        d, a = t.deliveries, t.agencies
+        d, e, key = self.tables.deliveries, self.tables.endpoints, self.tables.key
         async with self.engine.begin() as connection:
             rows = (
                 await connection.execute(
@@ -130,16 +147,16 @@ class WebhookDispatcher:
                         d.c.body,
                         d.c.attempts,
                         d.c.cycle_attempts,
-                        d.c.agency_id,
+                        d.c[key].label("endpoint_id"),
                         d.c.traceparent,
-                        a.c.url,
-                        a.c.secret,
-                        a.c.previous_secret,
-                        a.c.previous_secret_until,
+                        e.c.url,
+                        e.c.secret,
+                        e.c.previous_secret,
+                        e.c.previous_secret_until,
                     )
-                    .join(a, a.c.agency_id == d.c.agency_id)
+                    .join(e, e.c[key] == d.c[key])
                     .where(
-                        d.c.status == "pending", d.c.next_attempt_at <= now, a.c.enabled.is_(True)
+                        d.c.status == "pending", d.c.next_attempt_at <= now, e.c.enabled.is_(True)
                     )
                     .order_by(d.c.next_attempt_at)
                     .limit(self.batch)
@@ -164,7 +181,7 @@ class WebhookDispatcher:
             )
         except SecretUnreadable:
             result = SendResult(
-                None, "agency secret unreadable", None, 0, int(datetime.now(UTC).timestamp())
+                None, "endpoint secret unreadable", None, 0, int(datetime.now(UTC).timestamp())
             )
         else:
             result = await send(
@@ -174,6 +191,7 @@ class WebhookDispatcher:
                 body=row.body,
                 secrets_=secrets_,
                 traceparent=row.traceparent,
+                user_agent=self.settings.user_agent,
             )
         await self._record(row, result)
 
@@ -215,14 +233,13 @@ class WebhookDispatcher:
                 outcome = "retry"
                 next_at = now + timedelta(seconds=delay)
                 values.update(next_attempt_at=next_at)
+        d, e = self.tables.deliveries, self.tables.endpoints
         async with self.engine.begin() as connection:
             await connection.execute(
-                t.deliveries.update()
-                .where(t.deliveries.c.delivery_id == row.delivery_id)
-                .values(values)
+                d.update().where(d.c.delivery_id == row.delivery_id).values(values)
             )
             await connection.execute(
-                t.delivery_attempts.insert().values(
+                self.tables.attempts.insert().values(
                     delivery_id=row.delivery_id,
                     attempt=attempt,
                     attempted_at=now,
@@ -237,8 +254,8 @@ class WebhookDispatcher:
             )
             if outcome == "disabled":
                 await connection.execute(
-                    t.agencies.update()
-                    .where(t.agencies.c.agency_id == row.agency_id)
+                    e.update()
+                    .where(e.c[self.tables.key] == row.endpoint_id)
                     .values(
                         enabled=False,
                         disabled_reason=f"410 Gone from the endpoint on delivery {row.delivery_id}",

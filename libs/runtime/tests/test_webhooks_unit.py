@@ -1,3 +1,6 @@
+"""Partner-neutral webhook pieces: target checks, secrets, signatures, Retry-After, the trace an
+attempt carries, the retry schedule."""
+
 from __future__ import annotations
 
 import random
@@ -7,19 +10,18 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from arshield_dunning.adapters.webhooks import (
+from arshield_runtime.webhooks.dispatcher import WebhookDispatcher
+from arshield_runtime.webhooks.settings import WebhookSettings
+from arshield_runtime.webhooks.signing import (
     SignatureRefused,
-    TargetRefused,
     check_secret,
-    check_target,
     new_secret,
     parse_retry_after,
     send,
     signature_header,
     verify_callback,
 )
-from arshield_dunning.application.dispatcher import WebhookDispatcher
-from arshield_dunning.settings import DunningSettings
+from arshield_runtime.webhooks.targets import TargetRefused, check_target
 
 pytestmark = pytest.mark.unit
 
@@ -113,8 +115,12 @@ async def test_an_attempt_carries_the_trace_of_its_delivery() -> None:
 
 
 def _dispatcher(**settings: object) -> WebhookDispatcher:
-    config = DunningSettings(webhook_retry_schedule=[10, 100, 1000], **settings)  # type: ignore[arg-type]
-    return WebhookDispatcher(engine=None, settings=config, rng=random.Random(7))  # type: ignore[arg-type]
+    config = WebhookSettings(
+        service_name="test",
+        webhook_retry_schedule=[10, 100, 1000],
+        **settings,  # type: ignore[arg-type]
+    )
+    return WebhookDispatcher(None, None, config, rng=random.Random(7))  # type: ignore[arg-type]
 
 
 def test_retries_follow_the_schedule_with_jitter_then_give_up() -> None:
