@@ -10,6 +10,7 @@ from arshield_dunning.application.wiring import kernel as dunning_kernel
 from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.entrypoints.api import router as api_router
 from arshield_dunning.settings import DunningSettings
+from arshield_events import dunning as dunning_events
 from arshield_latepay import ReferenceRates
 from arshield_runtime.service import RunningService, ServiceDefinition
 from arshield_runtime.statestore import PostgresStateStore, StateStore
@@ -56,5 +57,6 @@ def bootstrap(
         http_routers=[api_router],
         background=[dispatch_webhooks],
         projection_tables=kernel.rebuild_tables,
+        publishes=dunning_events.EVENTS,
         state=state,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from arshield_events import ledger as ledger_events
 from arshield_latepay import ReferenceRates
 from arshield_ledger.application.wiring import wiring
 from arshield_ledger.entrypoints.api import router as api_router
@@ -31,5 +32,6 @@ def bootstrap(
         # The ledger is the ERP's front door: it also hosts the HTTP ingestion of ERP facts.
         http_routers=[api_router, ingestion_router],
         projection_tables=kernel.rebuild_tables,
+        publishes=ledger_events.EVENTS,
         state={"reference_rates": reference_rates or ReferenceRates.shipped()},
     )
