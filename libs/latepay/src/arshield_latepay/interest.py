@@ -9,7 +9,10 @@ Conventions (shared by the ledger's interest answers and dunning's letters):
   `n` days of interest.
 - Simple interest, actual days over a 365-day year (the UK Act's "simple daily" rule; used for
   every jurisdiction, leap years included). Amounts are summed exactly and rounded once, half up,
-  to cents.
+  to the currency's minor units.
+
+Over 400 lines for a reason: each jurisdiction's regime, floor and fixed sum sit side by side so a
+reader can compare them; the calendars and rate tables live in their own modules.
 - EU (Directive 2011/7/EU): ECB MRO rate in force on the first calendar day of each half-year
   + 8 points, the rate changing with each half-year of the delay; FR (Code de commerce L441-10):
   same reference + 10 points; DE (§ 288 Abs. 2 BGB): the Basiszinssatz of each half-year + 9

@@ -1,4 +1,9 @@
-"""The HTTP side shared by every service: app factory, RFC 9457 problems, auth, pagination."""
+"""The HTTP side shared by every service: app factory, RFC 9457 problems, auth, pagination.
+
+Over 400 lines for a reason: the guards a request meets before any route (body size and time,
+rate limits per key and per address, key checks, problem documents for every framework error) are
+one chain whose order matters, kept in one place so none is skipped.
+"""
 
 from __future__ import annotations
 
