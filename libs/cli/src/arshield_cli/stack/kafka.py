@@ -176,13 +176,21 @@ def running_pid(settings: StackSettings) -> int | None:
     return None
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (base64url of a UUID) that does not start with `-`, which the
+    storage tool's argument parser would take for an option (as Kafka's own ids never do)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_storage(settings: StackSettings, p: KafkaPaths, libs: Path) -> None:
     if (p.data / "meta.properties").is_file():
         return
-    if p.cluster_id_file.is_file():
-        cluster_id = p.cluster_id_file.read_text().strip()
-    else:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = p.cluster_id_file.read_text().strip() if p.cluster_id_file.is_file() else ""
+    if not cluster_id or cluster_id.startswith("-"):
+        cluster_id = new_cluster_id()
         p.cluster_id_file.write_text(cluster_id + "\n")
     cmd = [
         *_jvm_args(settings, p, libs), "kafka.tools.StorageTool",
