@@ -12,6 +12,7 @@ retried with backoff, never dead-lettered.
 from __future__ import annotations
 
 import functools
+import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -103,6 +104,18 @@ def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
         return Delivery(record, origin, None, str(rejected))
 
 
+def in_written_order(
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Records merged across partitions by timestamp, each partition's records kept in order."""
+    partitions: dict[tuple[str, int], list[ConsumerRecord[bytes, bytes]]] = {}
+    for record in records:
+        partitions.setdefault((record.topic, record.partition), []).append(record)
+    if len(partitions) < 2:
+        return list(records)
+    return list(heapq.merge(*partitions.values(), key=lambda record: record.timestamp))
+
+
 _CLAIM = BulkInsert(
     inbox,
     ("tenant_id", "source", "event_id", "topic", "partition", "offset"),
@@ -151,8 +164,14 @@ class BatchProcessor:
         self._legacy_rows: bool | None = None  # rows from before the tenant was in the key
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """Handle a batch; returns once every record's effect (or dead letter) is committed."""
-        deliveries = [to_delivery(record) for record in records]
+        """Handle a batch; returns once every record's effect (or dead letter) is committed.
+
+        The batch is handled in the order its records were written across partitions (each
+        partition kept in its own order), as a rebuild replays them: a consumer that was down
+        while an ERP fact and the ledger's reaction to it both arrived sees the fact first, as it
+        did live, instead of in whatever order the partitions were fetched.
+        """
+        deliveries = [to_delivery(record) for record in in_written_order(records)]
         started = time.perf_counter()
         await self._retrying_transients(lambda: self._process_together(deliveries))
         labelled(BATCH_SECONDS, self._service).observe(time.perf_counter() - started)
