@@ -17,7 +17,7 @@ from arshield_dunning.domain.policy import Policy, Segment
 from arshield_dunning.domain.state import BuyerDunning, Money
 from arshield_latepay import ReferenceRates
 
-CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
+CLAIMS = LatepayClaims(ReferenceRates.shipped(), tenant_jurisdiction="EU")
 
 
 class Buyer:
@@ -511,3 +511,31 @@ def test_a_promise_kept_by_a_payment_naming_no_invoice_is_kept() -> None:
     ended = b.of(PromiseEnded)
     assert [(e.status, e.paid) for e in ended] == [("kept", Decimal("600"))]
     assert actions(b.events)[-1] == ("first_overdue_notice", D(2024, 2, 1))
+
+
+def test_letters_ask_the_one_rule_for_the_law_of_an_invoice_without_terms() -> None:
+    """The ledger's `/interest` and the letter agree (DOMAIN.md): 5,000 GBP due 2024-01-31
+    without contract terms, claimed on 2024-03-01. A tenant that has not said its jurisdiction:
+    the UK Act, 5,000 x 13.25 % x 30/365 = 54.45 and 70 GBP (not ECB + 8 and 40 EUR); a German
+    tenant (its `TenantProfiled`): BGB 288, 5,000 x 12.62 % x 30/365 = 51.86 and 40 EUR."""
+    claims = LatepayClaims(ReferenceRates.shipped())
+    ask = {
+        "amount": Decimal("5000"),
+        "currency": "GBP",
+        "due_on": D(2024, 1, 31),
+        "as_of": D(2024, 3, 1),
+        "terms": None,
+        "reductions": (),
+    }
+    uk = claims.claim(**ask)  # type: ignore[arg-type]
+    assert (uk.interest, uk.compensation, uk.compensation_currency) == (
+        Decimal("54.45"),
+        Decimal("70"),
+        "GBP",
+    )
+    de = claims.for_tenant("DE", None).claim(**ask)  # type: ignore[arg-type]
+    assert (de.interest, de.compensation, de.compensation_currency) == (
+        Decimal("51.86"),
+        Decimal("40"),
+        "EUR",
+    )

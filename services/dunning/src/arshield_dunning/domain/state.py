@@ -30,6 +30,9 @@ class ContractTerms(Frozen):
     jurisdiction: str
     late_interest: str = "statutory"
     agreed_annual_rate: Decimal | None = None
+    signed_on: date | None = None
+    creditor_is_sme: bool | None = None
+    debtor_is_large_or_public: bool | None = None
 
 
 class Reduction(Frozen):
