@@ -219,7 +219,13 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
         assert sorted(i["invoice_id"] for i in body["data"]["invoices"]) == ["INV-A", "INV-B"]
         assert any(e["kind"] == "legal_letter" for e in body["data"]["evidence"])
 
-        deliveries = (await api.get("/v1/deliveries", headers=auth("admin"))).json()["items"]
+        # the 200 reached the receiver; the dispatcher records it right after
+        deadline = time.monotonic() + 10
+        while True:
+            deliveries = (await api.get("/v1/deliveries", headers=auth("admin"))).json()["items"]
+            if deliveries[0]["status"] == "delivered" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         assert [d["status"] for d in deliveries] == ["delivered"]
         detail = (
             await api.get(f"/v1/deliveries/{deliveries[0]['delivery_id']}", headers=auth("admin"))
