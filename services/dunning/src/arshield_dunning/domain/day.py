@@ -409,9 +409,10 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
 def wake_on(state: BuyerDunning) -> date | None:
     """The buyer's next wake-up, planned by the policy its last business day was decided under.
 
-    Without a policy known to be current (none yet, another segment since, or a new version
-    written since: `PolicyForgotten`), a buyer with anything a day could act on wakes at the next
-    tick, which then records the policy in force: waking early costs an evaluation, never a step.
+    Without a policy known to be current (none yet, or another segment since), a buyer with
+    anything a day could act on wakes at the next tick, which then records the policy in force:
+    waking early costs an evaluation, never a step. (A new version wakes every buyer on the day it
+    takes effect: the kernel does that for configuration read from the log.)
     """
     policy = state.policy
     if policy is not None and policy.segment is state.effective_segment:
