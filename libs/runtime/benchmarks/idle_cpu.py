@@ -1,6 +1,6 @@
 """Idle CPU: what one real service process costs while nothing happens.
 
-Starts `python -m arshield_ledger serve` against a database created for the run, fresh copies of
+Starts `python -m arshield_<service> serve` (`--service`, default ledger) against a database created for the run, fresh copies of
 its topics on the stack's Kafka and a free loopback port, waits until it answers `/readyz` and has
 settled, then reads its CPU time (user + system, from /proc) over `--seconds` of silence and prints
 it as a percentage of one core. The same is done, in the same run and at the same time, for the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import socket
@@ -31,6 +32,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from arshield_cli.stack import kafka_bootstrap, postgres_dsn, postgres_url, up
+from arshield_runtime.settings import ServiceSettings
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -48,8 +50,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def default_topics(service: str) -> list[str]:
+    """The topics the service consumes unless configured otherwise."""
+    module = importlib.import_module(f"arshield_{service}.settings")
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, ServiceSettings)
+            and value.__module__ == module.__name__
+        ):
+            factory = value.model_fields["topics"].default_factory
+            return list(factory())  # type: ignore[call-arg,misc]
+    raise LookupError(f"no settings class in arshield_{service}.settings")
+
+
 def baseline_sources(ref: str, into: Path) -> list[Path]:
     """The `src` directories of `ref`'s libraries and services, extracted under `into`."""
+    into.mkdir(parents=True, exist_ok=True)
     archive = into / "ref.tar"
     with archive.open("wb") as out:
         subprocess.run(
@@ -70,24 +87,27 @@ class Run:
     log: Path
 
 
-def start(label: str, database: str, topics: list[str], sources: list[Path], logs: Path) -> Run:
+def start(
+    service: str, label: str, database: str, topics: list[str], sources: list[Path], logs: Path
+) -> Run:
     port = free_port()
     env = dict(os.environ)
     if sources:
         env["PYTHONPATH"] = os.pathsep.join(str(s) for s in sources)
+    prefix = f"ARSHIELD_{service.upper()}_"
     env.update(
         {
-            "ARSHIELD_LEDGER_DATABASE_URL": database,
-            "ARSHIELD_LEDGER_KAFKA_BOOTSTRAP": kafka_bootstrap(),
-            "ARSHIELD_LEDGER_HTTP_PORT": str(port),
-            "ARSHIELD_LEDGER_TOPICS": json.dumps(topics),
-            "ARSHIELD_LEDGER_CONSUMER_GROUP": f"bench-idle-{uuid.uuid4().hex[:8]}",
+            f"{prefix}DATABASE_URL": database,
+            f"{prefix}KAFKA_BOOTSTRAP": kafka_bootstrap(),
+            f"{prefix}HTTP_PORT": str(port),
+            f"{prefix}TOPICS": json.dumps(topics),
+            f"{prefix}CONSUMER_GROUP": f"bench-idle-{uuid.uuid4().hex[:8]}",
         }
     )
-    log = logs / f"{label}.log"
+    log = logs / f"{label.replace(' ', '-')}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "arshield_ledger", "serve"],
+            [sys.executable, "-m", f"arshield_{service}", "serve"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -112,13 +132,16 @@ async def ready(run: Run, timeout: float = 120.0) -> None:
     raise TimeoutError(f"{run.label} not ready after {timeout}s: {run.log.read_text()[-2000:]}")
 
 
-async def main(seconds: float, settle: float, baseline: str) -> None:
+async def main(service: str, seconds: float, settle: float, baseline: str) -> None:
     up()
     bootstrap = kafka_bootstrap()
     labels = ["this checkout", *([f"baseline {baseline}"] if baseline else [])]
     suffix = uuid.uuid4().hex[:8]
-    topics = {label: [f"bench.idle.{i}.{suffix}.erp", f"bench.idle.{i}.{suffix}.clock"]
-              for i, label in enumerate(labels)}
+    # Fresh copies of what the service consumes and publishes (each copy is empty and private).
+    topics = {
+        label: [f"{topic}.idle{i}.{suffix}" for topic in default_topics(service)]
+        for i, label in enumerate(labels)
+    }
     every_topic = [t for names in topics.values() for name in names for t in (name, f"{name}.dlq")]
     databases = {label: f"bench_idle_{i}_{suffix}" for i, label in enumerate(labels)}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -134,7 +157,8 @@ async def main(seconds: float, settle: float, baseline: str) -> None:
             work = Path(scratch)
             for label in labels:
                 sources = baseline_sources(baseline, work / "ref") if label != labels[0] else []
-                runs.append(start(label, postgres_url(databases[label]), topics[label], sources, work))
+                database = postgres_url(databases[label])
+                runs.append(start(service, label, database, topics[label], sources, work))
             await asyncio.gather(*(ready(run) for run in runs))
             await asyncio.sleep(settle)  # group joined, first fetches and metadata done
             before = {run.label: cpu_seconds(run.process.pid) for run in runs}
@@ -146,7 +170,7 @@ async def main(seconds: float, settle: float, baseline: str) -> None:
                 used = after[run.label] - before[run.label]
                 print(
                     f"idle CPU, {run.label:<20}: {100 * used / elapsed:6.2f} % of a core "
-                    f"({used:.2f} s CPU in {elapsed:.0f} s idle, ledger serve)"
+                    f"({used:.2f} s CPU in {elapsed:.0f} s idle, {service} serve)"
                 )
             if len(runs) == 2:
                 ours, theirs = (after[r.label] - before[r.label] for r in runs)
@@ -170,10 +194,9 @@ async def main(seconds: float, settle: float, baseline: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--service", default="ledger", help="ledger, dunning, ...")
     parser.add_argument("--seconds", type=float, default=60.0, help="idle time measured")
     parser.add_argument("--settle", type=float, default=10.0, help="wait after ready")
-    parser.add_argument(
-        "--baseline", default="main", help="git ref to measure too ('' for none)"
-    )
+    parser.add_argument("--baseline", default="main", help="git ref to measure too ('' for none)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.seconds, arguments.settle, arguments.baseline))
+    asyncio.run(main(arguments.service, arguments.seconds, arguments.settle, arguments.baseline))

@@ -75,7 +75,9 @@ class Listener:
                     server_settings={"application_name": self._application_name},
                 )
             except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-                log.warning("cannot listen on %s (%r); retrying in %.1fs", self.channel, error, backoff)
+                log.warning(
+                    "cannot listen on %s (%r); retrying in %.1fs", self.channel, error, backoff
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -85,7 +87,9 @@ class Listener:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("listener on %s lost its connection (%r); reconnecting", self.channel, error)
+                log.warning(
+                    "listener on %s lost its connection (%r); reconnecting", self.channel, error
+                )
             finally:
                 self.connected.clear()
                 connection.terminate()

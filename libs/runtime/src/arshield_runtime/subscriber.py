@@ -18,8 +18,8 @@ import asyncio
 import copy
 import logging
 from collections import defaultdict
-from itertools import chain
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any, Protocol, cast
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -28,8 +28,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.publisher.specification import KafkaPublisherSpecification
-from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.kafka.subscriber.specification import KafkaSubscriberSpecification
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.specification.asyncapi.utils import resolve_payloads
 from faststream.specification.schema import SubscriberSpec
 from pydantic.json_schema import models_json_schema
