@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def asyncpg_dsn(url: URL | str) -> str:
 
 
 class Listener:
-    """Keeps a `LISTEN channel` open on its own connection and calls `on_wake` for every
+    """Keeps a `LISTEN channel` open on its own connection to `engine`'s database and calls `on_wake` for every
     notification and after every (re)connection.
 
     A dropped connection (a database restart, a terminated backend) is noticed when its socket
@@ -49,14 +50,14 @@ class Listener:
 
     def __init__(
         self,
-        url: URL | str,
+        engine: AsyncEngine,
         channel: str,
         on_wake: Callable[[], None],
         *,
         check_seconds: float = 30.0,
         application_name: str = "arshield-listener",
     ) -> None:
-        self._dsn = asyncpg_dsn(url)
+        self._engine = engine
         self.channel = channel
         self._on_wake = on_wake
         self._check_seconds = check_seconds
@@ -66,11 +67,12 @@ class Listener:
         """How many times the listener has connected (tests see a reconnection)."""
 
     async def run(self) -> None:
+        dsn = asyncpg_dsn(self._engine.url)
         backoff = 0.2
         while True:
             try:
                 connection: asyncpg.Connection = await asyncpg.connect(
-                    self._dsn,
+                    dsn,
                     timeout=10,
                     server_settings={"application_name": self._application_name},
                 )

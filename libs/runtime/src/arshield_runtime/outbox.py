@@ -145,7 +145,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
         self.listener = Listener(
-            engine.url, OUTBOX_CHANNEL, self.wake, application_name=f"arshield-{service}-relay"
+            engine, OUTBOX_CHANNEL, self.wake, application_name=f"arshield-{service}-relay"
         )
 
     def wake(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -96,11 +97,16 @@ class WebhookDispatcher:
         self.batch = batch
         self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
         self._wake = asyncio.Event()
-        self.listener = Listener(
-            engine.url,
-            channel(tables),
+
+    @functools.cached_property
+    def listener(self) -> Listener:
+        """The notifications that wake this dispatcher (made on first use: a unit test may build a
+        dispatcher without a database)."""
+        return Listener(
+            self.engine,
+            channel(self.tables),
             self.wake,
-            application_name=f"arshield-{settings.service_name}-webhooks",
+            application_name=f"arshield-{self.settings.service_name}-webhooks",
         )
 
     def wake(self) -> None:
