@@ -40,8 +40,8 @@ def asyncpg_dsn(url: URL | str) -> str:
 
 
 class Listener:
-    """Keeps a `LISTEN channel` open on its own connection to `engine`'s database and calls `on_wake` for every
-    notification and after every (re)connection.
+    """Keeps a `LISTEN channel` open on its own connection to `engine`'s database, and calls
+    `on_wake` for every notification and after every (re)connection.
 
     A dropped connection (a database restart, a terminated backend) is noticed when its socket
     closes, or at the latest by the liveness check every `check_seconds`, and reopened with
