@@ -144,6 +144,8 @@ async def test_an_insurer_gets_signed_deliveries_retried_under_one_webhook_id(
             if len(receiver.requests) >= 2:
                 break
             await asyncio.sleep(0.05)
+        # the receiver has the request before the dispatcher has recorded its answer
+        await _wait_for_attempts(engine, delivery_id, 2, within=5)
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -194,6 +196,7 @@ async def test_a_delivery_due_later_is_sent_at_its_time_and_a_redelivery_at_once
         due = datetime.now(UTC) + timedelta(seconds=2)
         _, _, delivery_id = await _insurer_with_delivery(other, url, due=due)
         await _wait_for_requests(receiver, 1, within=7)
+        await _wait_for_attempts(engine, delivery_id, 1, within=5)
         (attempt,) = await _attempts(engine, delivery_id)
         assert attempt["attempted_at"] >= due
         assert attempt["outcome"] == "delivered"
@@ -214,4 +217,13 @@ async def _wait_for_requests(receiver: Receiver, count: int, *, within: float) -
     deadline = asyncio.get_running_loop().time() + within
     while len(receiver.requests) < count:
         assert asyncio.get_running_loop().time() < deadline, f"no request {count} within {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def _wait_for_attempts(
+    engine: AsyncEngine, delivery_id: str, count: int, *, within: float
+) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while len(await _attempts(engine, delivery_id)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{count} attempts not recorded"
         await asyncio.sleep(0.05)

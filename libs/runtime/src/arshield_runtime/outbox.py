@@ -96,7 +96,9 @@ _relays: set[OutboxRelay] = set()
 def committed() -> None:
     """Wake this process's relays: a transaction that wrote outbox rows has committed."""
     for relay in list(_relays):
-        relay.wake()
+        # never fails the commit it follows (a relay left behind by a closed event loop)
+        with contextlib.suppress(RuntimeError):
+            relay.wake()
 
 
 @sa.event.listens_for(Session, "after_commit")
