@@ -76,7 +76,7 @@ class Listener:
                     timeout=10,
                     server_settings={"application_name": self._application_name},
                 )
-            except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            except Exception as error:  # the database is down or starting: wait it out
                 log.warning(
                     "cannot listen on %s (%r); retrying in %.1fs", self.channel, error, backoff
                 )
