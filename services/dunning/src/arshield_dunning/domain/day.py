@@ -206,6 +206,9 @@ def _take(
         currency=inv.currency,
         lines=(line,),
         policy_version=c.policy.ref,
+        pay_by=today + timedelta(days=c.policy.rules.formal_notice_pay_within_days)
+        if action is Action.FORMAL_NOTICE
+        else None,
     )
     all_facts = {
         "business_date": today.isoformat(),
@@ -263,6 +266,9 @@ def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None) -> LetterLine:
         compensation=claim.compensation if claim else ZERO,
         compensation_currency=claim.compensation_currency if claim else None,
         basis=claim.basis if claim else "",
+        jurisdiction=claim.jurisdiction if claim else None,
+        agreed_rate=claim.agreed_rate if claim else False,
+        annual_rate=claim.annual_rate_percent if claim else None,
     )
 
 
