@@ -231,10 +231,11 @@ class InsurancePolicyWritten(_InsuranceEvent):
     """A version of a trade credit insurance policy (configuration on the log, ARCHITECTURE 1).
 
     It applies from `effective_on`, the business day after it was written; the insurer's webhook
-    endpoint is named by `insurer_id` (its URL and secret stay out of the log). The subject is
-    the policy id."""
+    endpoint is named by `insurer_id` (its URL and secret stay out of the log). Keyed by the
+    tenant (its subject is the tenant id), as configuration is the tenant's."""
 
     event_name: ClassVar[str] = "arshield.insurance.InsurancePolicyWritten.v1"
+    tenant_keyed: ClassVar[bool] = True
 
     insurance_policy_id: Id
     version: int = Field(strict=True, ge=1)
