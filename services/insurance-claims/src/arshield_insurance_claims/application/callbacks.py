@@ -102,6 +102,8 @@ async def insurer_callback(
             "cover": str(record.amount),
             "currency": record.currency,
             "effective_on": record.effective_on.isoformat(),
+            "outcome": None,
+            "indemnity_paid": None,
         }
         subject = body.decision_id
     else:
@@ -142,10 +144,13 @@ async def insurer_callback(
             "kind": body.kind,
             "subject_id": body.claim_id,
             "buyer_id": found["buyer_id"],
+            "cover": None,
+            "effective_on": None,
             "outcome": body.outcome,
             "indemnity_paid": str(body.indemnity_paid.amount),
             "currency": found["currency"],
         }
         subject = body.claim_id
+    # the answer as the route gives it, so that a replay answers the very same document
     await remember(session, INSURERS, callback, response, subject_id=subject)
     return response
