@@ -41,6 +41,12 @@ async def limit_requests(
     )
 
 
+async def buyers_of_policy(session: AsyncSession, tenant_id: str, policy_id: str) -> list[str]:
+    b = t.buyers
+    query = sa.select(b.c.buyer_id).where(b.c.tenant_id == tenant_id, b.c.policy_id == policy_id)
+    return list((await session.scalars(query.order_by(b.c.buyer_id))).all())
+
+
 async def buyer_ids(
     session: AsyncSession, tenant_id: str, *, after: str | None, limit: int
 ) -> list[str]:

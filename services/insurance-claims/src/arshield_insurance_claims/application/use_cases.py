@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.fields import FIRST_BUSINESS_DATE
 from arshield_insurance_claims.adapters import configuration
-from arshield_insurance_claims.application.wiring import InsuranceKernel
+from arshield_insurance_claims.application.wiring import InsuranceKernel, forget_policy
 from arshield_insurance_claims.domain.commands import (
     Command,
     InsuranceError,
@@ -62,6 +62,9 @@ async def write_policy(
         policy_id=policy_id, version=version, effective_on=effective_on, **rules.model_dump()
     )
     await configuration.save_policy(session, tenant_id, policy, written_by)
+    scope = BatchScope()
+    await forget_policy(session, kernel, scope, tenant_id, policy_id)
+    await scope.flush(session)
     emitter = RequestEmitter(source, tenant_id, f"policy:{policy_id}:v{version}")
     emitter.emit(configuration.policy_event(policy, written_by), purpose="policy-written")
     await emitter.flush(session, wake)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arshield_events import dunning, erp, ledger, risk
 from arshield_events import insurance as public
 from arshield_events.envelope import CloudEvent
-from arshield_insurance_claims.adapters import configuration
+from arshield_insurance_claims.adapters import configuration, queries
 from arshield_insurance_claims.adapters import tables as t
 from arshield_insurance_claims.adapters.projections import projections
 from arshield_insurance_claims.adapters.public_events import publish
@@ -34,6 +34,7 @@ from arshield_insurance_claims.domain.commands import (
     CancelInvoice,
     Command,
     ConfirmDelivery,
+    ForgetPolicy,
     InsuranceError,
     NoteBalance,
     NoteEvidence,
@@ -55,7 +56,7 @@ from arshield_insurance_claims.domain.evolve import evolve
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance, Evidence, Invoice
 from arshield_runtime.kernel import Kernel, Translate, Wiring
-from arshield_runtime.messaging import EventRouter, HandlerContext
+from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext
 from arshield_runtime.statestore import StateStore
 
 log = logging.getLogger(__name__)
@@ -345,17 +346,36 @@ def kernel(store: StateStore, *, source: str) -> InsuranceKernel:
     return Kernel(wiring(source), store)
 
 
-def configuration_router() -> EventRouter:
-    """Policy versions read back from the log into `insurance_policies`."""
+async def forget_policy(
+    session: AsyncSession,
+    kernel: InsuranceKernel,
+    scope: BatchScope,
+    tenant_id: str,
+    policy_id: str,
+) -> None:
+    """Every buyer under the policy plans its deadlines afresh at the next business day."""
+    unit = kernel.unit_of_work(session, scope)
+    await unit.flush()  # the batch's earlier facts decide who is under the policy
+    buyers = await queries.buyers_of_policy(session, tenant_id, policy_id)
+    await unit.load((tenant_id, buyer) for buyer in buyers)
+    for buyer_id in buyers:
+        await unit.execute(tenant_id, buyer_id, ForgetPolicy(policy_id), None)
+
+
+def configuration_router(kernel: InsuranceKernel) -> EventRouter:
+    """Policy versions read back from the log: kept in `insurance_policies` (a rebuild restores
+    them there), and the policy's buyers plan their deadlines afresh (live, the API did both
+    already, and doing them again changes nothing)."""
     router = EventRouter()
 
     @router.handles(public.InsurancePolicyWritten)
     async def policy_written(ctx: HandlerContext) -> None:
         e: public.InsurancePolicyWritten = ctx.event.data
-        if ctx.session is not None:
-            await configuration.save_policy(
-                ctx.session, ctx.event.tenantid, configuration.policy_of(e), e.written_by
-            )
+        tenant = ctx.event.tenantid
+        await configuration.save_policy(
+            ctx.session, tenant, configuration.policy_of(e), e.written_by
+        )
+        await forget_policy(ctx.session, kernel, ctx.batch, tenant, e.insurance_policy_id)
 
     return router
 
@@ -363,5 +383,5 @@ def configuration_router() -> EventRouter:
 def router(kernel: InsuranceKernel) -> EventRouter:
     """The consumer's router: the kernel's, and the configuration events'."""
     combined = kernel.router()
-    combined.include(configuration_router())
+    combined.include(configuration_router(kernel))
     return combined

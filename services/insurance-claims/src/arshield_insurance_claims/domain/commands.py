@@ -99,6 +99,14 @@ class RequestLimit:
 
 
 @dataclass(frozen=True)
+class ForgetPolicy:
+    """A new version of the policy was written: the buyer's deadlines are planned afresh under
+    it from the next business day."""
+
+    policy_id: str
+
+
+@dataclass(frozen=True)
 class RecordCover:
     """A cover decision: the insurer's (answering a request, or reducing), or a discretionary
     limit the insured sets. A decision already recorded (same id) changes nothing."""
@@ -158,6 +166,7 @@ Command = (
     | NoteEvidence
     | NoteHandover
     | RequestLimit
+    | ForgetPolicy
     | RecordCover
     | SettleClaim
     | StartBusinessDay

@@ -163,9 +163,11 @@ def _notify(
 
 
 def wake_on(state: BuyerInsurance) -> date | None:
-    """The next business date the buyer needs: at once after an insolvency; every day while an
-    invoice is past due (the deadlines then run under the policy in force that day); else the day
-    after the earliest due date. Nothing once a claim is filed or refused, or without cover."""
+    """The next business date the buyer needs, planned under the policy its last day was decided
+    under: at once after an insolvency or when no policy was applied yet (a new buyer, a policy
+    rewritten: `ForgetPolicy`); else the next deadline of its oldest unpaid insured invoice (MEP
+    expiry until supplies are stopped and the overdue notified, then the end of the waiting
+    period). Nothing once a claim is filed or refused, or without cover."""
     if state.policy_id is None or state.claim is not None or state.claim_skipped is not None:
         return None
     if state.insolvent_on is not None:
@@ -173,7 +175,19 @@ def wake_on(state: BuyerInsurance) -> date | None:
     open_ = state.open_invoices()
     if not open_:
         return None
-    return min(i.due_on for i in open_) + timedelta(days=1)
+    policy = state.policy
+    if policy is None or policy.policy_id != state.policy_id:
+        return EARLIEST
+    insured = {a.invoice_id for a in assess(state, policy, ignore_forfeiture=True) if a.insured}
+    oldest = next((i for i in open_ if i.invoice_id in insured), None)
+    if oldest is None:
+        return None
+    notified = any(oldest.invoice_id in n.invoice_ids for n in state.notifications)
+    planned = [policy.waiting_period_end(oldest.due_on)]
+    if state.stop_supply is None or not notified:
+        planned.append(policy.mep_expiry(oldest.due_on))
+    # the engine acts on an invoice from the day after its due date
+    return max(min(planned), oldest.due_on + timedelta(days=1))
 
 
 @dataclass(frozen=True)

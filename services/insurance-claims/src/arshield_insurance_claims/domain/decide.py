@@ -16,6 +16,7 @@ from arshield_insurance_claims.domain.commands import (
     CancelInvoice,
     Command,
     ConfirmDelivery,
+    ForgetPolicy,
     InsuranceError,
     NoteBalance,
     NoteEvidence,
@@ -41,6 +42,7 @@ from arshield_insurance_claims.domain.events import (
     InsolvencyNoted,
     InvoiceChanged,
     LimitRequested,
+    PolicyForgotten,
     RecoveryAllocated,
 )
 from arshield_insurance_claims.domain.state import (
@@ -111,6 +113,10 @@ def decide(state: BuyerInsurance, command: Command) -> Sequence[DomainEvent]:
             return [] if state.handed_over_on is not None else [HandoverNoted(on)]
         case RequestLimit():
             return _request(state, command)
+        case ForgetPolicy(policy_id=policy_id):
+            if state.policy is None or state.policy.policy_id != policy_id:
+                return []
+            return [PolicyForgotten(policy_id)]
         case RecordCover():
             return _cover(state, command)
         case SettleClaim():

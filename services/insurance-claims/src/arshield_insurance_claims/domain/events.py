@@ -52,6 +52,11 @@ class PolicyApplied:
 
 
 @dataclass(frozen=True)
+class PolicyForgotten:
+    policy_id: str
+
+
+@dataclass(frozen=True)
 class LimitRequested:
     request: LimitRequest
     insurer_id: str | None
@@ -115,6 +120,7 @@ DomainEvent = (
     | EvidenceNoted
     | HandoverNoted
     | PolicyApplied
+    | PolicyForgotten
     | LimitRequested
     | CoverRecorded
     | StopSupplyRequired

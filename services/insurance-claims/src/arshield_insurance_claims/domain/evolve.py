@@ -16,6 +16,7 @@ from arshield_insurance_claims.domain.events import (
     LimitRequested,
     OverdueNotified,
     PolicyApplied,
+    PolicyForgotten,
     RecoveryAllocated,
     StopSupplyRequired,
 )
@@ -38,6 +39,8 @@ def evolve(state: BuyerInsurance, event: DomainEvent) -> BuyerInsurance:
             return state.model_copy(update={"handed_over_on": state.handed_over_on or on})
         case PolicyApplied(policy=policy):
             return state.model_copy(update={"policy": policy})
+        case PolicyForgotten():
+            return state.model_copy(update={"policy": None})
         case LimitRequested(request=request):
             return state.model_copy(update={"requests": (*state.requests, request)})
         case CoverRecorded(record=record):
