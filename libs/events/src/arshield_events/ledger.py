@@ -58,7 +58,7 @@ class PaymentOverdue(_LedgerEvent):
     bucket: OverdueBucket
     as_of: BusinessDate
     disputed: bool = Field(strict=True, default=False)
-    """The invoice is disputed: the insurer must still hear of it; dunning pauses on its own rule."""
+    """A disputed invoice: the insurer must still hear of it; dunning pauses on its own rule."""
 
     @field_validator("as_of")
     @classmethod
