@@ -215,8 +215,8 @@ async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one
     (claim,) = claims["items"]
     assert claim["ground"] == "insolvency"
     assert claim["date_of_loss"] == str(D + days(9))
-    assert claim["insured_outstanding"] == "8000.0000"
-    assert claim["claimed_indemnity"] == "7200.0000"
+    assert claim["insured_outstanding"] == "8000.00"
+    assert claim["claimed_indemnity"] == "7200.00"
     assert {"invoice:N-A", "invoice:N-B"} <= {e["ref"] for e in claim["evidence"]}
 
     outcome = {
@@ -235,7 +235,7 @@ async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one
         await flow.api.get(f"/v1/claims/{claim['claim_id']}", headers=flow.auth("read"))
     ).json()
     assert settled["status"] == "paid"
-    assert settled["indemnity_paid"] == "7200.0000"
+    assert settled["indemnity_paid"] == "7200.00"
 
     await flow.drained()
     published = await stack.insurance_events(tenant, since)
@@ -317,6 +317,52 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
         ("oldest_first", 0),
         ("pro_rata", 510),  # 850 x 5,700 / 9,500
     ]
+
+    # the read side: what is insured, the cover as of a date as known on another, the worklist,
+    # the recourse statement; keys, scopes and tenants; a bad policy named field by field
+    read = flow.auth("read")
+    exposure = (await flow.api.get(f"/v1/buyers/{BUYER}/exposure", headers=read)).json()
+    assert exposure["outstanding"] == "8650.00"  # A 5,500 less the 850 recovered, B 4,000
+    assert exposure["insured"] == "8650.00"
+    assert exposure["uninsured"] == "0.00"
+    assert exposure["stop_supply_on"] == str(D + days(31))
+    cover = await flow.api.get(
+        f"/v1/buyers/{BUYER}/cover",
+        headers=read,
+        params={"on": str(D - days(70)), "known_on": str(D - days(70))},
+    )
+    assert cover.json()["in_force"]["decision"] == "discretionary"
+    unknown_then = await flow.api.get(
+        f"/v1/buyers/{BUYER}/cover",
+        headers=read,
+        params={"on": str(D), "known_on": str(D - days(71))},
+    )
+    assert unknown_then.json()["in_force"] is None
+    worklist = (
+        await flow.api.get("/v1/deadlines", headers=read, params={"open_only": "false"})
+    ).json()
+    statuses = {d["kind"]: (d["due_on"], d["status"]) for d in worklist["items"]}
+    assert statuses == {
+        "stop_supply": (str(D + days(30)), "late"),  # MEP 30 days; the tick came on D+31
+        "overdue_notification": (str(D + days(45)), "done"),
+        "collection_handover": (str(D + days(60)), "missed"),
+        "claim": (str(D + days(180)), "late"),
+    }
+    recourse = (await flow.api.get(f"/v1/claims/{claim['claim_id']}/recourse", headers=read)).json()
+    assert recourse["recovered_to_insurer"] == recourse["owed_to_insurer"] == "510.00"
+    assert recourse["recovered_to_insured"] == "340.00"
+    assert (await flow.api.get("/v1/claims")).status_code == 401
+    assert (await flow.api.put("/v1/policies/POL-1", headers=read, json=POLICY)).status_code == 403
+    other = {"authorization": f"Bearer {api_keys['other']}"}
+    assert (await flow.api.get(f"/v1/claims/{claim['claim_id']}", headers=other)).status_code == 404
+    bad = await flow.api.put(
+        "/v1/policies/POL-1",
+        headers=flow.auth("admin"),
+        json={**POLICY, "indemnity_percentage": "120"},
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "indemnity_percentage" in bad.text
 
     # the service's own events (its policies, its discretionary limit) are on the log it reads
     records = await stack.insurance_records(tenant, since)

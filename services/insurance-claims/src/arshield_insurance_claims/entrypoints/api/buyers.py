@@ -14,6 +14,7 @@ from arshield_events.fields import Id
 from arshield_events.money import Money
 from arshield_insurance_claims.application import use_cases, views
 from arshield_insurance_claims.entrypoints.api.deps import (
+    Amount,
     Kernel,
     RelayWake,
     Session,
@@ -29,7 +30,7 @@ class CoverDecisionOut(BaseModel):
     decision_id: str
     decided_by: str
     decision: str
-    amount: Decimal
+    amount: Amount
     currency: str
     notified_on: date
     effective_on: date
@@ -39,13 +40,13 @@ class CoverDecisionOut(BaseModel):
 
 class CoverRowOut(CoverDecisionOut):
     seq: int
-    previous: Decimal | None = None
+    previous: Amount | None = None
 
 
 class LimitRequestOut(BaseModel):
     request_id: str
     policy_id: str
-    amount: Decimal
+    amount: Amount
     currency: str
     requested_on: date
     decision_id: str | None = None
@@ -63,21 +64,21 @@ class CoverOut(BaseModel):
 
 class InvoiceInsuranceOut(BaseModel):
     invoice_id: str
-    outstanding: Decimal
+    outstanding: Amount
     insured: bool
     reasons: list[str]
-    cover_on_delivery: Decimal
-    insured_amount: Decimal
-    uninsured_amount: Decimal
+    cover_on_delivery: Amount
+    insured_amount: Amount
+    uninsured_amount: Amount
 
 
 class ExposureOut(BaseModel):
     buyer_id: str
     policy_id: str | None
     currency: str | None
-    outstanding: Decimal
-    insured: Decimal
-    uninsured: Decimal
+    outstanding: Amount
+    insured: Amount
+    uninsured: Amount
     stop_supply_on: date | None
     invoices: list[InvoiceInsuranceOut]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from pydantic import BaseModel
 
 from arshield_insurance_claims.adapters import queries
 from arshield_insurance_claims.application import views
-from arshield_insurance_claims.entrypoints.api.deps import Limit, Session, not_found
+from arshield_insurance_claims.entrypoints.api.deps import Amount, Limit, Session, not_found
 from arshield_runtime.http import Filter, Page, PathId, ReadPrincipal
 from arshield_runtime.paging import page_after, page_of
 
@@ -34,15 +33,15 @@ class ClaimOut(BaseModel):
     date_of_loss: date
     filed_on: date
     invoice_ids: list[str]
-    insured_outstanding: Decimal
-    total_outstanding: Decimal
-    cover: Decimal
-    indemnity_percentage: Decimal
-    claimed_indemnity: Decimal
+    insured_outstanding: Amount
+    total_outstanding: Amount
+    cover: Amount
+    indemnity_percentage: Amount
+    claimed_indemnity: Amount
     currency: str
     evidence: list[EvidenceOut]
     status: str
-    indemnity_paid: Decimal
+    indemnity_paid: Amount
     reason: str | None
     settled_on: date | None
 
@@ -52,11 +51,11 @@ class RecoveryOut(BaseModel):
     buyer_id: str
     claim_id: str | None
     policy_id: str
-    amount: Decimal
+    amount: Amount
     currency: str
     method: str
-    to_insured: Decimal
-    to_insurer: Decimal
+    to_insured: Amount
+    to_insurer: Amount
     received_on: date
 
 
@@ -66,13 +65,13 @@ class RecourseOut(BaseModel):
     currency: str
     status: str
     date_of_loss: date
-    total_outstanding_at_loss: Decimal
-    indemnity_claimed: Decimal
-    indemnity_paid: Decimal
-    recovered_after_loss: Decimal
-    recovered_to_insurer: Decimal
-    recovered_to_insured: Decimal
-    owed_to_insurer: Decimal
+    total_outstanding_at_loss: Amount
+    indemnity_claimed: Amount
+    indemnity_paid: Amount
+    recovered_after_loss: Amount
+    recovered_to_insurer: Amount
+    recovered_to_insured: Amount
+    owed_to_insurer: Amount
     recoveries: list[RecoveryOut]
 
 

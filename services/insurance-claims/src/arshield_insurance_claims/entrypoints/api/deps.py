@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import PlainSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from arshield_events.money import format_decimal
 from arshield_insurance_claims.application.wiring import InsuranceKernel
 from arshield_insurance_claims.application.wiring import kernel as insurance_kernel
 from arshield_insurance_claims.settings import InsuranceClaimsSettings
@@ -15,6 +18,18 @@ from arshield_runtime.http import Authenticated, ProblemError
 from arshield_runtime.statestore import PostgresStateStore
 
 Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _amount(value: Decimal) -> str:
+    """At least two decimals, no trailing zeros beyond them: "7200.00", "0.125"."""
+    normal = value.normalize()
+    if normal.as_tuple().exponent > -2:  # type: ignore[operator]
+        normal = value.quantize(Decimal("0.01"))
+    return format_decimal(normal)
+
+
+Amount = Annotated[Decimal, PlainSerializer(_amount, return_type=str)]
+"""An amount as every route writes it, whether it comes from a table or a buyer's state."""
 
 
 async def open_session(request: Request, _: Authenticated) -> AsyncIterator[AsyncSession]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,8 +11,8 @@ from pydantic import BaseModel
 from arshield_insurance_claims.adapters import queries
 from arshield_insurance_claims.application import use_cases
 from arshield_insurance_claims.domain.day import Deadline
-from arshield_insurance_claims.entrypoints.api.deps import Kernel, Limit, Session
-from arshield_runtime.http import Filter, Page, ReadPrincipal
+from arshield_insurance_claims.entrypoints.api.deps import Amount, Kernel, Limit, Session
+from arshield_runtime.http import Filter, Page, ReadPrincipal, encode_cursor
 from arshield_runtime.paging import bad_cursor, cursor_field, page_after, page_of
 
 router = APIRouter()
@@ -36,7 +35,7 @@ class NotificationOut(BaseModel):
     policy_id: str
     ground: str
     invoice_ids: list[str]
-    amount: Decimal
+    amount: Amount
     currency: str
     oldest_due_on: date
     deadline_on: date
@@ -88,12 +87,10 @@ async def deadlines(
         }
         for row in rows
     ]
-    page = page_of(items, limit, "position")
-    if page["next_cursor"] is not None:
-        from arshield_runtime.http import encode_cursor
-
-        page["next_cursor"] = encode_cursor({"position": items[limit - 1]["position"]})
-    return page
+    more = len(items) > limit
+    items = items[:limit]
+    cursor_out = encode_cursor({"position": items[-1]["position"]}) if more and items else None
+    return {"items": items, "next_cursor": cursor_out}
 
 
 @router.get("/notifications", response_model=Page[NotificationOut])
