@@ -11,7 +11,7 @@ kept by their own handler (`configuration_router`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -55,7 +55,7 @@ from arshield_insurance_claims.domain.events import ClaimFiled, DomainEvent
 from arshield_insurance_claims.domain.evolve import evolve
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance, Evidence, Invoice
-from arshield_runtime.kernel import Kernel, Translate, Wiring
+from arshield_runtime.kernel import Change, Emit, Kernel, Translate, Wiring
 from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext
 from arshield_runtime.statestore import StateStore
 
@@ -326,6 +326,21 @@ async def aggregate_used(
     return budget
 
 
+READ_BACK = (public.CoverLimitRequested, public.CoverChanged, public.ClaimSettled)
+"""The service's own events it reads back: they restore what the API and the insurer's callbacks
+decided, and publish nothing again."""
+
+
+def publisher(source: str) -> Callable[[Change[BuyerInsurance, DomainEvent]], Iterable[Emit]]:
+    def published(change: Change[BuyerInsurance, DomainEvent]) -> Iterable[Emit]:
+        cause = change.cause
+        if cause is not None and cause.source == source and isinstance(cause.data, READ_BACK):
+            return ()
+        return publish(change)
+
+    return published
+
+
 def wiring(source: str) -> InsuranceWiring:
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
         policies = await configuration.policies_in_force(session, tenant_id, day)
@@ -336,7 +351,7 @@ def wiring(source: str) -> InsuranceWiring:
         state=TypeAdapter(BuyerInsurance),
         translate=translations(source),
         projections=projections(),
-        publish=publish,
+        publish=publisher(source),
         refusals=(InsuranceError,),
         day_context=day_context,
     )
