@@ -159,12 +159,19 @@ async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one
     assert json.loads(limit.body)["data"]["request_id"] == request_id
 
     async def callback(body: dict[str, Any], msg_id: str, key: str) -> httpx.Response:
+        """Sent as an insurer would: again after a 409 (the same message still being committed:
+        the answer may reach the sender just before its transaction commits)."""
         raw = json.dumps(body).encode()
-        return await flow.api.post(
-            f"/v1/insurers/{insurer_id}/callbacks",
-            content=raw,
-            headers={**flow.auth("agency"), **signed(secret, raw, msg_id, key)},
-        )
+        for _ in range(50):
+            answer = await flow.api.post(
+                f"/v1/insurers/{insurer_id}/callbacks",
+                content=raw,
+                headers={**flow.auth("agency"), **signed(secret, raw, msg_id, key)},
+            )
+            if answer.status_code != 409:
+                return answer
+            await asyncio.sleep(0.1)
+        return answer
 
     decided = await callback(
         {
@@ -363,6 +370,11 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert "indemnity_percentage" in bad.text
+    unknown = await flow.api.put(
+        "/v1/policies/POL-1", headers=flow.auth("admin"), json={**POLICY, "insurer_id": "ins_no"}
+    )
+    assert unknown.status_code == 422
+    assert "insurer_id" in unknown.text
 
     # the service's own events (its policies, its discretionary limit) are on the log it reads
     records = await stack.insurance_records(tenant, since)

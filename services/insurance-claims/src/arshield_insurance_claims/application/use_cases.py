@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.fields import FIRST_BUSINESS_DATE
 from arshield_insurance_claims.adapters import configuration
+from arshield_insurance_claims.adapters.tables import INSURERS
 from arshield_insurance_claims.application.wiring import InsuranceKernel, forget_policy
 from arshield_insurance_claims.domain.commands import (
     Command,
@@ -25,6 +26,7 @@ from arshield_insurance_claims.domain.policy import InsurancePolicy, PolicyRules
 from arshield_insurance_claims.domain.state import BuyerInsurance, Decision
 from arshield_runtime.http import ProblemError
 from arshield_runtime.messaging import BatchScope, RequestEmitter
+from arshield_runtime.webhooks import store as webhook_store
 
 Wake = Callable[[], None] | None
 
@@ -55,6 +57,15 @@ async def write_policy(
 ) -> InsurancePolicy:
     """Write the policy's next version: it applies from the next business day (from the first
     one when the tenant has none yet), and travels on the log as `InsurancePolicyWritten`."""
+    if rules.insurer_id is not None and (
+        await webhook_store.endpoint(session, INSURERS.tables, tenant_id, rules.insurer_id) is None
+    ):
+        raise ProblemError(
+            422,
+            "Unknown insurer",
+            f"insurer {rules.insurer_id} is not registered (POST /v1/insurers)",
+            errors=[{"loc": "insurer_id", "msg": "no such insurer endpoint"}],
+        )
     version = await configuration.next_version(session, tenant_id, policy_id)
     today = await kernel.business_date(session, tenant_id)
     effective_on = FIRST_BUSINESS_DATE if today is None else today + timedelta(days=1)
