@@ -118,6 +118,16 @@ async def run(
     return change.after
 
 
+def in_policy_currency(policy: InsurancePolicy, currency: str) -> None:
+    if currency != policy.currency:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"policy {policy.policy_id} insures in {policy.currency}, not {currency}",
+            errors=[{"loc": "amount.currency", "msg": f"must be {policy.currency}"}],
+        )
+
+
 async def request_limit(
     session: AsyncSession,
     kernel: InsuranceKernel,
@@ -126,12 +136,14 @@ async def request_limit(
     *,
     policy_id: str,
     amount: Decimal,
+    currency: str,
     requested_by: str,
     source: str,
     wake: Wake,
 ) -> str:
     """Ask the insurer for a limit on the buyer (sent by webhook); returns the request's id."""
     policy = await policy_named(session, tenant_id, policy_id)
+    in_policy_currency(policy, currency)
     request_id = f"lrq_{uuid.uuid4().hex[:20]}"
     command = RequestLimit(
         request_id=request_id,
@@ -154,11 +166,13 @@ async def set_discretionary_limit(
     *,
     policy_id: str,
     amount: Decimal,
+    currency: str,
     source: str,
     wake: Wake,
 ) -> str:
     """The insured's own limit (from a credit report or payment experience), in force today."""
     policy = await policy_named(session, tenant_id, policy_id)
+    in_policy_currency(policy, currency)
     today = await business_date(session, kernel, tenant_id)
     decision_id = f"dsc_{uuid.uuid4().hex[:20]}"
     command = RecordCover(

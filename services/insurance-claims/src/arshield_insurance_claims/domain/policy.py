@@ -9,6 +9,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from arshield_events.fields import BusinessDate
+from arshield_events.money import currency_info, round_to_minor_units
+
 
 class PolicyRules(BaseModel):
     """What an operator writes (`PUT /v1/policies/{policy_id}`); defaults are DOMAIN.md's."""
@@ -39,14 +42,22 @@ class PolicyRules(BaseModel):
         default=Decimal(20000), ge=0, max_digits=19, decimal_places=2
     )
     aggregate_limit: Decimal = Field(gt=0, max_digits=19, decimal_places=2)
-    period_start_on: date = Field(description="the first day of the first policy year")
+    period_start_on: BusinessDate = Field(description="the first day of the first policy year")
 
     @model_validator(mode="after")
-    def _discretionary_below_insurer(self) -> PolicyRules:
+    def _consistent(self) -> PolicyRules:
         if self.discretionary_indemnity_percentage > self.indemnity_percentage:
             raise ValueError(
                 "discretionary_indemnity_percentage must not exceed indemnity_percentage"
             )
+        try:
+            currency_info(self.currency)
+        except ValueError as unknown:
+            raise ValueError(f"currency: {unknown}") from None
+        for name in ("claim_threshold", "discretionary_limit_ceiling", "aggregate_limit"):
+            amount: Decimal = getattr(self, name)
+            if round_to_minor_units(amount, self.currency) != amount:
+                raise ValueError(f"{name} {amount} has more decimals than {self.currency} has")
         return self
 
 

@@ -158,6 +158,7 @@ async def request_limit(
         buyer_id,
         policy_id=body.policy_id,
         amount=_positive(body.amount, "amount"),
+        currency=body.amount.currency,
         requested_by=principal.name,
         source=settings.source,
         wake=wake,
@@ -183,6 +184,7 @@ async def discretionary_limit(
         buyer_id,
         policy_id=body.policy_id,
         amount=_positive(body.amount, "amount"),
+        currency=body.amount.currency,
         source=settings.source,
         wake=wake,
     )
