@@ -31,8 +31,10 @@ from pydantic import TypeAdapter
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import envelope
 from arshield_insurance_claims.application.wiring import DayContext, wiring
-from arshield_insurance_claims.domain.commands import AggregateBudget
+from arshield_insurance_claims.domain.commands import AggregateBudget, StartBusinessDay
 from arshield_insurance_claims.domain.day import wake_on
+from arshield_insurance_claims.domain.decide import decide
+from arshield_insurance_claims.domain.evolve import evolve
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance, CoverRecord, Invoice
 from arshield_runtime.kernel import Kernel
@@ -163,9 +165,35 @@ async def book(count: int, *, spread: bool) -> None:
     print(f"  target (within 1 s):    {'met' if median <= 1.0 else 'NOT met'}")
 
 
+def engine_alone(count: int) -> None:
+    """The pure deadline engine on the all-due book: the day decided and evolved for every buyer,
+    without the kernel (no codec, no public events): what the domain itself costs."""
+    states = [buyer(n, spread=False) for n in range(count)]
+    budget = AggregateBudget({"POL-1": POLICY.aggregate_limit})
+    timings, decided = [], 0
+    for _ in range(5):
+        started = time.perf_counter()
+        decided = 0
+        for state in states:
+            after = state
+            for event in decide(state, StartBusinessDay(on=TODAY, policy=POLICY, budget=budget)):
+                after = evolve(after, event)
+                decided += 1
+            wake_on(after)
+        timings.append(time.perf_counter() - started)
+    median = statistics.median(timings)
+    print("[all due, the domain alone]")
+    print(f"  buyers decided:         {count:,}")
+    print(
+        f"  median of 5:            {median * 1000:,.0f} ms ({median / count * 1e6:,.0f} µs a buyer)"
+    )
+    print(f"  private events:         {decided:,}")
+
+
 async def main(count: int) -> None:
     await book(count, spread=True)
     await book(count, spread=False)
+    engine_alone(count)
 
 
 if __name__ == "__main__":
