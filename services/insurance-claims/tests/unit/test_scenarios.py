@@ -272,3 +272,20 @@ def test_a_recorded_decision_read_back_changes_nothing() -> None:
     (first,) = buyer.cover("8000", date(2025, 1, 1), decision_id="dec-x")
     assert buyer.cover("8000", date(2025, 1, 1), decision_id="dec-x") == []
     assert isinstance(first, ev.CoverRecorded)
+
+
+def test_a_withdrawal_in_force_requires_a_stop_supply_and_leaves_earlier_shipments_insured() -> (
+    None
+):
+    buyer = Buyer()
+    buyer.cover("8000", date(2025, 1, 1))
+    buyer.track(invoice("A", "3000", due_on=date(2025, 5, 30), delivered_on=date(2025, 3, 30)))
+    buyer.days(date(2025, 1, 2), date(2025, 2, 28))
+    (withdrawn,) = buyer.cover("0", date(2025, 3, 1), decision="withdrawn")
+    assert withdrawn.record.effective_on == date(2025, 3, 31)
+    buyer.days(date(2025, 3, 1), date(2025, 4, 5))
+    ((on, stop),) = buyer.of(ev.StopSupplyRequired)
+    assert on == stop.stop.required_on == date(2025, 3, 31)
+    assert stop.stop.reason == "cover_withdrawn"
+    (a,) = assess(buyer.state, buyer.policy)
+    assert a.insured_amount == Decimal(3000)  # shipped before the withdrawal took effect

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from arshield_insurance_claims.domain.claims import derived_id, file_claim
 from arshield_insurance_claims.domain.commands import StartBusinessDay
-from arshield_insurance_claims.domain.cover import assess
+from arshield_insurance_claims.domain.cover import assess, cover_in_force
 from arshield_insurance_claims.domain.events import (
     DomainEvent,
     InsolvencyLearned,
@@ -31,6 +31,7 @@ from arshield_insurance_claims.domain.evolve import evolve
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import (
     BuyerInsurance,
+    CoverRecord,
     Invoice,
     Notification,
     NotificationGround,
@@ -91,6 +92,9 @@ def business_day(state: BuyerInsurance, command: StartBusinessDay) -> list[Domai
             )
         )
         return out
+    withdrawn = _withdrawal_in_force(state, day)
+    if withdrawn is not None and state.stop_supply is None:
+        take(_stop(state, policy, day, "cover_withdrawn", None))
     oldest = oldest_unpaid_insured(state, policy, day)
     if oldest is None:
         return out
@@ -116,6 +120,14 @@ def business_day(state: BuyerInsurance, command: StartBusinessDay) -> list[Domai
             )
         )
     return out
+
+
+def _withdrawal_in_force(state: BuyerInsurance, day: date) -> CoverRecord | None:
+    """The insurer's withdrawal of cover, once in force (supplies must then stop)."""
+    record = cover_in_force(state.covers, day)
+    if record is not None and record.decided_by == "insurer" and record.decision == "withdrawn":
+        return record
+    return None
 
 
 def _stop(
@@ -178,16 +190,23 @@ def wake_on(state: BuyerInsurance) -> date | None:
     policy = state.policy
     if policy is None or policy.policy_id != state.policy_id:
         return EARLIEST
+    planned: list[date] = []
+    if state.stop_supply is None:
+        planned += [
+            c.effective_on
+            for c in state.covers
+            if c.decided_by == "insurer" and c.decision == "withdrawn"
+        ]
     insured = {a.invoice_id for a in assess(state, policy, ignore_forfeiture=True) if a.insured}
     oldest = next((i for i in open_ if i.invoice_id in insured), None)
-    if oldest is None:
-        return None
-    notified = any(oldest.invoice_id in n.invoice_ids for n in state.notifications)
-    planned = [policy.waiting_period_end(oldest.due_on)]
-    if state.stop_supply is None or not notified:
-        planned.append(policy.mep_expiry(oldest.due_on))
-    # the engine acts on an invoice from the day after its due date
-    return max(min(planned), oldest.due_on + timedelta(days=1))
+    if oldest is not None:
+        notified = any(oldest.invoice_id in n.invoice_ids for n in state.notifications)
+        # the engine acts on an invoice from the day after its due date
+        after_due = oldest.due_on + timedelta(days=1)
+        planned.append(max(policy.waiting_period_end(oldest.due_on), after_due))
+        if state.stop_supply is None or not notified:
+            planned.append(max(policy.mep_expiry(oldest.due_on), after_due))
+    return min(planned) if planned else None
 
 
 @dataclass(frozen=True)
