@@ -243,7 +243,9 @@ class DeadlineWorklistProjection:
     tables = (t.deadlines.name,)
 
     async def apply(self, session: AsyncSession, changes: Sequence[InsuranceChange]) -> None:
-        latest = _latest(changes)
+        # a buyer whose policy was rewritten keeps its rows until its next business day plans
+        # them under the new version
+        latest = {key: (s, s.policy) for key, s in _latest(changes).items() if s.policy is not None}
         if not latest:
             return
         d = t.deadlines
@@ -257,11 +259,10 @@ class DeadlineWorklistProjection:
                 "due_on": item.due_on,
                 "invoice_id": item.invoice_id,
                 "done_on": item.done_on,
-                "policy_version": state.policy.ref,
+                "policy_version": policy.ref,
             }
-            for (tenant, buyer), state in sorted(latest.items())
-            if state.policy is not None
-            for item in deadlines(state, state.policy)
+            for (tenant, buyer), (state, policy) in sorted(latest.items())
+            for item in deadlines(state, policy)
         ]
         await _insert(session, d, rows)
 
