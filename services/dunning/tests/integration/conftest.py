@@ -85,7 +85,6 @@ class DunningProcess:
             "ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
             "ARSHIELD_DUNNING_WEBHOOK_RETRY_SCHEDULE": "[1, 2, 3]",
             "ARSHIELD_DUNNING_WEBHOOK_JITTER": "0",
-            "ARSHIELD_DUNNING_DISPATCHER_POLL_SECONDS": "0.1",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

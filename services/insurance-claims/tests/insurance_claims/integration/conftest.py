@@ -83,7 +83,6 @@ class InsuranceProcess:
             "ARSHIELD_INSURANCE_CLAIMS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
             "ARSHIELD_INSURANCE_CLAIMS_WEBHOOK_RETRY_SCHEDULE": "[1, 2, 3]",
             "ARSHIELD_INSURANCE_CLAIMS_WEBHOOK_JITTER": "0",
-            "ARSHIELD_INSURANCE_CLAIMS_DISPATCHER_POLL_SECONDS": "0.1",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
