@@ -1,4 +1,6 @@
-"""Risk-monitor findings (topic `arshield.risk`): alerts, grade changes, insolvency."""
+"""Risk-monitor findings (topic `arshield.risk`): scores, alerts, grade changes, insolvency, and
+the scorecard version in force (risk-monitor's own configuration, on the log so a rebuild re-scores
+history under the version that was in force at the time)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from arshield_events.fields import (
     DocumentRef,
     Grade,
     Id,
+    Part,
     PolicyVersion,
+    ShortText,
     Text,
 )
+from arshield_events.money import DecimalString
 
 AlertLevel = Literal["watch", "warning", "critical"]
 Signal = Literal[
@@ -25,12 +30,55 @@ Signal = Literal[
     "external_grade_drop",
     "weaker_financials",
     "insolvency_notice",
+    "payment_stop",
+    "external_grade",
+    "weaker_score",
+    "grade_drop",
+    "grade",
 ]
 InsolvencySource = Literal["insolvency_notice", "insurer", "agency", "manual"]
 
 
 class _RiskEvent(Payload):
     topic: ClassVar[str] = topics.RISK
+
+
+class FactorPoints(Part):
+    """One scorecard factor of a score: the signal's value and the points it earned."""
+
+    signal: Id
+    label: ShortText
+    value: DecimalString | None = None
+    points: int = Field(strict=True, ge=-10_000, le=10_000)
+
+
+class BuyerScored(_RiskEvent):
+    """The buyer's score under a scorecard version, with its points per factor (so the grade
+    explains itself), the probability of default within 12 months and the grade on the master
+    scale. Published when the grade or the score's band changes, not at every fact."""
+
+    event_name: ClassVar[str] = "arshield.risk.BuyerScored.v1"
+
+    buyer_id: Id
+    score: int | None = Field(default=None, strict=True, ge=-100_000, le=100_000)
+    pd: DecimalString = Field(description="probability of default within 12 months, 0..1")
+    grade: Grade
+    previous_grade: Grade | None = None
+    factors: tuple[FactorPoints, ...] = ()
+    scorecard_version: PolicyVersion
+    scored_on: BusinessDate
+
+
+class ScorecardActivated(_RiskEvent):
+    """An operator put a scorecard version in force for the tenant from `effective_on` (a
+    business date): the business days from then on score every buyer under it."""
+
+    event_name: ClassVar[str] = "arshield.risk.ScorecardActivated.v1"
+
+    scorecard_version: PolicyVersion
+    effective_on: BusinessDate
+    activated_by: ShortText
+    activated_on: BusinessDate
 
 
 class RiskAlertRaised(_RiskEvent):
@@ -51,6 +99,10 @@ class _GradeChange(_RiskEvent):
     to_grade: Grade
     reasons: tuple[Text, ...] = Field(min_length=1)
     signals: tuple[Signal, ...] = ()
+    signal_values: dict[Id, DecimalString | None] = Field(
+        default_factory=dict, description="the buyer's signals when the grade changed"
+    )
+    pd: DecimalString | None = None
     policy_version: PolicyVersion
 
 
@@ -97,6 +149,8 @@ class BuyerInsolvent(_RiskEvent):
 
 
 EVENTS: tuple[type[Payload], ...] = (
+    BuyerScored,
+    ScorecardActivated,
     RiskAlertRaised,
     BuyerDowngraded,
     BuyerUpgraded,
