@@ -74,6 +74,7 @@ class ScorecardActivated(_RiskEvent):
     business date): the business days from then on score every buyer under it."""
 
     event_name: ClassVar[str] = "arshield.risk.ScorecardActivated.v1"
+    tenant_keyed: ClassVar[bool] = True
 
     scorecard_version: PolicyVersion
     effective_on: BusinessDate
