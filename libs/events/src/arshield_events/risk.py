@@ -4,9 +4,18 @@ history under the version that was in force at the time)."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import re
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from arshield_events import topics
 from arshield_events.envelope import Payload
@@ -20,7 +29,35 @@ from arshield_events.fields import (
     ShortText,
     Text,
 )
-from arshield_events.money import DecimalString
+from arshield_events.money import DecimalString, format_decimal
+
+_PROBABILITY_PATTERN = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"
+
+
+def _probability(value: Any) -> Decimal:
+    if isinstance(value, str) and re.fullmatch(_PROBABILITY_PATTERN, value):
+        return Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite() and Decimal(0) <= value <= Decimal(1):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -6:
+            return value
+    raise ValueError(f"{value!r} is not a probability: a decimal string 0..1, at most 6 places")
+
+
+Probability = Annotated[
+    Decimal,
+    BeforeValidator(_probability),
+    PlainSerializer(format_decimal, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _PROBABILITY_PATTERN,
+            "description": "a probability 0..1 as a decimal string, at most 6 decimal places",
+            "examples": ["0.0125"],
+        }
+    ),
+]
+"""A probability (of default within 12 months) on the wire: finer than a money decimal."""
 
 AlertLevel = Literal["watch", "warning", "critical"]
 Signal = Literal[
@@ -61,7 +98,7 @@ class BuyerScored(_RiskEvent):
 
     buyer_id: Id
     score: int | None = Field(default=None, strict=True, ge=-100_000, le=100_000)
-    pd: DecimalString = Field(description="probability of default within 12 months, 0..1")
+    pd: Probability = Field(description="probability of default within 12 months")
     grade: Grade
     previous_grade: Grade | None = None
     factors: tuple[FactorPoints, ...] = ()
@@ -103,7 +140,7 @@ class _GradeChange(_RiskEvent):
     signal_values: dict[Id, DecimalString | None] = Field(
         default_factory=dict, description="the buyer's signals when the grade changed"
     )
-    pd: DecimalString | None = None
+    pd: Probability | None = None
     policy_version: PolicyVersion
 
 
