@@ -5,7 +5,7 @@ in-memory state store (no database)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.registry import parse_event
 from arshield_risk_monitor.adapters.scorecards import from_directory
+from arshield_risk_monitor.adapters.statestore import RescoringStore
 from arshield_risk_monitor.application.wiring import router, wiring
 from arshield_risk_monitor.domain.decide import DayContext
 from arshield_risk_monitor.domain.scorecard import Scorecard
@@ -70,8 +71,22 @@ class Harness:
                     version = v
             return DayContext(version or base.decider.default_version)  # type: ignore[attr-defined]
 
+        async def stale(session: Any, tenant_id: str, version: str) -> list[str]:
+            return [
+                buyer
+                for (tenant, buyer), (raw, _) in self.store.states.items()
+                if tenant == tenant_id
+                and base.state.validate_json(raw).scorecard_version != version
+            ]
+
+        async def version_at(session: Any, tenant_id: str, day: date) -> str | None:
+            return (await day_context(session, tenant_id, day)).scorecard_version
+
         self.store = InMemoryStateStore()
-        self.kernel = Kernel(replace(base, day_context=day_context, projections=()), self.store)
+        self.kernel = Kernel(
+            replace(base, day_context=day_context, projections=()),
+            RescoringStore(self.store, version_at, stale),
+        )
         self.router = router(self.kernel, source="arshield/risk-monitor")
         self.rejected: list[str] = []
 
@@ -96,7 +111,12 @@ class Harness:
         return emitted
 
     async def tick(self, day: date, tenant: str = "acme") -> list[CloudEvent[Any]]:
-        return await self.run(make_event(BusinessDayStarted(business_date=day), tenant))
+        tick = BusinessDayStarted(business_date=day)
+        return await self.run(make_event(tick, tenant, source="arshield/clock", id=f"tick-{day}"))
+
+    def activate(self, version: str, effective_on: date) -> None:
+        """As a consumed `ScorecardActivated` does: in force from `effective_on`."""
+        self.versions.append((effective_on, version))
 
     async def state(self, buyer: str, tenant: str = "acme") -> BuyerRisk:
         raw = (await self.store.load(None, [(tenant, buyer)]))[(tenant, buyer)]
@@ -111,5 +131,7 @@ def harness(scorecards: Mapping[str, Scorecard]) -> Harness:
     return Harness(scorecards, "test-1")
 
 
-def names(events: Sequence[CloudEvent[Any]]) -> list[str]:
-    return [e.type.split(".")[2] for e in events]
+@pytest.fixture
+def make_harness(scorecards: Mapping[str, Scorecard]) -> Any:
+    """A harness whose default scorecard version is the argument (None: none)."""
+    return lambda default: Harness(scorecards, default)

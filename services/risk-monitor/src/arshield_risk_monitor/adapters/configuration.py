@@ -9,8 +9,9 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
 from arshield_risk_monitor.adapters import tables as t
-from arshield_runtime.db import buyer_states
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,14 @@ class Activation:
 async def record_activation(
     session: AsyncSession, tenant_id: str, event_id: str, activation: Activation
 ) -> None:
-    """Record the activation, and wake every buyer of the tenant on its effective date (or the
-    next tick, if that date has passed) to be re-scored under it."""
+    """Record the activation (in force from its effective date, after those recorded before it
+    for the same date)."""
     a = t.activations
     position = await session.scalar(
         sa.select(sa.func.count()).select_from(a).where(a.c.tenant_id == tenant_id)
     )
-    inserted = await session.execute(
-        sa.dialects.postgresql.insert(a)
+    await session.execute(
+        pg_insert(a)
         .values(
             event_id=event_id,
             tenant_id=tenant_id,
@@ -42,18 +43,6 @@ async def record_activation(
             position=int(position or 0) + 1,
         )
         .on_conflict_do_nothing()
-    )
-    if not inserted.rowcount:  # type: ignore[attr-defined]
-        return
-    s = buyer_states
-    await session.execute(
-        sa.update(s)
-        .where(s.c.tenant_id == tenant_id)
-        .values(
-            wake_on=sa.func.least(
-                sa.func.coalesce(s.c.wake_on, activation.effective_on), activation.effective_on
-            )
-        )
     )
 
 

@@ -5,7 +5,8 @@ projections and the public mapping.
 Two consumed events need more than a buyer's state, so they have handlers of their own beside
 the kernel's: an insolvency notice is checked against the tenant's business date (a notice dated
 later is dead-lettered), and the service's own `ScorecardActivated` is recorded (the version in
-force from its effective date) and wakes the tenant's buyers for that date.
+force from its effective date). The kernel's store is wrapped so that the business day a version
+takes effect wakes every buyer still on another one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from arshield_events.envelope import CloudEvent
 from arshield_risk_monitor.adapters import configuration
 from arshield_risk_monitor.adapters.projections import projections
 from arshield_risk_monitor.adapters.public_events import publish_with
+from arshield_risk_monitor.adapters.statestore import (
+    RescoringStore,
+    Stale,
+    VersionAt,
+    stale_in_postgres,
+)
 from arshield_risk_monitor.domain.commands import (
     Command,
     NoteBalance,
@@ -148,12 +155,23 @@ def labels(scorecards: Mapping[str, Scorecard]) -> Any:
     return labels_of
 
 
+def version_at(decider: RiskDecider) -> VersionAt:
+    """The version in force for a tenant on a business day: the latest activated by then, else
+    the service's default."""
+
+    async def at(session: AsyncSession, tenant_id: str, day: date) -> str | None:
+        version = await configuration.version_in_force(session, tenant_id, day)
+        return version or decider.default_version
+
+    return at
+
+
 def wiring(scorecards: Mapping[str, Scorecard], default_version: str | None) -> RiskWiring:
     decider = RiskDecider(scorecards, default_version)
+    in_force = version_at(decider)
 
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
-        version = await configuration.version_in_force(session, tenant_id, day)
-        return DayContext(scorecard_version=version or decider.default_version)
+        return DayContext(scorecard_version=await in_force(session, tenant_id, day))
 
     labels_of = labels(scorecards)
     return Wiring(
@@ -168,9 +186,17 @@ def wiring(scorecards: Mapping[str, Scorecard], default_version: str | None) -> 
 
 
 def kernel(
-    scorecards: Mapping[str, Scorecard], default_version: str | None, store: StateStore
+    scorecards: Mapping[str, Scorecard],
+    default_version: str | None,
+    store: StateStore,
+    *,
+    stale: Stale = stale_in_postgres,
 ) -> RiskKernel:
-    return Kernel(wiring(scorecards, default_version), store)
+    """The kernel over `store`, wrapped so that a business day also wakes every buyer not yet on
+    the version in force (`stale` finds them)."""
+    risk_wiring = wiring(scorecards, default_version)
+    decider: Any = risk_wiring.decider
+    return Kernel(risk_wiring, RescoringStore(store, version_at(decider), stale))
 
 
 def router(kernel: RiskKernel, *, source: str) -> EventRouter:
@@ -199,7 +225,6 @@ def router(kernel: RiskKernel, *, source: str) -> EventRouter:
         if ctx.event.source != source:
             return  # only the service's own configuration counts
         e: risk.ScorecardActivated = ctx.event.data
-        await kernel.unit_of_work(ctx.session, ctx.batch).flush()  # states first, then wake-ups
         activation = configuration.Activation(
             e.scorecard_version, e.effective_on, e.activated_by, e.activated_on
         )
