@@ -346,7 +346,8 @@ async def test_without_a_scorecard_signals_are_kept_but_nothing_is_published(
     await harness.tick(DAY)
     assert await harness.run(ev(registered()), ev(invoice("i1", DAY))) == []
     state = await harness.state("b1")
-    assert state.current is not None and state.current.grade is None
+    assert state.current is not None
+    assert state.current.grade is None
     assert state.current.signals["dbt_90d"] == 0.0
 
 
