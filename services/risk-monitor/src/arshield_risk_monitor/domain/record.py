@@ -40,7 +40,8 @@ def with_rating(history: History, rating: Rating) -> History:
 
 
 def with_financials(history: History, report: Financials) -> History:
-    reports = sorted((*history.financials, report), key=lambda f: (f.period_end_on, f.reported_on))
+    # the latest report is the latest reported (the signals read them as of a business date)
+    reports = sorted((*history.financials, report), key=lambda f: (f.reported_on, f.period_end_on))
     return history.model_copy(update={"financials": tuple(reports[-2:])})
 
 
