@@ -192,8 +192,9 @@ async def test_an_insolvency_notice_makes_the_buyer_insolvent_with_a_critical_al
         later(5),
     )
     assert await harness.wake("b1") is None  # nothing more to watch by time
-    # a second notice changes nothing
+    # a second notice changes nothing, nor does a later fact: grade 10 is published once
     assert await harness.run(ev(notice(later(5), proceeding="petition_filed"))) == []
+    assert await harness.run(ev(invoice("i9", later(4), "9000.00"))) == []
 
 
 async def test_a_dismissed_petition_is_not_insolvency(harness: Harness, ev: Any) -> None:

@@ -50,7 +50,7 @@ from arshield_risk_monitor.domain.state import (
     History,
     Insolvency,
     PendingExternal,
-    band,
+    publish_key,
     rank,
 )
 
@@ -206,7 +206,7 @@ def assess(
     if now.grade is None:
         return events
     published = state.published
-    if published != (now.grade, band(now.score)):
+    if published != publish_key(now.grade, now.score):
         previous = None if published is None else published[0]
         events.append(ScorePublished(now, previous))
         if previous is not None and previous != now.grade:

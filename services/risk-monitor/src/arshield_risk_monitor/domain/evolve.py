@@ -15,7 +15,7 @@ from arshield_risk_monitor.domain.events import (
     ScorecardApplied,
     ScorePublished,
 )
-from arshield_risk_monitor.domain.state import BuyerRisk, Mark, band
+from arshield_risk_monitor.domain.state import BuyerRisk, Mark, publish_key
 
 
 def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
@@ -45,7 +45,7 @@ def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
             mark = Mark(on=a.on, pd=a.pd if a.pd is not None else 1.0, grade=a.grade or 10)
             return state.model_copy(
                 update={
-                    "published": (a.grade or 10, band(a.score)),
+                    "published": publish_key(a.grade or 10, a.score),
                     "marks": (*state.marks, mark),
                 }
             )

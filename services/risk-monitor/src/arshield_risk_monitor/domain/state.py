@@ -25,6 +25,12 @@ def band(score: int | None) -> int:
     return -1 if score is None else score // BAND
 
 
+def publish_key(grade: int, score: int | None) -> tuple[int, int]:
+    """What a published score is compared on: its grade and band (an insolvent buyer's score no
+    longer matters: grade 10 is published once)."""
+    return (grade, -1 if grade >= 10 else band(score))
+
+
 def rank(level: AlertLevel | None) -> int:
     return 0 if level is None else LEVELS.index(level) + 1
 
