@@ -158,6 +158,7 @@ def test_pruning_keeps_only_what_a_window_can_still_see() -> None:
         partial_payments=(days(100), days(10)),
         disputes=(days(91),),
         ratings=(
+            Rating(published_on=days(900), grade=1),
             Rating(published_on=days(800), grade=2),
             Rating(published_on=days(500), grade=3),
             Rating(published_on=days(10), grade=7),
@@ -168,5 +169,6 @@ def test_pruning_keeps_only_what_a_window_can_still_see() -> None:
     assert kept == {"open-old", "a", "b", "c", "d", "e"}  # settled long ago and void go
     assert pruned.partial_payments == (days(10),)
     assert pruned.disputes == ()
-    assert [r.grade for r in pruned.ratings] == [3, 7]  # the one in force a year ago stays
+    # the one in force a year ago stays, and one before it (so "fewer than two" holds)
+    assert [r.grade for r in pruned.ratings] == [2, 3, 7]
     assert sig.compute(pruned, D) == sig.compute(history, D)

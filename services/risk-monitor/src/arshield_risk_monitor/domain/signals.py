@@ -161,9 +161,10 @@ def prune(history: History, day: date) -> History:
         or (not i.void and (i.due_on > long_cut or (i.settled_on or day) > long_cut))
     )
     ratings = history.ratings
+    # the one in force a year ago, and one before it: "fewer than two" must not change
     older = [k for k, r in enumerate(ratings) if r.published_on <= long_cut]
-    if len(older) > 1:
-        ratings = ratings[older[-1] :]
+    if len(older) > 2:
+        ratings = ratings[older[-2] :]
     return history.model_copy(
         update={
             "invoices": invoices,
