@@ -15,7 +15,7 @@ class RiskMonitorSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ARSHIELD_RISK_MONITOR_", extra="ignore")
 
     service_name: str = "risk-monitor"
-    database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/risk_monitor"
+    database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/risk-monitor"
     http_port: int = 8103
     topics: list[str] = Field(
         default_factory=lambda: [
