@@ -131,6 +131,8 @@ async def test_a_deteriorating_buyer_is_downgraded_and_alerted_and_the_api_shows
         ).json()
         assert [a["level"] for a in second["items"]] == ["watch"]
         assert second["next_cursor"] is None
+        assert (await api.get("/v1/alerts", params={"cursor": "junk"})).status_code == 400
+        assert (await api.get("/v1/alerts", params={"level": "panic"})).status_code == 422
         watch = (await api.get("/v1/alerts", params={"level": "watch"})).json()
         assert [a["raised_on"] for a in watch["items"]] == [on(11).isoformat()]
         window = (

@@ -366,3 +366,24 @@ async def test_the_same_log_gives_the_same_event_ids(make_harness: Any, ev: Any)
         runs.append([(e.id, e.type) for e in out])
     assert runs[0] == runs[1]
     assert len(runs[0]) > 3
+
+
+async def test_a_buyer_whose_day_fails_does_not_cost_the_others_their_day(
+    harness: Harness, ev: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arshield_risk_monitor.domain import signals
+
+    await harness.tick(DAY)
+    await harness.run(ev(registered("b1")), ev(registered("b2")))
+    await harness.run(ev(invoice("i1", DAY, buyer="b1")), ev(invoice("i2", DAY, buyer="b2")))
+    real = signals.compute
+
+    def failing(history: Any, day: date) -> Any:
+        if any(i.invoice_id == "i1" for i in history.invoices):
+            raise RuntimeError("a bug")
+        return real(history, day)
+
+    monkeypatch.setattr(signals, "compute", failing)
+    out = await harness.tick(later(30))
+    assert {e.data.buyer_id for e in out} == {"b2"}
+    assert await harness.wake("b1") == later(1)  # kept: it is tried again at the next tick

@@ -11,6 +11,7 @@ takes effect wakes every buyer still on another one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
@@ -40,6 +41,7 @@ from arshield_risk_monitor.domain.commands import (
     ReceivePayment,
     RegisterBuyer,
     RiskRefused,
+    StartBusinessDay,
     TrackInvoice,
     VoidInvoice,
 )
@@ -50,6 +52,8 @@ from arshield_risk_monitor.domain.state import BuyerRisk, Insolvency, Rating
 from arshield_runtime.kernel import Kernel, Translate, Wiring
 from arshield_runtime.messaging import EventRouter, HandlerContext, Rejected
 from arshield_runtime.statestore import StateStore
+
+log = logging.getLogger(__name__)
 
 RiskWiring = Wiring[BuyerRisk, Command, DomainEvent]
 RiskKernel = Kernel[BuyerRisk, Command, DomainEvent]
@@ -147,6 +151,25 @@ TRANSLATIONS: dict[type[Any], Translate[Command]] = {
 credited invoice is settled by credit: `credited`, not paid late)."""
 
 
+class GuardedDecider(RiskDecider):
+    """One buyer's failure on a business day must not cost the tenant's other buyers their day:
+    it decides nothing, keeps its wake-up and is rescored at the next tick or fact."""
+
+    def decide(self, state: BuyerRisk, command: Command) -> list[DomainEvent]:
+        if not isinstance(command, StartBusinessDay):
+            return super().decide(state, command)
+        try:
+            return super().decide(state, command)
+        except Exception:
+            log.exception(
+                "business day %s failed for buyer %s/%s; it is rescored later",
+                command.on,
+                state.tenant_id,
+                state.buyer_id,
+            )
+            return []
+
+
 def labels(scorecards: Mapping[str, Scorecard]) -> Any:
     def labels_of(version: str) -> list[tuple[str, str]]:
         card = scorecards.get(version)
@@ -167,7 +190,7 @@ def version_at(decider: RiskDecider) -> VersionAt:
 
 
 def wiring(scorecards: Mapping[str, Scorecard], default_version: str | None) -> RiskWiring:
-    decider = RiskDecider(scorecards, default_version)
+    decider = GuardedDecider(scorecards, default_version)
     in_force = version_at(decider)
 
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
