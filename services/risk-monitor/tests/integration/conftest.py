@@ -248,6 +248,28 @@ async def risk(stack: Stack, fresh_database: str, tmp_path: Path) -> AsyncIterat
 
 
 @pytest.fixture
+async def risk_on_own_topic(
+    stack: Stack, fresh_database: str, tmp_path: Path
+) -> AsyncIterator[RiskProcess]:
+    """The service reading its own events from the real `arshield.risk` (where its relay writes
+    them), the other topics fresh."""
+    process = RiskProcess(
+        database_url=fresh_database,
+        bootstrap=stack.bootstrap,
+        topic_map={**stack.topic_map, topics.RISK: topics.RISK},
+        log_path=tmp_path / "risk-monitor.log",
+    )
+    stack.partitions = await stack.partitions_of(topics.RISK)
+    for name in CONSUMED[:-1]:
+        stack.partitions += await stack.partitions_of(stack.topic_map[name])
+    await process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
 def tenant() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 

@@ -28,6 +28,8 @@ from arshield_events.external import (
 from arshield_events.ledger import InvoiceSettled
 from arshield_events.money import Money
 from arshield_events.risk import ScorecardActivated
+from arshield_runtime.auth import create_api_key
+from arshield_runtime.db import create_engine
 
 pytestmark = pytest.mark.integration
 
@@ -355,3 +357,43 @@ async def test_an_admin_puts_a_scorecard_version_in_force_as_an_event(
     assert kinds(published) == ["ScorecardActivated"]
     assert published[0].data.effective_on == on(1)
     assert published[0].subject == tenant
+
+
+async def test_a_version_put_in_force_over_http_scores_from_its_effective_day(
+    stack: Any, risk_on_own_topic: Any, tenant: str
+) -> None:
+    """The whole loop: the PUT writes the activation to the outbox, the relay publishes it to
+    `arshield.risk`, the service reads it back there, and the business day it names is scored
+    under the new version."""
+    risk = risk_on_own_topic
+    engine = create_engine(risk.database_url, pool_size=1)
+    try:
+        admin = await create_api_key(engine, tenant_id=tenant, name="a", scopes=["admin"])
+        read = await create_api_key(engine, tenant_id=tenant, name="r", scopes=["read"])
+    finally:
+        await engine.dispose()
+    before = await stack.offsets(topics.RISK)
+    await stack.run_days(risk, tenant, {D0: [fact(tenant, registered("B1"))]})
+    assert kinds(await stack.wait_published(tenant, before, 1)) == ["BuyerScored"]
+    since = await stack.offsets(topics.RISK)
+    async with httpx.AsyncClient(base_url=risk.url) as api:
+        accepted = await api.put(
+            "/v1/scorecard",
+            json={"scorecard_version": "test-2"},
+            headers={"authorization": f"Bearer {admin}"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert kinds(await stack.wait_published(tenant, since, 1)) == ["ScorecardActivated"]
+        await stack.wait_consumed(risk.group)
+        await stack.run_days(risk, tenant, {on(1): []})
+        headers = {"authorization": f"Bearer {read}"}
+        current = (await api.get("/v1/scorecard", headers=headers)).json()
+        assert current["in_force"] == "test-2"
+        assert [a["scorecard_version"] for a in current["activations"]] == ["test-2"]
+        profile = (await api.get("/v1/buyers/B1/risk", headers=headers)).json()
+        # test-2: base 650, nothing past due +10 -> 660, PD 0.3014 %, grade 4
+        assert (profile["scorecard_version"], profile["score"], profile["grade"]) == (
+            "test-2",
+            660,
+            4,
+        )
