@@ -20,14 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arshield_cli.stack import postgres_url
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, envelope
-from arshield_events.erp import BuyerRegistered
+from arshield_events.erp import BuyerRegistered, TenantProfiled
 from arshield_events.registry import event_headers, serialize_event
 from arshield_events.risk import RiskAlertRaised
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
-from arshield_runtime.kernel import Change, Emit, Kernel, Wiring, run_batch
+from arshield_runtime.kernel import TENANT, Change, Emit, Kernel, Wiring, run_batch
 from arshield_runtime.messaging import Rejected
-from arshield_runtime.statestore import InMemoryStateStore, PostgresStateStore, StateStore
+from arshield_runtime.statestore import (
+    Configuration,
+    InMemoryStateStore,
+    PostgresStateStore,
+    StateStore,
+)
 
 MIGRATIONS = Path(__file__).parent / "fixture_migrations"
 
@@ -263,7 +268,55 @@ async def test_a_tenants_business_date_never_goes_back(
     assert await store.business_date(session, "globex") is None
 
 
+async def test_a_store_answers_the_configuration_in_force_on_a_date(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    """A version is in force from its effective date; of two effective the same day, the one read
+    last; the same event recorded twice counts once; tenants and kinds never mix."""
+    store, session = store_and_session
+
+    def entry(event_id: str, version: str, effective_on: date, tenant: str = "acme") -> Any:
+        return Configuration(tenant, "policy", event_id, version, effective_on, {"v": version})
+
+    assert await store.in_force(session, "acme", "policy", date(2024, 1, 1)) is None
+    await store.configure(session, entry("e1", "v1", date(2024, 1, 1)))
+    await store.configure(session, entry("e2", "v2", date(2024, 3, 1)))
+    await store.configure(session, entry("e3", "v3", date(2024, 3, 1)))
+    await store.configure(session, entry("e1", "v1", date(2024, 1, 1)))  # redelivered
+    await store.configure(session, entry("e9", "other", date(2024, 1, 1), tenant="globex"))
+    in_force = [
+        (await store.in_force(session, "acme", "policy", day))
+        for day in (date(2023, 12, 31), date(2024, 2, 29), date(2024, 3, 1))
+    ]
+    assert [None if e is None else e.version for e in in_force] == [None, "v1", "v3"]
+    assert in_force[2] is not None
+    assert in_force[2].body == {"v": "v3"}
+    history = await store.configurations(session, "acme", "policy")
+    assert [e.event_id for e in history] == ["e1", "e2", "e3"]
+    assert await store.configurations(session, "acme", "tenant") == []
+
+
 # --- the pipeline on the fake ----------------------------------------------------------------
+
+
+@pytest.mark.unit
+async def test_the_tenants_profile_is_recorded_by_every_kernel() -> None:
+    store = InMemoryStateStore()
+    kernel = Kernel(wiring(), store)
+    profiled = envelope(
+        TenantProfiled(jurisdiction="DE", is_sme=True, effective_on=date(2024, 3, 1)),
+        id="tp-1",
+        source="erp/test",
+        subject="acme",
+        tenantid="acme",
+        time=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    assert await run_batch(kernel, [profiled]) == []
+    profile = await kernel.in_force(None, "acme", TENANT, date(2024, 3, 1))  # type: ignore[arg-type]
+    assert profile is not None
+    assert profile.body["jurisdiction"] == "DE"
+    assert await kernel.in_force(None, "acme", TENANT, date(2024, 2, 29)) is None  # type: ignore[arg-type]
+    assert "configurations" in kernel.rebuild_tables
 
 
 @pytest.mark.unit

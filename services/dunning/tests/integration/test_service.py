@@ -370,7 +370,8 @@ async def test_410_gone_disables_the_endpoint(
             )
         ).json()
         day = date(2024, 6, 1)
-        # an invoice that arrives 70 days overdue is handed over at once
+        # an invoice that arrives 70 days overdue gets its formal notice at once and is handed
+        # over the next business day
         await stack.publish(
             [
                 erp(
@@ -382,7 +383,7 @@ async def test_410_gone_disables_the_endpoint(
             ]
         )
         await stack.wait_consumed(dunning.group)
-        await run_days(stack, dunning, tenant, day, day)
+        await run_days(stack, dunning, tenant, day, day + timedelta(days=1))
         await receiver.wait_for(1, within=20)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

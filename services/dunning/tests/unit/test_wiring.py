@@ -25,7 +25,7 @@ from arshield_runtime.statestore import InMemoryStateStore
 pytestmark = pytest.mark.unit
 
 TENANT = "acme"
-CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
+CLAIMS = LatepayClaims(ReferenceRates.shipped(), tenant_jurisdiction="EU")
 
 
 def dunning_kernel(store: InMemoryStateStore) -> DunningKernel:

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import queries
+from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.adapters.projections import projections
 from arshield_dunning.adapters.public_events import publish
 from arshield_dunning.domain.claims import ClaimCalculator
@@ -49,8 +50,8 @@ from arshield_dunning.domain.state import BillingContact, BuyerDunning, Contract
 from arshield_events import dunning as dunning_events
 from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import Kernel, Translate, Wiring
-from arshield_runtime.statestore import StateStore
+from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
+from arshield_runtime.statestore import PostgresStateStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
             jurisdiction=str(e.contract_terms.jurisdiction),
             late_interest=str(e.contract_terms.late_interest),
             agreed_annual_rate=e.contract_terms.agreed_annual_rate,
+            signed_on=e.contract_terms.signed_on,
+            creditor_is_sme=e.contract_terms.creditor_is_sme,
+            debtor_is_large_or_public=e.contract_terms.debtor_is_large_or_public,
         )
     yield (
         e.buyer_id,
@@ -302,11 +306,25 @@ def translations(*, source: str, watch_from_grade: int = 7) -> dict[type[Any], T
     }
 
 
-def wiring(claims: ClaimCalculator, *, source: str, watch_from_grade: int = 7) -> DunningWiring:
+def wiring(
+    claims: LatepayClaims,
+    *,
+    source: str,
+    watch_from_grade: int = 7,
+    store: StateStore | None = None,
+) -> DunningWiring:
+    """`store` is the kernel's (the tenant's profile is read from it: the law of invoices without
+    contract terms, the same rule the ledger asks)."""
+    configured = store if store is not None else PostgresStateStore()
+
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+        profile = await configured.in_force(session, tenant_id, TENANT, day)
         return DayContext(
             policies=await queries.current_policies(session, tenant_id),
-            claims=claims,
+            claims=claims.for_tenant(
+                profile.body.get("jurisdiction") if profile else None,
+                profile.body.get("is_sme") if profile else None,
+            ),
             agency_id=await queries.delivery_target(session, tenant_id),
         )
 
@@ -322,6 +340,8 @@ def wiring(claims: ClaimCalculator, *, source: str, watch_from_grade: int = 7) -
 
 
 def kernel(
-    claims: ClaimCalculator, store: StateStore, *, source: str, watch_from_grade: int = 7
+    claims: LatepayClaims, store: StateStore, *, source: str, watch_from_grade: int = 7
 ) -> DunningKernel:
-    return Kernel(wiring(claims, source=source, watch_from_grade=watch_from_grade), store)
+    return Kernel(
+        wiring(claims, source=source, watch_from_grade=watch_from_grade, store=store), store
+    )

@@ -116,7 +116,7 @@ _LEDGER_CLOSED = {
 
 
 def _ledger_balance(d: Decision, c: NoteLedgerBalance) -> None:
-    d.add(LedgerBalanceNoted(invoice_id=c.invoice_id, outstanding=c.outstanding))
+    d.add(LedgerBalanceNoted(invoice_id=c.invoice_id, outstanding=c.outstanding, on=c.on))
     closure = _LEDGER_CLOSED.get(c.status)
     inv = d.state.invoice(c.invoice_id)
     if closure is not None and inv.closed is None:
@@ -206,6 +206,7 @@ def _record_promise(d: Decision, c: RecordPromise) -> None:
         amount=Money(amount=amount, currency=currency),
         recorded_on=c.recorded_on,
         recorded_by=c.recorded_by,
+        owed_when_recorded=owed,
     )
     paused_before = {inv.invoice_id: inv.paused for inv in invoices}
     d.add(PromiseRecorded(promise=promise))

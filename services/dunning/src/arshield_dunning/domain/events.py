@@ -58,6 +58,7 @@ class InvoiceReduced(Frozen):
 class LedgerBalanceNoted(Frozen):
     invoice_id: str
     outstanding: Decimal
+    on: date | None = None
 
 
 class DeliveryNoted(Frozen):
