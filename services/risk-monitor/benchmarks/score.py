@@ -115,7 +115,6 @@ def fact_scoring(decider: RiskDecider, state: BuyerRisk, rounds: int) -> list[fl
 
 
 async def tick_through_kernel(cards: dict[str, Any], version: str, buyers: int) -> float:
-    base = wiring(cards, version)
 
     async def context(session: Any, tenant: str, day: date) -> DayContext:
         return DayContext(version)
@@ -123,6 +122,7 @@ async def tick_through_kernel(cards: dict[str, Any], version: str, buyers: int) 
     from dataclasses import replace
 
     store = InMemoryStateStore()
+    base = wiring(cards, version, source="arshield/risk-monitor", store=store)
     kernel = Kernel(replace(base, day_context=context, projections=()), store)
     codec, decider = base.state, base.decider
     for k in range(buyers):

@@ -16,10 +16,10 @@ import pytest
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.registry import parse_event
+from arshield_events.risk import ScorecardActivated
 from arshield_risk_monitor.adapters.scorecards import from_directory
 from arshield_risk_monitor.adapters.statestore import RescoringStore
-from arshield_risk_monitor.application.wiring import router, wiring
-from arshield_risk_monitor.domain.decide import DayContext
+from arshield_risk_monitor.application.wiring import router, version_at, wiring
 from arshield_risk_monitor.domain.scorecard import Scorecard
 from arshield_risk_monitor.domain.state import BuyerRisk
 from arshield_runtime.kernel import Kernel
@@ -27,6 +27,7 @@ from arshield_runtime.messaging import BatchScope, HandlerContext, Origin, Rejec
 from arshield_runtime.statestore import InMemoryStateStore
 
 SCORECARDS_DIR = Path(__file__).parent / "fixtures" / "scorecards"
+SOURCE = "arshield/risk-monitor"
 _ids = itertools.count()
 
 
@@ -57,19 +58,12 @@ def ev() -> Any:
 
 
 class Harness:
-    """The service's consumer router over an in-memory store; the version in force per day is
-    `versions` (tenant-wide: the latest whose effective date has come)."""
+    """The service's consumer router over the in-memory store (the projections, which need
+    PostgreSQL, left out)."""
 
     def __init__(self, scorecards: Mapping[str, Scorecard], default: str | None) -> None:
-        self.versions: list[tuple[date, str]] = []
-        base = wiring(scorecards, default)
-
-        async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
-            version = None
-            for effective, v in sorted(self.versions):
-                if effective <= day:
-                    version = v
-            return DayContext(version or base.decider.default_version)  # type: ignore[attr-defined]
+        self.store = InMemoryStateStore()
+        base = wiring(scorecards, default, source=SOURCE, store=self.store)
 
         async def stale(session: Any, tenant_id: str, version: str) -> list[str]:
             return [
@@ -79,15 +73,10 @@ class Harness:
                 and base.state.validate_json(raw).scorecard_version != version
             ]
 
-        async def version_at(session: Any, tenant_id: str, day: date) -> str | None:
-            return (await day_context(session, tenant_id, day)).scorecard_version
-
-        self.store = InMemoryStateStore()
-        self.kernel = Kernel(
-            replace(base, day_context=day_context, projections=()),
-            RescoringStore(self.store, version_at, stale),
-        )
-        self.router = router(self.kernel, source="arshield/risk-monitor")
+        decider: Any = base.decider
+        wrapped = RescoringStore(self.store, version_at(decider, self.store), stale)
+        self.kernel = Kernel(replace(base, projections=()), wrapped)
+        self.router = router(self.kernel)
         self.rejected: list[str] = []
 
     async def run(self, *events: CloudEvent[Any]) -> list[CloudEvent[Any]]:
@@ -98,9 +87,7 @@ class Harness:
             handler = self.router.handler_for(e.data)
             if handler is None:
                 continue
-            ctx = HandlerContext(
-                session, e, Origin("unit", 0, 0), "arshield/risk-monitor", batch=scope
-            )
+            ctx = HandlerContext(session, e, Origin("unit", 0, 0), SOURCE, batch=scope)
             try:
                 await handler(ctx)
             except Rejected as rejected:
@@ -114,9 +101,15 @@ class Harness:
         tick = BusinessDayStarted(business_date=day)
         return await self.run(make_event(tick, tenant, source="arshield/clock", id=f"tick-{day}"))
 
-    def activate(self, version: str, effective_on: date) -> None:
-        """As a consumed `ScorecardActivated` does: in force from `effective_on`."""
-        self.versions.append((effective_on, version))
+    async def activate(self, version: str, effective_on: date, tenant: str = "acme") -> None:
+        """The service's own `ScorecardActivated` read back from its topic."""
+        activated = ScorecardActivated(
+            scorecard_version=version,
+            effective_on=effective_on,
+            activated_by="test",
+            activated_on=effective_on,
+        )
+        await self.run(make_event(activated, tenant, source=SOURCE))
 
     async def state(self, buyer: str, tenant: str = "acme") -> BuyerRisk:
         raw = (await self.store.load(None, [(tenant, buyer)]))[(tenant, buyer)]

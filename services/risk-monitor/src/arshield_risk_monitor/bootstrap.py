@@ -7,7 +7,6 @@ from pathlib import Path
 
 from arshield_events import risk as risk_events
 from arshield_risk_monitor.adapters import scorecards as shipped
-from arshield_risk_monitor.adapters import tables
 from arshield_risk_monitor.application.wiring import kernel as risk_kernel
 from arshield_risk_monitor.application.wiring import router
 from arshield_risk_monitor.domain.scorecard import Scorecard
@@ -27,13 +26,15 @@ def bootstrap(
 ) -> ServiceDefinition:
     settings = settings or RiskMonitorSettings()
     cards = scorecards if scorecards is not None else shipped.catalogue(settings.scorecards_dir)
-    kernel = risk_kernel(cards, settings.default_scorecard, store or PostgresStateStore())
+    kernel = risk_kernel(
+        cards, settings.default_scorecard, store or PostgresStateStore(), source=settings.source
+    )
     return ServiceDefinition(
         settings=settings,
-        router=router(kernel, source=settings.source),
+        router=router(kernel),
         migrations=MIGRATIONS,
         http_routers=[api_router],
-        projection_tables=[*kernel.rebuild_tables, tables.activations.name],
+        projection_tables=kernel.rebuild_tables,
         publishes=risk_events.EVENTS,
         state={"kernel": kernel, "scorecards": cards},
     )

@@ -311,7 +311,7 @@ async def test_the_scorecard_in_force_changes_at_the_next_business_day(
     harness = make_harness("test-1")
     await harness.tick(DAY)
     await harness.run(ev(registered()))
-    harness.activate("test-2", later(2))
+    await harness.activate("test-2", later(2))
     assert await harness.tick(later(1)) == []  # not yet in force; nothing changed by time
     out = await harness.tick(later(2))
     # test-2's base is 650: 660, z = -5.8, PD 0.3014 %, grade 4
@@ -331,7 +331,7 @@ async def test_a_new_version_reaches_buyers_that_changed_after_it_was_activated(
     await harness.tick(DAY)
     await harness.run(ev(registered()))
     await harness.tick(later(1))
-    harness.activate("test-2", later(3))
+    await harness.activate("test-2", later(3))
     # a fact after the activation saves the buyer's state (and its own wake-up) again
     await harness.run(ev(invoice("i1", later(40))))
     assert await harness.wake("b1") == later(40)
@@ -387,3 +387,16 @@ async def test_a_buyer_whose_day_fails_does_not_cost_the_others_their_day(
     out = await harness.tick(later(30))
     assert {e.data.buyer_id for e in out} == {"b2"}
     assert await harness.wake("b1") == later(1)  # kept: it is tried again at the next tick
+
+
+async def test_only_the_services_own_activation_counts(harness: Harness, ev: Any) -> None:
+    from arshield_events.risk import ScorecardActivated
+
+    await harness.tick(DAY)
+    await harness.run(ev(registered()))
+    forged = ScorecardActivated(
+        scorecard_version="test-2", effective_on=later(1), activated_by="x", activated_on=DAY
+    )
+    await harness.run(ev(forged, source="erp/test"))
+    assert await harness.tick(later(1)) == []
+    assert (await harness.state("b1")).scorecard_version == "test-1"

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from arshield_runtime.db import buyer_states
-from arshield_runtime.statestore import BuyerKey, StateRow, StateStore
+from arshield_runtime.statestore import BuyerKey, Configuration, StateRow, StateStore
 
 VersionAt = Callable[[Any, str, date], Awaitable[str | None]]
 """(session, tenant, day) -> the scorecard version in force that day."""
@@ -53,3 +53,14 @@ class RescoringStore:
 
     async def business_date(self, session: Any, tenant_id: str) -> date | None:
         return await self.base.business_date(session, tenant_id)
+
+    async def configure(self, session: Any, entry: Configuration) -> None:
+        await self.base.configure(session, entry)
+
+    async def configurations(self, session: Any, tenant_id: str, kind: str) -> list[Configuration]:
+        return await self.base.configurations(session, tenant_id, kind)
+
+    async def in_force(
+        self, session: Any, tenant_id: str, kind: str, day: date
+    ) -> Configuration | None:
+        return await self.base.in_force(session, tenant_id, kind, day)

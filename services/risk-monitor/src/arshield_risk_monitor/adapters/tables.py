@@ -1,5 +1,6 @@
-"""Risk-monitor's tables: read models (projections of the log) and the scorecard versions put in
-force. Buyer states and business dates are the kernel's (`buyer_states`, `business_dates`).
+"""Risk-monitor's tables: read models (projections of the log). Buyer states, business dates and
+the scorecard versions put in force are the kernel's (`buyer_states`, `business_dates`,
+`configurations`).
 No column holds a wall-clock time, so a rebuild reproduces every row."""
 
 from __future__ import annotations
@@ -62,17 +63,4 @@ grade_changes = sa.Table(
     sa.Column("changed_on", sa.Date, primary_key=True),
     sa.Column("from_grade", sa.Integer),
     sa.Column("to_grade", sa.Integer, nullable=False),
-)
-
-activations = sa.Table(
-    "risk_scorecard_activations",
-    metadata,
-    sa.Column("event_id", sa.Text, primary_key=True),
-    sa.Column("tenant_id", sa.Text, nullable=False),
-    sa.Column("scorecard_version", sa.Text, nullable=False),
-    sa.Column("effective_on", sa.Date, nullable=False),
-    sa.Column("activated_by", sa.Text, nullable=False),
-    sa.Column("activated_on", sa.Date, nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Index("ix_risk_activations", "tenant_id", "effective_on", "position"),
 )

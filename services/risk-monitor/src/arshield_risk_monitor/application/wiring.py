@@ -2,11 +2,11 @@
 decider, the state's codec, the scorecard version a business day is decided under, the
 projections and the public mapping.
 
-Two consumed events need more than a buyer's state, so they have handlers of their own beside
-the kernel's: an insolvency notice is checked against the tenant's business date (a notice dated
-later is dead-lettered), and the service's own `ScorecardActivated` is recorded (the version in
-force from its effective date). The kernel's store is wrapped so that the business day a version
-takes effect wakes every buyer still on another one.
+The scorecard version in force is configuration on the log: the service's own
+`ScorecardActivated` is recorded by the kernel (kind `scorecard`) and read back by business date.
+The kernel's store is wrapped so that the business day a version takes effect wakes every buyer
+still on another one. An insolvency notice has a handler of its own beside the kernel's: it is
+checked against the tenant's business date (a notice dated later is dead-lettered).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events import erp, external, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_risk_monitor.adapters import configuration
 from arshield_risk_monitor.adapters.projections import projections
 from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.adapters.statestore import (
@@ -49,9 +48,9 @@ from arshield_risk_monitor.domain.decide import DayContext, RiskDecider
 from arshield_risk_monitor.domain.events import DomainEvent
 from arshield_risk_monitor.domain.scorecard import Scorecard
 from arshield_risk_monitor.domain.state import BuyerRisk, Insolvency, Rating
-from arshield_runtime.kernel import Kernel, Translate, Wiring
+from arshield_runtime.kernel import Configure, Kernel, Translate, Wiring
 from arshield_runtime.messaging import EventRouter, HandlerContext, Rejected
-from arshield_runtime.statestore import StateStore
+from arshield_runtime.statestore import Configuration, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,8 @@ RiskWiring = Wiring[BuyerRisk, Command, DomainEvent]
 RiskKernel = Kernel[BuyerRisk, Command, DomainEvent]
 Commands = Iterator[tuple[str, Command]]
 VOID_STATUSES = ("cancelled", "credited")
+SCORECARD = "scorecard"
+"""The configuration kind of the scorecard version in force."""
 
 
 def buyer_registered(event: CloudEvent[Any]) -> Commands:
@@ -178,20 +179,46 @@ def labels(scorecards: Mapping[str, Scorecard]) -> Any:
     return labels_of
 
 
-def version_at(decider: RiskDecider) -> VersionAt:
+def scorecard_activated(source: str) -> Configure:
+    """`ScorecardActivated` as configuration: only the service's own (its API wrote it)."""
+
+    def configure(event: CloudEvent[Any]) -> Configuration | None:
+        if event.source != source:
+            return None
+        e: risk.ScorecardActivated = event.data
+        return Configuration(
+            tenant_id=event.tenantid,
+            kind=SCORECARD,
+            event_id=event.id,
+            version=e.scorecard_version,
+            effective_on=e.effective_on,
+            body=e.model_dump(mode="json"),
+        )
+
+    return configure
+
+
+def version_at(decider: RiskDecider, store: StateStore) -> VersionAt:
     """The version in force for a tenant on a business day: the latest activated by then, else
     the service's default."""
 
     async def at(session: AsyncSession, tenant_id: str, day: date) -> str | None:
-        version = await configuration.version_in_force(session, tenant_id, day)
-        return version or decider.default_version
+        entry = await store.in_force(session, tenant_id, SCORECARD, day)
+        return entry.version if entry is not None else decider.default_version
 
     return at
 
 
-def wiring(scorecards: Mapping[str, Scorecard], default_version: str | None) -> RiskWiring:
+def wiring(
+    scorecards: Mapping[str, Scorecard],
+    default_version: str | None,
+    *,
+    source: str,
+    store: StateStore,
+) -> RiskWiring:
+    """`store` is the kernel's (the scorecard version in force is read from it)."""
     decider = GuardedDecider(scorecards, default_version)
-    in_force = version_at(decider)
+    in_force = version_at(decider, store)
 
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
         return DayContext(scorecard_version=await in_force(session, tenant_id, day))
@@ -205,6 +232,7 @@ def wiring(scorecards: Mapping[str, Scorecard], default_version: str | None) -> 
         publish=publish_with(labels_of),
         refusals=(RiskRefused,),
         day_context=day_context,
+        configure={risk.ScorecardActivated: scorecard_activated(source)},
     )
 
 
@@ -213,17 +241,19 @@ def kernel(
     default_version: str | None,
     store: StateStore,
     *,
+    source: str,
     stale: Stale = stale_in_postgres,
 ) -> RiskKernel:
     """The kernel over `store`, wrapped so that a business day also wakes every buyer not yet on
     the version in force (`stale` finds them)."""
-    risk_wiring = wiring(scorecards, default_version)
-    decider: Any = risk_wiring.decider
-    return Kernel(risk_wiring, RescoringStore(store, version_at(decider), stale))
+    decider = GuardedDecider(scorecards, default_version)
+    wrapped = RescoringStore(store, version_at(decider, store), stale)
+    return Kernel(wiring(scorecards, default_version, source=source, store=store), wrapped)
 
 
-def router(kernel: RiskKernel, *, source: str) -> EventRouter:
-    """The kernel's router, with the two handlers that need more than a buyer's state."""
+def router(kernel: RiskKernel) -> EventRouter:
+    """The kernel's router, with the insolvency notice's handler (it needs the tenant's business
+    date, not only the buyer's state)."""
     events = kernel.router()
 
     @events.handles(external.InsolvencyNoticePublished)
@@ -242,17 +272,5 @@ def router(kernel: RiskKernel, *, source: str) -> EventRouter:
         command = NoteInsolvency(insolvency=notice, on=today or e.published_on)
         unit = kernel.unit_of_work(ctx.session, ctx.batch)
         await unit.execute(tenant_id, e.buyer_id, command, ctx, ctx.event)
-
-    @events.handles(risk.ScorecardActivated)
-    async def scorecard_activated(ctx: HandlerContext) -> None:
-        if ctx.event.source != source:
-            return  # only the service's own configuration counts
-        e: risk.ScorecardActivated = ctx.event.data
-        activation = configuration.Activation(
-            e.scorecard_version, e.effective_on, e.activated_by, e.activated_on
-        )
-        await configuration.record_activation(
-            ctx.session, ctx.event.tenantid, ctx.event.id, activation
-        )
 
     return events

@@ -44,7 +44,12 @@ def _kernel(request: Request) -> RiskKernel:
     kernel: RiskKernel | None = getattr(request.app.state, "kernel", None)
     if kernel is None:
         settings = _settings(request)
-        kernel = risk_kernel(_scorecards(request), settings.default_scorecard, PostgresStateStore())
+        kernel = risk_kernel(
+            _scorecards(request),
+            settings.default_scorecard,
+            PostgresStateStore(),
+            source=settings.source,
+        )
         request.app.state.kernel = kernel
     return kernel
 

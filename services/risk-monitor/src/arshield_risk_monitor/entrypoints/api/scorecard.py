@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from arshield_risk_monitor.adapters import configuration
 from arshield_risk_monitor.application import use_cases
+from arshield_risk_monitor.application.wiring import SCORECARD
 from arshield_risk_monitor.entrypoints.api.deps import (
     Kernel,
     RelayWake,
@@ -53,19 +53,24 @@ def _out(a: Any) -> dict[str, Any]:
     }
 
 
+def _recorded(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: body[key] for key in ActivationOut.model_fields}
+
+
 @router.get("/scorecard", response_model=ScorecardOut)
 async def scorecard(
     principal: ReadPrincipal, session: Session, kernel: Kernel, cards: Scorecards
 ) -> Any:
     tenant = principal.tenant_id
     today = await use_cases.business_date(session, kernel, tenant)
-    version = await configuration.version_in_force(session, tenant, today)
+    entry = await kernel.in_force(session, tenant, SCORECARD, today)
     default = getattr(kernel.wiring.decider, "default_version", None)
+    recorded = await kernel.configurations(session, tenant, SCORECARD)
     return {
         "business_date": today,
-        "in_force": version or default,
+        "in_force": entry.version if entry is not None else default,
         "known_versions": sorted(cards),
-        "activations": [_out(a) for a in await configuration.activations(session, tenant)],
+        "activations": [_recorded(a.body) for a in recorded],
     }
 
 

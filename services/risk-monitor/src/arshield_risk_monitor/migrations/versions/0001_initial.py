@@ -1,5 +1,5 @@
-"""The runtime's tables (inbox, outbox, api keys, the kernel's buyer states and business dates)
-and risk-monitor's read models and scorecard activations.
+"""The runtime's tables (inbox, outbox, api keys, the kernel's buyer states, business dates and
+configurations) and risk-monitor's read models.
 
 Revision ID: 0001
 Revises:
@@ -69,26 +69,10 @@ def upgrade() -> None:
         sa.Column("from_grade", sa.Integer()),
         sa.Column("to_grade", sa.Integer(), nullable=False),
     )
-    op.create_table(
-        "risk_scorecard_activations",
-        sa.Column("event_id", sa.Text(), primary_key=True),
-        sa.Column("tenant_id", sa.Text(), nullable=False),
-        sa.Column("scorecard_version", sa.Text(), nullable=False),
-        sa.Column("effective_on", sa.Date(), nullable=False),
-        sa.Column("activated_by", sa.Text(), nullable=False),
-        sa.Column("activated_on", sa.Date(), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-    )
-    op.create_index(
-        "ix_risk_activations",
-        "risk_scorecard_activations",
-        ["tenant_id", "effective_on", "position"],
-    )
 
 
 def downgrade() -> None:
     for table in (
-        "risk_scorecard_activations",
         "risk_grade_changes",
         "risk_alerts",
         "risk_score_history",
