@@ -342,6 +342,10 @@ async def test_an_admin_puts_a_scorecard_version_in_force_as_an_event(
             "/v1/scorecard", json={"scorecard_version": "test-2", "effective_on": D0.isoformat()}
         )
         assert past.status_code == 422
+        far = await api.put(
+            "/v1/scorecard", json={"scorecard_version": "test-2", "effective_on": "9999-01-01"}
+        )
+        assert far.status_code == 422
         reader = await api.put(
             "/v1/scorecard",
             json={"scorecard_version": "test-2"},

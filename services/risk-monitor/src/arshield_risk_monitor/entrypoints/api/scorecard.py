@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from arshield_events.fields import BusinessDate
 from arshield_risk_monitor.application import use_cases
 from arshield_risk_monitor.application.wiring import SCORECARD
 from arshield_risk_monitor.entrypoints.api.deps import (
@@ -24,7 +25,7 @@ router = APIRouter()
 
 class ActivationIn(BaseModel):
     scorecard_version: str = Field(min_length=1, max_length=64)
-    effective_on: date | None = Field(
+    effective_on: BusinessDate | None = Field(
         default=None, description="the first business date scored under it (default: the next)"
     )
 
