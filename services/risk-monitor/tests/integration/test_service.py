@@ -180,8 +180,18 @@ async def test_an_insolvency_notice_gives_buyer_insolvent_and_a_critical_alert_t
         risk,
         tenant,
         {
-            D0: [fact(tenant, registered("B2"))],
+            D0: [
+                fact(tenant, registered("B2")),
+                # about a buyer not yet registered: kept until it is
+                fact(
+                    tenant,
+                    BuyerRatingPublished(
+                        buyer_id="B4", provider_id="agency", grade=2, published_on=D0
+                    ),
+                ),
+            ],
             on(5): [
+                fact(tenant, registered("B4")),
                 fact(tenant, notice),
                 # dated after the business date: dead-lettered
                 fact(tenant, notice.model_copy(update={"buyer_id": "B3", "published_on": on(6)})),
@@ -199,7 +209,12 @@ async def test_an_insolvency_notice_gives_buyer_insolvent_and_a_critical_alert_t
             ],
         },
     )
-    published = await stack.wait_published(tenant, since, 5)
+    published = await stack.wait_published(tenant, since, 6)
+    b4 = [e.data for e in published if e.data.buyer_id == "B4"]
+    # the rating waited for the registration: external grade 2 (+20), nothing past due (+10)
+    assert [(e.score, e.grade) for e in b4] == [(630, 5)]
+    assert {f.signal: f.value for f in b4[0].factors}["external_grade"] == 2
+    published = [e for e in published if e.data.buyer_id == "B2"]
     assert kinds(published) == [
         "BuyerScored",
         "BuyerInsolvent",
