@@ -400,3 +400,16 @@ async def test_only_the_services_own_activation_counts(harness: Harness, ev: Any
     await harness.run(ev(forged, source="erp/test"))
     assert await harness.tick(later(1)) == []
     assert (await harness.state("b1")).scorecard_version == "test-1"
+
+
+async def test_what_waits_for_a_registration_stays_bounded(harness: Harness, ev: Any) -> None:
+    await harness.tick(DAY)
+    for n in range(30):
+        rating = BuyerRatingPublished(
+            buyer_id="b9", provider_id="a", grade=1 + n % 9, published_on=DAY - timedelta(days=n)
+        )
+        await harness.run(ev(rating))
+    await harness.run(ev(notice(DAY, buyer="b9")))
+    pending = (await harness.state("b9")).pending
+    assert len(pending) == 21
+    assert pending[0].kind == "insolvency"

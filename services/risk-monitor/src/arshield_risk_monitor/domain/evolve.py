@@ -15,7 +15,17 @@ from arshield_risk_monitor.domain.events import (
     ScorecardApplied,
     ScorePublished,
 )
-from arshield_risk_monitor.domain.state import BuyerRisk, Mark, publish_key
+from arshield_risk_monitor.domain.state import BuyerRisk, Mark, PendingExternal, publish_key
+
+PENDING_KEPT = 20
+"""External facts kept for a buyer not yet registered, besides an insolvency notice: the latest
+ones (more ratings or reports than that could never all reach a window)."""
+
+
+def kept(pending: tuple[PendingExternal, ...]) -> tuple[PendingExternal, ...]:
+    notices = [p for p in pending if p.kind == "insolvency"][:1]
+    others = [p for p in pending if p.kind != "insolvency"][-PENDING_KEPT:]
+    return (*notices, *others)
 
 
 def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
@@ -25,7 +35,7 @@ def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
         case HistoryChanged():
             return state.model_copy(update={"history": event.history})
         case ExternalPended():
-            return state.model_copy(update={"pending": (*state.pending, event.fact)})
+            return state.model_copy(update={"pending": kept((*state.pending, event.fact))})
         case ScorecardApplied():
             return state.model_copy(
                 update={"scorecard_version": event.version, "version_seen": True}
