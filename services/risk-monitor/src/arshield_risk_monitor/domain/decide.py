@@ -1,10 +1,13 @@
-"""The risk decider: record a fact or take a business day, then re-assess the buyer and decide
-what to publish.
+"""The risk decider: a fact changes the buyer's history and is scored at once (its risk profile
+shows it); a business day decides what to publish (ARCHITECTURE decision 5: the order in which
+one day's facts arrive, across topics, never changes a decision, so a rebuild decides alike).
 
 A buyer is scored once registered. Its score is published when its grade or its score's band
 (`BAND` points) changes, so the log holds grade moves rather than every wobble; a grade change is
-a downgrade or an upgrade with the factors that explain it; an alert when its level rises; and an
-insolvency notice makes it insolvent (grade 10, a critical alert) on the day the notice arrives.
+a downgrade or an upgrade with the factors that explain it; an alert when its level rises. An
+insolvency notice is the one fact decided on arrival: the buyer is insolvent, with a critical
+alert, on the business day the notice arrives (its grade 10 is published at the next business
+day, with the score of that day).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from arshield_risk_monitor.domain.commands import (
 from arshield_risk_monitor.domain.events import (
     Assessed,
     BecameInsolvent,
+    DayTaken,
     DomainEvent,
     ExternalPended,
     GradeChanged,
@@ -111,10 +115,12 @@ class RiskDecider:
 
 
 def wake_on(state: BuyerRisk) -> date | None:
-    if not state.registered or state.insolvency is not None or state.as_of is None:
+    if not state.registered or state.as_of is None:
         return None
-    if not state.version_seen:
+    if state.undecided or not state.version_seen:
         return state.as_of + timedelta(days=1)
+    if state.insolvency is not None:
+        return None
     return sig.next_change(state.history, state.as_of)
 
 
@@ -128,7 +134,7 @@ def decide(state: BuyerRisk, command: Command, decider: RiskDecider) -> list[Dom
                 state = state.model_copy(
                     update={"scorecard_version": command.scorecard_version, "version_seen": True}
                 )
-            elif state.as_of is not None and command.on <= state.as_of:
+            elif state.as_of is not None and command.on <= state.as_of and not state.undecided:
                 return []
             day = later(state.as_of, command.on)
         case RegisterBuyer():
@@ -166,7 +172,22 @@ def decide(state: BuyerRisk, command: Command, decider: RiskDecider) -> list[Dom
     if not registered:
         return events
     after = state.model_copy(update={"history": history, "insolvency": insolvency})
-    return events + assess(after, day, decider, newly_insolvent=newly_insolvent)
+    if isinstance(command, StartBusinessDay):
+        return [*events, DayTaken(day), *assess(after, day, decider)]
+    card = decider.scorecard(after)
+    events.append(Assessed(assessment_of(after, day, card)))
+    if newly_insolvent:
+        events.append(
+            LevelChanged(
+                level="critical",
+                raised=True,
+                signal="insolvency_notice",
+                detail="insolvency notice published",
+                on=day,
+                version=card.version if card is not None else "none",
+            )
+        )
+    return events
 
 
 def _with_pending(history: History, fact: PendingExternal) -> History:
@@ -195,11 +216,8 @@ def assessment_of(state: BuyerRisk, day: date, card: Scorecard | None) -> Assess
     )
 
 
-def assess(
-    state: BuyerRisk, day: date, decider: RiskDecider, *, newly_insolvent: bool = False
-) -> list[DomainEvent]:
-    """Re-assess the buyer as of `day` and decide what to publish. An insolvency raises its
-    critical alert even over a critical level reached by grade: it is a new fact, once."""
+def assess(state: BuyerRisk, day: date, decider: RiskDecider) -> list[DomainEvent]:
+    """Re-assess the buyer as of `day` and decide what to publish (a business day)."""
     card = decider.scorecard(state)
     now = assessment_of(state, day, card)
     events: list[DomainEvent] = [Assessed(now)]
@@ -214,11 +232,11 @@ def assess(
             events.append(GradeChanged(previous, now.grade, now, reasons, signals))
     rules = card.alerts if card is not None else DEFAULT_RULES
     level = level_of(now, in_force(state.marks, day), rules, insolvent=state.insolvency is not None)
-    if level.level != state.level or newly_insolvent:
+    if level.level != state.level:
         events.append(
             LevelChanged(
                 level=level.level,
-                raised=newly_insolvent or rank(level.level) > rank(state.level),
+                raised=rank(level.level) > rank(state.level),
                 signal=level.signal,
                 detail=level.detail,
                 on=day,

@@ -36,6 +36,13 @@ class ScorecardApplied:
 
 
 @dataclass(frozen=True)
+class DayTaken:
+    """A business day decided what the facts since the last one changed."""
+
+    on: date
+
+
+@dataclass(frozen=True)
 class Assessed:
     """The buyer's signals and score were recomputed (as of `assessment.on`)."""
 
@@ -80,6 +87,7 @@ DomainEvent = (
     | HistoryChanged
     | ExternalPended
     | ScorecardApplied
+    | DayTaken
     | Assessed
     | ScorePublished
     | GradeChanged

@@ -7,6 +7,7 @@ from arshield_risk_monitor.domain.alerts import in_force
 from arshield_risk_monitor.domain.events import (
     Assessed,
     BecameInsolvent,
+    DayTaken,
     DomainEvent,
     ExternalPended,
     HistoryChanged,
@@ -31,9 +32,11 @@ def kept(pending: tuple[PendingExternal, ...]) -> tuple[PendingExternal, ...]:
 def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
     match event:
         case Registered():
-            return state.model_copy(update={"registered": True, "pending": ()})
+            return state.model_copy(update={"registered": True, "pending": (), "undecided": True})
         case HistoryChanged():
-            return state.model_copy(update={"history": event.history})
+            return state.model_copy(update={"history": event.history, "undecided": True})
+        case DayTaken():
+            return state.model_copy(update={"undecided": False})
         case ExternalPended():
             return state.model_copy(update={"pending": kept((*state.pending, event.fact))})
         case ScorecardApplied():
@@ -62,5 +65,5 @@ def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
         case LevelChanged():
             return state.model_copy(update={"level": event.level})
         case BecameInsolvent():
-            return state.model_copy(update={"insolvency": event.insolvency})
+            return state.model_copy(update={"insolvency": event.insolvency, "undecided": True})
     return state

@@ -133,3 +133,5 @@ class BuyerRisk(Frozen):
     marks: tuple[Mark, ...] = ()
     level: AlertLevel | None = None
     """The alert level the buyer is at (an alert is raised only when it rises)."""
+    undecided: bool = False
+    """Facts changed the buyer since its last business day: the next one decides."""
