@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -296,7 +296,66 @@ async def test_a_store_answers_the_configuration_in_force_on_a_date(
     assert await store.configurations(session, "acme", "tenant") == []
 
 
+async def test_a_tenant_wake_up_makes_every_buyer_due_once(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    """A configuration version taking effect on 1 Mar: every buyer of the tenant is due on that
+    day's tick (whatever its own wake-up), once; the earlier of two wake-ups stands."""
+    store, session = store_and_session
+    await store.save(
+        session,
+        [
+            (("acme", "b-1"), "{}", date(2024, 6, 1)),
+            (("acme", "b-2"), "{}", None),
+            (("globex", "b-9"), "{}", None),
+        ],
+    )
+    await store.wake_tenant(session, "acme", date(2024, 3, 5))
+    await store.wake_tenant(session, "acme", date(2024, 3, 1))
+    assert await store.due(session, "acme", date(2024, 2, 29)) == []
+    assert await store.due(session, "acme", date(2024, 3, 1)) == ["b-1", "b-2"]
+    assert await store.due(session, "acme", date(2024, 3, 2)) == []
+    assert await store.due(session, "globex", date(2024, 3, 2)) == []
+
+
 # --- the pipeline on the fake ----------------------------------------------------------------
+
+
+@pytest.mark.unit
+async def test_a_configuration_event_is_recorded_and_wakes_the_tenant_on_its_date() -> None:
+    def configured(event: CloudEvent[Any]) -> Configuration:
+        alert: RiskAlertRaised = event.data
+        return Configuration(
+            event.tenantid, "toy", event.id, alert.policy_version, alert.raised_on, {}
+        )
+
+    store = InMemoryStateStore()
+    kernel = Kernel(replace(wiring(), configure={RiskAlertRaised: configured}), store)
+    monday = date(2024, 3, 4)
+    await run_batch(kernel, [registered("b-1", monday), registered("b-2", monday)])
+    await run_batch(kernel, [tick(date(2024, 3, 5))])  # both alerted; nobody wakes again
+    assert [s[1] for s in store.states.values()] == [None, None]
+    version = envelope(
+        RiskAlertRaised(
+            alert_id="v2",
+            buyer_id="b-1",
+            level="watch",
+            signal="partial_payments",
+            detail="toy configuration",
+            policy_version="toy-2",
+            raised_on=date(2024, 3, 8),
+        ),
+        id="cfg-2",
+        source="arshield/toy",
+        subject="b-1",
+        tenantid="acme",
+        time=datetime(2024, 3, 6, tzinfo=UTC),
+    )
+    await run_batch(kernel, [version])
+    recorded = await kernel.configurations(None, "acme", "toy")  # type: ignore[arg-type]
+    assert [(c.version, c.effective_on) for c in recorded] == [("toy-2", date(2024, 3, 8))]
+    assert await store.due(None, "acme", date(2024, 3, 7)) == []
+    assert await store.due(None, "acme", date(2024, 3, 8)) == ["b-1", "b-2"]
 
 
 @pytest.mark.unit

@@ -81,6 +81,15 @@ business_dates = sa.Table(
     sa.Column("business_date", sa.Date, nullable=False),
 )
 
+tenant_wakes = sa.Table(
+    "tenant_wakes",
+    runtime_metadata,
+    # Every buyer of the tenant is due on this date (a configuration version takes effect then),
+    # whatever its own wake-up date; consumed by that day's tick.
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("wake_on", sa.Date, nullable=False),
+)
+
 configurations = sa.Table(
     "configurations",
     runtime_metadata,

@@ -29,7 +29,7 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload
 from arshield_events.erp import TenantProfiled
 from arshield_events.registry import parse_event
-from arshield_runtime.db import business_dates, buyer_states, configurations
+from arshield_runtime.db import business_dates, buyer_states, configurations, tenant_wakes
 from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Origin, Rejected
 from arshield_runtime.statestore import BuyerKey, Configuration, StateStore
 
@@ -118,7 +118,9 @@ class Wiring(Generic[S, C, E]):
     """Loads, once per tenant and business day, what the day commands need (the configuration in
     force: `Kernel.in_force`)."""
     configure: Mapping[type[Payload], Configure] = field(default_factory=dict)
-    """The service's configuration events: each consumed one is recorded as a version."""
+    """The service's configuration events: each consumed one is recorded as a version, and every
+    buyer of the tenant gets its day command on the version's effective date (the decider sees the
+    new version in the day's context, whatever each buyer's own wake-up date)."""
 
     @property
     def projection_tables(self) -> list[str]:
@@ -203,6 +205,7 @@ class Kernel(Generic[S, C, E]):
             buyer_states.name,
             business_dates.name,
             configurations.name,
+            tenant_wakes.name,
         ]
 
     def unit_of_work(self, session: AsyncSession, scope: BatchScope) -> UnitOfWork[S, C, E]:
@@ -255,8 +258,11 @@ class Kernel(Generic[S, C, E]):
         async def configured(ctx: HandlerContext) -> None:
             configure = self.wiring.configure.get(type(ctx.event.data), tenant_profile)
             entry = configure(ctx.event)
-            if entry is not None:
-                await self.store.configure(ctx.session, entry)
+            if entry is None:
+                return
+            await self.store.configure(ctx.session, entry)
+            if entry.kind != TENANT:
+                await self.store.wake_tenant(ctx.session, entry.tenant_id, entry.effective_on)
 
         router.prepares(prepare)
         for payload_type in self.wiring.translate:

@@ -15,7 +15,13 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from arshield_runtime.db import BulkInsert, business_dates, buyer_states, configurations
+from arshield_runtime.db import (
+    BulkInsert,
+    business_dates,
+    buyer_states,
+    configurations,
+    tenant_wakes,
+)
 
 BuyerKey = tuple[str, str]
 """(tenant, buyer)."""
@@ -45,7 +51,12 @@ class StateStore(Protocol):
     async def save(self, session: Any, rows: Sequence[StateRow]) -> None: ...
 
     async def due(self, session: Any, tenant_id: str, day: date) -> list[str]:
-        """The tenant's buyers whose wake-up date is `day` or earlier, in buyer order."""
+        """The tenant's buyers whose wake-up date is `day` or earlier, in buyer order; every buyer
+        of the tenant when a tenant wake-up (`wake_tenant`) has come, which this consumes."""
+        ...
+
+    async def wake_tenant(self, session: Any, tenant_id: str, day: date) -> None:
+        """Every buyer of the tenant is due on `day` (or an earlier tenant wake-up already set)."""
         ...
 
     async def advance(self, session: Any, tenant_id: str, day: date) -> date:
@@ -103,12 +114,26 @@ class PostgresStateStore:
         await _SAVE.execute(session, [(t, b, state, wake) for (t, b), state, wake in rows])
 
     async def due(self, session: Any, tenant_id: str, day: date) -> list[str]:
-        rows = await session.execute(
-            sa.select(buyer_states.c.buyer_id)
-            .where(buyer_states.c.tenant_id == tenant_id, buyer_states.c.wake_on <= day)
-            .order_by(buyer_states.c.buyer_id)
+        woken = await session.scalar(
+            sa.delete(tenant_wakes)
+            .where(tenant_wakes.c.tenant_id == tenant_id, tenant_wakes.c.wake_on <= day)
+            .returning(tenant_wakes.c.tenant_id)
         )
+        query = sa.select(buyer_states.c.buyer_id).where(buyer_states.c.tenant_id == tenant_id)
+        if woken is None:
+            query = query.where(buyer_states.c.wake_on <= day)
+        rows = await session.execute(query.order_by(buyer_states.c.buyer_id))
         return [row.buyer_id for row in rows]
+
+    async def wake_tenant(self, session: Any, tenant_id: str, day: date) -> None:
+        await session.execute(
+            pg_insert(tenant_wakes)
+            .values(tenant_id=tenant_id, wake_on=day)
+            .on_conflict_do_update(
+                index_elements=[tenant_wakes.c.tenant_id],
+                set_={"wake_on": sa.func.least(tenant_wakes.c.wake_on, day)},
+            )
+        )
 
     async def advance(self, session: Any, tenant_id: str, day: date) -> date:
         statement = (
@@ -179,6 +204,7 @@ class InMemoryStateStore:
         self.states: dict[BuyerKey, tuple[str, date | None]] = {}
         self.dates: dict[str, date] = {}
         self.configured: list[Configuration] = []
+        self.tenant_wakes: dict[str, date] = {}
 
     async def load(self, session: Any, keys: Sequence[BuyerKey]) -> dict[BuyerKey, str]:
         return {key: self.states[key][0] for key in keys if key in self.states}
@@ -188,11 +214,18 @@ class InMemoryStateStore:
             self.states[key] = (state, wake)
 
     async def due(self, session: Any, tenant_id: str, day: date) -> list[str]:
+        woken = self.tenant_wakes.get(tenant_id)
+        everyone = woken is not None and woken <= day
+        if everyone:
+            del self.tenant_wakes[tenant_id]
         return sorted(
             buyer
             for (tenant, buyer), (_, wake) in self.states.items()
-            if tenant == tenant_id and wake is not None and wake <= day
+            if tenant == tenant_id and (everyone or (wake is not None and wake <= day))
         )
+
+    async def wake_tenant(self, session: Any, tenant_id: str, day: date) -> None:
+        self.tenant_wakes[tenant_id] = min(day, self.tenant_wakes.get(tenant_id, day))
 
     async def advance(self, session: Any, tenant_id: str, day: date) -> date:
         self.dates[tenant_id] = max(day, self.dates.get(tenant_id, day))

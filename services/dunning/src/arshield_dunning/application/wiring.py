@@ -2,8 +2,10 @@
 the state's codec, the configuration a business day needs, the projections and the public mapping.
 
 Wake-ups: `wake_on(state)` plans by the policy the buyer's last business day was decided under
-(kept in its state by `PolicyApplied`). A buyer not known to be on the current policy (new, moved
-to another segment, or its segment's policy rewritten: `ForgetPolicy`) wakes at the next tick.
+(kept in its state by `PolicyApplied`). A buyer not known to be on the current policy (new, or moved
+to another segment) wakes at the next tick. Policies are configuration on the log
+(`DunningPolicyWritten`, read back from dunning's own topic): the kernel records each version and
+wakes every buyer of the tenant on the day it takes effect.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from opentelemetry import trace
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import queries
@@ -45,13 +47,13 @@ from arshield_dunning.domain.day import wake_on
 from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.evolve import evolve
-from arshield_dunning.domain.policy import Policy, Segment
+from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
 from arshield_dunning.domain.state import BillingContact, BuyerDunning, ContractTerms, Money
 from arshield_events import dunning as dunning_events
 from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
 from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
-from arshield_runtime.statestore import PostgresStateStore, StateStore
+from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -320,12 +322,25 @@ def wiring(
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
         profile = await configured.in_force(session, tenant_id, TENANT, day)
         return DayContext(
-            policies=await queries.current_policies(session, tenant_id),
+            policies=await policies_from(configured, session, tenant_id, day),
             claims=claims.for_tenant(
                 profile.body.get("jurisdiction") if profile else None,
                 profile.body.get("is_sme") if profile else None,
             ),
             agency_id=await queries.delivery_target(session, tenant_id),
+        )
+
+    def policy_written(event: CloudEvent[Any]) -> Configuration | None:
+        if event.source != source:
+            return None  # only dunning's own configuration counts
+        e: dunning_events.DunningPolicyWritten = event.data
+        return Configuration(
+            tenant_id=event.tenantid,
+            kind=policy_kind(Segment(e.segment)),
+            event_id=event.id,
+            version=str(e.version),
+            effective_on=e.effective_on,
+            body=e.rules,
         )
 
     return Wiring(
@@ -336,7 +351,39 @@ def wiring(
         publish=publish,
         refusals=(DunningError,),
         day_context=day_context,
+        configure={dunning_events.DunningPolicyWritten: policy_written},
     )
+
+
+def policy_kind(segment: Segment) -> str:
+    return f"policy:{segment.value}"
+
+
+async def policies_from(
+    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+) -> dict[Segment, Policy]:
+    """The policy in force on `day` per segment, as read from the log (version 0, the built-in
+    default, where none was written). A version whose rules no longer validate (written under an
+    older release) gives way to the default rather than stopping the tenant's day."""
+    policies: dict[Segment, Policy] = {}
+    for segment in Segment:
+        entry = await store.in_force(session, tenant_id, policy_kind(segment), day)
+        policy = Policy.default(segment)
+        if entry is not None:
+            try:
+                rules = PolicyRules.model_validate(entry.body)
+            except ValidationError:
+                log.error("policy %s v%s does not validate", segment.value, entry.version)
+            else:
+                policy = Policy(segment=segment, version=int(entry.version), rules=rules)
+        policies[segment] = policy
+    return policies
+
+
+async def policies_in_force(
+    session: AsyncSession, kernel: DunningKernel, tenant_id: str, day: date
+) -> dict[Segment, Policy]:
+    return await policies_from(kernel.store, session, tenant_id, day)
 
 
 def kernel(

@@ -206,6 +206,9 @@ def _take(
         currency=inv.currency,
         lines=(line,),
         policy_version=c.policy.ref,
+        pay_by=today + timedelta(days=c.policy.rules.formal_notice_pay_within_days)
+        if action is Action.FORMAL_NOTICE
+        else None,
     )
     all_facts = {
         "business_date": today.isoformat(),
@@ -263,6 +266,9 @@ def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None) -> LetterLine:
         compensation=claim.compensation if claim else ZERO,
         compensation_currency=claim.compensation_currency if claim else None,
         basis=claim.basis if claim else "",
+        jurisdiction=claim.jurisdiction if claim else None,
+        agreed_rate=claim.agreed_rate if claim else False,
+        annual_rate=claim.annual_rate_percent if claim else None,
     )
 
 
@@ -409,9 +415,10 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
 def wake_on(state: BuyerDunning) -> date | None:
     """The buyer's next wake-up, planned by the policy its last business day was decided under.
 
-    Without a policy known to be current (none yet, another segment since, or a new version
-    written since: `PolicyForgotten`), a buyer with anything a day could act on wakes at the next
-    tick, which then records the policy in force: waking early costs an evaluation, never a step.
+    Without a policy known to be current (none yet, or another segment since), a buyer with
+    anything a day could act on wakes at the next tick, which then records the policy in force:
+    waking early costs an evaluation, never a step. (A new version wakes every buyer on the day it
+    takes effect: the kernel does that for configuration read from the log.)
     """
     policy = state.policy
     if policy is not None and policy.segment is state.effective_segment:

@@ -166,10 +166,6 @@ class PolicyApplied(Frozen):
     policy: Policy
 
 
-class PolicyForgotten(Frozen):
-    """The policy the buyer was planned under is no longer known to be current."""
-
-
 DomainEvent = (
     BuyerProfiled
     | WatchChanged
@@ -190,5 +186,4 @@ DomainEvent = (
     | ControllerAssigned
     | CaseOpened
     | PolicyApplied
-    | PolicyForgotten
 )

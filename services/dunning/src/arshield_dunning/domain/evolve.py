@@ -21,7 +21,6 @@ from arshield_dunning.domain.events import (
     LedgerBalanceNoted,
     Paused,
     PolicyApplied,
-    PolicyForgotten,
     PromiseEnded,
     PromiseRecorded,
     Resumed,
@@ -157,8 +156,6 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
             return state
         case PolicyApplied():
             return state.model_copy(update={"policy": event.policy})
-        case PolicyForgotten():
-            return state.model_copy(update={"policy": None})
         case Paused() | Resumed():
             return state
     raise TypeError(f"unknown event {type(event).__name__}")  # pragma: no cover

@@ -91,6 +91,9 @@ class PolicyRules(BaseModel):
         "to a credit controller on the next business day",
     )
     promise_grace_days: Annotated[int, Field(strict=True, ge=0, le=365)] = 3
+    formal_notice_pay_within_days: Annotated[int, Field(strict=True, ge=1, le=90)] = Field(
+        default=14, description="the payment deadline a formal notice names, in days"
+    )
 
     @model_validator(mode="after")
     def _check_offsets(self) -> PolicyRules:
