@@ -18,8 +18,7 @@ from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.registry import parse_event
 from arshield_events.risk import ScorecardActivated
 from arshield_risk_monitor.adapters.scorecards import from_directory
-from arshield_risk_monitor.adapters.statestore import RescoringStore
-from arshield_risk_monitor.application.wiring import router, version_at, wiring
+from arshield_risk_monitor.application.wiring import router, wiring
 from arshield_risk_monitor.domain.scorecard import Scorecard
 from arshield_risk_monitor.domain.state import BuyerRisk
 from arshield_runtime.kernel import Kernel
@@ -64,18 +63,7 @@ class Harness:
     def __init__(self, scorecards: Mapping[str, Scorecard], default: str | None) -> None:
         self.store = InMemoryStateStore()
         base = wiring(scorecards, default, source=SOURCE, store=self.store)
-
-        async def stale(session: Any, tenant_id: str, version: str) -> list[str]:
-            return [
-                buyer
-                for (tenant, buyer), (raw, _) in self.store.states.items()
-                if tenant == tenant_id
-                and base.state.validate_json(raw).scorecard_version != version
-            ]
-
-        decider: Any = base.decider
-        wrapped = RescoringStore(self.store, version_at(decider, self.store), stale)
-        self.kernel = Kernel(replace(base, projections=()), wrapped)
+        self.kernel = Kernel(replace(base, projections=()), self.store)
         self.router = router(self.kernel)
         self.rejected: list[str] = []
 

@@ -3,16 +3,16 @@ decider, the state's codec, the scorecard version a business day is decided unde
 projections and the public mapping.
 
 The scorecard version in force is configuration on the log: the service's own
-`ScorecardActivated` is recorded by the kernel (kind `scorecard`) and read back by business date.
-The kernel's store is wrapped so that the business day a version takes effect wakes every buyer
-still on another one. An insolvency notice has a handler of its own beside the kernel's: it is
-checked against the tenant's business date (a notice dated later is dead-lettered).
+`ScorecardActivated` is recorded by the kernel (kind `scorecard`), read back by business date, and
+the business day it takes effect wakes every buyer of the tenant. An insolvency notice has a
+handler of its own beside the kernel's: it is checked against the tenant's business date (a notice
+dated later is dead-lettered).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -23,12 +23,6 @@ from arshield_events import erp, external, ledger, risk
 from arshield_events.envelope import CloudEvent
 from arshield_risk_monitor.adapters.projections import projections
 from arshield_risk_monitor.adapters.public_events import publish_with
-from arshield_risk_monitor.adapters.statestore import (
-    RescoringStore,
-    Stale,
-    VersionAt,
-    stale_in_postgres,
-)
 from arshield_risk_monitor.domain.commands import (
     Command,
     NoteBalance,
@@ -198,6 +192,9 @@ def scorecard_activated(source: str) -> Configure:
     return configure
 
 
+VersionAt = Callable[[AsyncSession, str, date], Awaitable[str | None]]
+
+
 def version_at(decider: RiskDecider, store: StateStore) -> VersionAt:
     """The version in force for a tenant on a business day: the latest activated by then, else
     the service's default."""
@@ -242,13 +239,8 @@ def kernel(
     store: StateStore,
     *,
     source: str,
-    stale: Stale = stale_in_postgres,
 ) -> RiskKernel:
-    """The kernel over `store`, wrapped so that a business day also wakes every buyer not yet on
-    the version in force (`stale` finds them)."""
-    decider = GuardedDecider(scorecards, default_version)
-    wrapped = RescoringStore(store, version_at(decider, store), stale)
-    return Kernel(wiring(scorecards, default_version, source=source, store=store), wrapped)
+    return Kernel(wiring(scorecards, default_version, source=source, store=store), store)
 
 
 def router(kernel: RiskKernel) -> EventRouter:
