@@ -66,6 +66,8 @@ class RiskProcess:
             "ARSHIELD_RISK_MONITOR_KAFKA_BOOTSTRAP": bootstrap,
             "ARSHIELD_RISK_MONITOR_HTTP_PORT": str(self.port),
             "ARSHIELD_RISK_MONITOR_TOPICS": json.dumps([topic_map[t] for t in CONSUMED]),
+            # its relay publishes to this test's own risk topic, which it reads back
+            "ARSHIELD_RISK_MONITOR_TOPIC_NAMES": json.dumps({topics.RISK: topic_map[topics.RISK]}),
             "ARSHIELD_RISK_MONITOR_CONSUMER_GROUP": self.group,
             "ARSHIELD_RISK_MONITOR_ENVIRONMENT": "test",
             "ARSHIELD_RISK_MONITOR_SCORECARDS_DIR": str(SCORECARDS),
@@ -168,8 +170,9 @@ class Stack:
     async def risk_events(
         self, tenant: str, since: dict[TopicPartition, int]
     ) -> list[CloudEvent[Any]]:
-        """What risk-monitor published for `tenant` (its relay writes to `arshield.risk`)."""
-        return [parse_event(v) for v, _ in await self.records(topics.RISK, tenant, since)]
+        """What risk-monitor published for `tenant` (on this test's risk topic)."""
+        topic = self.topic_map[topics.RISK]
+        return [parse_event(v) for v, _ in await self.records(topic, tenant, since)]
 
     async def wait_consumed(self, group: str, within: float = 60.0) -> None:
         if not self.partitions:
@@ -240,28 +243,6 @@ async def risk(stack: Stack, fresh_database: str, tmp_path: Path) -> AsyncIterat
         topic_map=stack.topic_map,
         log_path=tmp_path / "risk-monitor.log",
     )
-    await process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture
-async def risk_on_own_topic(
-    stack: Stack, fresh_database: str, tmp_path: Path
-) -> AsyncIterator[RiskProcess]:
-    """The service reading its own events from the real `arshield.risk` (where its relay writes
-    them), the other topics fresh."""
-    process = RiskProcess(
-        database_url=fresh_database,
-        bootstrap=stack.bootstrap,
-        topic_map={**stack.topic_map, topics.RISK: topics.RISK},
-        log_path=tmp_path / "risk-monitor.log",
-    )
-    stack.partitions = await stack.partitions_of(topics.RISK)
-    for name in CONSUMED[:-1]:
-        stack.partitions += await stack.partitions_of(stack.topic_map[name])
     await process.start()
     try:
         yield process

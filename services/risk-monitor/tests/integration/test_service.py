@@ -81,7 +81,7 @@ def kinds(events: list[CloudEvent[Any]], buyer: str | None = None) -> list[str]:
 async def test_a_deteriorating_buyer_is_downgraded_and_alerted_and_the_api_shows_why(
     stack: Any, risk: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
-    since = await stack.offsets(topics.RISK)
+    since = await stack.offsets(stack.topic_map[topics.RISK])
     days = {
         D0: [fact(tenant, registered("B1")), fact(tenant, invoice("I1", "B1", on(10)))],
         on(10): [],
@@ -167,7 +167,7 @@ async def test_a_deteriorating_buyer_is_downgraded_and_alerted_and_the_api_shows
 async def test_an_insolvency_notice_gives_buyer_insolvent_and_a_critical_alert_the_same_day(
     stack: Any, risk: Any, tenant: str
 ) -> None:
-    since = await stack.offsets(topics.RISK)
+    since = await stack.offsets(stack.topic_map[topics.RISK])
     dlq_since = await stack.offsets(f"{stack.topic_map[topics.EXTERNAL]}.dlq")
     notice = InsolvencyNoticePublished(
         buyer_id="B2",
@@ -349,7 +349,7 @@ async def test_an_admin_puts_a_scorecard_version_in_force_as_an_event(
     stack: Any, risk: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
     await stack.run_days(risk, tenant, {D0: []})
-    since = await stack.offsets(topics.RISK)
+    since = await stack.offsets(stack.topic_map[topics.RISK])
     admin = {"authorization": f"Bearer {api_keys['admin']}"}
     async with httpx.AsyncClient(base_url=risk.url, headers=admin) as api:
         unknown = await api.put("/v1/scorecard", json={"scorecard_version": "test-9"})
@@ -383,12 +383,11 @@ async def test_an_admin_puts_a_scorecard_version_in_force_as_an_event(
 
 
 async def test_a_version_put_in_force_over_http_scores_from_its_effective_day(
-    stack: Any, risk_on_own_topic: Any, tenant: str
+    stack: Any, risk: Any, tenant: str
 ) -> None:
-    """The whole loop: the PUT writes the activation to the outbox, the relay publishes it to
-    `arshield.risk`, the service reads it back there, and the business day it names is scored
-    under the new version."""
-    risk = risk_on_own_topic
+    """The whole loop: the PUT writes the activation to the outbox, the relay publishes it to the
+    risk topic, the service reads it back there, and the business day it names is scored under
+    the new version."""
     engine = create_engine(risk.database_url, pool_size=1)
     try:
         admin = await create_api_key(engine, tenant_id=tenant, name="a", scopes=["admin"])
@@ -396,7 +395,7 @@ async def test_a_version_put_in_force_over_http_scores_from_its_effective_day(
     finally:
         await engine.dispose()
     await stack.run_days(risk, tenant, {D0: [fact(tenant, registered("B1"))]})
-    since = await stack.offsets(topics.RISK)
+    since = await stack.offsets(stack.topic_map[topics.RISK])
     async with httpx.AsyncClient(base_url=risk.url) as api:
         accepted = await api.put(
             "/v1/scorecard",
