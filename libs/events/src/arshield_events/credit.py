@@ -36,7 +36,10 @@ class _CreditEvent(Payload):
 
 
 class BuyerScored(_CreditEvent):
-    """A credit score from payment behaviour, financials, external grade and events."""
+    """A credit score from payment behaviour, financials, external grade and events.
+
+    Superseded by `arshield.risk.BuyerScored.v1` (risk-monitor owns the grade); kept so that
+    logs written with it still parse."""
 
     event_name: ClassVar[str] = "arshield.credit.BuyerScored.v1"
 

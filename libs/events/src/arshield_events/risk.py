@@ -1,10 +1,21 @@
-"""Risk-monitor findings (topic `arshield.risk`): alerts, grade changes, insolvency."""
+"""Risk-monitor findings (topic `arshield.risk`): scores, alerts, grade changes, insolvency, and
+the scorecard version in force (risk-monitor's own configuration, on the log so a rebuild re-scores
+history under the version that was in force at the time)."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import re
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from arshield_events import topics
 from arshield_events.envelope import Payload
@@ -13,9 +24,40 @@ from arshield_events.fields import (
     DocumentRef,
     Grade,
     Id,
+    Part,
     PolicyVersion,
+    ShortText,
     Text,
 )
+from arshield_events.money import DecimalString, format_decimal
+
+_PROBABILITY_PATTERN = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"
+
+
+def _probability(value: Any) -> Decimal:
+    if isinstance(value, str) and re.fullmatch(_PROBABILITY_PATTERN, value):
+        return Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite() and Decimal(0) <= value <= Decimal(1):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -6:
+            return value
+    raise ValueError(f"{value!r} is not a probability: a decimal string 0..1, at most 6 places")
+
+
+Probability = Annotated[
+    Decimal,
+    BeforeValidator(_probability),
+    PlainSerializer(format_decimal, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _PROBABILITY_PATTERN,
+            "description": "a probability 0..1 as a decimal string, at most 6 decimal places",
+            "examples": ["0.0125"],
+        }
+    ),
+]
+"""A probability (of default within 12 months) on the wire: finer than a money decimal."""
 
 AlertLevel = Literal["watch", "warning", "critical"]
 Signal = Literal[
@@ -25,12 +67,56 @@ Signal = Literal[
     "external_grade_drop",
     "weaker_financials",
     "insolvency_notice",
+    "payment_stop",
+    "external_grade",
+    "weaker_score",
+    "grade_drop",
+    "grade",
 ]
 InsolvencySource = Literal["insolvency_notice", "insurer", "agency", "manual"]
 
 
 class _RiskEvent(Payload):
     topic: ClassVar[str] = topics.RISK
+
+
+class FactorPoints(Part):
+    """One scorecard factor of a score: the signal's value and the points it earned."""
+
+    signal: Id
+    label: ShortText
+    value: DecimalString | None = None
+    points: int = Field(strict=True, ge=-10_000, le=10_000)
+
+
+class BuyerScored(_RiskEvent):
+    """The buyer's score under a scorecard version, with its points per factor (so the grade
+    explains itself), the probability of default within 12 months and the grade on the master
+    scale. Published when the grade or the score's band changes, not at every fact."""
+
+    event_name: ClassVar[str] = "arshield.risk.BuyerScored.v1"
+
+    buyer_id: Id
+    score: int | None = Field(default=None, strict=True, ge=-100_000, le=100_000)
+    pd: Probability = Field(description="probability of default within 12 months")
+    grade: Grade
+    previous_grade: Grade | None = None
+    factors: tuple[FactorPoints, ...] = ()
+    scorecard_version: PolicyVersion
+    scored_on: BusinessDate
+
+
+class ScorecardActivated(_RiskEvent):
+    """An operator put a scorecard version in force for the tenant from `effective_on` (a
+    business date): the business days from then on score every buyer under it."""
+
+    event_name: ClassVar[str] = "arshield.risk.ScorecardActivated.v1"
+    tenant_keyed: ClassVar[bool] = True
+
+    scorecard_version: PolicyVersion
+    effective_on: BusinessDate
+    activated_by: ShortText
+    activated_on: BusinessDate
 
 
 class RiskAlertRaised(_RiskEvent):
@@ -51,6 +137,10 @@ class _GradeChange(_RiskEvent):
     to_grade: Grade
     reasons: tuple[Text, ...] = Field(min_length=1)
     signals: tuple[Signal, ...] = ()
+    signal_values: dict[Id, DecimalString | None] = Field(
+        default_factory=dict, description="the buyer's signals when the grade changed"
+    )
+    pd: Probability | None = None
     policy_version: PolicyVersion
 
 
@@ -97,6 +187,8 @@ class BuyerInsolvent(_RiskEvent):
 
 
 EVENTS: tuple[type[Payload], ...] = (
+    BuyerScored,
+    ScorecardActivated,
     RiskAlertRaised,
     BuyerDowngraded,
     BuyerUpgraded,
