@@ -1,0 +1,211 @@
+"""The read side: the credit policy in force and the read models the API answers from."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arshield_credit_assessment.adapters import tables as t
+from arshield_credit_assessment.adapters.public_events import policy_of_event
+from arshield_credit_assessment.domain.policy import DEFAULT_POLICY, CreditPolicy
+from arshield_events import credit
+from arshield_runtime.db import business_dates, buyer_states
+
+
+async def policy_in_force(session: AsyncSession, tenant_id: str) -> CreditPolicy:
+    """The newest version read back from the log, else the built-in default (version 0)."""
+    row = await session.scalar(
+        sa.select(t.credit_policies.c.policy)
+        .where(t.credit_policies.c.tenant_id == tenant_id, t.credit_policies.c.consumed)
+        .order_by(t.credit_policies.c.version.desc())
+        .limit(1)
+    )
+    if row is None:
+        return DEFAULT_POLICY
+    return policy_of_event(credit.CreditPolicyPublished.model_validate(row))
+
+
+async def policy_versions(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        sa.select(t.credit_policies.c.policy, t.credit_policies.c.consumed)
+        .where(t.credit_policies.c.tenant_id == tenant_id)
+        .order_by(t.credit_policies.c.version.desc())
+    )
+    return [{**row.policy, "read_back": row.consumed} for row in rows]
+
+
+async def record_policy(
+    session: AsyncSession, tenant_id: str, event: credit.CreditPolicyPublished, *, consumed: bool
+) -> None:
+    values = {
+        "tenant_id": tenant_id,
+        "version": event.version,
+        "policy": json.loads(event.model_dump_json()),
+        "published_by": event.published_by,
+        "published_on": event.published_on,
+        "consumed": consumed,
+    }
+    statement = pg_insert(t.credit_policies).values(**values)
+    if consumed:
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_id", "version"], set_={**values}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing()
+    await session.execute(statement)
+
+
+async def next_policy_version(session: AsyncSession, tenant_id: str) -> int:
+    """Serialised per tenant: concurrent writers get consecutive versions."""
+    await session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"credit-policy:{tenant_id}"}
+    )
+    latest = await session.scalar(
+        sa.select(sa.func.max(t.credit_policies.c.version)).where(
+            t.credit_policies.c.tenant_id == tenant_id
+        )
+    )
+    return int(latest or 0) + 1
+
+
+async def buyers_of(session: AsyncSession, tenant_id: str) -> list[str]:
+    rows = await session.scalars(
+        sa.select(buyer_states.c.buyer_id)
+        .where(buyer_states.c.tenant_id == tenant_id)
+        .order_by(buyer_states.c.buyer_id)
+    )
+    return list(rows)
+
+
+async def business_date(session: AsyncSession, tenant_id: str) -> date | None:
+    value = await session.scalar(
+        sa.select(business_dates.c.business_date).where(business_dates.c.tenant_id == tenant_id)
+    )
+    return value if isinstance(value, date) else None
+
+
+async def credit_file(session: AsyncSession, tenant_id: str, buyer_id: str) -> Any:
+    return await session.scalar(
+        sa.select(t.credit_files.c.file).where(
+            t.credit_files.c.tenant_id == tenant_id, t.credit_files.c.buyer_id == buyer_id
+        )
+    )
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in result]
+
+
+async def decisions(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    buyer_id: str | None = None,
+    referred_open: bool = False,
+    after: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    d = t.credit_decisions
+    query = sa.select(d).where(d.c.tenant_id == tenant_id)
+    if buyer_id is not None:
+        query = query.where(d.c.buyer_id == buyer_id)
+    if referred_open:
+        a = t.credit_decisions.alias("a")
+        answered = sa.select(sa.literal(1)).where(
+            a.c.tenant_id == d.c.tenant_id, a.c.referred_decision_id == d.c.decision_id
+        )
+        query = query.where(d.c.decision == "referred", ~sa.exists(answered))
+    if after is not None:
+        query = query.where(d.c.decision_id > after)
+    query = query.order_by(d.c.decision_id).limit(limit)
+    return _rows(await session.execute(query))
+
+
+async def decision(
+    session: AsyncSession, tenant_id: str, decision_id: str
+) -> dict[str, Any] | None:
+    d = t.credit_decisions
+    row = (
+        await session.execute(
+            sa.select(d).where(d.c.tenant_id == tenant_id, d.c.decision_id == decision_id)
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def holds(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    buyer_id: str | None = None,
+    active: bool = True,
+    after: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    h = t.credit_holds
+    query = sa.select(h).where(h.c.tenant_id == tenant_id)
+    if buyer_id is not None:
+        query = query.where(h.c.buyer_id == buyer_id)
+    if active:
+        query = query.where(h.c.released_on.is_(None))
+    if after is not None:
+        query = query.where((h.c.buyer_id + "/" + h.c.hold_id) > after)
+    query = query.order_by(h.c.buyer_id, h.c.hold_id).limit(limit)
+    return _rows(await session.execute(query))
+
+
+async def limit_history(
+    session: AsyncSession, tenant_id: str, buyer_id: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    h = t.limit_history
+    query = (
+        sa.select(h)
+        .where(h.c.tenant_id == tenant_id, h.c.buyer_id == buyer_id)
+        .order_by(h.c.seq.desc())
+        .limit(limit)
+    )
+    return _rows(await session.execute(query))
+
+
+async def due_reviews(
+    session: AsyncSession, tenant_id: str, on: date, *, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    f = t.credit_files
+    query = sa.select(f.c.buyer_id, f.c.review_on, f.c.file).where(
+        f.c.tenant_id == tenant_id, f.c.review_on <= on
+    )
+    if after is not None:
+        query = query.where(f.c.buyer_id > after)
+    return _rows(await session.execute(query.order_by(f.c.buyer_id).limit(limit)))
+
+
+async def contract_reviews(
+    session: AsyncSession, tenant_id: str, buyer_id: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    r = t.contract_reviews
+    query = (
+        sa.select(r)
+        .where(r.c.tenant_id == tenant_id, r.c.buyer_id == buyer_id)
+        .order_by(r.c.reviewed_on.desc(), r.c.review_id)
+        .limit(limit)
+    )
+    return _rows(await session.execute(query))
+
+
+async def portfolio(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
+    f = t.credit_files
+    query = sa.select(
+        f.c.buyer_id,
+        f.c.grade,
+        f.c.limit_currency,
+        f.c.limit_amount,
+        f.c.exposure_amount,
+        f.c.cover_amount,
+        f.c.held,
+    ).where(f.c.tenant_id == tenant_id, f.c.limit_currency.is_not(None))
+    return _rows(await session.execute(query))
