@@ -95,7 +95,10 @@ def contract_terms(
 
 def buyer_registered(event: CloudEvent[Any]) -> Commands:
     e: erp.BuyerRegistered = event.data
-    yield e.buyer_id, c.RegisterBuyer(legal_name=e.legal_name, country=e.country)
+    yield (
+        e.buyer_id,
+        c.RegisterBuyer(legal_name=e.legal_name, country=e.country, on=e.registered_on),
+    )
 
 
 def order_placed(event: CloudEvent[Any]) -> Commands:

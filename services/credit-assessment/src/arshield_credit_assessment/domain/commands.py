@@ -19,6 +19,7 @@ class CreditError(Exception):
 class RegisterBuyer:
     legal_name: str
     country: str
+    on: date
 
 
 @dataclass(frozen=True)

@@ -161,9 +161,9 @@ def _review(d: _Decision, reviewer: ReviewTerms, terms: Terms, subject: str, on:
 def decide(state: BuyerCredit, command: c.Command, reviewer: ReviewTerms) -> list[Event]:
     d = _Decision(state)
     match command:
-        case c.RegisterBuyer(legal_name=name, country=country):
+        case c.RegisterBuyer(legal_name=name, country=country, on=on):
             d.add(_noted(registered=True, legal_name=name, country=country))
-            relimit(d, state.as_of or date.min, "buyer registered")
+            relimit(d, max(on, state.as_of or on), "buyer registered")
         case c.NoteGrade(grade=grade, reason=reason, on=on):
             d.add(_noted(grade=grade, grade_reason=reason, graded_on=on))
             relimit(d, max(on, state.as_of or on), f"grade {grade}")
