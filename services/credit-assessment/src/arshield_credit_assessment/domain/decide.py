@@ -204,9 +204,9 @@ def decide(state: BuyerCredit, command: c.Command, reviewer: ReviewTerms) -> lis
         case c.NoteBalance() as balance:
             _note_balance(d, balance)
         case c.NoteSettled(invoice_id=invoice_id, days_late=days_late, on=on):
-            if invoice_id in state.invoices:
-                d.add(InvoiceClosed(invoice_id, settled=True, days_late=days_late))
-                _release_paid(d, on)
+            # the ledger may have closed it already (its balance comes first): still counted
+            d.add(InvoiceClosed(invoice_id, settled=True, days_late=days_late))
+            _release_paid(d, on)
         case c.StartDay(on=on, policy=policy):
             _start_day(d, on, policy)
         case c.ExpectPolicy(version=version):
