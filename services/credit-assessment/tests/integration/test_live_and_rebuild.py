@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -26,7 +25,7 @@ from arshield_events.money import Money
 from arshield_runtime.db import create_engine
 from arshield_runtime.service import rebuild
 
-from .conftest import Credit, eventually, fact
+from .conftest import Credit, fact
 
 pytestmark = pytest.mark.integration
 
@@ -355,7 +354,9 @@ async def test_history_live_then_rebuilt(credit_service: Credit, postgres_admin_
         await s.settled()
 
     live = await read_models(s.engine, t)
-    assert live["credit_decisions"] and live["credit_holds"] and live["contract_reviews"]
+    assert live["credit_decisions"]
+    assert live["credit_holds"]
+    assert live["contract_reviews"]
     second = await second_database(postgres_admin_dsn)
     try:
         settings = s.settings.model_copy(update={"database_url": second})
@@ -410,6 +411,3 @@ async def second_database(admin_dsn: str) -> str:
     await connection.execute(f'CREATE DATABASE "{name}"')
     await connection.close()
     return postgres_url(name)
-
-
-_ = Decimal
