@@ -44,33 +44,37 @@ async def open_session(request: Request, _: Authenticated) -> AsyncIterator[Asyn
         yield session
 
 
-def _settings(request: Request) -> CreditSettings:
+# The dependencies below are coroutines so FastAPI runs them on the event loop: a plain function
+# would be sent to a worker thread on every request.
+
+
+async def _settings(request: Request) -> CreditSettings:
     settings: CreditSettings = request.app.state.settings
     return settings
 
 
-def _reviewer(request: Request) -> ContractReviewer:
+async def _reviewer(request: Request) -> ContractReviewer:
     reviewer: ContractReviewer | None = getattr(request.app.state, "reviewer", None)
     if reviewer is None:
         reviewer = ContractReviewer(
-            ReferenceRates.shipped(), _settings(request).default_jurisdiction
+            ReferenceRates.shipped(), request.app.state.settings.default_jurisdiction
         )
         request.app.state.reviewer = reviewer
     return reviewer
 
 
-def _kernel(request: Request) -> CreditKernel:
+async def _kernel(request: Request) -> CreditKernel:
     """The service's kernel (`app.state.kernel`, set by bootstrap), else one on PostgreSQL."""
     kernel: CreditKernel | None = getattr(request.app.state, "kernel", None)
     if kernel is None:
         kernel = credit_kernel(
-            _reviewer(request), PostgresStateStore(), source=_settings(request).source
+            await _reviewer(request), PostgresStateStore(), source=request.app.state.settings.source
         )
         request.app.state.kernel = kernel
     return kernel
 
 
-def _relay_wake(request: Request) -> Callable[[], None] | None:
+async def _relay_wake(request: Request) -> Callable[[], None] | None:
     running = getattr(request.app.state, "running", None)
     return running.relay.wake if running is not None else None
 
