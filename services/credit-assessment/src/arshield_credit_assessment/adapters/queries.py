@@ -89,6 +89,21 @@ async def business_date(session: AsyncSession, tenant_id: str) -> date | None:
     return value if isinstance(value, date) else None
 
 
+_STATE_AND_DATE = sa.text(
+    "SELECT (SELECT state::text FROM buyer_states WHERE tenant_id = :t AND buyer_id = :b) AS state,"
+    " (SELECT business_date FROM business_dates WHERE tenant_id = :t) AS business_date"
+)
+
+
+async def state_and_date(
+    session: AsyncSession, tenant_id: str, buyer_id: str
+) -> tuple[str | None, date | None]:
+    """The buyer's stored state (JSON text) and the tenant's business date in one round trip:
+    what a credit check answers from."""
+    row = (await session.execute(_STATE_AND_DATE, {"t": tenant_id, "b": buyer_id})).one()
+    return row.state, row.business_date
+
+
 async def credit_file(session: AsyncSession, tenant_id: str, buyer_id: str) -> Any:
     return await session.scalar(
         sa.select(t.credit_files.c.file).where(

@@ -57,6 +57,8 @@ async def _policy(session: AsyncSession, state: BuyerCredit) -> CreditPolicy:
 
 @dataclass(frozen=True)
 class CheckAsked:
+    """A credit check as asked; contract `terms` are dated when the check runs."""
+
     buyer_id: str
     order_id: str | None
     amount: Decimal
@@ -75,12 +77,19 @@ async def credit_check(
     source: str,
     wake: Wake,
 ) -> tuple[Decision, Review | None]:
-    state = await buyer_state(session, kernel, tenant_id, asked.buyer_id)
+    raw, business_date = await queries.state_and_date(session, tenant_id, asked.buyer_id)
+    state = (
+        kernel.wiring.decider.initial(tenant_id, asked.buyer_id)
+        if raw is None
+        else kernel.wiring.state.validate_json(raw)
+    )
     policy = await _policy(session, state)
-    on = await today(session, tenant_id)
+    on = business_date or datetime.now(UTC).date()
     review = None
     if asked.terms is not None:
-        terms = replace(asked.terms, buyer_country=asked.terms.buyer_country or state.country)
+        terms = replace(
+            asked.terms, on=on, buyer_country=asked.terms.buyer_country or state.country
+        )
         review = reviewer.review(terms, policy.retention_of_title_required)
     request_id = f"order-{asked.order_id}" if asked.order_id else "check"
     request = CheckRequest(

@@ -131,10 +131,11 @@ async def credit_check(
     """Approve, refer or decline an order from the service's own state; the same decision is
     written to the log as `CreditDecisionMade`. The same order asked again gets the same
     decision until a fact it rests on changes."""
-    on = await use_cases.today(session, principal.tenant_id)
     terms = None
-    if body.contract_terms is not None:
-        terms = body.contract_terms.terms(body.payment_terms_days or 0, body.amount.amount, on)
+    if body.contract_terms is not None:  # dated by the check
+        terms = body.contract_terms.terms(
+            body.payment_terms_days or 0, body.amount.amount, date.min
+        )
     asked = use_cases.CheckAsked(
         buyer_id=body.buyer_id,
         order_id=body.order_id,
