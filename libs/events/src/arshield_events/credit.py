@@ -14,8 +14,8 @@ from arshield_events import topics
 from arshield_events.envelope import Payload
 from arshield_events.fields import (
     BusinessDate,
-    Grade,
     CountryCode,
+    Grade,
     Id,
     NonNegativeMoney,
     Part,
