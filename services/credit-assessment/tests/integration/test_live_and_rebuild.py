@@ -302,6 +302,16 @@ async def test_history_live_then_rebuilt(credit_service: Credit, postgres_admin_
             {"invoice_id": "inv-1", "rules": ["retention_of_title", "competent_court"]}
         ]
         assert file["file"]["payment_performance"]["paid_late"] == 1
+        before_paid = await api.get(
+            "/v1/buyers/b2/exposure",
+            params={"as_of": (DUE + timedelta(days=30)).isoformat()},
+            headers=s.auth("read"),
+        )
+        assert [(x["currency"], x["total"]) for x in before_paid.json()["exposure"]] == [
+            ("EUR", "5000")
+        ]
+        now = (await api.get("/v1/buyers/b2/exposure", headers=s.auth("read"))).json()
+        assert [(x["currency"], x["total"]) for x in now["exposure"]] == [("EUR", "0")]
         assert [h["policy_version"] for h in file["limit_history"]] == ["credit-v1", "credit-v0"]
 
         # the insurer's stop-supply: a hold only a person lifts
@@ -384,6 +394,7 @@ _ORDER = {
     "credit_decisions": "decision_id",
     "limit_history": "buyer_id, seq",
     "contract_reviews": "review_id",
+    "exposure_history": 'buyer_id, currency, "on"',
     "credit_policies": "version",
 }
 

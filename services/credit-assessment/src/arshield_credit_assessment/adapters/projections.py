@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +16,11 @@ from arshield_credit_assessment.adapters.views import credit_file, limit_json
 from arshield_credit_assessment.domain import events as e
 from arshield_credit_assessment.domain.decide import policy_of
 from arshield_credit_assessment.domain.state import BuyerCredit
-from arshield_runtime.db import BulkInsert
+from arshield_runtime.db import BulkInsert, business_dates
 from arshield_runtime.kernel import Change
 
 CreditChange = Change[BuyerCredit, e.Event]
+EPOCH = date(1970, 1, 1)
 
 
 def _upsert(table: sa.Table, keys: tuple[str, ...]) -> BulkInsert:
@@ -146,6 +148,42 @@ class LimitHistoryProjection:
         await self._rows.execute(session, rows)
 
 
+class ExposureHistoryProjection:
+    """`exposure_history`: exposure per currency, dated by the tenant's business date at the time
+    (the same in a rebuild: ticks and facts are replayed in the same order)."""
+
+    tables: Sequence[str] = ("exposure_history",)
+    _rows = _upsert(t.exposure_history, ("tenant_id", "buyer_id", "currency", "on"))
+
+    async def apply(self, session: AsyncSession, changes: Sequence[CreditChange]) -> None:
+        tenants = sorted({c.tenant_id for c in changes})
+        dates = dict(
+            (
+                await session.execute(
+                    sa.select(business_dates.c.tenant_id, business_dates.c.business_date).where(
+                        business_dates.c.tenant_id.in_(tenants)
+                    )
+                )
+            ).all()
+        )
+        rows: dict[tuple[str, str, str, date], tuple[object, ...]] = {}
+        for c in changes:
+            before, after = c.before, c.after
+            on = dates.get(c.tenant_id) or after.as_of or EPOCH
+            for currency in sorted({*before.currencies(), *after.currencies()}):
+                figures = (after.receivables(currency), after.open_orders(currency))
+                if figures == (before.receivables(currency), before.open_orders(currency)):
+                    continue
+                rows[(c.tenant_id, c.buyer_id, currency, on)] = (
+                    c.tenant_id,
+                    c.buyer_id,
+                    currency,
+                    on,
+                    *figures,
+                )
+        await self._rows.execute(session, [rows[k] for k in sorted(rows)])
+
+
 class ContractReviewsProjection:
     tables: Sequence[str] = ("contract_reviews",)
     _rows = _upsert(t.contract_reviews, ("tenant_id", "review_id"))
@@ -184,6 +222,7 @@ def projections() -> tuple[
     HoldsProjection,
     DecisionsProjection,
     LimitHistoryProjection,
+    ExposureHistoryProjection,
     ContractReviewsProjection,
 ]:
     return (
@@ -191,5 +230,6 @@ def projections() -> tuple[
         HoldsProjection(),
         DecisionsProjection(),
         LimitHistoryProjection(),
+        ExposureHistoryProjection(),
         ContractReviewsProjection(),
     )

@@ -199,6 +199,20 @@ async def due_reviews(
     return _rows(await session.execute(query.order_by(f.c.buyer_id).limit(limit)))
 
 
+async def exposure_as_of(
+    session: AsyncSession, tenant_id: str, buyer_id: str, on: date
+) -> list[dict[str, Any]]:
+    """Per currency, the buyer's exposure at the end of `on` (its latest change on or before)."""
+    h = t.exposure_history
+    query = (
+        sa.select(h.c.currency, h.c.on, h.c.open_receivables, h.c.open_orders)
+        .where(h.c.tenant_id == tenant_id, h.c.buyer_id == buyer_id, h.c.on <= on)
+        .distinct(h.c.currency)
+        .order_by(h.c.currency, h.c.on.desc())
+    )
+    return _rows(await session.execute(query))
+
+
 async def contract_reviews(
     session: AsyncSession, tenant_id: str, buyer_id: str, limit: int = 100
 ) -> list[dict[str, Any]]:

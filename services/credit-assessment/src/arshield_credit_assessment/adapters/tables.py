@@ -3,6 +3,8 @@
 - `credit_files`: one row per buyer, the credit file as JSON plus the columns lists filter on;
 - `credit_holds`: every hold, active or released; `credit_decisions`: every credit decision;
 - `limit_history`: every published limit change, numbered per buyer;
+- `exposure_history`: a buyer's exposure per currency at the end of every business date it changed
+  on (the tenant's business date when the change was consumed), for answers as of a past date;
 - `contract_reviews`: every contract review; `credit_policies`: every credit policy version
   (a version written over HTTP is `consumed` once read back from the log: only consumed versions
   are in force).
@@ -101,6 +103,18 @@ contract_reviews = sa.Table(
     sa.Column("findings", pg.JSONB, nullable=False),
     sa.Column("policy_version", sa.Text, nullable=False),
     sa.Column("reviewed_on", sa.Date, nullable=False),
+)
+
+exposure_history = sa.Table(
+    "exposure_history",
+    metadata,
+    # A buyer's exposure per currency at the end of each business date it changed on.
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("buyer_id", sa.Text, primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("on", sa.Date, primary_key=True),
+    sa.Column("open_receivables", MONEY, nullable=False),
+    sa.Column("open_orders", MONEY, nullable=False),
 )
 
 credit_policies = sa.Table(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from arshield_credit_assessment.adapters import queries
@@ -20,7 +20,7 @@ from arshield_credit_assessment.entrypoints.api.deps import (
     Settings,
     not_found,
 )
-from arshield_events.fields import Text
+from arshield_events.fields import BusinessDate, Text
 from arshield_events.money import Money
 from arshield_runtime.http import PathId, ReadPrincipal, WritePrincipal
 
@@ -97,6 +97,50 @@ async def credit_file(buyer_id: PathId, principal: ReadPrincipal, session: Sessi
                 reviewed_on=r["reviewed_on"],
             )
             for r in reviews
+        ],
+    )
+
+
+class ExposureLine(BaseModel):
+    currency: str
+    changed_on: date
+    open_receivables: str
+    open_orders: str
+    total: str
+
+
+class ExposureOut(BaseModel):
+    buyer_id: str
+    as_of: date
+    exposure: list[ExposureLine]
+
+
+def _text(value: Decimal) -> str:
+    return format(value.normalize() if value else Decimal(0), "f")
+
+
+@router.get("/buyers/{buyer_id}/exposure", response_model=ExposureOut)
+async def exposure(
+    buyer_id: PathId,
+    principal: ReadPrincipal,
+    session: Session,
+    as_of: Annotated[BusinessDate | None, Query(description="default: the business date")] = None,
+) -> Any:
+    """Open receivables plus open orders per currency at the end of a business date."""
+    on = as_of or await use_cases.today(session, principal.tenant_id)
+    rows = await queries.exposure_as_of(session, principal.tenant_id, buyer_id, on)
+    return ExposureOut(
+        buyer_id=buyer_id,
+        as_of=on,
+        exposure=[
+            ExposureLine(
+                currency=r["currency"],
+                changed_on=r["on"],
+                open_receivables=_text(r["open_receivables"]),
+                open_orders=_text(r["open_orders"]),
+                total=_text(r["open_receivables"] + r["open_orders"]),
+            )
+            for r in rows
         ],
     )
 
