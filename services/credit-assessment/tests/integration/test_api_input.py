@@ -136,6 +136,14 @@ async def test_a_valid_policy_is_written_as_the_next_version(api: Any) -> None:
     # not in force until read back from the log
     in_force = await client.get("/v1/credit-policy", headers=keys["read"])
     assert in_force.json()["policy_version"] == "credit-v0"
+    page = await client.get("/v1/credit-policy/versions?limit=1", headers=keys["read"])
+    assert [(v["version"], v["read_back"]) for v in page.json()["items"]] == [(2, False)]
+    rest = await client.get(
+        "/v1/credit-policy/versions",
+        params={"cursor": page.json()["next_cursor"]},
+        headers=keys["read"],
+    )
+    assert [v["version"] for v in rest.json()["items"]] == [1]
 
 
 @pytest.mark.parametrize("jurisdiction", ["EU", "DE", "FR", "UK", "CN"])

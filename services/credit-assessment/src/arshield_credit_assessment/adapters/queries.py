@@ -168,9 +168,10 @@ async def holds(
         query = query.where(h.c.buyer_id == buyer_id)
     if active:
         query = query.where(h.c.released_on.is_(None))
+    key = h.c.buyer_id + "/" + h.c.hold_id  # the page key, in the order pages follow
     if after is not None:
-        query = query.where((h.c.buyer_id + "/" + h.c.hold_id) > after)
-    query = query.order_by(h.c.buyer_id, h.c.hold_id).limit(limit)
+        query = query.where(key > after)
+    query = query.order_by(key).limit(limit)
     return _rows(await session.execute(query))
 
 

@@ -11,9 +11,17 @@ from pydantic import BaseModel, Field
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.application import use_cases
 from arshield_credit_assessment.domain.policy import Band, CreditPolicy, band_problems
-from arshield_credit_assessment.entrypoints.api.deps import RelayWake, Session, Settings
+from arshield_credit_assessment.entrypoints.api.deps import (
+    Limit,
+    RelayWake,
+    Session,
+    Settings,
+    page_after,
+    page_of,
+)
 from arshield_events.fields import CountryCode
-from arshield_runtime.http import AdminPrincipal, ProblemError, ReadPrincipal
+from arshield_runtime.http import AdminPrincipal, Page, ProblemError, ReadPrincipal
+from arshield_runtime.paging import bad_cursor
 
 router = APIRouter()
 
@@ -86,12 +94,19 @@ async def policy_in_force(principal: ReadPrincipal, session: Session) -> Any:
     )
 
 
-@router.get("/credit-policy/versions", response_model=list[CreditPolicyOut])
-async def policy_versions(principal: ReadPrincipal, session: Session) -> Any:
+@router.get("/credit-policy/versions", response_model=Page[CreditPolicyOut])
+async def policy_versions(
+    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None
+) -> Any:
     """Every published version, newest first."""
     rows = await queries.policy_versions(session, principal.tenant_id)
     in_force = next((r["version"] for r in rows if r["read_back"]), None)
-    return [
+    after = page_after(cursor)
+    if after is not None:
+        if not after.isdigit() or len(after) > 9:
+            raise bad_cursor()
+        rows = [r for r in rows if r["version"] < int(after)]
+    items = [
         CreditPolicyOut(
             version=r["version"],
             policy_version=r["policy_version"],
@@ -99,8 +114,9 @@ async def policy_versions(principal: ReadPrincipal, session: Session) -> Any:
             read_back=r["read_back"],
             policy={k: v for k, v in r.items() if k != "read_back"},
         )
-        for r in rows
+        for r in rows[: limit + 1]
     ]
+    return page_of(items, limit, "version")
 
 
 @router.put("/credit-policy", status_code=201, response_model=CreditPolicyOut)
