@@ -346,3 +346,16 @@ def test_law_of_an_invoice_without_terms_is_the_tenants_jurisdiction() -> None:
     assert law_of(None, "FR") == ContractTerms(Jurisdiction.FR)
     terms = ContractTerms(Jurisdiction.CN, D("6"), date(2024, 11, 1), True, True)
     assert law_of(terms, Jurisdiction.DE) is terms
+
+
+def test_a_tenant_that_has_not_said_its_jurisdiction_follows_the_currencys_statute() -> None:
+    """Ledger and dunning ask this one rule: a GBP invoice without terms of such a tenant is under
+    the UK Act in both (not the UK rate in one and ECB + 8 in the other)."""
+    assert law_of(None, None, "GBP") == ContractTerms(Jurisdiction.UK)
+    assert law_of(None, None, "EUR") == ContractTerms(Jurisdiction.EU)
+    assert law_of(None, None, "CNY") == ContractTerms(Jurisdiction.CN)
+    assert law_of(None, None, "USD") is None
+    assert law_of(None, "DE", "GBP") == ContractTerms(Jurisdiction.DE)
+    assert law_of(None, "CN", "CNY", tenant_is_sme=True) == ContractTerms(
+        Jurisdiction.CN, creditor_is_sme=True
+    )

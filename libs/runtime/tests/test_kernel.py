@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from arshield_cli.stack import postgres_url
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, envelope
-from arshield_events.erp import BuyerRegistered
+from arshield_events.erp import BuyerRegistered, TenantProfiled
 from arshield_events.registry import event_headers, serialize_event
 from arshield_events.risk import RiskAlertRaised
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
-from arshield_runtime.kernel import Change, Emit, Kernel, Wiring, run_batch
+from arshield_runtime.kernel import TENANT, Change, Emit, Kernel, Wiring, run_batch
 from arshield_runtime.messaging import Rejected
-from arshield_runtime.statestore import InMemoryStateStore, PostgresStateStore, StateStore
+from arshield_runtime.statestore import (
+    Configuration,
+    InMemoryStateStore,
+    PostgresStateStore,
+    StateStore,
+)
 
 MIGRATIONS = Path(__file__).parent / "fixture_migrations"
 
@@ -263,7 +268,114 @@ async def test_a_tenants_business_date_never_goes_back(
     assert await store.business_date(session, "globex") is None
 
 
+async def test_a_store_answers_the_configuration_in_force_on_a_date(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    """A version is in force from its effective date; of two effective the same day, the one read
+    last; the same event recorded twice counts once; tenants and kinds never mix."""
+    store, session = store_and_session
+
+    def entry(event_id: str, version: str, effective_on: date, tenant: str = "acme") -> Any:
+        return Configuration(tenant, "policy", event_id, version, effective_on, {"v": version})
+
+    assert await store.in_force(session, "acme", "policy", date(2024, 1, 1)) is None
+    await store.configure(session, entry("e1", "v1", date(2024, 1, 1)))
+    await store.configure(session, entry("e2", "v2", date(2024, 3, 1)))
+    await store.configure(session, entry("e3", "v3", date(2024, 3, 1)))
+    await store.configure(session, entry("e1", "v1", date(2024, 1, 1)))  # redelivered
+    await store.configure(session, entry("e9", "other", date(2024, 1, 1), tenant="globex"))
+    in_force = [
+        (await store.in_force(session, "acme", "policy", day))
+        for day in (date(2023, 12, 31), date(2024, 2, 29), date(2024, 3, 1))
+    ]
+    assert [None if e is None else e.version for e in in_force] == [None, "v1", "v3"]
+    assert in_force[2] is not None
+    assert in_force[2].body == {"v": "v3"}
+    history = await store.configurations(session, "acme", "policy")
+    assert [e.event_id for e in history] == ["e1", "e2", "e3"]
+    assert await store.configurations(session, "acme", "tenant") == []
+
+
+async def test_a_tenant_wake_up_makes_every_buyer_due_once(
+    store_and_session: tuple[StateStore, Any],
+) -> None:
+    """A configuration version taking effect on 1 Mar: every buyer of the tenant is due on that
+    day's tick (whatever its own wake-up), once; the earlier of two wake-ups stands."""
+    store, session = store_and_session
+    await store.save(
+        session,
+        [
+            (("acme", "b-1"), "{}", date(2024, 6, 1)),
+            (("acme", "b-2"), "{}", None),
+            (("globex", "b-9"), "{}", None),
+        ],
+    )
+    await store.wake_tenant(session, "acme", date(2024, 3, 5))
+    await store.wake_tenant(session, "acme", date(2024, 3, 1))
+    assert await store.due(session, "acme", date(2024, 2, 29)) == []
+    assert await store.due(session, "acme", date(2024, 3, 1)) == ["b-1", "b-2"]
+    assert await store.due(session, "acme", date(2024, 3, 2)) == []
+    assert await store.due(session, "globex", date(2024, 3, 2)) == []
+
+
 # --- the pipeline on the fake ----------------------------------------------------------------
+
+
+@pytest.mark.unit
+async def test_a_configuration_event_is_recorded_and_wakes_the_tenant_on_its_date() -> None:
+    def configured(event: CloudEvent[Any]) -> Configuration:
+        alert: RiskAlertRaised = event.data
+        return Configuration(
+            event.tenantid, "toy", event.id, alert.policy_version, alert.raised_on, {}
+        )
+
+    store = InMemoryStateStore()
+    kernel = Kernel(replace(wiring(), configure={RiskAlertRaised: configured}), store)
+    monday = date(2024, 3, 4)
+    await run_batch(kernel, [registered("b-1", monday), registered("b-2", monday)])
+    await run_batch(kernel, [tick(date(2024, 3, 5))])  # both alerted; nobody wakes again
+    assert [s[1] for s in store.states.values()] == [None, None]
+    version = envelope(
+        RiskAlertRaised(
+            alert_id="v2",
+            buyer_id="b-1",
+            level="watch",
+            signal="partial_payments",
+            detail="toy configuration",
+            policy_version="toy-2",
+            raised_on=date(2024, 3, 8),
+        ),
+        id="cfg-2",
+        source="arshield/toy",
+        subject="b-1",
+        tenantid="acme",
+        time=datetime(2024, 3, 6, tzinfo=UTC),
+    )
+    await run_batch(kernel, [version])
+    recorded = await kernel.configurations(None, "acme", "toy")  # type: ignore[arg-type]
+    assert [(c.version, c.effective_on) for c in recorded] == [("toy-2", date(2024, 3, 8))]
+    assert await store.due(None, "acme", date(2024, 3, 7)) == []
+    assert await store.due(None, "acme", date(2024, 3, 8)) == ["b-1", "b-2"]
+
+
+@pytest.mark.unit
+async def test_the_tenants_profile_is_recorded_by_every_kernel() -> None:
+    store = InMemoryStateStore()
+    kernel = Kernel(wiring(), store)
+    profiled = envelope(
+        TenantProfiled(jurisdiction="DE", is_sme=True, effective_on=date(2024, 3, 1)),
+        id="tp-1",
+        source="erp/test",
+        subject="acme",
+        tenantid="acme",
+        time=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    assert await run_batch(kernel, [profiled]) == []
+    profile = await kernel.in_force(None, "acme", TENANT, date(2024, 3, 1))  # type: ignore[arg-type]
+    assert profile is not None
+    assert profile.body["jurisdiction"] == "DE"
+    assert await kernel.in_force(None, "acme", TENANT, date(2024, 2, 29)) is None  # type: ignore[arg-type]
+    assert "configurations" in kernel.rebuild_tables
 
 
 @pytest.mark.unit

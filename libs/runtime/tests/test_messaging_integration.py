@@ -25,7 +25,7 @@ from arshield_runtime import outbox as outbox_store
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.messaging import EventRouter, HandlerContext, Rejected, outbox_record
-from arshield_runtime.outbox import OutboxRelay, new_producer
+from arshield_runtime.outbox import OutboxRecord, OutboxRelay, new_producer
 from arshield_runtime.subscriber import build_broker
 
 pytestmark = pytest.mark.integration
@@ -386,3 +386,114 @@ async def test_a_prepare_hook_runs_once_per_transaction_before_its_handlers(
     await processor.process(records)
     assert prepared == [[refused.id], [refused.id]]
     assert sorted(await effects(engine)) == sorted((e.id, e.subject) for e in events)
+
+
+# --- waking instead of polling ---------------------------------------------------------------------
+# The bounds below are generous (5 s); what they tell apart is a wake-up from a poll that would
+# take 30 s (the consumer's long poll, the relay's safety poll in these tests).
+
+
+async def eventually(check: Any, within: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"{what} not within {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def test_an_event_published_after_the_consumer_idled_is_handled_at_once(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.erp")
+    first, later = registered("b-1"), registered("b-2")
+    await produce(kafka_bootstrap, topic, [as_record(first)])
+    processor = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
+    broker = build_broker(
+        bootstrap=kafka_bootstrap,
+        topics=[topic],
+        group_id=f"idle-{uuid.uuid4().hex[:6]}",
+        processor=processor,
+        batch_max=100,
+        client_id="test",
+    )
+    await broker.start()
+    try:
+        await eventually(lambda: _has_effects(engine, 1), 30, "the first event")
+        await asyncio.sleep(2)  # idle: the consumer is blocked in a fetch
+        await produce(kafka_bootstrap, topic, [as_record(later)])
+        await eventually(lambda: _has_effects(engine, 2), 5, "the event after idling")
+    finally:
+        stopping = asyncio.get_running_loop().time()
+        await broker.stop()
+        # the long poll is cancelled, not waited out
+        assert asyncio.get_running_loop().time() - stopping < 10
+    assert sorted(await effects(engine)) == sorted([(first.id, "b-1"), (later.id, "b-2")])
+
+
+async def _has_effects(engine: AsyncEngine, count: int) -> bool:
+    return len(await effects(engine)) >= count
+
+
+async def _append_elsewhere(database_url: str, records: list[OutboxRecord]) -> None:
+    """Outbox rows written by another process's connection: only its NOTIFY can wake the relay."""
+    other = create_engine(database_url)
+    try:
+        async with other.begin() as connection:
+            await outbox_store.append(connection, records)
+    finally:
+        await other.dispose()
+
+
+async def test_an_outbox_row_written_elsewhere_is_relayed_on_its_notification(
+    engine: AsyncEngine, fresh_database: str, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.ledger")
+    producer = new_producer(kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(engine, producer, service="test", poll_seconds=30)
+    relaying = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(relay.listener.connected.wait(), timeout=10)
+        await asyncio.sleep(0.5)  # the relay's first look found nothing; it sleeps now
+        event = registered("b-1")
+        await _append_elsewhere(fresh_database, [outbox_record(event, topic=topic)])
+        (record,) = await read_all(kafka_bootstrap, topic, 1, timeout=5)
+        assert json.loads(record.value)["id"] == event.id
+    finally:
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)
+        await producer.stop()
+
+
+async def test_the_relay_listens_again_after_its_connection_dropped(
+    engine: AsyncEngine, fresh_database: str, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    (topic,) = await fresh_topics("arshield.ledger")
+    producer = new_producer(kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(engine, producer, service="dropped", poll_seconds=30)
+    relaying = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(relay.listener.connected.wait(), timeout=10)
+        async with engine.connect() as connection:
+            terminated = await connection.scalar(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = :name"
+                ),
+                {"name": "arshield-dropped-relay"},
+            )
+        assert terminated == 1
+
+        async def reconnected() -> bool:
+            return relay.listener.connections >= 2 and relay.listener.connected.is_set()
+
+        await eventually(reconnected, 5, "the listener's reconnection")
+        await asyncio.sleep(0.5)
+        event = registered("b-1")
+        await _append_elsewhere(fresh_database, [outbox_record(event, topic=topic)])
+        (record,) = await read_all(kafka_bootstrap, topic, 1, timeout=5)
+        assert json.loads(record.value)["id"] == event.id
+    finally:
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)
+        await producer.stop()

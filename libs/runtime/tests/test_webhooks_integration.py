@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,7 +92,9 @@ SETTINGS = WebhookSettings(
 )
 
 
-async def _insurer_with_delivery(engine: AsyncEngine, url: str) -> tuple[str, str, str]:
+async def _insurer_with_delivery(
+    engine: AsyncEngine, url: str, due: datetime | None = None
+) -> tuple[str, str, str]:
     box = SecretBox(SETTINGS.secrets_key.get_secret_value())
     async with AsyncSession(engine) as session, session.begin():
         row, secret = await admin.register_endpoint(
@@ -117,7 +119,7 @@ async def _insurer_with_delivery(engine: AsyncEngine, url: str) -> tuple[str, st
                     "claim_id": "clm_1",
                     "event_type": "claim.filed",
                     "body": '{"type":"claim.filed"}',
-                    "next_attempt_at": datetime.now(UTC),
+                    "next_attempt_at": due or datetime.now(UTC),
                 }
             ],
         )
@@ -142,6 +144,8 @@ async def test_an_insurer_gets_signed_deliveries_retried_under_one_webhook_id(
             if len(receiver.requests) >= 2:
                 break
             await asyncio.sleep(0.05)
+        # the receiver has the request before the dispatcher has recorded its answer
+        await _wait_for_attempts(engine, delivery_id, 2, within=5)
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
@@ -171,3 +175,55 @@ async def test_410_from_an_insurer_disables_its_endpoint(engine: AsyncEngine) ->
     assert endpoint.enabled is False
     assert "410 Gone" in endpoint.disabled_reason
     assert [a["outcome"] for a in await _attempts(engine, delivery_id)] == ["disabled"]
+
+
+# The dispatcher sleeps until its next due attempt or a notification; its safety look is set to
+# 30 s here, so a delivery made within 5 s was woken for, not polled for.
+SLEEPY = SETTINGS.model_copy(update={"dispatcher_poll_seconds": 30.0})
+
+
+async def test_a_delivery_due_later_is_sent_at_its_time_and_a_redelivery_at_once(
+    engine: AsyncEngine, fresh_database: str
+) -> None:
+    receiver = Receiver([])
+    url = await receiver.start()
+    dispatcher = WebhookDispatcher(engine, INSURERS.tables, SLEEPY)
+    runner = asyncio.create_task(dispatcher.run())
+    # Written through another engine, as another instance would: only the notification wakes.
+    other = create_engine(fresh_database)
+    try:
+        await asyncio.wait_for(dispatcher.listener.connected.wait(), timeout=10)
+        due = datetime.now(UTC) + timedelta(seconds=2)
+        _, _, delivery_id = await _insurer_with_delivery(other, url, due=due)
+        await _wait_for_requests(receiver, 1, within=7)
+        await _wait_for_attempts(engine, delivery_id, 1, within=5)
+        (attempt,) = await _attempts(engine, delivery_id)
+        assert attempt["attempted_at"] >= due
+        assert attempt["outcome"] == "delivered"
+
+        async with AsyncSession(other) as session, session.begin():
+            await store.redeliver(session, INSURERS.tables, delivery_id, datetime.now(UTC))
+        await _wait_for_requests(receiver, 2, within=5)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await dispatcher.close()
+        await receiver.stop()
+        await other.dispose()
+    assert [headers["webhook-id"] for headers, _ in receiver.requests] == [delivery_id] * 2
+
+
+async def _wait_for_requests(receiver: Receiver, count: int, *, within: float) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while len(receiver.requests) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"no request {count} within {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def _wait_for_attempts(
+    engine: AsyncEngine, delivery_id: str, count: int, *, within: float
+) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while len(await _attempts(engine, delivery_id)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{count} attempts not recorded"
+        await asyncio.sleep(0.05)

@@ -6,7 +6,7 @@ and evidence references point at rendered documents; the documents themselves ne
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -289,7 +289,24 @@ class AgencyCaseUpdated(_DunningEvent):
         return value
 
 
+class DunningPolicyWritten(_DunningEvent):
+    """A new version of a segment's dunning policy (configuration on the log): dunning decides
+    every business day from `effective_on` under it, live and in a rebuild alike."""
+
+    event_name: ClassVar[str] = "arshield.dunning.DunningPolicyWritten.v1"
+    tenant_keyed: ClassVar[bool] = True
+
+    segment: Literal["core", "standard", "watch"]
+    version: int = Field(ge=1, le=1_000_000)
+    rules: dict[str, Any] = Field(
+        description="the segment's timeline, as `PUT /v1/policies/{segment}` takes it"
+    )
+    written_by: ShortText | None = None
+    effective_on: BusinessDate
+
+
 EVENTS: tuple[type[Payload], ...] = (
+    DunningPolicyWritten,
     ReceiptConfirmationRequested,
     PaymentReminderSent,
     DunningLevelReached,

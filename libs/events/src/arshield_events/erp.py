@@ -37,6 +37,20 @@ class _ErpEvent(Payload):
     topic: ClassVar[str] = topics.ERP
 
 
+class TenantProfiled(_ErpEvent):
+    """The creditor's own profile (the tenant): the law its invoices follow when they carry no
+    contract terms (DOMAIN.md, Ledger), whether it is an SME. Re-publishing it updates the profile
+    from `effective_on`; every service asks the one rule (`arshield_latepay.law_of`) with it."""
+
+    event_name: ClassVar[str] = "arshield.erp.TenantProfiled.v1"
+    tenant_keyed: ClassVar[bool] = True
+
+    legal_name: ShortText | None = None
+    jurisdiction: Jurisdiction
+    is_sme: bool | None = None
+    effective_on: BusinessDate
+
+
 class BillingContact(Part):
     name: ShortText
     email: Email
@@ -319,6 +333,7 @@ class DisputeResolved(_ErpEvent):
 
 
 EVENTS: tuple[type[Payload], ...] = (
+    TenantProfiled,
     BuyerRegistered,
     OrderPlaced,
     OrderCancelled,

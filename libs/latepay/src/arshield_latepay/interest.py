@@ -118,12 +118,27 @@ class ContractTerms:
         return None
 
 
-def law_of(terms: ContractTerms | None, tenant_jurisdiction: Jurisdiction | str) -> ContractTerms:
-    """The one rule for the law of an invoice: its contract terms, or without them the tenant's
-    own jurisdiction (configured per tenant) with statutory interest and nothing else known."""
+_LAW_OF_CURRENCY = {"EUR": Jurisdiction.EU, "GBP": Jurisdiction.UK, "CNY": Jurisdiction.CN}
+"""Where a tenant has not said its jurisdiction: the statute of the invoice's currency."""
+
+
+def law_of(
+    terms: ContractTerms | None,
+    tenant_jurisdiction: Jurisdiction | str | None,
+    currency: str | None = None,
+    *,
+    tenant_is_sme: bool | None = None,
+) -> ContractTerms | None:
+    """The one rule for the law of an invoice, asked by every service: its contract terms; without
+    them the tenant's own jurisdiction (its profile, `TenantProfiled`) with statutory interest;
+    for a tenant that has not said, the statute of the invoice's currency (EUR: the EU directive,
+    GBP: the UK Act, CNY: China). None: no rule is known (e.g. a USD invoice of such a tenant)."""
     if terms is not None:
         return terms
-    return ContractTerms(Jurisdiction(tenant_jurisdiction))
+    if tenant_jurisdiction is not None:
+        return ContractTerms(Jurisdiction(tenant_jurisdiction), creditor_is_sme=tenant_is_sme)
+    jurisdiction = _LAW_OF_CURRENCY.get(currency or "")
+    return None if jurisdiction is None else ContractTerms(jurisdiction)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,32 @@ business_dates = sa.Table(
     sa.Column("business_date", sa.Date, nullable=False),
 )
 
+tenant_wakes = sa.Table(
+    "tenant_wakes",
+    runtime_metadata,
+    # Every buyer of the tenant is due on this date (a configuration version takes effect then),
+    # whatever its own wake-up date; consumed by that day's tick.
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("wake_on", sa.Date, nullable=False),
+)
+
+configurations = sa.Table(
+    "configurations",
+    runtime_metadata,
+    # What was configured for a tenant, in the order it was read from the log: the tenant's
+    # profile, and each service's versioned configuration (a policy, a scorecard). Each version is
+    # in force from its effective date; on one date, the one read last wins.
+    sa.Column("position", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("event_id", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("effective_on", sa.Date, nullable=False),
+    sa.Column("body", pg.JSONB, nullable=False),
+    sa.UniqueConstraint("tenant_id", "kind", "event_id", name="configurations_event"),
+    sa.Index("configurations_in_force", "tenant_id", "kind", "effective_on"),
+)
+
 
 class BulkInsert:
     """`INSERT INTO table (columns) SELECT FROM unnest(<one array per column>)`.

@@ -8,7 +8,11 @@ batch's changes at once. A business-day tick advances the tenant's business date
 buyer whose wake-up date has come the decider's day command.
 
 A service supplies a `Wiring`: the decider, the state's codec, the translation table, its
-projections and its public mapping. The kernel owns the state table and the tenant's business date.
+projections and its public mapping. The kernel owns the state table, the tenant's business date and
+what was configured for the tenant: configuration travels on the log (ARCHITECTURE decision 1), is
+recorded when consumed (`Wiring.configure` names the service's own configuration events; every
+service records the tenant's profile, `TenantProfiled`), and is read back by version in force on a
+date, so a rebuild decides each day under the configuration of that day.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload
+from arshield_events.erp import TenantProfiled
 from arshield_events.registry import parse_event
-from arshield_runtime.db import business_dates, buyer_states
+from arshield_runtime.db import business_dates, buyer_states, configurations, tenant_wakes
 from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Origin, Rejected
-from arshield_runtime.statestore import BuyerKey, StateStore
+from arshield_runtime.statestore import BuyerKey, Configuration, StateStore
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -84,6 +89,13 @@ class Projection(Protocol[S, E]):
 Translate = Callable[[CloudEvent[Any]], Iterable[tuple[str, C]]]
 """A public event -> the commands it means, each for a buyer (none: the event is of no concern)."""
 
+Configure = Callable[[CloudEvent[Any]], Configuration | None]
+"""A configuration event -> the version it records (None: nothing to record, e.g. another
+source's)."""
+
+TENANT = "tenant"
+"""The configuration kind of the tenant's profile (`TenantProfiled`)."""
+
 
 class Emitter(Protocol):
     def emit(
@@ -104,7 +116,11 @@ class Wiring(Generic[S, C, E]):
     """Domain errors that refuse a command (a consumed event is dead-lettered with the reason)."""
     day_context: Callable[[AsyncSession, str, date], Awaitable[Any]] | None = None
     """Loads, once per tenant and business day, what the day commands need (the configuration in
-    force, read from the service's own projections of its configuration events)."""
+    force: `Kernel.in_force`)."""
+    configure: Mapping[type[Payload], Configure] = field(default_factory=dict)
+    """The service's configuration events: each consumed one is recorded as a version, and every
+    buyer of the tenant gets its day command on the version's effective date (the decider sees the
+    new version in the day's context, whatever each buyer's own wake-up date)."""
 
     @property
     def projection_tables(self) -> list[str]:
@@ -184,7 +200,13 @@ class Kernel(Generic[S, C, E]):
     @property
     def rebuild_tables(self) -> list[str]:
         """Everything a rebuild empties: the wiring's read models and the kernel's own tables."""
-        return [*self.wiring.projection_tables, buyer_states.name, business_dates.name]
+        return [
+            *self.wiring.projection_tables,
+            buyer_states.name,
+            business_dates.name,
+            configurations.name,
+            tenant_wakes.name,
+        ]
 
     def unit_of_work(self, session: AsyncSession, scope: BatchScope) -> UnitOfWork[S, C, E]:
         """The transaction's unit of work, flushed by the scope before the commit."""
@@ -233,11 +255,35 @@ class Kernel(Generic[S, C, E]):
                 if command is not None:
                     await unit.execute(tenant_id, buyer_id, command, ctx, ctx.event)
 
+        async def configured(ctx: HandlerContext) -> None:
+            configure = self.wiring.configure.get(type(ctx.event.data), tenant_profile)
+            entry = configure(ctx.event)
+            if entry is None:
+                return
+            await self.store.configure(ctx.session, entry)
+            if entry.kind != TENANT:
+                await self.store.wake_tenant(ctx.session, entry.tenant_id, entry.effective_on)
+
         router.prepares(prepare)
         for payload_type in self.wiring.translate:
             router.handles(payload_type)(handle)
+        configured_types: set[type[Payload]] = {*self.wiring.configure, TenantProfiled}
+        for configured_type in configured_types:
+            router.handles(configured_type)(configured)
         router.handles(BusinessDayStarted)(business_day)
         return router
+
+    async def in_force(
+        self, session: AsyncSession, tenant_id: str, kind: str, day: date
+    ) -> Configuration | None:
+        """The version of `kind` configured for the tenant and in force on `day`."""
+        return await self.store.in_force(session, tenant_id, kind, day)
+
+    async def configurations(
+        self, session: AsyncSession, tenant_id: str, kind: str
+    ) -> list[Configuration]:
+        """Every version of `kind` configured for the tenant, in the order read from the log."""
+        return await self.store.configurations(session, tenant_id, kind)
 
     async def business_date(self, session: AsyncSession, tenant_id: str) -> date | None:
         return await self.store.business_date(session, tenant_id)
@@ -264,3 +310,16 @@ async def run_batch(
         emitted += [parse_event(record.value) for record in ctx.emitted]
     await scope.flush(session)
     return emitted
+
+
+def tenant_profile(event: CloudEvent[Any]) -> Configuration:
+    """`TenantProfiled` as the tenant's configuration (kind `tenant`)."""
+    profile: TenantProfiled = event.data
+    return Configuration(
+        tenant_id=event.tenantid,
+        kind=TENANT,
+        event_id=event.id,
+        version=event.id,
+        effective_on=profile.effective_on,
+        body=profile.model_dump(mode="json"),
+    )

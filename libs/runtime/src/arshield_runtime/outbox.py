@@ -4,6 +4,11 @@ Rows are written in the handler's transaction. Writers of the same key serialise
 advisory lock taken before the row's id is drawn, so for one key id order is commit order. The
 relay publishes rows in id order and deletes what Kafka acknowledged: it keeps no high-water mark,
 so a row whose id was committed late is never skipped.
+
+The relay sleeps until there is something to publish: a transaction that writes outbox rows
+notifies `OUTBOX_CHANNEL` (delivered on its commit), which wakes the relay of any process on the
+same database; the writer's own process is woken at once after its commit (`committed`), without
+the round trip. A slow safety poll covers a notification lost while the listener reconnected.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from arshield_runtime.db import BulkInsert, outbox
+from arshield_runtime.notify import OUTBOX_CHANNEL, Listener
 from arshield_runtime.retry import until_it_works
 from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
@@ -54,7 +61,11 @@ def key_lock_id(key: str) -> int:
     return zlib.crc32(key.encode()) - (1 << 31)
 
 
-_LOCK_KEYS = sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k")
+# The keys' locks and the relay's notification (sent by PostgreSQL on commit), in one round trip.
+_LOCK_KEYS_AND_NOTIFY = sa.text(
+    "SELECT pg_notify(:channel, '') FROM (SELECT count(pg_advisory_xact_lock(k)) "
+    "FROM unnest(CAST(:ids AS bigint[])) AS k) AS locks"
+).bindparams(channel=OUTBOX_CHANNEL)
 _INSERT = BulkInsert(outbox, ("topic", "key", "value", "headers"))
 _DELETE = sa.text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")  # one SQL text
 
@@ -63,14 +74,42 @@ async def append(
     connection: AsyncSession | AsyncConnection, records: Sequence[OutboxRecord]
 ) -> None:
     """Write records to the outbox inside the caller's transaction, keys locked in sorted order
-    (ids are drawn in the order of `records`)."""
+    (ids are drawn in the order of `records`); the relays listening on the database are notified
+    when the transaction commits, and this process's relays right after (a session's commit)."""
     if not records:
         return
     lock_ids = sorted({key_lock_id(record.key) for record in records})
-    await connection.execute(_LOCK_KEYS, {"ids": lock_ids})
+    await connection.execute(_LOCK_KEYS_AND_NOTIFY, {"ids": lock_ids})
     await _INSERT.execute(
         connection, [(r.topic, r.key, r.value, headers_json(r.headers)) for r in records]
     )
+    if isinstance(connection, AsyncSession):
+        connection.sync_session.info[_WROTE_OUTBOX] = True
+
+
+_WROTE_OUTBOX = "arshield_wrote_outbox"
+"""Marks a session whose transaction wrote outbox rows, until it commits or rolls back."""
+_relays: set[OutboxRelay] = set()
+"""The running relays of this process, woken after a local commit that wrote outbox rows."""
+
+
+def committed() -> None:
+    """Wake this process's relays: a transaction that wrote outbox rows has committed."""
+    for relay in list(_relays):
+        # never fails the commit it follows (a relay left behind by a closed event loop)
+        with contextlib.suppress(RuntimeError):
+            relay.wake()
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WROTE_OUTBOX, False):
+        committed()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_WROTE_OUTBOX, None)
 
 
 def new_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -85,7 +124,12 @@ def new_producer(bootstrap: str) -> AIOKafkaProducer:
 
 
 class OutboxRelay:
-    """Publishes outbox rows to Kafka in id order, then deletes them."""
+    """Publishes outbox rows to Kafka in id order, then deletes them.
+
+    It publishes until the outbox is empty, then sleeps until a wake-up: a commit in this process
+    (`wake`, `committed`), a notification from another connection, or the safety poll every
+    `poll_seconds`.
+    """
 
     def __init__(
         self,
@@ -93,7 +137,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         service: str,
-        poll_seconds: float = 0.02,
+        poll_seconds: float = 5.0,
         batch_size: int = 1000,
     ) -> None:
         self._engine = engine
@@ -102,19 +146,31 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self.listener = Listener(
+            engine, OUTBOX_CHANNEL, self.wake, application_name=f"arshield-{service}-relay"
+        )
 
     def wake(self) -> None:
         """Called after a transaction wrote rows, so they go out without waiting for the poll."""
         self._wakeup.set()
 
     async def run(self) -> None:
-        while True:
-            # Whatever fails (database, broker) is waited out: rows stay until Kafka has them.
-            published = await until_it_works(self.publish_once, on=Exception)
-            if published == 0:
+        listening = asyncio.create_task(self.listener.run(), name="outbox-listener")
+        _relays.add(self)
+        try:
+            while True:
+                # Cleared before looking, so a wake-up during the look is not lost.
                 self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+                # Whatever fails (database, broker) is waited out: rows stay until Kafka has them.
+                published = await until_it_works(self.publish_once, on=Exception)
+                if published == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+        finally:
+            _relays.discard(self)
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
 
     async def publish_once(self) -> int:
         """Publish one batch of rows; returns how many rows were published."""

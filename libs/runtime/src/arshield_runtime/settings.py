@@ -24,7 +24,13 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = None
     topics: list[str] = Field(default_factory=list)
     batch_max: int = Field(default=500, ge=1, le=10_000)
-    relay_poll_seconds: float = Field(default=0.02, gt=0)
+    relay_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="the outbox relay's safety poll: it is woken by every commit that writes "
+        "outbox rows (in-process, or LISTEN/NOTIFY from other connections), and looks this often "
+        "besides, for a notification lost while its listener reconnected",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     handler_attempts: int = Field(default=3, ge=1)
     rate_limit_per_second: float = Field(default=500.0, gt=0, description="per API key")

@@ -7,7 +7,6 @@ from pathlib import Path
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.adapters.tables import AGENCIES
 from arshield_dunning.application.wiring import kernel as dunning_kernel
-from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.entrypoints.api import router as api_router
 from arshield_dunning.settings import DunningSettings
 from arshield_events import dunning as dunning_events
@@ -24,10 +23,10 @@ def bootstrap(
     settings: DunningSettings | None = None,
     *,
     store: StateStore | None = None,
-    claims: ClaimCalculator | None = None,
+    claims: LatepayClaims | None = None,
 ) -> ServiceDefinition:
     settings = settings or DunningSettings()
-    claims = claims or LatepayClaims(ReferenceRates.shipped(), settings.default_jurisdiction)
+    claims = claims or LatepayClaims(ReferenceRates.shipped())
     kernel = dunning_kernel(
         claims,
         store or PostgresStateStore(),

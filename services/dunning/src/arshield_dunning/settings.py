@@ -26,9 +26,6 @@ class DunningSettings(WebhookSettings):
             topics.DUNNING,
         ]
     )
-    default_jurisdiction: str = Field(
-        default="EU", description="late-payment law for invoices that carry no contract terms"
-    )
     watch_from_grade: int = Field(
         default=7,
         ge=1,

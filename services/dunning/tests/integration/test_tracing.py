@@ -9,7 +9,7 @@ import json
 import secrets
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -82,10 +82,12 @@ async def test_decisions_and_the_agency_webhook_continue_the_invoice_trace(
         assert created.status_code == 201, created.text
 
         # Two invoices, each ingested in its own trace, both more than 60 days overdue on `day`:
-        # handed over together, in one case, by that day's tick (itself in a third trace). The
-        # older invoice sorts last by id, so "oldest" cannot pass for "first".
+        # formally noticed by that day's tick and handed over together, in one case, by the next
+        # day's (the ticks in traces of their own). The older invoice sorts last by id, so
+        # "oldest" cannot pass for "first".
         day = date(2024, 6, 3)
-        older, newer, ticked = new_traceparent(), new_traceparent(), new_traceparent()
+        older, newer = new_traceparent(), new_traceparent()
+        ticked, next_ticked = new_traceparent(), new_traceparent()
         await stack.publish(
             [
                 erp(
@@ -110,6 +112,8 @@ async def test_decisions_and_the_agency_webhook_continue_the_invoice_trace(
         )
         await stack.wait_consumed(dunning.group)
         await stack.publish([tick(tenant, day)], traceparent=ticked)
+        await stack.wait_consumed(dunning.group)
+        await stack.publish([tick(tenant, day + timedelta(days=1))], traceparent=next_ticked)
         await stack.wait_consumed(dunning.group)
 
         # The webhook: every attempt carries the oldest invoice's trace, each in its own span.
@@ -147,3 +151,4 @@ async def test_decisions_and_the_agency_webhook_continue_the_invoice_trace(
         ("CaseHandedToAgency", case_id): trace_id(older),
     }
     assert trace_id(ticked) not in traces.values()
+    assert trace_id(next_ticked) not in traces.values()

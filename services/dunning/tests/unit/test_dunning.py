@@ -17,7 +17,7 @@ from arshield_dunning.domain.policy import Policy, Segment
 from arshield_dunning.domain.state import BuyerDunning, Money
 from arshield_latepay import ReferenceRates
 
-CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
+CLAIMS = LatepayClaims(ReferenceRates.shipped(), tenant_jurisdiction="EU")
 
 
 class Buyer:
@@ -390,3 +390,152 @@ def test_each_action_fires_once_in_order_and_never_after_payment(
     assert fired == expected_actions(D(2024, 1, 31), paid_at_tick, ticks)
     levels = [e.level for e in b.of(ActionTaken) if e.level]
     assert levels == sorted(set(levels))
+
+
+def test_a_segment_change_after_a_steps_new_date_takes_it_at_the_next_tick() -> None:
+    """DOMAIN.md: a change of segment never skips a step. Due 31 Jan, first notice on 1 Feb under
+    the standard cycle; evaluated through 20 Feb, the buyer moves to watch, where the formal notice
+    falls on 15 Feb (already past): it is taken on 21 Feb, the hand-over on 1 Mar (due + 30)."""
+    b = Buyer()
+    b.do(invoice())
+    b.days(D(2024, 1, 1), D(2024, 2, 20))
+    assert actions(b.events)[-1] == ("first_overdue_notice", D(2024, 2, 1))
+    b.policy = Policy.default(Segment.WATCH)
+    b.days(D(2024, 2, 21), D(2024, 3, 5))
+    assert actions(b.events)[-2:] == [
+        ("formal_notice", D(2024, 2, 21)),
+        ("agency_handover", D(2024, 3, 1)),
+    ]
+
+
+def test_an_agency_never_receives_a_case_without_a_formal_notice_first() -> None:
+    """Both the formal notice (15 Feb) and the hand-over (1 Mar) are past when the buyer moves to
+    a faster policy on 10 Mar: the formal notice is taken that day, the hand-over at the next tick."""
+    b = Buyer()
+    b.do(invoice())
+    b.days(D(2024, 1, 1), D(2024, 2, 28))
+    b.policy = Policy(
+        segment=Segment.STANDARD, version=1, rules=Policy.default(Segment.WATCH).rules
+    )
+    b.days(D(2024, 3, 10), D(2024, 3, 12))
+    assert actions(b.events)[-2:] == [
+        ("formal_notice", D(2024, 3, 10)),
+        ("agency_handover", D(2024, 3, 11)),
+    ]
+    assert len(b.of(CaseOpened)) == 1
+
+
+def test_a_late_arriving_invoice_gets_its_formal_notice_before_the_hand_over() -> None:
+    """An invoice first seen 70 days overdue: the formal notice at once (superseding the first
+    notice), the agency the next business day."""
+    b = Buyer()
+    b.do(invoice())
+    b.days(D(2024, 4, 10), D(2024, 4, 11))
+    taken = b.of(ActionTaken)
+    assert [(a.action.value, a.on) for a in taken if a.level] == [
+        ("formal_notice", D(2024, 4, 10)),
+        ("agency_handover", D(2024, 4, 11)),
+    ]
+    assert taken[-2].facts["superseded"] == "first_overdue_notice"
+
+
+def test_letter_interest_counts_a_payment_the_ledger_applied_without_a_named_invoice() -> None:
+    """10,000 EUR due 31 Jan 2024 (EU: ECB 4.50 % + 8 = 12.5 %); the buyer pays 6,000 on 10 Feb
+    naming no invoice and the ledger applies it. The formal notice on 1 Mar claims
+    10,000 x 12.5 % x 10/365 + 4,000 x 12.5 % x 20/365 = 61.64 EUR (not 102.74 on the full
+    10,000), the same figure as for a payment the ERP had named."""
+    from arshield_dunning.domain.commands import NoteLedgerBalance
+
+    b = Buyer()
+    b.do(invoice(amount="10000.00"))
+    b.days(D(2024, 1, 1), D(2024, 2, 9))
+    b.do(
+        NoteLedgerBalance(
+            invoice_id="inv-1",
+            outstanding=Decimal("4000"),
+            status="partially_paid",
+            on=D(2024, 2, 10),
+        )
+    )
+    b.days(D(2024, 2, 10), D(2024, 3, 1))
+    notice = b.of(ActionTaken)[-1]
+    assert notice.action.value == "formal_notice"
+    assert notice.claim is not None
+    assert notice.claim.interest == Decimal("61.64")
+
+    named = Buyer()
+    named.do(invoice(amount="10000.00"))
+    named.do(
+        ApplyPayment(payment_id="p1", allocations=(("inv-1", Decimal("6000")),), on=D(2024, 2, 10))
+    )
+    # the ledger's figure arriving after the ERP's named payment adds nothing
+    named.do(
+        NoteLedgerBalance(
+            invoice_id="inv-1",
+            outstanding=Decimal("4000"),
+            status="partially_paid",
+            on=D(2024, 2, 10),
+        )
+    )
+    named.days(D(2024, 1, 1), D(2024, 3, 1))
+    assert named.of(ActionTaken)[-1].claim.interest == Decimal("61.64")
+
+
+def test_a_promise_kept_by_a_payment_naming_no_invoice_is_kept() -> None:
+    """A promise of 600 on a 1,000 invoice; the buyer pays 600 without naming the invoice and
+    the ledger applies it (outstanding 400): the promise is kept, nothing escalates at once."""
+    from arshield_dunning.domain.commands import NoteLedgerBalance
+
+    b = Buyer()
+    b.do(invoice())
+    b.days(D(2024, 1, 1), D(2024, 2, 5))
+    b.do(
+        RecordPromise(
+            promise_id="pr1",
+            invoice_ids=("inv-1",),
+            promised_on=D(2024, 2, 10),
+            amount=Decimal("600"),
+            recorded_on=D(2024, 2, 5),
+            grace_days=3,
+        )
+    )
+    b.do(
+        NoteLedgerBalance(
+            invoice_id="inv-1",
+            outstanding=Decimal("400"),
+            status="partially_paid",
+            on=D(2024, 2, 9),
+        )
+    )
+    b.days(D(2024, 2, 6), D(2024, 2, 20))
+    ended = b.of(PromiseEnded)
+    assert [(e.status, e.paid) for e in ended] == [("kept", Decimal("600"))]
+    assert actions(b.events)[-1] == ("first_overdue_notice", D(2024, 2, 1))
+
+
+def test_letters_ask_the_one_rule_for_the_law_of_an_invoice_without_terms() -> None:
+    """The ledger's `/interest` and the letter agree (DOMAIN.md): 5,000 GBP due 2024-01-31
+    without contract terms, claimed on 2024-03-01. A tenant that has not said its jurisdiction:
+    the UK Act, 5,000 x 13.25 % x 30/365 = 54.45 and 70 GBP (not ECB + 8 and 40 EUR); a German
+    tenant (its `TenantProfiled`): BGB 288, 5,000 x 12.62 % x 30/365 = 51.86 and 40 EUR."""
+    claims = LatepayClaims(ReferenceRates.shipped())
+    ask = {
+        "amount": Decimal("5000"),
+        "currency": "GBP",
+        "due_on": D(2024, 1, 31),
+        "as_of": D(2024, 3, 1),
+        "terms": None,
+        "reductions": (),
+    }
+    uk = claims.claim(**ask)  # type: ignore[arg-type]
+    assert (uk.interest, uk.compensation, uk.compensation_currency) == (
+        Decimal("54.45"),
+        Decimal("70"),
+        "GBP",
+    )
+    de = claims.for_tenant("DE", None).claim(**ask)  # type: ignore[arg-type]
+    assert (de.interest, de.compensation, de.compensation_currency) == (
+        Decimal("51.86"),
+        Decimal("40"),
+        "EUR",
+    )

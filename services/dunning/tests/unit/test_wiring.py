@@ -25,7 +25,7 @@ from arshield_runtime.statestore import InMemoryStateStore
 pytestmark = pytest.mark.unit
 
 TENANT = "acme"
-CLAIMS = LatepayClaims(ReferenceRates.shipped(), default_jurisdiction="EU")
+CLAIMS = LatepayClaims(ReferenceRates.shipped(), tenant_jurisdiction="EU")
 
 
 def dunning_kernel(store: InMemoryStateStore) -> DunningKernel:
@@ -143,30 +143,72 @@ async def test_the_same_history_emits_the_same_events() -> None:
     assert [e.type for e in runs[0]] == ["arshield.dunning.DunningLevelReached.v1"]
 
 
-def test_a_buyer_planned_under_a_rewritten_policy_wakes_at_the_next_tick() -> None:
-    from arshield_dunning.domain.commands import ForgetPolicy, StartBusinessDay, TrackInvoice
-    from arshield_dunning.domain.day import wake_on
-    from arshield_dunning.domain.decide import decide
-    from arshield_dunning.domain.evolve import evolve
-    from arshield_dunning.domain.state import Money as DomainMoney
+async def test_a_policy_written_on_the_log_governs_from_its_effective_date() -> None:
+    """Configuration on the log: a standard policy v1 (formal notice at due + 10) read back from
+    dunning's own topic on 4 Feb, in force from 5 Feb. The invoice due 31 Jan got its first notice
+    on 1 Feb under v0; on 10 Feb it reaches the formal notice under v1 (not on 1 Mar under v0),
+    although under v0 the buyer slept until 1 Mar: the kernel woke every buyer on 5 Feb."""
+    from dataclasses import replace
 
-    state = BuyerDunning(tenant_id=TENANT, buyer_id="B1")
-    for command in (
-        TrackInvoice(
-            invoice_id="I1",
-            invoice_number="I1",
-            order_id=None,
-            issued_on=date(2024, 1, 2),
-            delivered_on=None,
-            due_on=date(2024, 2, 1),
-            amount=DomainMoney(amount=100, currency="EUR"),  # type: ignore[arg-type]
+    from arshield_dunning.application.wiring import policies_from
+    from arshield_events.dunning import DunningPolicyWritten
+
+    store = InMemoryStateStore()
+    base = wiring(CLAIMS, source="arshield/dunning", store=store)
+
+    async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
+        return DayContext(await policies_from(store, session, tenant_id, day), CLAIMS, None)
+
+    kernel = Kernel(replace(base, projections=(), day_context=day_context), store)
+    issued = InvoiceIssued(
+        invoice_id="I1",
+        invoice_number="I1",
+        buyer_id="B1",
+        issued_on=date(2024, 1, 1),
+        due_on=date(2024, 1, 31),
+        amount=Money(amount="1000.00", currency="EUR"),  # type: ignore[arg-type]
+        payment_terms_days=30,
+    )
+    rules = {
+        "escalation": [
+            {"action": "first_overdue_notice", "days_after_due": 1},
+            {"action": "formal_notice", "days_after_due": 10},
+            {"action": "agency_handover", "days_after_due": 60},
+        ]
+    }
+    written = envelope(
+        DunningPolicyWritten(
+            segment="standard", version=1, rules=rules, effective_on=date(2024, 2, 5)
         ),
-        StartBusinessDay(date(2024, 1, 2), Policy.default(Segment.STANDARD), CLAIMS),
-    ):
-        for event in decide(state, command):
-            state = evolve(state, event)
-    assert wake_on(state) == date(2024, 1, 17)
-    assert decide(state, ForgetPolicy(Segment.CORE)) == []  # another segment's policy
-    for event in decide(state, ForgetPolicy(Segment.STANDARD)):
-        state = evolve(state, event)
-    assert wake_on(state) == date.min
+        id="policy-1",
+        source="arshield/dunning",
+        subject=TENANT,
+        tenantid=TENANT,
+        time=datetime(2024, 2, 4, tzinfo=UTC),
+    )
+    forged = envelope(  # the same event from another source changes nothing
+        DunningPolicyWritten(
+            segment="standard", version=9, rules={}, effective_on=date(2024, 2, 5)
+        ),
+        id="policy-9",
+        source="erp/test",
+        subject=TENANT,
+        tenantid=TENANT,
+        time=datetime(2024, 2, 4, tzinfo=UTC),
+    )
+    emitted = list(await run_batch(kernel, [fact(issued, date(2024, 1, 1))]))
+    day = date(2024, 1, 2)
+    while day <= date(2024, 2, 12):
+        if day == date(2024, 2, 5):
+            await run_batch(kernel, [written, forged])
+        emitted += await run_batch(kernel, [tick(day)])
+        day = day.fromordinal(day.toordinal() + 1)
+    levels = [
+        (e.data.level, e.data.reached_on, e.data.policy_version)
+        for e in emitted
+        if e.type == "arshield.dunning.DunningLevelReached.v1"
+    ]
+    assert levels == [
+        ("first_overdue_notice", date(2024, 2, 1), "standard.v0"),
+        ("formal_notice", date(2024, 2, 10), "standard.v1"),
+    ]

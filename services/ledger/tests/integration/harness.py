@@ -139,6 +139,7 @@ _ORDER = {
     "ledger_entries": "tenant_id, buyer_id, entry_no",
     "anomalies": "tenant_id, buyer_id, anomaly_no",
     "business_dates": "tenant_id",
+    "configurations": "tenant_id, kind, position",
 }
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from arshield_latepay import ReferenceRates
-from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
+from arshield_ledger.domain.interest import InvoiceTerms, TenantLaw, invoice_interest
 from arshield_ledger.domain.reports import (
     EntryRow,
     ageing,
@@ -313,3 +313,34 @@ def test_interest_a_missing_rate_period_cannot_give_is_said_not_guessed() -> Non
     )
     assert answer.claim is None
     assert answer.note.startswith("interest cannot be computed yet")
+
+
+# -- One rule for the law of an invoice without contract terms -----------------------------------
+
+
+def _no_terms_interest(currency: str, tenant: TenantLaw | None) -> tuple[str, Decimal, Decimal]:
+    acc = LedgerDriver()
+    changes = [acc.issue(invoice("g", 5000, date(2024, 1, 31), date(2024, 1, 1), currency))]
+    inv = acc.invoices["g"]
+    terms = InvoiceTerms(inv.currency, inv.amount, inv.issued_on, None, None)
+    entries = [e for e in rows(changes) if e.invoice_id == "g"]
+    answer = invoice_interest(
+        terms, entries, {p.seq: p.due_on for p in inv.instalments}, date(2024, 3, 1), RATES, tenant
+    )
+    assert answer.jurisdiction_assumed
+    if answer.claim is None:
+        return answer.note, D("0"), D("0")
+    return answer.claim.jurisdiction.value, answer.claim.interest, answer.claim.compensation
+
+
+def test_an_invoice_without_terms_follows_the_tenants_jurisdiction_else_its_currency() -> None:
+    """DOMAIN.md: one rule, asked by ledger and dunning alike (`arshield_latepay.law_of`).
+    5,000 GBP due 2024-01-31, as of 2024-03-01 (30 days): a tenant that has not said its
+    jurisdiction -> the UK Act, Bank Rate 5.25 + 8 = 13.25 %: 5,000 x 13.25 % x 30/365 = 54.45
+    and 70 GBP (dunning's letter claims the same figures); a German tenant -> BGB 288, Basiszinssatz
+    3.62 + 9 = 12.62 %: 5,000 x 12.62 % x 30/365 = 51.86 and 40 EUR; a USD invoice of a tenant
+    that has not said: no rule, and the answer says so."""
+    assert _no_terms_interest("GBP", None) == ("UK", D("54.45"), D("70"))
+    assert _no_terms_interest("GBP", TenantLaw("DE")) == ("DE", D("51.86"), D("40"))
+    note, _, _ = _no_terms_interest("USD", None)
+    assert "no statutory rule for USD" in note

@@ -5,15 +5,18 @@ background task claims due rows (SKIP LOCKED, with a lease so a crashed sender's
 again), sends them, and records every attempt. Retries follow the configured schedule with jitter,
 at least as late as the receiver's Retry-After; 410 Gone disables the partner's endpoint.
 
-Between rounds it sleeps until the next attempt falls due, at most `dispatcher_poll_seconds` (so
-that deliveries enqueued by the consumer or another instance are found), and a wake-up (a
-re-delivery) ends the sleep at once.
+Between rounds it sleeps until the next attempt falls due. A wake-up ends the sleep at once: a
+re-delivery asked of this process (`wake`), or a notification on the deliveries table's channel,
+sent by every transaction that enqueues, re-sends or changes an endpoint (the consumer's
+projections, another instance). It looks at least every `dispatcher_poll_seconds` besides, for a
+notification lost while its listener reconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -24,9 +27,11 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from arshield_runtime.notify import Listener
 from arshield_runtime.webhooks.secrets import SecretBox, SecretUnreadable
 from arshield_runtime.webhooks.settings import WebhookSettings
 from arshield_runtime.webhooks.signing import SendResult, secrets_in_force, send
+from arshield_runtime.webhooks.store import channel
 from arshield_runtime.webhooks.tables import WebhookTables
 from arshield_runtime.webhooks.targets import (
     GuardedBackend,
@@ -93,14 +98,37 @@ class WebhookDispatcher:
         self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
         self._wake = asyncio.Event()
 
+    @functools.cached_property
+    def listener(self) -> Listener:
+        """The notifications that wake this dispatcher (made on first use: a unit test may build a
+        dispatcher without a database)."""
+        return Listener(
+            self.engine,
+            channel(self.tables),
+            self.wake,
+            application_name=f"arshield-{self.settings.service_name}-webhooks",
+        )
+
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        listening = asyncio.create_task(self.listener.run(), name="webhook-listener")
+        try:
+            await self._dispatch_forever()
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+
+    async def _dispatch_forever(self) -> None:
         backoff = 0.5
         while True:
+            # Cleared before looking, so a wake-up during the look is not lost.
+            self._wake.clear()
             try:
                 sent = await self.dispatch_due()
+                sleep = 0.0 if sent else await self._sleep()
                 backoff = 0.5
             except asyncio.CancelledError:
                 raise
@@ -109,10 +137,9 @@ class WebhookDispatcher:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            if sent == 0:
-                self._wake.clear()
+            if sleep > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=await self._sleep())
+                    await asyncio.wait_for(self._wake.wait(), timeout=sleep)
 
     async def _sleep(self) -> float:
         """Seconds until the next pending delivery falls due, within [0, poll seconds]."""

@@ -54,10 +54,12 @@ class WebhookSettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_retry_after_seconds: float = Field(default=86400.0, gt=0)
     dispatcher_poll_seconds: float = Field(
-        default=0.5,
+        default=10.0,
         gt=0,
-        description="the longest the dispatcher sleeps between looks at the deliveries table (it "
-        "sleeps until the next attempt is due, and a new or re-sent delivery wakes it)",
+        description="the longest the dispatcher sleeps between looks at the deliveries table: it "
+        "sleeps until the next attempt is due, a new, re-sent or re-enabled delivery wakes it "
+        "(in-process, or LISTEN/NOTIFY from other connections); this safety look covers a "
+        "notification lost while its listener reconnected",
     )
 
     @property

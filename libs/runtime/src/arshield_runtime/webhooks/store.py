@@ -12,7 +12,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from arshield_runtime.notify import notify_statement
 from arshield_runtime.webhooks.tables import WebhookTables
+
+
+def channel(tables: WebhookTables) -> str:
+    """The LISTEN/NOTIFY channel of a deliveries table: notified when a delivery may have become
+    due sooner than the dispatcher planned (enqueued, re-sent, its endpoint changed)."""
+    return f"arshield_webhooks_{tables.deliveries.name}"
+
+
+async def wake_dispatchers(session: AsyncSession, tables: WebhookTables) -> None:
+    """Wake the dispatchers of every process on this database when the transaction commits."""
+    await session.execute(notify_statement(channel(tables)))
 
 
 async def endpoint(
@@ -48,6 +60,7 @@ async def change_endpoint(
     if values:
         e = tables.endpoints
         await session.execute(e.update().where(e.c[tables.key] == endpoint_id).values(dict(values)))
+        await wake_dispatchers(session, tables)
 
 
 async def enqueue(
@@ -60,6 +73,7 @@ async def enqueue(
     if deliveries:
         rows = [{"status": "pending", "attempts": 0, **d} for d in deliveries]
         await session.execute(pg_insert(tables.deliveries).on_conflict_do_nothing(), rows)
+        await wake_dispatchers(session, tables)
 
 
 def _delivery(row: Any) -> dict[str, Any]:
@@ -122,3 +136,4 @@ async def redeliver(
         .where(d.c.delivery_id == delivery_id)
         .values(status="pending", cycle_attempts=0, next_attempt_at=now)
     )
+    await wake_dispatchers(session, tables)

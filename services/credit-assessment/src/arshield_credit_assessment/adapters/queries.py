@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -208,7 +209,7 @@ async def exposure_as_of(
     query = (
         sa.select(h.c.currency, h.c.on, h.c.open_receivables, h.c.open_orders)
         .where(h.c.tenant_id == tenant_id, h.c.buyer_id == buyer_id, h.c.on <= on)
-        .distinct(h.c.currency)
+        .ext(distinct_on(h.c.currency))
         .order_by(h.c.currency, h.c.on.desc())
     )
     return _rows(await session.execute(query))

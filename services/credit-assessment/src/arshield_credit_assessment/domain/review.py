@@ -110,7 +110,8 @@ class ContractReviewer:
         given = None
         if terms.jurisdiction is not None:
             given = LawTerms(Jurisdiction(terms.jurisdiction), terms.agreed_annual_rate)
-        law = law_of(given, self.tenant_jurisdiction).jurisdiction.value
+        applicable = law_of(given, self.tenant_jurisdiction)
+        law = applicable.jurisdiction.value if applicable else self.tenant_jurisdiction
         findings = [
             *self._payment_terms(law, terms),
             *self._interest(law, terms),

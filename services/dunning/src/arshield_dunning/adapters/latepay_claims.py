@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -11,19 +12,26 @@ from arshield_latepay import (
     BalanceChange,
     Debt,
     Jurisdiction,
+    RateUnavailableError,
     ReferenceRates,
     late_payment_claim,
+    law_of,
 )
 from arshield_latepay import ContractTerms as LatepayTerms
 
 
+@dataclass(frozen=True)
 class LatepayClaims:
-    """Claims under the invoice's contract terms; invoices without terms fall under the
-    deployment's default jurisdiction."""
+    """Claims under the invoice's law as the one rule decides it (`arshield_latepay.law_of`): its
+    contract terms, else the tenant's jurisdiction (its profile), else its currency's statute.
+    `for_tenant` binds a tenant's profile for its business day."""
 
-    def __init__(self, rates: ReferenceRates, default_jurisdiction: str = "EU") -> None:
-        self._rates = rates
-        self._default = Jurisdiction(default_jurisdiction)
+    rates: ReferenceRates
+    tenant_jurisdiction: str | None = None
+    tenant_is_sme: bool | None = None
+
+    def for_tenant(self, jurisdiction: str | None, is_sme: bool | None) -> LatepayClaims:
+        return LatepayClaims(self.rates, jurisdiction, is_sme)
 
     def claim(
         self,
@@ -35,20 +43,43 @@ class LatepayClaims:
         terms: ContractTerms | None,
         reductions: tuple[Reduction, ...],
     ) -> Claim:
-        latepay_terms = self._terms(terms)
+        law = law_of(
+            self._terms(terms),
+            self.tenant_jurisdiction,
+            currency,
+            tenant_is_sme=self.tenant_is_sme,
+        )
+        if law is None:
+            return Claim(
+                interest=Decimal(0),
+                compensation=Decimal(0),
+                compensation_currency=currency,
+                basis=f"no statutory late-payment rule is known for {currency} without contract "
+                "terms or the tenant's jurisdiction",
+            )
         balances = [BalanceChange(on=due_on, outstanding=amount)]
         owed = amount
         for reduction in sorted(reductions, key=lambda r: r.on):
             owed = max(owed - reduction.amount, Decimal(0))
             balances.append(BalanceChange(on=max(reduction.on, due_on), outstanding=owed))
-        result = late_payment_claim(
-            terms=latepay_terms,
-            currency=currency,
-            invoice_amount=amount,
-            debts=[Debt(due_on=due_on, balances=tuple(balances))],
-            as_of=as_of,
-            rates=self._rates,
-        )
+        try:
+            result = late_payment_claim(
+                terms=law,
+                currency=currency,
+                invoice_amount=amount,
+                debts=[Debt(due_on=due_on, balances=tuple(balances))],
+                as_of=as_of,
+                rates=self.rates,
+            )
+        except RateUnavailableError as missing:
+            # The ledger answers "interest cannot be computed yet" for the same invoice: the letter
+            # claims the principal alone and says why, never a guessed rate.
+            return Claim(
+                interest=Decimal(0),
+                compensation=Decimal(0),
+                compensation_currency=currency,
+                basis=f"interest cannot be computed yet: {missing}",
+            )
         rate = result.periods[-1].annual_rate if result.periods else None
         return Claim(
             interest=result.interest,
@@ -58,8 +89,15 @@ class LatepayClaims:
             basis=result.basis,
         )
 
-    def _terms(self, terms: ContractTerms | None) -> LatepayTerms:
+    @staticmethod
+    def _terms(terms: ContractTerms | None) -> LatepayTerms | None:
         if terms is None:
-            return LatepayTerms(jurisdiction=self._default)
+            return None
         rate = terms.agreed_annual_rate if terms.late_interest == "agreed" else None
-        return LatepayTerms(jurisdiction=Jurisdiction(terms.jurisdiction), agreed_annual_rate=rate)
+        return LatepayTerms(
+            jurisdiction=Jurisdiction(terms.jurisdiction),
+            agreed_annual_rate=rate,
+            signed_on=terms.signed_on,
+            creditor_is_sme=terms.creditor_is_sme,
+            debtor_is_large_or_public=terms.debtor_is_large_or_public,
+        )

@@ -78,17 +78,6 @@ async def buyer_of_invoice(session: AsyncSession, tenant_id: str, invoice_id: st
     return str(value) if value is not None else None
 
 
-async def buyers_with_invoices(session: AsyncSession, tenant_id: str) -> list[str]:
-    """The tenant's buyers that have an invoice dunning knows, in buyer order."""
-    rows = await session.execute(
-        sa.select(t.invoice_index.c.buyer_id)
-        .where(t.invoice_index.c.tenant_id == tenant_id)
-        .distinct()
-        .order_by(t.invoice_index.c.buyer_id)
-    )
-    return [row.buyer_id for row in rows]
-
-
 # --- rows for the API (decimals as strings, as the API shows amounts) ---------------------------
 
 

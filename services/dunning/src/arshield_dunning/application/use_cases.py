@@ -11,10 +11,11 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import configuration, queries
-from arshield_dunning.application.wiring import DunningKernel
-from arshield_dunning.domain.commands import ForgetPolicy, RecordPromise
+from arshield_dunning.application.wiring import DunningKernel, policies_in_force
+from arshield_dunning.domain.commands import RecordPromise
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
 from arshield_dunning.domain.state import BuyerDunning
+from arshield_events.dunning import DunningPolicyWritten
 from arshield_runtime.messaging import BatchScope, RequestEmitter
 
 PROMISE_HORIZON = timedelta(days=366)
@@ -85,7 +86,7 @@ async def record_promise(
     unit = kernel.unit_of_work(session, scope)
     await unit.load([(tenant_id, buyer_id)])
     state = unit.states[(tenant_id, buyer_id)]
-    policy = (await queries.current_policies(session, tenant_id))[state.effective_segment]
+    policy = (await policies_in_force(session, kernel, tenant_id, today))[state.effective_segment]
     command = RecordPromise(
         promise_id=promise_id,
         invoice_ids=invoice_ids,
@@ -102,6 +103,10 @@ async def record_promise(
     return promise_id
 
 
+FIRST_DAY = date(1900, 1, 1)
+"""A policy written before the tenant's first business day is in force from its beginning."""
+
+
 async def write_policy(
     session: AsyncSession,
     kernel: DunningKernel,
@@ -110,15 +115,22 @@ async def write_policy(
     rules: PolicyRules,
     *,
     created_by: str,
+    source: str,
+    wake: Callable[[], None] | None,
 ) -> Policy:
-    """Write the segment's next policy version; it applies from the next business day, so every
-    buyer planned under the segment's old version is looked at on that day."""
+    """Write the segment's next policy version. It travels on the log (`DunningPolicyWritten`,
+    ARCHITECTURE decision 1) and is in force from the next business day: the kernel records it
+    when consumed and wakes every buyer that day, live and in a rebuild alike."""
     policy = await configuration.add_policy(session, tenant_id, segment, rules, created_by)
-    scope = BatchScope()
-    unit = kernel.unit_of_work(session, scope)
-    buyers = await queries.buyers_with_invoices(session, tenant_id)
-    await unit.load((tenant_id, buyer) for buyer in buyers)
-    for buyer_id in buyers:
-        await unit.execute(tenant_id, buyer_id, ForgetPolicy(segment), None)
-    await scope.flush(session)
+    today = await kernel.business_date(session, tenant_id)
+    event = DunningPolicyWritten(
+        segment=segment.value,
+        version=policy.version,
+        rules=rules.model_dump(mode="json"),
+        written_by=created_by,
+        effective_on=today + timedelta(days=1) if today else FIRST_DAY,
+    )
+    emitter = RequestEmitter(source, tenant_id, f"policy:{segment.value}:{policy.version}")
+    emitter.emit(event, purpose="policy-written")
+    await emitter.flush(session, wake)
     return policy

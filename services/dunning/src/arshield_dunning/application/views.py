@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import queries
-from arshield_dunning.application.use_cases import buyer_known, buyer_state
-from arshield_dunning.application.wiring import DunningKernel
+from arshield_dunning.application.use_cases import business_date, buyer_known, buyer_state
+from arshield_dunning.application.wiring import DunningKernel, policies_in_force
 from arshield_dunning.domain.policy import plan
 
 
@@ -21,7 +21,8 @@ async def invoice_timeline(
         return None
     state = await buyer_state(session, kernel, tenant_id, buyer_id)
     inv = state.invoice(invoice_id)
-    policy = (await queries.current_policies(session, tenant_id))[state.effective_segment]
+    today = await business_date(session, kernel, tenant_id)
+    policy = (await policies_in_force(session, kernel, tenant_id, today))[state.effective_segment]
     entries: list[dict[str, Any]] = [
         {
             "action": r["action"],
@@ -74,7 +75,8 @@ async def buyer_standing(
     if not await buyer_known(session, kernel, tenant_id, buyer_id):
         return None
     state = await buyer_state(session, kernel, tenant_id, buyer_id)
-    policy = (await queries.current_policies(session, tenant_id))[state.effective_segment]
+    today = await business_date(session, kernel, tenant_id)
+    policy = (await policies_in_force(session, kernel, tenant_id, today))[state.effective_segment]
     return {
         "buyer_id": buyer_id,
         "legal_name": state.legal_name,

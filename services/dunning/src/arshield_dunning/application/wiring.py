@@ -2,8 +2,10 @@
 the state's codec, the configuration a business day needs, the projections and the public mapping.
 
 Wake-ups: `wake_on(state)` plans by the policy the buyer's last business day was decided under
-(kept in its state by `PolicyApplied`). A buyer not known to be on the current policy (new, moved
-to another segment, or its segment's policy rewritten: `ForgetPolicy`) wakes at the next tick.
+(kept in its state by `PolicyApplied`). A buyer not known to be on the current policy (new, or moved
+to another segment) wakes at the next tick. Policies are configuration on the log
+(`DunningPolicyWritten`, read back from dunning's own topic): the kernel records each version and
+wakes every buyer of the tenant on the day it takes effect.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from datetime import date
 from typing import Any
 
 from opentelemetry import trace
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import queries
+from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.adapters.projections import projections
 from arshield_dunning.adapters.public_events import publish
 from arshield_dunning.domain.claims import ClaimCalculator
@@ -44,13 +47,13 @@ from arshield_dunning.domain.day import wake_on
 from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.evolve import evolve
-from arshield_dunning.domain.policy import Policy, Segment
+from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
 from arshield_dunning.domain.state import BillingContact, BuyerDunning, ContractTerms, Money
 from arshield_events import dunning as dunning_events
 from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import Kernel, Translate, Wiring
-from arshield_runtime.statestore import StateStore
+from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
+from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,9 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
             jurisdiction=str(e.contract_terms.jurisdiction),
             late_interest=str(e.contract_terms.late_interest),
             agreed_annual_rate=e.contract_terms.agreed_annual_rate,
+            signed_on=e.contract_terms.signed_on,
+            creditor_is_sme=e.contract_terms.creditor_is_sme,
+            debtor_is_large_or_public=e.contract_terms.debtor_is_large_or_public,
         )
     yield (
         e.buyer_id,
@@ -302,12 +308,39 @@ def translations(*, source: str, watch_from_grade: int = 7) -> dict[type[Any], T
     }
 
 
-def wiring(claims: ClaimCalculator, *, source: str, watch_from_grade: int = 7) -> DunningWiring:
+def wiring(
+    claims: LatepayClaims,
+    *,
+    source: str,
+    watch_from_grade: int = 7,
+    store: StateStore | None = None,
+) -> DunningWiring:
+    """`store` is the kernel's (the tenant's profile is read from it: the law of invoices without
+    contract terms, the same rule the ledger asks)."""
+    configured = store if store is not None else PostgresStateStore()
+
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+        profile = await configured.in_force(session, tenant_id, TENANT, day)
         return DayContext(
-            policies=await queries.current_policies(session, tenant_id),
-            claims=claims,
+            policies=await policies_from(configured, session, tenant_id, day),
+            claims=claims.for_tenant(
+                profile.body.get("jurisdiction") if profile else None,
+                profile.body.get("is_sme") if profile else None,
+            ),
             agency_id=await queries.delivery_target(session, tenant_id),
+        )
+
+    def policy_written(event: CloudEvent[Any]) -> Configuration | None:
+        if event.source != source:
+            return None  # only dunning's own configuration counts
+        e: dunning_events.DunningPolicyWritten = event.data
+        return Configuration(
+            tenant_id=event.tenantid,
+            kind=policy_kind(Segment(e.segment)),
+            event_id=event.id,
+            version=str(e.version),
+            effective_on=e.effective_on,
+            body=e.rules,
         )
 
     return Wiring(
@@ -318,10 +351,44 @@ def wiring(claims: ClaimCalculator, *, source: str, watch_from_grade: int = 7) -
         publish=publish,
         refusals=(DunningError,),
         day_context=day_context,
+        configure={dunning_events.DunningPolicyWritten: policy_written},
     )
 
 
+def policy_kind(segment: Segment) -> str:
+    return f"policy:{segment.value}"
+
+
+async def policies_from(
+    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+) -> dict[Segment, Policy]:
+    """The policy in force on `day` per segment, as read from the log (version 0, the built-in
+    default, where none was written). A version whose rules no longer validate (written under an
+    older release) gives way to the default rather than stopping the tenant's day."""
+    policies: dict[Segment, Policy] = {}
+    for segment in Segment:
+        entry = await store.in_force(session, tenant_id, policy_kind(segment), day)
+        policy = Policy.default(segment)
+        if entry is not None:
+            try:
+                rules = PolicyRules.model_validate(entry.body)
+            except ValidationError:
+                log.error("policy %s v%s does not validate", segment.value, entry.version)
+            else:
+                policy = Policy(segment=segment, version=int(entry.version), rules=rules)
+        policies[segment] = policy
+    return policies
+
+
+async def policies_in_force(
+    session: AsyncSession, kernel: DunningKernel, tenant_id: str, day: date
+) -> dict[Segment, Policy]:
+    return await policies_from(kernel.store, session, tenant_id, day)
+
+
 def kernel(
-    claims: ClaimCalculator, store: StateStore, *, source: str, watch_from_grade: int = 7
+    claims: LatepayClaims, store: StateStore, *, source: str, watch_from_grade: int = 7
 ) -> DunningKernel:
-    return Kernel(wiring(claims, source=source, watch_from_grade=watch_from_grade), store)
+    return Kernel(
+        wiring(claims, source=source, watch_from_grade=watch_from_grade, store=store), store
+    )

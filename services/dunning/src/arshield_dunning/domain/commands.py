@@ -137,14 +137,6 @@ class RestorePromise:
     promise: RecordPromise
 
 
-@dataclass(frozen=True)
-class ForgetPolicy:
-    """A new version of `segment`'s policy was written: a buyer planned under the old one must be
-    looked at on the next business day (the new version may bring its next action forward)."""
-
-    segment: Segment
-
-
 Command = (
     RegisterBuyer
     | PutOnWatch
@@ -159,6 +151,5 @@ Command = (
     | ResolveDispute
     | RecordPromise
     | StartBusinessDay
-    | ForgetPolicy
     | RestorePromise
 )

@@ -27,7 +27,13 @@ from arshield_dunning.domain.events import (
 )
 from arshield_dunning.domain.evolve import Decision
 from arshield_dunning.domain.letters import Letter, LetterLine, letter_id
-from arshield_dunning.domain.policy import Action, EscalationStep, PolicyRules, plan
+from arshield_dunning.domain.policy import (
+    Action,
+    EscalationStep,
+    PlannedAction,
+    PolicyRules,
+    plan,
+)
 from arshield_dunning.domain.state import ZERO, BuyerDunning, InvoiceDunning, Money
 
 _CASE_NAMESPACE = uuid.UUID("4d8b3b8e-1f0e-4f0a-9d55-6a0c8f4e2b71")
@@ -67,12 +73,16 @@ def _end_promises(d: Decision, today: date) -> set[str]:
             and d.state.invoices[i].is_open
             and d.state.invoices[i].outstanding > 0
         ]
-        kept = not open_invoices or promise.paid_since >= promise.amount.amount
+        paid = promise.paid_since
+        if promise.owed_when_recorded is not None:
+            owed_now = sum((inv.outstanding for inv in open_invoices), ZERO)
+            paid = max(paid, promise.owed_when_recorded - owed_now)
+        kept = not open_invoices or paid >= promise.amount.amount
         d.add(
             PromiseEnded(
                 promise_id=promise.promise_id,
                 status="kept" if kept else "broken",
-                paid=promise.paid_since,
+                paid=paid,
                 on=today,
             )
         )
@@ -125,12 +135,19 @@ def _fire_due_actions(
             facts={"reminders_due": str(len(reminders))},
         )
 
-    levels = [p for p in due if p.level > inv.level]
+    # Every escalation above the invoice's level whose date has come, whenever it was planned: a
+    # policy or segment change that moved a step before the last evaluation must not skip it.
+    levels = [
+        p
+        for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on)
+        if p.level > inv.level and p.on <= today
+    ]
     step: EscalationStep | None = None
     planned_on: date | None = None
     if levels:
-        planned_on = levels[-1].on
-        step = rules.escalation_for(levels[-1].action)
+        chosen = _no_handover_before_notice(inv, levels, rules)
+        planned_on = chosen.on
+        step = rules.escalation_for(chosen.action)
     if escalate_now and days_overdue >= 1:
         following = sorted(
             (s for s in rules.escalation if s.level > inv.level), key=lambda s: s.level
@@ -146,6 +163,19 @@ def _fire_due_actions(
     action = Action(step.action)
     _take(d, inv, action, step.level, planned_on, c, facts=facts)
     return action
+
+
+def _no_handover_before_notice(
+    inv: InvoiceDunning, levels: list[PlannedAction], rules: PolicyRules
+) -> PlannedAction:
+    """The highest level that came due, except that an agency hand-over waits for a formal
+    notice on an earlier day when the policy has one: the agency must not receive a case the buyer
+    was never formally warned of (it is taken at the next tick)."""
+    highest = levels[-1]
+    notice = rules.escalation_for(Action.FORMAL_NOTICE)
+    if highest.action is Action.AGENCY_HANDOVER and notice is not None and inv.level < notice.level:
+        return next((p for p in reversed(levels) if p.action is Action.FORMAL_NOTICE), highest)
+    return highest
 
 
 def _take(
@@ -214,7 +244,7 @@ def _claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
         due_on=inv.due_on,
         as_of=as_of,
         terms=inv.terms,
-        reductions=inv.reductions,
+        reductions=inv.principal_changes(),
     )
 
 
@@ -350,6 +380,9 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
             if inv.evaluated_through is None or p.on > inv.evaluated_through:
                 candidates.append(p.on)
                 break
+            if p.level > inv.level:  # a step moved into the past by a policy change: next tick
+                candidates.append(inv.evaluated_through + timedelta(days=1))
+                break
         if inv.evaluated_through is None:
             candidates.append(date.min)
     for promise in state.promises.values():
@@ -376,9 +409,10 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
 def wake_on(state: BuyerDunning) -> date | None:
     """The buyer's next wake-up, planned by the policy its last business day was decided under.
 
-    Without a policy known to be current (none yet, another segment since, or a new version
-    written since: `PolicyForgotten`), a buyer with anything a day could act on wakes at the next
-    tick, which then records the policy in force: waking early costs an evaluation, never a step.
+    Without a policy known to be current (none yet, or another segment since), a buyer with
+    anything a day could act on wakes at the next tick, which then records the policy in force:
+    waking early costs an evaluation, never a step. (A new version wakes every buyer on the day it
+    takes effect: the kernel does that for configuration read from the log.)
     """
     policy = state.policy
     if policy is not None and policy.segment is state.effective_segment:

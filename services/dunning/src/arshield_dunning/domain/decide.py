@@ -18,7 +18,6 @@ from arshield_dunning.domain.commands import (
     Command,
     ConfirmDelivery,
     DunningError,
-    ForgetPolicy,
     NoteLedgerBalance,
     NoteSettlement,
     PutOnWatch,
@@ -42,7 +41,6 @@ from arshield_dunning.domain.events import (
     InvoiceTracked,
     LedgerBalanceNoted,
     Paused,
-    PolicyForgotten,
     PromiseRecorded,
     Resumed,
     WatchChanged,
@@ -116,7 +114,7 @@ _LEDGER_CLOSED = {
 
 
 def _ledger_balance(d: Decision, c: NoteLedgerBalance) -> None:
-    d.add(LedgerBalanceNoted(invoice_id=c.invoice_id, outstanding=c.outstanding))
+    d.add(LedgerBalanceNoted(invoice_id=c.invoice_id, outstanding=c.outstanding, on=c.on))
     closure = _LEDGER_CLOSED.get(c.status)
     inv = d.state.invoice(c.invoice_id)
     if closure is not None and inv.closed is None:
@@ -206,6 +204,7 @@ def _record_promise(d: Decision, c: RecordPromise) -> None:
         amount=Money(amount=amount, currency=currency),
         recorded_on=c.recorded_on,
         recorded_by=c.recorded_by,
+        owed_when_recorded=owed,
     )
     paused_before = {inv.invoice_id: inv.paused for inv in invoices}
     d.add(PromiseRecorded(promise=promise))
@@ -229,11 +228,6 @@ def _restore_promise(d: Decision, c: RestorePromise) -> None:
         log.info("promise %s not restored: %s", c.promise.promise_id, refused.detail)
 
 
-def _forget_policy(d: Decision, c: ForgetPolicy) -> None:
-    if d.state.policy is not None and d.state.policy.segment is c.segment:
-        d.add(PolicyForgotten())
-
-
 _DECIDERS: dict[type, Callable[[Decision, object], None]] = {
     RegisterBuyer: _register,  # type: ignore[dict-item]
     PutOnWatch: _put_on_watch,  # type: ignore[dict-item]
@@ -248,6 +242,5 @@ _DECIDERS: dict[type, Callable[[Decision, object], None]] = {
     ResolveDispute: _resolve_dispute,  # type: ignore[dict-item]
     RecordPromise: _record_promise,  # type: ignore[dict-item]
     StartBusinessDay: start_day,  # type: ignore[dict-item]
-    ForgetPolicy: _forget_policy,  # type: ignore[dict-item]
     RestorePromise: _restore_promise,  # type: ignore[dict-item]
 }

@@ -58,6 +58,7 @@ class InvoiceReduced(Frozen):
 class LedgerBalanceNoted(Frozen):
     invoice_id: str
     outstanding: Decimal
+    on: date | None = None
 
 
 class DeliveryNoted(Frozen):
@@ -165,10 +166,6 @@ class PolicyApplied(Frozen):
     policy: Policy
 
 
-class PolicyForgotten(Frozen):
-    """The policy the buyer was planned under is no longer known to be current."""
-
-
 DomainEvent = (
     BuyerProfiled
     | WatchChanged
@@ -189,5 +186,4 @@ DomainEvent = (
     | ControllerAssigned
     | CaseOpened
     | PolicyApplied
-    | PolicyForgotten
 )

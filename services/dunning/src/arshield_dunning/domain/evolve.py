@@ -21,14 +21,13 @@ from arshield_dunning.domain.events import (
     LedgerBalanceNoted,
     Paused,
     PolicyApplied,
-    PolicyForgotten,
     PromiseEnded,
     PromiseRecorded,
     Resumed,
     StatementIssued,
     WatchChanged,
 )
-from arshield_dunning.domain.state import BuyerDunning, DoneAction, InvoiceDunning
+from arshield_dunning.domain.state import BuyerDunning, DoneAction, InvoiceDunning, LedgerNote
 
 
 @dataclass
@@ -88,7 +87,16 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
                 )
             return state
         case LedgerBalanceNoted():
-            return _update_invoice(state, event.invoice_id, ledger_outstanding=event.outstanding)
+            inv = state.invoice(event.invoice_id)
+            notes = inv.ledger_balances
+            if event.on is not None:
+                notes = (*notes, LedgerNote(on=event.on, outstanding=event.outstanding))
+            return _update_invoice(
+                state,
+                event.invoice_id,
+                ledger_outstanding=event.outstanding,
+                ledger_balances=notes,
+            )
         case DeliveryNoted():
             return _update_invoice(state, event.invoice_id, proof_of_delivery=event.document_ref)
         case InvoiceClosed():
@@ -148,8 +156,6 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
             return state
         case PolicyApplied():
             return state.model_copy(update={"policy": event.policy})
-        case PolicyForgotten():
-            return state.model_copy(update={"policy": None})
         case Paused() | Resumed():
             return state
     raise TypeError(f"unknown event {type(event).__name__}")  # pragma: no cover

@@ -30,6 +30,9 @@ class ContractTerms(Frozen):
     jurisdiction: str
     late_interest: str = "statutory"
     agreed_annual_rate: Decimal | None = None
+    signed_on: date | None = None
+    creditor_is_sme: bool | None = None
+    debtor_is_large_or_public: bool | None = None
 
 
 class Reduction(Frozen):
@@ -39,6 +42,13 @@ class Reduction(Frozen):
     kind: str  # payment | credit_note
     on: date
     amount: Decimal
+
+
+class LedgerNote(Frozen):
+    """What the ledger said the invoice still owed, from `on`."""
+
+    on: date
+    outstanding: Decimal
 
 
 class DoneAction(Frozen):
@@ -69,6 +79,8 @@ class InvoiceDunning(Frozen):
     proof_of_delivery: str | None = None
     reductions: tuple[Reduction, ...] = ()
     ledger_outstanding: Decimal | None = None
+    ledger_balances: tuple[LedgerNote, ...] = ()
+    """The ledger's figures by date: it also applies payments that name no invoice."""
     closed: Closure | None = None
     closed_on: date | None = None
     open_disputes: tuple[str, ...] = ()
@@ -101,6 +113,34 @@ class InvoiceDunning(Frozen):
             own = min(own, self.ledger_outstanding)
         return max(own, ZERO)
 
+    def principal_changes(self) -> tuple[Reduction, ...]:
+        """How the principal bearing interest fell, by date: the ERP's named payments and credit
+        notes, and wherever the ledger shows less owed (a payment it applied without the ERP
+        naming the invoice, cash on account re-applied), the ledger's figure from its date.
+        Whichever of the two facts arrives first, the other adds nothing: on each date the
+        principal is the lower of the two."""
+        if self.amount is None:
+            return ()
+        total = self.amount.amount
+        days = sorted({r.on for r in self.reductions} | {n.on for n in self.ledger_balances})
+        changes: list[Reduction] = []
+        previous = total
+        for day in days:
+            own = total - sum((r.amount for r in self.reductions if r.on <= day), ZERO)
+            noted = [n for n in self.ledger_balances if n.on <= day]
+            principal = max(min(own, noted[-1].outstanding) if noted else own, ZERO)
+            if principal != previous:
+                changes.append(
+                    Reduction(
+                        source_id=f"principal:{day.isoformat()}",
+                        kind="principal",
+                        on=day,
+                        amount=previous - principal,
+                    )
+                )
+                previous = principal
+        return tuple(changes)
+
     @property
     def is_open(self) -> bool:
         return self.known and self.closed is None
@@ -122,6 +162,10 @@ class Promise(Frozen):
     recorded_on: date
     recorded_by: str | None = None
     paid_since: Decimal = ZERO
+    """Payments naming the promised invoices since the promise."""
+    owed_when_recorded: Decimal | None = None
+    """What its invoices owed when it was made: how much they fell since also counts as paid,
+    so a payment the ledger applied without the ERP naming an invoice keeps the promise."""
     status: str = "active"  # active | kept | broken
 
 

@@ -12,8 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arshield_ledger.adapters.tables import anomalies, instalments, invoices, ledger_entries
+from arshield_ledger.domain.interest import TenantLaw
 from arshield_ledger.domain.reports import SALES_KINDS, EntryRow
 from arshield_runtime.db import business_dates
+from arshield_runtime.kernel import TENANT
+from arshield_runtime.statestore import PostgresStateStore
 
 E = ledger_entries.c
 
@@ -273,3 +276,11 @@ async def list_anomalies(
         )
     query = query.order_by(a.occurred_on, a.buyer_id, a.anomaly_no).limit(limit)
     return list((await connection.execute(query)).all())
+
+
+async def tenant_law(connection: AsyncConnection, tenant_id: str, day: date) -> TenantLaw:
+    """The tenant's profile in force on `day` (`TenantProfiled`, recorded by the kernel)."""
+    profile = await PostgresStateStore().in_force(connection, tenant_id, TENANT, day)
+    if profile is None:
+        return TenantLaw()
+    return TenantLaw(profile.body.get("jurisdiction"), profile.body.get("is_sme"))

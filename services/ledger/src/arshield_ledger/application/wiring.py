@@ -77,6 +77,9 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
             payment_terms_days=data.payment_terms_days,
             jurisdiction=terms.jurisdiction if terms else None,
             agreed_annual_rate=terms.agreed_annual_rate if terms else None,
+            signed_on=terms.signed_on if terms else None,
+            creditor_is_sme=terms.creditor_is_sme if terms else None,
+            debtor_is_large_or_public=terms.debtor_is_large_or_public if terms else None,
         ),
     )
 

@@ -32,6 +32,9 @@ class IssueInvoice:
     payment_terms_days: int = 0
     jurisdiction: str | None = None
     agreed_annual_rate: Decimal | None = None
+    signed_on: date | None = None
+    creditor_is_sme: bool | None = None
+    debtor_is_large_or_public: bool | None = None
 
 
 @dataclass(frozen=True)

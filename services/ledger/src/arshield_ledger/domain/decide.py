@@ -158,6 +158,9 @@ class Invoice:
     disputes: dict[str, Decimal] = field(default_factory=dict)
     settled_on: date | None = None
     status: InvoiceStatus = "open"
+    signed_on: date | None = None
+    creditor_is_sme: bool | None = None
+    debtor_is_large_or_public: bool | None = None
 
     @property
     def parts(self) -> tuple[Instalment, ...]:
@@ -225,6 +228,9 @@ class Account:
                     dict(inv.disputes),
                     inv.settled_on,
                     inv.status,
+                    signed_on=inv.signed_on,
+                    creditor_is_sme=inv.creditor_is_sme,
+                    debtor_is_large_or_public=inv.debtor_is_large_or_public,
                 )
                 for i, inv in state.invoices.items()
             },
@@ -372,6 +378,9 @@ class Account:
             fact.payment_terms_days,
             fact.jurisdiction,
             fact.agreed_annual_rate,
+            signed_on=fact.signed_on,
+            creditor_is_sme=fact.creditor_is_sme,
+            debtor_is_large_or_public=fact.debtor_is_large_or_public,
         )
         self.invoices[fact.invoice_id] = inv
         self.events.append(
@@ -387,6 +396,9 @@ class Account:
                 fact.payment_terms_days,
                 fact.jurisdiction,
                 fact.agreed_annual_rate,
+                signed_on=fact.signed_on,
+                creditor_is_sme=fact.creditor_is_sme,
+                debtor_is_large_or_public=fact.debtor_is_large_or_public,
             )
         )
         before: dict[str, tuple[Decimal, InvoiceStatus]] = {fact.invoice_id: (ZERO, "open")}

@@ -62,6 +62,9 @@ class InvoiceRecorded:
     payment_terms_days: int
     jurisdiction: str | None
     agreed_annual_rate: Decimal | None
+    signed_on: date | None = None
+    creditor_is_sme: bool | None = None
+    debtor_is_large_or_public: bool | None = None
 
 
 @dataclass(frozen=True)

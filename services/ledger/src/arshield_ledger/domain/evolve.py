@@ -69,6 +69,9 @@ def evolve(state: BuyerLedger, event: Event) -> BuyerLedger:
             payment_terms_days=event.payment_terms_days,
             jurisdiction=event.jurisdiction,
             agreed_annual_rate=event.agreed_annual_rate,
+            signed_on=event.signed_on,
+            creditor_is_sme=event.creditor_is_sme,
+            debtor_is_large_or_public=event.debtor_is_large_or_public,
         )
         return _with(state, invoices={**state.invoices, event.invoice_id: invoice})
     if isinstance(event, AnomalyRecorded):

@@ -2,8 +2,9 @@
 
 The rules live in `arshield_latepay` (shared with dunning's letters); this module only turns an
 invoice's entries into the debts that library expects: one per instalment, with the unpaid amount's
-changes day by day. An invoice without contract terms is assumed to follow the statutory law of its
-currency (EUR: EU directive, GBP: UK Act, CNY: China); the answer says so.
+changes day by day. The law of an invoice without contract terms is the one rule every service asks
+(`arshield_latepay.law_of`): the tenant's own jurisdiction, or for a tenant that has not said, the
+statute of its currency; the answer says which.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from arshield_latepay import (
     RateUnavailableError,
     ReferenceRates,
     late_payment_claim,
+    law_of,
 )
 from arshield_ledger.domain.reports import EntryRow
 from arshield_ledger.domain.state import CORRECTION
-
-_BY_CURRENCY = {"EUR": Jurisdiction.EU, "GBP": Jurisdiction.UK, "CNY": Jurisdiction.CN}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,17 @@ class InvoiceTerms:
     issued_on: date
     jurisdiction: str | None
     agreed_annual_rate: Decimal | None
+    signed_on: date | None = None
+    creditor_is_sme: bool | None = None
+    debtor_is_large_or_public: bool | None = None
+
+
+@dataclass(frozen=True)
+class TenantLaw:
+    """What the tenant's profile says: its jurisdiction, and whether it is an SME."""
+
+    jurisdiction: str | None = None
+    is_sme: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -78,18 +89,35 @@ def invoice_interest(
     due_dates: dict[int, date],
     as_of: date,
     rates: ReferenceRates,
+    tenant: TenantLaw | None = None,
 ) -> InterestAnswer:
+    tenant = tenant or TenantLaw()
     assumed = terms.jurisdiction is None
-    jurisdiction = (
-        Jurisdiction(terms.jurisdiction) if terms.jurisdiction else _BY_CURRENCY.get(terms.currency)
-    )
-    if jurisdiction is None:
-        return InterestAnswer(
-            None, True, f"no contract terms and no statutory rule for {terms.currency}"
+    contract = law_of(
+        ContractTerms(
+            Jurisdiction(terms.jurisdiction),
+            terms.agreed_annual_rate,
+            # unknown signing date: the issue date stands in (dunning's letters do the same)
+            signed_on=terms.signed_on or terms.issued_on,
+            creditor_is_sme=terms.creditor_is_sme,
+            debtor_is_large_or_public=terms.debtor_is_large_or_public,
         )
+        if terms.jurisdiction
+        else None,
+        tenant.jurisdiction,
+        terms.currency,
+        tenant_is_sme=tenant.is_sme,
+    )
+    if contract is None:
+        return InterestAnswer(
+            None,
+            True,
+            f"no contract terms, no jurisdiction in the tenant's profile and no statutory rule "
+            f"for {terms.currency}",
+        )
+    jurisdiction = contract.jurisdiction
     if any(e.kind == "cancelled" and e.effective_on <= as_of for e in entries):
         return InterestAnswer(None, assumed, "the invoice is cancelled")
-    contract = ContractTerms(jurisdiction, terms.agreed_annual_rate, signed_on=terms.issued_on)
     try:
         claim = late_payment_claim(
             terms=contract,
@@ -102,9 +130,12 @@ def invoice_interest(
     except RateUnavailableError as missing:
         # A rate the law needs is not in the shipped tables for that period: say so, never guess.
         return InterestAnswer(None, assumed, f"interest cannot be computed yet: {missing}")
-    note = (
-        f"no contract terms: the statutory rule of {terms.currency} ({jurisdiction}) is assumed"
-        if assumed
-        else claim.basis
-    )
+    if not assumed:
+        note = claim.basis
+    elif tenant.jurisdiction is not None:
+        note = f"no contract terms: the tenant's jurisdiction ({jurisdiction}) applies"
+    else:
+        note = (
+            f"no contract terms: the statutory rule of {terms.currency} ({jurisdiction}) is assumed"
+        )
     return InterestAnswer(claim, assumed, note)

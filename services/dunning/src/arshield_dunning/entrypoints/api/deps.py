@@ -47,7 +47,7 @@ def _kernel(request: Request) -> DunningKernel:
     kernel: DunningKernel | None = getattr(request.app.state, "kernel", None)
     if kernel is None:
         settings = _settings(request)
-        claims = LatepayClaims(ReferenceRates.shipped(), settings.default_jurisdiction)
+        claims = LatepayClaims(ReferenceRates.shipped())
         kernel = dunning_kernel(
             claims,
             PostgresStateStore(),

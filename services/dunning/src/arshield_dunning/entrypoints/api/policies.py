@@ -13,7 +13,9 @@ from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
 from arshield_dunning.entrypoints.api.deps import (
     Kernel,
     Limit,
+    RelayWake,
     Session,
+    Settings,
     bad_cursor,
     page_after,
     page_of,
@@ -87,9 +89,18 @@ async def write_policy(
     principal: WritePrincipal,
     session: Session,
     kernel: Kernel,
+    settings: Settings,
+    wake: RelayWake,
 ) -> Any:
     """Write a new version of the segment's policy; it applies from the next business day."""
     policy = await use_cases.write_policy(
-        session, kernel, principal.tenant_id, segment, rules, created_by=principal.name
+        session,
+        kernel,
+        principal.tenant_id,
+        segment,
+        rules,
+        created_by=principal.name,
+        source=settings.source,
+        wake=wake,
     )
     return _policy_out(policy)

@@ -64,9 +64,17 @@ async def invoice_interest_view(
     entries = (await queries.invoice_entries(connection, tenant, [invoice_id], day))[invoice_id]
     dues = (await queries.due_dates(connection, tenant, [invoice_id]))[invoice_id]
     terms = InvoiceTerms(
-        row.currency, row.amount, row.issued_on, row.jurisdiction, row.agreed_annual_rate
+        row.currency,
+        row.amount,
+        row.issued_on,
+        row.jurisdiction,
+        row.agreed_annual_rate,
+        row.signed_on,
+        row.creditor_is_sme,
+        row.debtor_is_large_or_public,
     )
-    answer = invoice_interest(terms, entries, dues, day, rates)
+    tenant_law = await queries.tenant_law(connection, tenant, day)
+    answer = invoice_interest(terms, entries, dues, day, rates, tenant_law)
     claim = answer.claim
     return InterestView(
         invoice_id=invoice_id,
