@@ -200,6 +200,7 @@ class CreditPolicyPublished(_CreditEvent):
     retention_of_title_required: tuple[CountryCode, ...] = ()
     published_by: ShortText
     published_on: BusinessDate
+    effective_on: BusinessDate = Field(description="the business day it is in force from")
 
 
 class ExpectedSalesRecorded(_CreditEvent):

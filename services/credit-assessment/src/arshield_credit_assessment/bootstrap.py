@@ -1,12 +1,11 @@
-"""The composition root: the kernel over credit-assessment's wiring, its policy reader, the
-contract reviewer with the shipped reference rates, and the HTTP routes."""
+"""The composition root: the kernel over credit-assessment's wiring, the contract reviewer with
+the shipped reference rates, and the HTTP routes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from arshield_credit_assessment.application.wiring import kernel as credit_kernel
-from arshield_credit_assessment.application.wiring import router as credit_router
 from arshield_credit_assessment.domain.review import ContractReviewer
 from arshield_credit_assessment.entrypoints.api import router as api_router
 from arshield_credit_assessment.settings import CreditSettings
@@ -31,10 +30,10 @@ def bootstrap(
     kernel = credit_kernel(reviewer, store or PostgresStateStore(), source=settings.source)
     return ServiceDefinition(
         settings=settings,
-        router=credit_router(kernel, settings.source),
+        router=kernel.router(),
         migrations=MIGRATIONS,
         http_routers=[api_router],
-        projection_tables=[*kernel.rebuild_tables, "credit_policies"],
+        projection_tables=kernel.rebuild_tables,
         publishes=credit_events.EVENTS,
         state={"kernel": kernel, "reviewer": reviewer},
     )

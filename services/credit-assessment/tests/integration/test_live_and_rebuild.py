@@ -395,7 +395,7 @@ _ORDER = {
     "limit_history": "buyer_id, seq",
     "contract_reviews": "review_id",
     "exposure_history": 'buyer_id, currency, "on"',
-    "credit_policies": "version",
+    "configurations": "kind, version",
 }
 
 
@@ -405,7 +405,7 @@ async def read_models(engine: Any, tenant: str) -> dict[str, list[str]]:
         for table, order in _ORDER.items():
             rows = await connection.execute(
                 sa.text(
-                    f"SELECT to_jsonb(t)::text AS row FROM {table} t"
+                    f"SELECT (to_jsonb(t) - 'position')::text AS row FROM {table} t"
                     f" WHERE tenant_id = :t ORDER BY {order}"
                 ),
                 {"t": tenant},

@@ -1,4 +1,5 @@
-"""The read side: the credit policy in force and the read models the API answers from."""
+"""The read side: the read models the API answers from, and the record of policy versions
+written (the versions in force are the kernel's configuration, read back from the log)."""
 
 from __future__ import annotations
 
@@ -8,57 +9,35 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_credit_assessment.adapters import tables as t
-from arshield_credit_assessment.adapters.public_events import policy_of_event
-from arshield_credit_assessment.domain.policy import DEFAULT_POLICY, CreditPolicy
 from arshield_events import credit
-from arshield_runtime.db import business_dates, buyer_states
+from arshield_runtime.db import business_dates
 
 
-async def policy_in_force(session: AsyncSession, tenant_id: str) -> CreditPolicy:
-    """The newest version read back from the log, else the built-in default (version 0)."""
-    row = await session.scalar(
+async def written_policies(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
+    """Every version written over HTTP, newest first (read back or not yet)."""
+    rows = await session.scalars(
         sa.select(t.credit_policies.c.policy)
-        .where(t.credit_policies.c.tenant_id == tenant_id, t.credit_policies.c.consumed)
-        .order_by(t.credit_policies.c.version.desc())
-        .limit(1)
-    )
-    if row is None:
-        return DEFAULT_POLICY
-    return policy_of_event(credit.CreditPolicyPublished.model_validate(row))
-
-
-async def policy_versions(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        sa.select(t.credit_policies.c.policy, t.credit_policies.c.consumed)
         .where(t.credit_policies.c.tenant_id == tenant_id)
         .order_by(t.credit_policies.c.version.desc())
     )
-    return [{**row.policy, "read_back": row.consumed} for row in rows]
+    return list(rows)
 
 
-async def record_policy(
-    session: AsyncSession, tenant_id: str, event: credit.CreditPolicyPublished, *, consumed: bool
+async def record_written_policy(
+    session: AsyncSession, tenant_id: str, event: credit.CreditPolicyPublished
 ) -> None:
-    values = {
-        "tenant_id": tenant_id,
-        "version": event.version,
-        "policy": json.loads(event.model_dump_json()),
-        "published_by": event.published_by,
-        "published_on": event.published_on,
-        "consumed": consumed,
-    }
-    statement = pg_insert(t.credit_policies).values(**values)
-    if consumed:
-        statement = statement.on_conflict_do_update(
-            index_elements=["tenant_id", "version"], set_={**values}
+    await session.execute(
+        t.credit_policies.insert().values(
+            tenant_id=tenant_id,
+            version=event.version,
+            policy=json.loads(event.model_dump_json()),
+            published_by=event.published_by,
+            published_on=event.published_on,
         )
-    else:
-        statement = statement.on_conflict_do_nothing()
-    await session.execute(statement)
+    )
 
 
 async def next_policy_version(session: AsyncSession, tenant_id: str) -> int:
@@ -72,15 +51,6 @@ async def next_policy_version(session: AsyncSession, tenant_id: str) -> int:
         )
     )
     return int(latest or 0) + 1
-
-
-async def buyers_of(session: AsyncSession, tenant_id: str) -> list[str]:
-    rows = await session.scalars(
-        sa.select(buyer_states.c.buyer_id)
-        .where(buyer_states.c.tenant_id == tenant_id)
-        .order_by(buyer_states.c.buyer_id)
-    )
-    return list(rows)
 
 
 async def business_date(session: AsyncSession, tenant_id: str) -> date | None:

@@ -5,9 +5,9 @@
 - `limit_history`: every published limit change, numbered per buyer;
 - `exposure_history`: a buyer's exposure per currency at the end of every business date it changed
   on (the tenant's business date when the change was consumed), for answers as of a past date;
-- `contract_reviews`: every contract review; `credit_policies`: every credit policy version
-  (a version written over HTTP is `consumed` once read back from the log: only consumed versions
-  are in force).
+- `contract_reviews`: every contract review.
+`credit_policies` is not a read model: it numbers the versions written over HTTP (the version in
+force is the kernel's configuration, recorded when the version is read back from the log).
 The kernel keeps each buyer's state (`buyer_states`) and the tenant's business date.
 """
 
@@ -125,5 +125,4 @@ credit_policies = sa.Table(
     sa.Column("policy", pg.JSONB, nullable=False),
     sa.Column("published_by", sa.Text, nullable=False),
     sa.Column("published_on", sa.Date, nullable=False),
-    sa.Column("consumed", sa.Boolean, nullable=False),
 )

@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.adapters.public_events import decision_event, review_event
-from arshield_credit_assessment.application.wiring import CreditKernel
+from arshield_credit_assessment.application.wiring import CreditKernel, policy_in_force
 from arshield_credit_assessment.domain.check import CheckRequest, check
 from arshield_credit_assessment.domain.decide import policy_of
 from arshield_credit_assessment.domain.events import Decision
@@ -51,8 +51,11 @@ async def buyer_state(
     return kernel.wiring.state.validate_json(raw)
 
 
-async def _policy(session: AsyncSession, state: BuyerCredit) -> CreditPolicy:
-    return state.policy or await queries.policy_in_force(session, state.tenant_id)
+async def _policy(
+    session: AsyncSession, kernel: CreditKernel, state: BuyerCredit, on: date
+) -> CreditPolicy:
+    """The version the buyer was decided under, else the one in force (a buyer not yet ticked)."""
+    return state.policy or await policy_in_force(kernel.store, session, state.tenant_id, on)
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,8 @@ async def credit_check(
         if raw is None
         else kernel.wiring.state.validate_json(raw)
     )
-    policy = await _policy(session, state)
     on = business_date or datetime.now(UTC).date()
+    policy = await _policy(session, kernel, state, on)
     review = None
     if asked.terms is not None:
         terms = replace(
@@ -206,10 +209,10 @@ async def review_contract(
     wake: Wake,
 ) -> tuple[str, Review, str, date]:
     state = await buyer_state(session, kernel, tenant_id, buyer_id)
-    policy = await _policy(session, state)
+    on = await today(session, tenant_id)
+    policy = await _policy(session, kernel, state, on)
     terms = replace(terms, buyer_country=terms.buyer_country or state.country)
     review = reviewer.review(terms, policy.retention_of_title_required)
-    on = await today(session, tenant_id)
     digest = hashlib.sha256(repr((subject, terms, review)).encode()).hexdigest()[:16]
     review_id = f"rev-{subject}-{digest}"
     emitter = RequestEmitter(source, tenant_id, review_id)
@@ -230,19 +233,22 @@ async def publish_policy(
     source: str,
     wake: Wake,
 ) -> credit.CreditPolicyPublished:
-    """Write the next version; it is in force from the first business-day tick after it is read
-    back from the log."""
+    """Write the next version: it travels on the log and is in force from the next business day
+    (the kernel records it when read back and wakes every buyer that day, live and in a rebuild
+    alike)."""
     version = await queries.next_policy_version(session, tenant_id)
+    on = await today(session, tenant_id)
     event = credit.CreditPolicyPublished.model_validate(
         {
             **rules,
             "version": version,
             "policy_version": f"credit-v{version}",
             "published_by": published_by,
-            "published_on": await today(session, tenant_id),
+            "published_on": on,
+            "effective_on": on + timedelta(days=1),
         }
     )
-    await queries.record_policy(session, tenant_id, event, consumed=False)
+    await queries.record_written_policy(session, tenant_id, event)
     emitter = RequestEmitter(source, tenant_id, f"credit-policy:{version}")
     emitter.emit(event, purpose="policy", subject=tenant_id)
     await emitter.flush(session, wake)

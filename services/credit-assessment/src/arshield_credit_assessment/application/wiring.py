@@ -4,9 +4,9 @@ the public mapping.
 
 What the API decides (credit checks, a person's answer to a referral, a hold lifted by a person,
 a contract review, expected sales) is written to the outbox only and applied when read back from
-`arshield.credit`: live and rebuilt state come from the very same log. The credit policy is read
-back by its own handler (a tenant-wide fact): it is projected and every buyer of the tenant wakes
-at the next business-day tick, which adopts it.
+`arshield.credit`: live and rebuilt state come from the very same log. A credit policy version is
+configuration on the log: the kernel records it when read back and wakes every buyer of the
+tenant on its effective date, whose day command carries the version in force that day.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.adapters.projections import projections
 from arshield_credit_assessment.adapters.public_events import (
     decision_of,
+    policy_of_event,
     publish,
     review_of,
 )
@@ -30,14 +30,13 @@ from arshield_credit_assessment.domain import commands as c
 from arshield_credit_assessment.domain.decide import decide, wake_on
 from arshield_credit_assessment.domain.events import Event
 from arshield_credit_assessment.domain.evolve import evolve
-from arshield_credit_assessment.domain.policy import CreditPolicy
+from arshield_credit_assessment.domain.policy import DEFAULT_POLICY, CreditPolicy
 from arshield_credit_assessment.domain.review import ContractReviewer, InstalmentTerm, Terms
 from arshield_credit_assessment.domain.state import BuyerCredit
 from arshield_events import credit, erp, external, insurance, ledger, risk
 from arshield_events.envelope import CloudEvent
 from arshield_runtime.kernel import Kernel, Translate, Wiring
-from arshield_runtime.messaging import EventRouter, HandlerContext
-from arshield_runtime.statestore import StateStore
+from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
 CreditWiring = Wiring[BuyerCredit, c.Command, Event]
 CreditKernel = Kernel[BuyerCredit, c.Command, Event]
@@ -328,9 +327,31 @@ def translations(source: str) -> dict[type[Any], Translate[c.Command]]:
 STATE = TypeAdapter(BuyerCredit)
 
 
-def wiring(reviewer: ContractReviewer, *, source: str) -> CreditWiring:
+POLICY = "credit-policy"
+"""The configuration kind of a credit policy version."""
+
+
+def wiring(
+    reviewer: ContractReviewer, *, source: str, store: StateStore | None = None
+) -> CreditWiring:
+    """`store` is the kernel's: the credit policy in force is read from it."""
+    configured = store if store is not None else PostgresStateStore()
+
     async def day_context(session: AsyncSession, tenant_id: str, day: date) -> CreditPolicy:
-        return await queries.policy_in_force(session, tenant_id)
+        return await policy_in_force(configured, session, tenant_id, day)
+
+    def policy_published(event: CloudEvent[Any]) -> Configuration | None:
+        if event.source != source:
+            return None  # only credit-assessment's own policy counts
+        e: credit.CreditPolicyPublished = event.data
+        return Configuration(
+            tenant_id=event.tenantid,
+            kind=POLICY,
+            event_id=event.id,
+            version=str(e.version),
+            effective_on=e.effective_on,
+            body=e.model_dump(mode="json"),
+        )
 
     return Wiring(
         decider=CreditDecider(reviewer),
@@ -340,35 +361,19 @@ def wiring(reviewer: ContractReviewer, *, source: str) -> CreditWiring:
         publish=publish,
         refusals=(c.CreditError,),
         day_context=day_context,
+        configure={credit.CreditPolicyPublished: policy_published},
     )
 
 
-def policy_router(kernel: CreditKernel, source: str) -> EventRouter:
-    """Reads credit policy versions back from the log: projects each (it is in force from the
-    next tick on) and wakes every buyer of the tenant at that tick."""
-    router = EventRouter()
-
-    @router.handles(credit.CreditPolicyPublished)
-    async def policy_published(ctx: HandlerContext) -> None:
-        if ctx.event.source != source:
-            return
-        e: credit.CreditPolicyPublished = ctx.event.data
-        await queries.record_policy(ctx.session, ctx.event.tenantid, e, consumed=True)
-        tenant_id = ctx.event.tenantid
-        buyers = await queries.buyers_of(ctx.session, tenant_id)
-        unit = kernel.unit_of_work(ctx.session, ctx.batch)
-        await unit.load((tenant_id, buyer) for buyer in buyers)
-        for buyer_id in buyers:
-            await unit.execute(tenant_id, buyer_id, c.ExpectPolicy(e.version), ctx, ctx.event)
-
-    return router
-
-
-def router(kernel: CreditKernel, source: str) -> EventRouter:
-    combined = kernel.router()
-    combined.include(policy_router(kernel, source))
-    return combined
+async def policy_in_force(
+    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+) -> CreditPolicy:
+    """The version in force on `day`, else the built-in default (version 0)."""
+    entry = await store.in_force(session, tenant_id, POLICY, day)
+    if entry is None:
+        return DEFAULT_POLICY
+    return policy_of_event(credit.CreditPolicyPublished.model_validate(entry.body))
 
 
 def kernel(reviewer: ContractReviewer, store: StateStore, *, source: str) -> CreditKernel:
-    return Kernel(wiring(reviewer, source=source), store)
+    return Kernel(wiring(reviewer, source=source, store=store), store)

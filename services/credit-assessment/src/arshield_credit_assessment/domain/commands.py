@@ -121,13 +121,6 @@ class StartDay:
 
 
 @dataclass(frozen=True)
-class ExpectPolicy:
-    """A new policy version was published: the buyer adopts it at the next tick."""
-
-    version: int
-
-
-@dataclass(frozen=True)
 class RestoreDecision:
     """A decision read back from our own topic (made over HTTP, or by a person)."""
 
@@ -165,7 +158,6 @@ Command = (
     | NoteBalance
     | NoteSettled
     | StartDay
-    | ExpectPolicy
     | RestoreDecision
     | RestoreRelease
     | RestoreReview

@@ -31,7 +31,6 @@ from arshield_credit_assessment.domain.events import (
     OrderClosed,
     OrderOpened,
     PolicyAdopted,
-    PolicyPending,
 )
 from arshield_credit_assessment.domain.evolve import evolve
 from arshield_credit_assessment.domain.limits import compute_limit
@@ -209,10 +208,7 @@ def decide(state: BuyerCredit, command: c.Command, reviewer: ReviewTerms) -> lis
             _release_paid(d, on)
         case c.StartDay(on=on, policy=policy):
             _start_day(d, on, policy)
-        case c.ExpectPolicy(version=version):
-            current = state.policy.version if state.policy else None
-            if version != current and version != state.pending_policy:
-                d.add(PolicyPending(version))
+
         case c.RestoreDecision(decision=decision):
             d.add(DecisionMade(decision, public=False))
         case c.RestoreRelease() as release:
@@ -318,7 +314,7 @@ def _start_day(d: _Decision, on: date, policy: CreditPolicy) -> None:
     state = d.state
     d.add(DayStarted(on))
     adopted = state.policy != policy
-    if adopted or state.pending_policy is not None:
+    if adopted:
         d.add(PolicyAdopted(policy))
     in_force = [x for x in state.covers if x.effective_on <= on]
     if len(in_force) > 1:  # superseded covers are history
@@ -331,8 +327,9 @@ def _start_day(d: _Decision, on: date, policy: CreditPolicy) -> None:
 
 def wake_on(state: BuyerCredit) -> date | None:
     """The next business date the buyer needs a tick: at once when it has not adopted a policy;
-    the day a cover takes effect; the day an open invoice passes the overdue threshold."""
-    if state.policy is None or state.pending_policy is not None:
+    the day a cover takes effect; the day an open invoice passes the overdue threshold. (A new
+    policy version wakes every buyer of the tenant on its effective date: the kernel's doing.)"""
+    if state.policy is None:
         return date.min
     dates = [x.effective_on for x in state.covers if state.as_of and x.effective_on > state.as_of]
     held = {i for h in state.holds if h.cause == "overdue" for i in h.invoice_ids}

@@ -73,11 +73,6 @@ class PolicyAdopted:
 
 
 @dataclass(frozen=True)
-class PolicyPending:
-    version: int
-
-
-@dataclass(frozen=True)
 class LimitSet:
     limit: Limit
     previous: Limit | None
@@ -130,7 +125,6 @@ Event = (
     | InvoiceClosed
     | DayStarted
     | PolicyAdopted
-    | PolicyPending
     | LimitSet
     | HoldPlaced
     | HoldReleased

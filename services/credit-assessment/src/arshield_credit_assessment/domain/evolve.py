@@ -33,9 +33,7 @@ def evolve(state: BuyerCredit, event: e.Event) -> BuyerCredit:
         case e.DayStarted(on=on):
             return replace(state, as_of=on)
         case e.PolicyAdopted(policy=policy):
-            return replace(state, policy=policy, pending_policy=None)
-        case e.PolicyPending(version=version):
-            return replace(state, pending_policy=version)
+            return replace(state, policy=policy)
         case e.LimitSet(limit=limit, seq=seq, limit_changed=changed):
             performance = Performance() if changed else state.performance
             return replace(state, limit=limit, limit_seq=seq, performance=performance)

@@ -133,8 +133,6 @@ class BuyerCredit:
     """Invoices issued with terms the contract review failed: (invoice id, rules broken)."""
     policy: CreditPolicy | None = None
     """The policy version the buyer was last decided under (adopted at a business-day tick)."""
-    pending_policy: int | None = None
-    """A policy version published but not yet adopted (at the next business-day tick)."""
     limit: Limit | None = None
     limit_seq: int = 0
     performance: Performance = Performance()

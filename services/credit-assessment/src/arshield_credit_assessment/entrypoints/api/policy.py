@@ -10,8 +10,10 @@ from pydantic import BaseModel, Field
 
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.application import use_cases
+from arshield_credit_assessment.application.wiring import POLICY, policy_in_force
 from arshield_credit_assessment.domain.policy import Band, CreditPolicy, band_problems
 from arshield_credit_assessment.entrypoints.api.deps import (
+    Kernel,
     Limit,
     RelayWake,
     Session,
@@ -51,7 +53,7 @@ class CreditPolicyOut(BaseModel):
     version: int
     policy_version: str
     in_force: bool
-    read_back: bool = Field(description="read back from the log (in force from the next tick)")
+    read_back: bool = Field(description="read back from the log (in force from `effective_on`)")
     policy: dict[str, Any]
 
 
@@ -82,9 +84,10 @@ def _policy_json(policy: CreditPolicy) -> dict[str, Any]:
 
 
 @router.get("/credit-policy", response_model=CreditPolicyOut)
-async def policy_in_force(principal: ReadPrincipal, session: Session) -> Any:
-    """The version in force (version 0 is the built-in default)."""
-    policy = await queries.policy_in_force(session, principal.tenant_id)
+async def current_policy(principal: ReadPrincipal, session: Session, kernel: Kernel) -> Any:
+    """The version in force on the tenant's business date (version 0 is the built-in default)."""
+    on = await use_cases.today(session, principal.tenant_id)
+    policy = await policy_in_force(kernel.store, session, principal.tenant_id, on)
     return CreditPolicyOut(
         version=policy.version,
         policy_version=policy.ref,
@@ -96,11 +99,19 @@ async def policy_in_force(principal: ReadPrincipal, session: Session) -> Any:
 
 @router.get("/credit-policy/versions", response_model=Page[CreditPolicyOut])
 async def policy_versions(
-    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None
+    principal: ReadPrincipal,
+    session: Session,
+    kernel: Kernel,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> Any:
-    """Every published version, newest first."""
-    rows = await queries.policy_versions(session, principal.tenant_id)
-    in_force = next((r["version"] for r in rows if r["read_back"]), None)
+    """Every version written, newest first; `read_back` once the log has brought it back (it is
+    in force from its `effective_on`)."""
+    tenant = principal.tenant_id
+    on = await use_cases.today(session, tenant)
+    rows = await queries.written_policies(session, tenant)
+    read_back = {c.version for c in await kernel.store.configurations(session, tenant, POLICY)}
+    in_force = (await policy_in_force(kernel.store, session, tenant, on)).version
     after = page_after(cursor)
     if after is not None:
         if not after.isdigit() or len(after) > 9:
@@ -111,8 +122,8 @@ async def policy_versions(
             version=r["version"],
             policy_version=r["policy_version"],
             in_force=r["version"] == in_force,
-            read_back=r["read_back"],
-            policy={k: v for k, v in r.items() if k != "read_back"},
+            read_back=str(r["version"]) in read_back,
+            policy=r,
         )
         for r in rows[: limit + 1]
     ]

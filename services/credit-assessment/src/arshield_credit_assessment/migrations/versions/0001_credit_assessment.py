@@ -101,7 +101,6 @@ STATEMENTS = (
         policy JSONB NOT NULL,
         published_by TEXT NOT NULL,
         published_on DATE NOT NULL,
-        consumed BOOLEAN NOT NULL,
         PRIMARY KEY (tenant_id, version)
     )
     """,
