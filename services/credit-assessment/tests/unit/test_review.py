@@ -126,5 +126,26 @@ def test_retention_of_title_where_the_policy_requires_it_and_a_competent_court()
 
 def test_terms_without_a_jurisdiction_follow_the_tenants_law() -> None:
     review = REVIEWER.review(good(None, payment_terms_days=90), ())
-    assert review.jurisdiction == "EU"
+    assert review.jurisdiction == "EU"  # the deployment's default
     assert review.broken_rules == ("payment_terms_over_60_days",)
+    french = REVIEWER.review(good(None, payment_terms_days=90), (), "FR")  # the tenant's profile
+    assert french.jurisdiction == "FR"
+    assert french.broken_rules == ("payment_terms_limit",)
+
+
+def test_an_invoice_without_a_law_is_reviewed_under_the_tenants_profile() -> None:
+    from datetime import timedelta
+
+    from arshield_credit_assessment.domain import commands as c
+    from arshield_credit_assessment.domain.events import InvoiceFlagged
+    from arshield_credit_assessment.domain.policy import DEFAULT_POLICY
+
+    from .factories import DAY, buyer, of, run
+
+    state = buyer(c.StartDay(DAY, DEFAULT_POLICY, tenant_law="FR"))
+    assert state.tenant_law == "FR"
+    terms = replace(good(None, payment_terms_days=75), on=DAY)
+    invoice = c.TrackInvoice("i1", "EUR", D(100), DAY + timedelta(days=75), None, DAY, terms)
+    _, events = run(state, invoice)
+    (flagged,) = of(events, InvoiceFlagged)
+    assert flagged.rules == ("payment_terms_limit",)  # France's 60 days, not the EU's agreement

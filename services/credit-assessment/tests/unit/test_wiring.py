@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from arshield_credit_assessment.application.wiring import wiring
-from arshield_credit_assessment.domain.policy import DEFAULT_POLICY, CreditPolicy
+from arshield_credit_assessment.application.wiring import DayContext, wiring
+from arshield_credit_assessment.domain.policy import DEFAULT_POLICY
 from arshield_events import credit, erp, risk
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
@@ -39,8 +39,8 @@ def ev(data: Payload, subject: str = "b1") -> CloudEvent[Any]:
 async def test_a_downgrade_publishes_the_cut_and_the_next_order_above_it_is_declined() -> None:
     credit_wiring = wiring(REVIEWER, source="arshield/credit-assessment")
 
-    async def default_policy(session: Any, tenant_id: str, day: date) -> CreditPolicy:
-        return DEFAULT_POLICY
+    async def default_policy(session: Any, tenant_id: str, day: date) -> DayContext:
+        return DayContext(DEFAULT_POLICY, None)
 
     k = Kernel(
         dataclasses.replace(credit_wiring, projections=(), day_context=default_policy),

@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.adapters.public_events import decision_event, review_event
-from arshield_credit_assessment.application.wiring import CreditKernel, policy_in_force
+from arshield_credit_assessment.application.wiring import (
+    CreditKernel,
+    policy_in_force,
+    tenant_law,
+)
 from arshield_credit_assessment.domain.check import CheckRequest, check
 from arshield_credit_assessment.domain.decide import policy_of
 from arshield_credit_assessment.domain.events import Decision
@@ -93,7 +97,8 @@ async def credit_check(
         terms = replace(
             asked.terms, on=on, buyer_country=asked.terms.buyer_country or state.country
         )
-        review = reviewer.review(terms, policy.retention_of_title_required)
+        law = state.tenant_law or await tenant_law(kernel.store, session, tenant_id, on)
+        review = reviewer.review(terms, policy.retention_of_title_required, law)
     request_id = f"order-{asked.order_id}" if asked.order_id else "check"
     request = CheckRequest(
         request_id=request_id,
@@ -212,7 +217,8 @@ async def review_contract(
     on = await today(session, tenant_id)
     policy = await _policy(session, kernel, state, on)
     terms = replace(terms, buyer_country=terms.buyer_country or state.country)
-    review = reviewer.review(terms, policy.retention_of_title_required)
+    law = await tenant_law(kernel.store, session, tenant_id, on)
+    review = reviewer.review(terms, policy.retention_of_title_required, law)
     digest = hashlib.sha256(repr((subject, terms, review)).encode()).hexdigest()[:16]
     review_id = f"rev-{subject}-{digest}"
     emitter = RequestEmitter(source, tenant_id, review_id)

@@ -12,6 +12,7 @@ tenant on its effective date, whose day command carries the version in force tha
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -35,12 +36,21 @@ from arshield_credit_assessment.domain.review import ContractReviewer, Instalmen
 from arshield_credit_assessment.domain.state import BuyerCredit
 from arshield_events import credit, erp, external, insurance, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import Kernel, Translate, Wiring
+from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
 CreditWiring = Wiring[BuyerCredit, c.Command, Event]
 CreditKernel = Kernel[BuyerCredit, c.Command, Event]
 Commands = Iterator[tuple[str, c.Command]]
+
+
+@dataclass(frozen=True)
+class DayContext:
+    """What a tenant's business day is decided under: the credit policy in force and the tenant's
+    own law (its profile)."""
+
+    policy: CreditPolicy
+    tenant_law: str | None
 
 
 class CreditDecider:
@@ -59,8 +69,8 @@ class CreditDecider:
     def wake_on(self, state: BuyerCredit) -> date | None:
         return wake_on(state)
 
-    def on_day(self, state: BuyerCredit, day: date, context: CreditPolicy) -> c.Command:
-        return c.StartDay(on=day, policy=context)
+    def on_day(self, state: BuyerCredit, day: date, context: DayContext) -> c.Command:
+        return c.StartDay(on=day, policy=context.policy, tenant_law=context.tenant_law)
 
 
 def contract_terms(
@@ -337,8 +347,11 @@ def wiring(
     """`store` is the kernel's: the credit policy in force is read from it."""
     configured = store if store is not None else PostgresStateStore()
 
-    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> CreditPolicy:
-        return await policy_in_force(configured, session, tenant_id, day)
+    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+        return DayContext(
+            policy=await policy_in_force(configured, session, tenant_id, day),
+            tenant_law=await tenant_law(configured, session, tenant_id, day),
+        )
 
     def policy_published(event: CloudEvent[Any]) -> Configuration | None:
         if event.source != source:
@@ -363,6 +376,15 @@ def wiring(
         day_context=day_context,
         configure={credit.CreditPolicyPublished: policy_published},
     )
+
+
+async def tenant_law(
+    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+) -> str | None:
+    """The tenant's own jurisdiction on `day` (its `TenantProfiled`), if it has said."""
+    profile = await store.in_force(session, tenant_id, TENANT, day)
+    law = profile.body.get("jurisdiction") if profile else None
+    return law if isinstance(law, str) else None
 
 
 async def policy_in_force(

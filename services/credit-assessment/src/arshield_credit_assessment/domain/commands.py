@@ -118,6 +118,7 @@ class NoteSettled:
 class StartDay:
     on: date
     policy: CreditPolicy
+    tenant_law: str | None = None
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from arshield_credit_assessment.domain.policy import DEFAULT_POLICY, CreditPolic
 from arshield_credit_assessment.domain.review import Review, Terms
 from arshield_credit_assessment.domain.state import BuyerCredit, Cover, Hold, OpenInvoice, OpenOrder
 
-ReviewTerms = Callable[[Terms, tuple[str, ...]], Review]
+ReviewTerms = Callable[[Terms, tuple[str, ...], str | None], Review]
+"""Reviews terms given the countries that require retention of title and the tenant's own law."""
 
 
 class _Decision:
@@ -152,6 +153,7 @@ def _review(d: _Decision, reviewer: ReviewTerms, terms: Terms, subject: str, on:
     review = reviewer(
         replace(terms, buyer_country=terms.buyer_country or d.state.country),
         policy.retention_of_title_required,
+        d.state.tenant_law,
     )
     d.add(ContractReviewDone(f"rev-{subject}", subject, review, policy.ref, on))
     return review
@@ -206,7 +208,9 @@ def decide(state: BuyerCredit, command: c.Command, reviewer: ReviewTerms) -> lis
             # the ledger may have closed it already (its balance comes first): still counted
             d.add(InvoiceClosed(invoice_id, settled=True, days_late=days_late))
             _release_paid(d, on)
-        case c.StartDay(on=on, policy=policy):
+        case c.StartDay(on=on, policy=policy, tenant_law=law):
+            if law != state.tenant_law:
+                d.add(_noted(tenant_law=law))
             _start_day(d, on, policy)
 
         case c.RestoreDecision(decision=decision):
@@ -273,6 +277,7 @@ def _track_invoice(d: _Decision, invoice: c.TrackInvoice, reviewer: ReviewTerms)
         review = reviewer(
             replace(invoice.terms, buyer_country=invoice.terms.buyer_country or state.country),
             policy_of(state).retention_of_title_required,
+            state.tenant_law,
         )
         if not review.compliant:
             d.add(

@@ -106,12 +106,20 @@ class ContractReviewer:
     def __init__(self, rates: ReferenceRates, tenant_jurisdiction: str = "EU") -> None:
         self.rates, self.tenant_jurisdiction = rates, tenant_jurisdiction
 
-    def review(self, terms: Terms, retention_required: tuple[str, ...]) -> Review:
+    def review(
+        self,
+        terms: Terms,
+        retention_required: tuple[str, ...],
+        tenant_jurisdiction: str | None = None,
+    ) -> Review:
+        """`tenant_jurisdiction`: the tenant's own law (its profile), for terms that name none;
+        without it, the deployment's default."""
         given = None
         if terms.jurisdiction is not None:
             given = LawTerms(Jurisdiction(terms.jurisdiction), terms.agreed_annual_rate)
-        applicable = law_of(given, self.tenant_jurisdiction)
-        law = applicable.jurisdiction.value if applicable else self.tenant_jurisdiction
+        tenant_law = tenant_jurisdiction or self.tenant_jurisdiction
+        applicable = law_of(given, tenant_law)
+        law = applicable.jurisdiction.value if applicable else tenant_law
         findings = [
             *self._payment_terms(law, terms),
             *self._interest(law, terms),

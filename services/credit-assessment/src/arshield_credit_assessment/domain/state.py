@@ -131,6 +131,9 @@ class BuyerCredit:
     referrals: tuple[Referral, ...] = ()
     flagged_invoices: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Invoices issued with terms the contract review failed: (invoice id, rules broken)."""
+    tenant_law: str | None = None
+    """The tenant's own jurisdiction (its profile, as of the last tick): the law of contract terms
+    that name none."""
     policy: CreditPolicy | None = None
     """The policy version the buyer was last decided under (adopted at a business-day tick)."""
     limit: Limit | None = None
