@@ -9,6 +9,9 @@ TEST_DIRS = $(wildcard libs/*/tests services/*/tests tests-e2e)
 SRC_DIRS = $(wildcard libs/*/src services/*/src)
 TEST_MARKERS ?= unit or integration or e2e
 PYTEST_ARGS ?=
+# The last commit whose runtime polled (consumer, relay, dispatcher): the idle and hop benchmarks'
+# baseline, measured in the same run.
+POLLING_RUNTIME = 71dca36
 
 # pytest exits 5 when it collected no test: not a failure for these targets
 define pytest
@@ -66,6 +69,9 @@ bench: setup
 	$(UV) run python services/ledger/benchmarks/run.py ageing
 	$(UV) run python services/ledger/benchmarks/run.py rebuild
 	$(UV) run python libs/runtime/benchmarks/http_load.py --duration 30
+	$(UV) run python libs/runtime/benchmarks/hop_latency.py --events 300 --baseline $(POLLING_RUNTIME)
+	$(UV) run python libs/runtime/benchmarks/idle_cpu.py --seconds 60 --baseline $(POLLING_RUNTIME)
+	$(UV) run python libs/runtime/benchmarks/idle_cpu.py --seconds 60 --service dunning --baseline $(POLLING_RUNTIME)
 
 stop:
 	$(UV) run arshield stop

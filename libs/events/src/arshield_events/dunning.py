@@ -253,6 +253,11 @@ class CollectionCaseOpened(_DunningEvent):
     buyer_id: Id
     invoice_ids: IdList
     amount: PositiveMoney
+    """The principal outstanding."""
+    interest: NonNegativeMoney | None = None
+    """Late-payment interest accrued to `opened_on` (the ledger's rules), in the case's currency."""
+    compensation: tuple[NonNegativeMoney, ...] = ()
+    """Fixed compensation per currency (a UK fixed sum is owed in GBP)."""
     evidence: tuple[Evidence, ...] = ()
     policy_version: PolicyVersion
     opened_on: BusinessDate

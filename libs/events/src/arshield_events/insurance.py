@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from arshield_events import topics
 from arshield_events.envelope import Payload
@@ -22,6 +22,7 @@ from arshield_events.fields import (
     Percentage,
     PolicyVersion,
     PositiveMoney,
+    ShortText,
     Text,
     same_currency,
 )
@@ -29,6 +30,9 @@ from arshield_events.money import Money, format_decimal, round_to_minor_units, s
 
 CoverChange = Literal["granted", "increased", "reduced", "withdrawn"]
 CoverDecidedBy = Literal["insurer", "insured"]
+CoverDecision = Literal["full", "partial", "refused", "reduced", "withdrawn", "discretionary"]
+"""The insurer's answer to a limit request (full, partial, refused), its own reduction or
+withdrawal, or a discretionary limit the insured set."""
 """`insured`: a discretionary limit the insured sets itself; it lapses once the insurer decides."""
 StopSupplyReason = Literal["maximum_extension_period_expired", "cover_withdrawn", "insolvency"]
 ClaimGround = Literal["insolvency", "protracted_default"]
@@ -54,6 +58,11 @@ class CoverChanged(_InsuranceEvent):
     cover: NonNegativeMoney
     notified_on: BusinessDate
     effective_on: BusinessDate
+    decision_id: Id | None = None
+    """The decision's own id (the insurer's answer or the insured's discretionary limit)."""
+    decision: CoverDecision | None = None
+    request_id: Id | None = None
+    """The limit request the insurer answered, if any."""
 
     @field_validator("cover")
     @classmethod
@@ -122,6 +131,8 @@ class ClaimFiled(_InsuranceEvent):
     evidence_refs: tuple[DocumentRef, ...] = ()
     policy_version: PolicyVersion
     filed_on: BusinessDate
+    date_of_loss: BusinessDate | None = None
+    """The insolvency date, or the end of the waiting period for protracted default."""
 
     @field_validator("cover")
     @classmethod
@@ -203,7 +214,55 @@ class RecoveryAllocated(_InsuranceEvent):
         return value
 
 
+class CoverLimitRequested(_InsuranceEvent):
+    """The insured asks the insurer for a credit limit on the buyer (sent by signed webhook)."""
+
+    event_name: ClassVar[str] = "arshield.insurance.CoverLimitRequested.v1"
+
+    request_id: Id
+    insurance_policy_id: Id
+    buyer_id: Id
+    requested: PositiveMoney
+    requested_on: BusinessDate
+    requested_by: ShortText | None = None
+
+
+class InsurancePolicyWritten(_InsuranceEvent):
+    """A version of a trade credit insurance policy (configuration on the log, ARCHITECTURE 1).
+
+    It applies from `effective_on`, the business day after it was written; the insurer's webhook
+    endpoint is named by `insurer_id` (its URL and secret stay out of the log). Keyed by the
+    tenant (its subject is the tenant id), as configuration is the tenant's."""
+
+    event_name: ClassVar[str] = "arshield.insurance.InsurancePolicyWritten.v1"
+    tenant_keyed: ClassVar[bool] = True
+
+    insurance_policy_id: Id
+    version: int = Field(strict=True, ge=1)
+    insurer: ShortText
+    insurer_id: Id | None = None
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    indemnity_percentage: Percentage
+    discretionary_indemnity_percentage: Percentage
+    max_credit_period_days: int = Field(strict=True, ge=1, le=720)
+    mep_days: int = Field(strict=True, ge=0, le=720)
+    notification_days_after_mep: int = Field(strict=True, ge=0, le=365)
+    insolvency_notification_days: int = Field(strict=True, ge=0, le=365)
+    handover_days_after_mep: int = Field(strict=True, ge=0, le=365)
+    waiting_days_after_due: int = Field(strict=True, ge=0, le=1000)
+    waiting_days_after_mep: int = Field(strict=True, ge=0, le=1000)
+    reduction_notice_days: int = Field(strict=True, ge=0, le=365)
+    claim_threshold: NonNegativeMoney
+    discretionary_limit_ceiling: NonNegativeMoney
+    aggregate_limit: NonNegativeMoney
+    period_start_on: BusinessDate
+    effective_on: BusinessDate
+    written_by: ShortText | None = None
+
+
 EVENTS: tuple[type[Payload], ...] = (
+    CoverLimitRequested,
+    InsurancePolicyWritten,
     CoverChanged,
     OverdueNotifiedToInsurer,
     StopSupplyRequired,

@@ -57,6 +57,8 @@ class PaymentOverdue(_LedgerEvent):
     days_overdue: int = Field(strict=True, ge=1)
     bucket: OverdueBucket
     as_of: BusinessDate
+    disputed: bool = Field(strict=True, default=False)
+    """A disputed invoice: the insurer must still hear of it; dunning pauses on its own rule."""
 
     @field_validator("as_of")
     @classmethod

@@ -139,7 +139,8 @@ class UnitOfWork(Generic[S, C, E]):
     changes: list[Change[S, E]] = field(default_factory=list)
 
     async def load(self, keys: Iterable[BuyerKey]) -> None:
-        missing = sorted(set(keys) - self.states.keys())
+        # a membership test per key: `set - dict.keys()` would copy every state loaded so far
+        missing = sorted({key for key in keys if key not in self.states})
         if not missing:
             return
         found = await self.store.load(self.session, missing)

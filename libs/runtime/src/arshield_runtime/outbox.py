@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -139,7 +139,11 @@ class OutboxRelay:
         service: str,
         poll_seconds: float = 5.0,
         batch_size: int = 1000,
+        topic_names: Mapping[str, str] | None = None,
     ) -> None:
+        """`topic_names` maps a contract topic to the one it lives in here (a test's own copy);
+        others keep their names."""
+        self._topic_names = dict(topic_names or {})
         self._engine = engine
         self._producer = producer
         self._service = service
@@ -190,7 +194,7 @@ class OutboxRelay:
                 return 0
             futures = [
                 await self._producer.send(
-                    row.topic,
+                    self._topic_names.get(row.topic, row.topic),
                     value=row.value,
                     key=row.key.encode(),
                     headers=[(name, value.encode()) for name, value in row.headers.items()],

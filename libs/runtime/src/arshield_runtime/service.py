@@ -100,6 +100,7 @@ async def run_service(definition: ServiceDefinition) -> None:
         producer,
         service=settings.service_name,
         poll_seconds=settings.relay_poll_seconds,
+        topic_names=settings.topic_names,
     )
     running = RunningService(definition, engine, producer, relay)
     processor = BatchProcessor(

@@ -23,6 +23,11 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     consumer_group: str | None = None
     topics: list[str] = Field(default_factory=list)
+    topic_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="where a contract topic lives in this deployment, when not under its own name "
+        "(the outbox publishes there; tests give each run its own topics)",
+    )
     batch_max: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(
         default=5.0,

@@ -1,6 +1,6 @@
 # ruff: noqa: F811 - fixtures imported below are requested by parameters of the same name
-"""Credit-assessment running in-process over the real Kafka and PostgreSQL: fresh topics for what
-it consumes (its own `arshield.credit`, where its relay publishes, is the shared one), a fresh
+"""Credit-assessment running in-process over the real Kafka and PostgreSQL: fresh topics for all it
+consumes (its own `arshield.credit` too: its relay publishes there, `topic_names`), a fresh
 database, API keys per scope, and helpers to publish facts and wait for their effects."""
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ FACT_TOPICS = (
     topics.INSURANCE,
     topics.EXTERNAL,
     topics.CLOCK,
+    topics.CREDIT,
 )
 
 
@@ -150,7 +151,8 @@ async def credit_service(
     settings = CreditSettings(
         database_url=fresh_database,
         kafka_bootstrap=kafka_bootstrap,
-        topics=[*names, topics.CREDIT],
+        topics=names,
+        topic_names={topics.CREDIT: topic_map[topics.CREDIT]},
         consumer_group=f"credit-test-{uuid.uuid4().hex[:8]}",
         http_port=free_port(),
         environment="test",

@@ -44,7 +44,8 @@ from arshield_events.registry import event_headers, serialize_event
 from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine
 
-CONSUMED = (topics.ERP, topics.LEDGER, topics.CLOCK)
+CONSUMED = (topics.ERP, topics.LEDGER, topics.CLOCK, topics.DUNNING)
+"""What dunning reads: its own topic too (its configuration and promises come back from it)."""
 
 
 def free_port() -> int:
@@ -78,12 +79,12 @@ class DunningProcess:
             "ARSHIELD_DUNNING_KAFKA_BOOTSTRAP": bootstrap,
             "ARSHIELD_DUNNING_HTTP_PORT": str(self.port),
             "ARSHIELD_DUNNING_TOPICS": json.dumps([topic_map[t] for t in CONSUMED]),
+            "ARSHIELD_DUNNING_TOPIC_NAMES": json.dumps({topics.DUNNING: topic_map[topics.DUNNING]}),
             "ARSHIELD_DUNNING_CONSUMER_GROUP": self.group,
             "ARSHIELD_DUNNING_ENVIRONMENT": "test",
             "ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
             "ARSHIELD_DUNNING_WEBHOOK_RETRY_SCHEDULE": "[1, 2, 3]",
             "ARSHIELD_DUNNING_WEBHOOK_JITTER": "0",
-            "ARSHIELD_DUNNING_DISPATCHER_POLL_SECONDS": "0.1",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -158,7 +159,7 @@ class Stack:
         return sorted(TopicPartition(topic, p["partition"]) for p in described["partitions"])
 
     async def dunning_offsets(self) -> dict[TopicPartition, int]:
-        parts = await self.partitions_of(topics.DUNNING)
+        parts = await self.partitions_of(self.topic_map[topics.DUNNING])
         return dict(await self.consumer.end_offsets(parts))
 
     async def dunning_events(

@@ -447,7 +447,10 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     stack: Any,
     dunning: Any,
     tenant: str,
+    api_keys: dict[str, str],
 ) -> None:
+    """Including after a policy change mid-history: the new version travels on the log, so the
+    rebuild decides each day under the version in force that day, as live did."""
     import asyncpg
 
     from arshield_events.erp import DisputeRaised, DisputeResolved, PaymentReceived
@@ -514,7 +517,29 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
             ),
         ],
     }
-    await run_days(stack, dunning, tenant, start, date(2024, 4, 10), facts)
+    await run_days(stack, dunning, tenant, start, date(2024, 2, 10), facts)
+    # From 12 Feb the core timeline escalates to the formal notice at due + 20 (not + 30).
+    before = await stack.dunning_offsets()
+    async with httpx.AsyncClient(base_url=dunning.url) as api:
+        written = await api.put(
+            "/v1/policies/core",
+            headers={"authorization": f"Bearer {api_keys['write']}"},
+            json={
+                "statement_day_of_month": 1,
+                "escalation": [
+                    {"action": "first_overdue_notice", "days_after_due": 1},
+                    {"action": "formal_notice", "days_after_due": 20},
+                    {"action": "agency_handover", "days_after_due": 60},
+                ],
+            },
+        )
+    assert written.status_code == 201, written.text
+    deadline = time.monotonic() + 20
+    while await stack.dunning_offsets() == before:  # the relay published it to dunning's topic
+        assert time.monotonic() < deadline, "the policy never reached dunning's topic"
+        await asyncio.sleep(0.1)
+    await stack.wait_consumed(dunning.group)
+    await run_days(stack, dunning, tenant, date(2024, 2, 11), date(2024, 4, 10), facts)
 
     queries = {
         "buyers": "SELECT buyer_id, state, wake_on FROM buyer_states ORDER BY 1",
@@ -535,6 +560,12 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
             await conn.close()
 
     live = await snapshot()
+    formal = [row for row in live["actions"] if row[2] == "formal_notice"]
+    # R-2's dispute was rejected on 20 Feb: it resumes and catches up the same day as R-1
+    assert sorted((row[1], row[4], row[6]) for row in formal) == [
+        ("R-1", date(2024, 2, 21), "core.v1"),
+        ("R-2", date(2024, 2, 21), "core.v1"),
+    ]
     kinds = {row[2] for row in live["actions"]}
     assert {
         "reminder",

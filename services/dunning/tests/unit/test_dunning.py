@@ -539,3 +539,28 @@ def test_letters_ask_the_one_rule_for_the_law_of_an_invoice_without_terms() -> N
         Decimal("40"),
         "EUR",
     )
+
+
+def test_a_small_balance_is_never_handed_to_an_agency() -> None:
+    """DOMAIN.md: below the tenant minimum (50 by default) an invoice stays with the letters: 40 EUR
+    due 31 Jan gets its notices but no hand-over on 31 Mar; 1,000 EUR does."""
+    small, large = Buyer(), Buyer()
+    small.do(invoice(amount="40.00"))
+    large.do(invoice(amount="1000.00"))
+    for b in (small, large):
+        b.days(D(2024, 1, 1), D(2024, 4, 30))
+    assert [a for a, _ in actions(small.events)][-2:] == ["first_overdue_notice", "formal_notice"]
+    assert small.of(CaseOpened) == []
+    assert actions(large.events)[-1] == ("agency_handover", D(2024, 3, 31))
+
+
+def test_an_agency_case_carries_the_full_claim() -> None:
+    """The hand-over on 31 Mar 2024 of 1,000 EUR due 31 Jan (EU, 12.5 %): principal 1,000, interest
+    1,000 x 12.5 % x 60/365 = 20.55, compensation 40 EUR."""
+    b = Buyer()
+    b.do(invoice(amount="1000.00"))
+    b.days(D(2024, 1, 1), D(2024, 3, 31))
+    (case,) = b.of(CaseOpened)
+    assert case.amount.amount == Decimal("1000.00")
+    assert case.interest == Decimal("20.55")
+    assert [(m.amount, m.currency) for m in case.compensation] == [(Decimal("40"), "EUR")]

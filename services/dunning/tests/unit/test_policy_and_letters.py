@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the Chinese texts use full-width punctuation on purpose
 from __future__ import annotations
 
 from datetime import date
@@ -119,3 +120,78 @@ def test_unsupported_language_falls_back_to_english() -> None:
 )
 def test_letters_render_in_german_and_french_too(language: str, phrase: str) -> None:
     assert phrase in render(_letter(language))
+
+
+def _formal(language: str, **line: object) -> Letter:
+    base = _letter(language)
+    fields = {
+        **base.lines[0].model_dump(),
+        "jurisdiction": "EU",
+        "annual_rate": Decimal("12.50"),
+        **line,
+    }
+    return base.model_copy(
+        update={"lines": (LetterLine.model_validate(fields),), "pay_by": date(2024, 3, 15)}
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "basis", "due", "pay_by"),
+    [
+        (
+            "en",
+            "Interest: Directive 2011/7/EU (ECB reference rate + 8 points), 12.5 % a year",
+            "Total due: €650.27",
+            "Please pay the total due by 15 March 2024.",
+        ),
+        (
+            "de",
+            "Verzugszinsen: Richtlinie 2011/7/EU (EZB-Referenzzinssatz + 8 Prozentpunkte), "
+            "12,5 % p. a.",
+            "Zu zahlender Gesamtbetrag: 650,27",
+            "Bitte zahlen Sie den Gesamtbetrag bis zum 15. März 2024.",
+        ),
+        (
+            "fr",
+            "Pénalités de retard : directive 2011/7/UE (taux de la BCE + 8 points), 12,5 % l'an",
+            "Total dû : 650,27",
+            "Merci de régler le total dû au plus tard le 15 mars 2024.",
+        ),
+        (
+            "zh",
+            "逾期利息：欧盟第2011/7/EU号指令（欧洲央行参考利率加8个百分点），年利率12.5%",
+            "应付总额：€650.27",
+            "请于2024年3月15日前支付应付总额。",
+        ),
+    ],
+)
+def test_a_formal_notice_is_wholly_in_the_buyers_language_with_a_deadline_and_a_grand_total(
+    language: str, basis: str, due: str, pay_by: str
+) -> None:
+    """DOMAIN.md: the legal basis in the buyer's language (not the English rule text); a formal
+    notice names a payment deadline (14 days by default) and the grand total: 600 outstanding +
+    10.27 interest + 40 compensation = 650.27 EUR."""
+    text = render(_formal(language))
+    assert basis in text
+    assert due in text
+    assert pay_by in text
+    assert "Directive 2011/7/EU" not in text or language == "en"
+
+
+def test_a_formal_notice_demands_no_compensation_the_law_does_not_give() -> None:
+    """A UK invoice at a contractual rate (a substantial remedy replaces the fixed sum): the
+    notice demands principal and interest only, and says the rate is the contract's."""
+    text = render(
+        _formal(
+            "en",
+            compensation=Decimal(0),
+            compensation_currency=None,
+            jurisdiction="UK",
+            agreed_rate=True,
+            annual_rate=Decimal("9"),
+        )
+    )
+    assert "fixed compensation" not in text.lower()
+    assert "together with late-payment interest, as set out below" in text
+    assert "the contractual rate of 9 % a year (Late Payment of Commercial Debts" in text
+    assert "Total due: €610.27" in text

@@ -212,3 +212,50 @@ async def test_a_policy_written_on_the_log_governs_from_its_effective_date() -> 
         ("first_overdue_notice", date(2024, 2, 1), "standard.v0"),
         ("formal_notice", date(2024, 2, 10), "standard.v1"),
     ]
+
+
+async def test_a_disputed_invoice_flagged_overdue_by_the_ledger_stays_paused() -> None:
+    """The ledger announces a disputed invoice overdue too (flagged, for the insurer); dunning's
+    timeline pauses on the dispute by its own rule and takes nothing from the announcement."""
+    from arshield_events.erp import DisputeRaised
+    from arshield_events.ledger import PaymentOverdue
+
+    store = InMemoryStateStore()
+    kernel = dunning_kernel(store)
+    start, due = date(2024, 1, 2), date(2024, 2, 1)
+    issued = InvoiceIssued(
+        invoice_id="INV-D",
+        invoice_number="INV-D",
+        buyer_id="B3",
+        issued_on=start,
+        due_on=due,
+        amount=Money.of("900.00", "EUR"),
+        payment_terms_days=30,
+    )
+    raised = DisputeRaised(
+        dispute_id="D1",
+        invoice_id="INV-D",
+        buyer_id="B3",
+        disputed_amount=Money.of("900.00", "EUR"),
+        reason="damaged goods",
+        raised_on=date(2024, 1, 20),
+    )
+    await run_batch(kernel, [fact(issued, start), tick(start)])
+    await run_batch(kernel, [fact(raised, date(2024, 1, 20))])
+    before = state(store, "B3")
+    flagged = PaymentOverdue(
+        invoice_id="INV-D",
+        buyer_id="B3",
+        due_on=due,
+        outstanding=Money.of("900.00", "EUR"),
+        days_overdue=1,
+        bucket="1-30",
+        as_of=date(2024, 2, 2),
+        disputed=True,
+    )
+    assert PaymentOverdue not in kernel.wiring.translate
+    assert await run_batch(kernel, [fact(flagged, date(2024, 2, 2))]) == []
+    assert state(store, "B3") == before
+    # the dispute pauses the timeline: no overdue notice for the disputed invoice
+    later = await run_batch(kernel, [tick(date(2024, 2, 2)), tick(date(2024, 3, 5))])
+    assert [e for e in later if getattr(e.data, "invoice_id", None) == "INV-D"] == []

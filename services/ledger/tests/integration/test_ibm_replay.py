@@ -74,10 +74,14 @@ async def test_every_invoice_settles_with_the_files_days_late(
             stored = {r.invoice_id: (r.days_late, r.status) for r in rows}
         assert stored == {number: (days, "paid") for number, days in expected.items()}
         # An invoice still unpaid when the tick of the day after its due date came was announced
-        # overdue that day (one paid that day settled before the tick; a disputed one is paused).
+        # overdue that day (one paid that day settled before the tick); a disputed one too, flagged
+        # `disputed` (the insurer must hear of it; dunning pauses on its own rule).
         disputed = _disputed()
-        overdue = {o.invoice_id for o in payloads(out, PaymentOverdue) if o.days_overdue == 1}
+        first = [o for o in payloads(out, PaymentOverdue) if o.days_overdue == 1]
+        overdue = {o.invoice_id for o in first if not o.disputed}
         assert overdue == {n for n, days in expected.items() if days > 1 and n not in disputed}
+        flagged = {o.invoice_id for o in first if o.disputed}
+        assert flagged == {n for n, days in expected.items() if days > 1 and n in disputed}
     finally:
         await engine.dispose()
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from arshield_ledger.domain.decide import Refused
+from arshield_ledger.domain.events import InstalmentAnnouncedOverdue
 
 from .factories import (
     LedgerDriver,
@@ -192,16 +193,27 @@ def test_invoice_without_instalments_reports_no_instalment_seq_and_all_buckets()
     assert seen == [(None, 1, "1-30"), (None, 31, "31-60"), (None, 61, "61-90"), (None, 91, "90+")]
 
 
-def test_dispute_flags_and_pauses_overdue_announcements() -> None:
+def test_a_disputed_invoice_is_announced_overdue_flagged_disputed() -> None:
+    """The insurer must hear of a disputed overdue invoice (its notification deadline runs), so
+    the ledger announces it, flagged; dunning pauses on the dispute by its own rule."""
     acc = account()
     acc.issue(invoice("i1", 100, date(2025, 1, 31)))
     changes = acc.raise_dispute(dispute("d1", "i1", 100, date(2025, 1, 31)))
     assert [b.status for b in changes.balances] == ["disputed"]
-    assert acc.start_business_day(date(2025, 2, 10)).empty
+    changes = acc.start_business_day(date(2025, 2, 10))
+    assert [(o.days_overdue, o.bucket) for o in changes.overdue] == [(10, "1-30")]
+    assert [e.disputed for e in changes.events if isinstance(e, InstalmentAnnouncedOverdue)] == [
+        True
+    ]
+    assert acc.invoices["i1"].status == "disputed"  # the status keeps the dispute
     changes = acc.resolve_dispute(resolve("d1", "i1", date(2025, 2, 12)))
-    assert [b.status for b in changes.balances] == ["open"]
-    changes = acc.start_business_day(date(2025, 2, 13))
-    assert [(o.days_overdue, o.bucket) for o in changes.overdue] == [(13, "1-30")]
+    assert [b.status for b in changes.balances] == ["overdue"]
+    assert acc.start_business_day(date(2025, 2, 13)).empty  # announced once per bucket
+    changes = acc.start_business_day(date(2025, 3, 3))
+    assert [(o.days_overdue, o.bucket) for o in changes.overdue] == [(31, "31-60")]
+    assert [e.disputed for e in changes.events if isinstance(e, InstalmentAnnouncedOverdue)] == [
+        False
+    ]
     # A repeated resolution changes nothing.
     assert acc.resolve_dispute(resolve("d1", "i1", date(2025, 2, 12))).empty
 

@@ -87,6 +87,8 @@ class LatepayClaims:
             compensation_currency=result.compensation_currency,
             annual_rate_percent=rate,
             basis=result.basis,
+            jurisdiction=law.jurisdiction.value,
+            agreed_rate=law.agreed_annual_rate is not None,
         )
 
     @staticmethod

@@ -88,6 +88,8 @@ def _public(state: BuyerDunning, event: DomainEvent) -> Iterable[tuple[Any, str]
                     buyer_id=buyer_id,
                     invoice_ids=event.invoice_ids,
                     amount=_money(event.amount.amount, event.amount.currency),
+                    interest=_money(event.interest, event.amount.currency),
+                    compensation=tuple(_money(m.amount, m.currency) for m in event.compensation),
                     evidence=tuple(public.Evidence.model_validate(x) for x in evidence(event)),
                     policy_version=event.policy_version,
                     opened_on=event.on,
@@ -261,12 +263,23 @@ def evidence(e: CaseOpened) -> list[dict[str, str | None]]:
 def case_webhook_body(state: BuyerDunning, e: CaseOpened) -> str:
     """The Standard Webhooks payload (`type`, `timestamp`, `data`) an agency receives."""
     invoices = []
+    claims = dict(e.claims)
     for invoice_id in e.invoice_ids:
         inv = state.invoices[invoice_id]
         assert inv.amount is not None
         assert inv.due_on is not None
+        claim = claims.get(invoice_id)
         invoices.append(
             {
+                "interest": {"amount": str(claim.interest), "currency": inv.currency}
+                if claim
+                else None,
+                "compensation": {
+                    "amount": str(claim.compensation),
+                    "currency": claim.compensation_currency,
+                }
+                if claim and claim.compensation
+                else None,
                 "invoice_id": invoice_id,
                 "invoice_number": inv.invoice_number,
                 "issued_on": inv.issued_on.isoformat() if inv.issued_on else None,
@@ -292,6 +305,13 @@ def case_webhook_body(state: BuyerDunning, e: CaseOpened) -> str:
                 else None,
             },
             "amount": {"amount": str(e.amount.amount), "currency": e.amount.currency},
+            "claim": {
+                "principal": {"amount": str(e.amount.amount), "currency": e.amount.currency},
+                "interest": {"amount": str(e.interest), "currency": e.amount.currency},
+                "compensation": [
+                    {"amount": str(m.amount), "currency": m.currency} for m in e.compensation
+                ],
+            },
             "invoices": invoices,
             "evidence": evidence(e),
             "opened_on": e.on.isoformat(),

@@ -19,7 +19,10 @@ class Claim(Frozen):
     compensation_currency: str
     annual_rate_percent: Decimal | None = None
     basis: str = ""
-    """Which rule produced the figures (e.g. `EU 2011/7/EU: ECB + 8`), stated on the letter."""
+    """Which rule produced the figures (e.g. `EU 2011/7/EU: ECB + 8`), kept with the letter."""
+    jurisdiction: str | None = None
+    """The law the claim was computed under (the letter names it in the buyer's language)."""
+    agreed_rate: bool = False
 
 
 class ClaimCalculator(Protocol):

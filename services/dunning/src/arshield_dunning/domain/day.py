@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 
 from arshield_dunning.domain.claims import Claim, ClaimCalculator
 from arshield_dunning.domain.commands import StartBusinessDay
@@ -140,7 +141,7 @@ def _fire_due_actions(
     levels = [
         p
         for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on)
-        if p.level > inv.level and p.on <= today
+        if p.level > inv.level and p.on <= today and not _held_back(p.action, inv, rules)
     ]
     step: EscalationStep | None = None
     planned_on: date | None = None
@@ -150,7 +151,12 @@ def _fire_due_actions(
         step = rules.escalation_for(chosen.action)
     if escalate_now and days_overdue >= 1:
         following = sorted(
-            (s for s in rules.escalation if s.level > inv.level), key=lambda s: s.level
+            (
+                s
+                for s in rules.escalation
+                if s.level > inv.level and not _held_back(Action(s.action), inv, rules)
+            ),
+            key=lambda s: s.level,
         )
         if following and (step is None or following[0].level > step.level):
             step, planned_on = following[0], None
@@ -163,6 +169,11 @@ def _fire_due_actions(
     action = Action(step.action)
     _take(d, inv, action, step.level, planned_on, c, facts=facts)
     return action
+
+
+def _held_back(action: Action, inv: InvoiceDunning, rules: PolicyRules) -> bool:
+    """A small balance is never handed to an agency (DOMAIN.md): it stays with the letters."""
+    return action is Action.AGENCY_HANDOVER and rules.too_small_for_agency(inv.outstanding)
 
 
 def _no_handover_before_notice(
@@ -206,6 +217,9 @@ def _take(
         currency=inv.currency,
         lines=(line,),
         policy_version=c.policy.ref,
+        pay_by=today + timedelta(days=c.policy.rules.formal_notice_pay_within_days)
+        if action is Action.FORMAL_NOTICE
+        else None,
     )
     all_facts = {
         "business_date": today.isoformat(),
@@ -263,6 +277,9 @@ def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None) -> LetterLine:
         compensation=claim.compensation if claim else ZERO,
         compensation_currency=claim.compensation_currency if claim else None,
         basis=claim.basis if claim else "",
+        jurisdiction=claim.jurisdiction if claim else None,
+        agreed_rate=claim.agreed_rate if claim else False,
+        annual_rate=claim.annual_rate_percent if claim else None,
     )
 
 
@@ -303,11 +320,26 @@ def _open_cases(d: Decision, invoices: list[InvoiceDunning], c: StartBusinessDay
                 d.state.last_statement_on,
             )
             evidence.append(("statement_of_account", f"letter:{statement}", None))
+        claims = tuple(
+            (inv.invoice_id, _claim(inv, c.on, c.claims))
+            for inv in sorted(group, key=lambda i: i.invoice_id)
+        )
+        compensation: dict[str, Decimal] = {}
+        for _, claim in claims:
+            if claim.compensation:
+                cur = claim.compensation_currency
+                compensation[cur] = compensation.get(cur, ZERO) + claim.compensation
         d.add(
             CaseOpened(
                 case_id=case_id,
                 invoice_ids=ids,
                 amount=Money(amount=sum((i.outstanding for i in group), ZERO), currency=currency),
+                interest=sum((claim.interest for _, claim in claims), ZERO),
+                compensation=tuple(
+                    Money(amount=amount, currency=cur)
+                    for cur, amount in sorted(compensation.items())
+                ),
+                claims=claims,
                 evidence=tuple(evidence),
                 on=c.on,
                 policy_version=c.policy.ref,
@@ -377,6 +409,8 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
         if not inv.is_open or inv.paused or inv.due_on is None:
             continue
         for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on):
+            if _held_back(p.action, inv, rules):
+                continue
             if inv.evaluated_through is None or p.on > inv.evaluated_through:
                 candidates.append(p.on)
                 break

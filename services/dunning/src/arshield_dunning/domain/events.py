@@ -153,6 +153,10 @@ class CaseOpened(Frozen):
     case_id: str
     invoice_ids: tuple[str, ...]
     amount: Money
+    interest: Decimal = Decimal(0)
+    compensation: tuple[Money, ...] = ()
+    claims: tuple[tuple[str, Claim], ...] = ()
+    """Each invoice's claim on the day (interest and compensation)."""
     evidence: tuple[tuple[str, str, str | None], ...]
     """(kind, document_ref, invoice_id) for each piece of evidence."""
     on: date

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from arshield_dunning.domain.policy import Action
 from arshield_dunning.domain.state import Frozen
@@ -37,6 +37,10 @@ class LetterLine(Frozen):
     compensation: Decimal = Decimal(0)
     compensation_currency: str | None = None
     basis: str = ""
+    """The rule as the claim states it (kept with the letter's content, in English)."""
+    jurisdiction: str | None = None
+    agreed_rate: bool = False
+    annual_rate: Decimal | None = None
 
 
 class Letter(Frozen):
@@ -49,6 +53,8 @@ class Letter(Frozen):
     currency: str
     lines: tuple[LetterLine, ...]
     policy_version: str
+    pay_by: date | None = None
+    """A formal notice's payment deadline."""
 
     @property
     def total_outstanding(self) -> Decimal:
@@ -64,6 +70,14 @@ class Letter(Frozen):
             if line.compensation and line.compensation_currency:
                 cur = line.compensation_currency
                 totals[cur] = totals.get(cur, Decimal(0)) + line.compensation
+        return totals
+
+    def grand_totals(self) -> dict[str, Decimal]:
+        """Principal, interest and compensation together, per currency (a UK fixed sum on a
+        non-GBP invoice is owed in GBP)."""
+        totals = {self.currency: self.total_outstanding + self.total_interest}
+        for currency, amount in self.compensation_totals().items():
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
         return totals
 
 
@@ -100,7 +114,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "total.outstanding": "Total outstanding: {amount}",
         "total.interest": "Late-payment interest claimed: {amount}",
         "total.compensation": "Fixed compensation claimed: {amount}",
-        "basis": "Interest basis: {basis}",
+        "intro.formal_notice.no_compensation": "Despite our earlier notices the invoices below "
+        "remain unpaid. We hereby formally demand payment of the outstanding amount together with "
+        "late-payment interest, as set out below.",
+        "basis": "Interest: {law}, {rate} % a year",
+        "basis.agreed": "Interest: the contractual rate of {rate} % a year ({law})",
+        "pay_by": "Please pay the total due by {date}.",
+        "total.due": "Total due: {amount}",
         "as_of": "As of {date}",
         "closing": "Yours faithfully,\nAccounts Receivable",
     },
@@ -130,7 +150,14 @@ _TEXT: dict[str, dict[str, str]] = {
         "total.outstanding": "Offener Gesamtbetrag: {amount}",
         "total.interest": "Geforderte Verzugszinsen: {amount}",
         "total.compensation": "Geforderte Verzugspauschale: {amount}",
-        "basis": "Zinsgrundlage: {basis}",
+        "intro.formal_notice.no_compensation": "Trotz unserer bisherigen Mahnungen sind die "
+        "folgenden Rechnungen unbezahlt. Wir fordern Sie hiermit förmlich zur Zahlung des offenen "
+        "Betrags zuzüglich Verzugszinsen auf.",
+        "basis": "Verzugszinsen: {law}, {rate} % p. a.",
+        "basis.agreed": "Verzugszinsen: vertraglich vereinbarter Zinssatz von {rate} % p. a. "
+        "({law})",
+        "pay_by": "Bitte zahlen Sie den Gesamtbetrag bis zum {date}.",
+        "total.due": "Zu zahlender Gesamtbetrag: {amount}",
         "as_of": "Stand {date}",
         "closing": "Mit freundlichen Grüßen\nDebitorenbuchhaltung",
     },
@@ -160,7 +187,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "total.outstanding": "Total restant dû : {amount}",
         "total.interest": "Pénalités de retard réclamées : {amount}",
         "total.compensation": "Indemnité forfaitaire réclamée : {amount}",
-        "basis": "Base des pénalités : {basis}",
+        "intro.formal_notice.no_compensation": "Malgré nos relances, les factures ci-dessous "
+        "restent impayées. Nous vous mettons en demeure de régler le montant dû, majoré des "
+        "pénalités de retard indiquées ci-dessous.",
+        "basis": "Pénalités de retard : {law}, {rate} % l'an",
+        "basis.agreed": "Pénalités de retard : taux contractuel de {rate} % l'an ({law})",
+        "pay_by": "Merci de régler le total dû au plus tard le {date}.",
+        "total.due": "Total dû : {amount}",
         "as_of": "Au {date}",
         "closing": "Veuillez agréer nos salutations distinguées,\nService clients",
     },
@@ -185,11 +218,50 @@ _TEXT: dict[str, dict[str, str]] = {
         "total.outstanding": "未付总额：{amount}",
         "total.interest": "主张的逾期利息：{amount}",
         "total.compensation": "主张的固定追偿费用：{amount}",
-        "basis": "利息依据：{basis}",
+        "intro.formal_notice.no_compensation": "尽管我方已多次通知，以下发票仍未支付。"
+        "现正式要求贵方支付未付款项，并按下列金额支付逾期利息。",
+        "basis": "逾期利息：{law}，年利率{rate}%",
+        "basis.agreed": "逾期利息：合同约定年利率{rate}%（{law}）",
+        "pay_by": "请于{date}前支付应付总额。",
+        "total.due": "应付总额：{amount}",
         "as_of": "截至{date}",
         "closing": "此致\n应收账款部",
     },
 }
+
+
+_LAW: dict[str, dict[str, str]] = {
+    "en": {
+        "EU": "Directive 2011/7/EU (ECB reference rate + 8 points)",
+        "DE": "§ 288 BGB (base rate + 9 points)",
+        "FR": "Code de commerce L441-10 (ECB reference rate + 10 points)",
+        "UK": "Late Payment of Commercial Debts (Interest) Act 1998 (Bank Rate + 8 %)",
+        "CN": "PRC Civil Code and the Regulations on Ensuring Payments to SMEs",
+    },
+    "de": {
+        "EU": "Richtlinie 2011/7/EU (EZB-Referenzzinssatz + 8 Prozentpunkte)",
+        "DE": "§ 288 BGB (Basiszinssatz + 9 Prozentpunkte)",
+        "FR": "Art. L441-10 Code de commerce (EZB-Referenzzinssatz + 10 Prozentpunkte)",
+        "UK": "britisches Gesetz über Zinsen bei Zahlungsverzug von 1998 (Leitzins + 8 %)",
+        "CN": "chinesisches Zivilgesetzbuch und Verordnung zur Zahlung an KMU",
+    },
+    "fr": {
+        "EU": "directive 2011/7/UE (taux de la BCE + 8 points)",
+        "DE": "§ 288 BGB allemand (taux de base + 9 points)",
+        "FR": "article L441-10 du Code de commerce (taux de la BCE + 10 points)",
+        "UK": "loi britannique de 1998 sur les retards de paiement (taux directeur + 8 %)",
+        "CN": "Code civil chinois et règlement sur les paiements aux PME",
+    },
+    "zh": {
+        "EU": "欧盟第2011/7/EU号指令（欧洲央行参考利率加8个百分点）",
+        "DE": "《德国民法典》第288条（基准利率加9个百分点）",
+        "FR": "《法国商法典》第L441-10条（欧洲央行参考利率加10个百分点）",
+        "UK": "英国1998年《商业债务逾期付款（利息）法》（央行基准利率加8%）",
+        "CN": "《中华人民共和国民法典》及《保障中小企业款项支付条例》",
+    },
+}
+"""The law of each jurisdiction, named in the letter's language (the claim's detailed English
+basis stays with the letter's content)."""
 
 
 def _money(amount: Decimal, currency: str, locale: str) -> str:
@@ -202,13 +274,16 @@ def render(letter: Letter) -> str:
     text = _TEXT[lang]
     locale = _LOCALES[lang]
     kind = letter.kind.value
+    intro = f"intro.{kind}"
+    if letter.kind is Action.FORMAL_NOTICE and not letter.compensation_totals():
+        intro += ".no_compensation"  # none where the law gives none (UK contract rate, China)
     out = [
         text[f"subject.{kind}"],
         text["as_of"].format(date=format_date(letter.as_of, format="long", locale=locale)),
         "",
         text["greeting"].format(name=letter.buyer_name),
         "",
-        text[f"intro.{kind}"],
+        text[intro],
         "",
         text["columns"],
     ]
@@ -242,7 +317,22 @@ def render(letter: Letter) -> str:
         )
     for currency, amount in sorted(letter.compensation_totals().items()):
         out.append(text["total.compensation"].format(amount=_money(amount, currency, locale)))
-    for basis in sorted({line.basis for line in letter.lines if line.basis and line.interest}):
-        out.append(text["basis"].format(basis=basis))
+    bases = {
+        (line.jurisdiction, line.agreed_rate, line.annual_rate)
+        for line in letter.lines
+        if line.jurisdiction and line.interest and line.annual_rate is not None
+    }
+    for jurisdiction, agreed, rate in sorted(bases, key=str):
+        law = _LAW[lang].get(str(jurisdiction), str(jurisdiction))
+        template = text["basis.agreed" if agreed else "basis"]
+        out.append(template.format(law=law, rate=format_decimal(rate, locale=locale)))
+    if letter.pay_by is not None:
+        totals = sorted(letter.grand_totals().items())
+        due = " + ".join(_money(value, currency, locale) for currency, value in totals)
+        out += [
+            "",
+            text["total.due"].format(amount=due),
+            text["pay_by"].format(date=format_date(letter.pay_by, format="long", locale=locale)),
+        ]
     out += ["", text["closing"]]
     return "\n".join(out) + "\n"

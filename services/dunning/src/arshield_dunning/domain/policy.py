@@ -91,6 +91,14 @@ class PolicyRules(BaseModel):
         "to a credit controller on the next business day",
     )
     promise_grace_days: Annotated[int, Field(strict=True, ge=0, le=365)] = 3
+    agency_minimum: Threshold | None = Field(
+        default=Decimal("50"),
+        description="an invoice owing less than this is never handed to an agency (it stays with "
+        "the letters)",
+    )
+    formal_notice_pay_within_days: Annotated[int, Field(strict=True, ge=1, le=90)] = Field(
+        default=14, description="the payment deadline a formal notice names, in days"
+    )
 
     @model_validator(mode="after")
     def _check_offsets(self) -> PolicyRules:
@@ -98,6 +106,9 @@ class PolicyRules(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def too_small_for_agency(self, outstanding: Decimal) -> bool:
+        return self.agency_minimum is not None and outstanding < self.agency_minimum
 
     def escalation_for(self, action: Action) -> EscalationStep | None:
         return next((s for s in self.escalation if s.action == action.value), None)

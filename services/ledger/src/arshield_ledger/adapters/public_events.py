@@ -71,6 +71,7 @@ def publish(change: Change[BuyerLedger, domain.Event]) -> Iterator[Emit]:
                     days_overdue=o.days_overdue,
                     bucket=o.bucket,  # type: ignore[arg-type,unused-ignore]  # never "current"
                     as_of=o.as_of,
+                    disputed=o.disputed,
                 ),
                 purpose=f"overdue:{o.invoice_id}:{seq or 0}:{o.bucket}",
             )

@@ -28,8 +28,9 @@ Rules taken here (documented judgement calls, each recorded as an anomaly where 
   instalment, each instalment measured by the last payment against it.
 - A credit note named by an upheld dispute (`DisputeResolved.credit_note_id`) corrects the invoice:
   a `correction` entry (amount 0) marks it, and interest treats its amount as never owed.
-- A disputed invoice stays in the receivables, flagged; it is not chosen for unallocated cash and is
-  not announced overdue while disputed (dunning pauses on a dispute anyway).
+- A disputed invoice stays in the receivables, flagged; it is not chosen for unallocated cash. It is
+  announced overdue like any other, flagged `disputed`: the credit insurer must hear of it (the
+  notification deadline runs regardless), while dunning pauses on a dispute by its own rule.
 - Overdue is decided by business-day ticks: an instalment is announced once when it becomes overdue
   and again on crossing into 31-60, 61-90 and 90+ (a tick that skips buckets announces the current).
 """
@@ -928,7 +929,7 @@ class Account:
 
     def start_business_day(self, business_date: date) -> None:
         """Announce instalments that became overdue or crossed into a later bucket by this date."""
-        watched = [i for i, inv in self.invoices.items() if inv.open and not inv.disputes]
+        watched = [i for i, inv in self.invoices.items() if inv.open]
         before = self._watch(*watched)
         # Accounts kept before cash on account was swept after every fact are settled here, so
         # cash on account never lets an invoice it covers be announced overdue.
@@ -956,6 +957,7 @@ class Account:
                         bucket,
                         level,
                         business_date,
+                        disputed=bool(inv.disputes),
                     )
                 )
                 self._entry(

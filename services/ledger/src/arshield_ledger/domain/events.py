@@ -184,6 +184,7 @@ class InstalmentAnnouncedOverdue:
     bucket: Bucket
     level: int
     as_of: date
+    disputed: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""insurance-claims: trade credit insurance (policy, cover, deadlines, notifications, claims)."""

@@ -1,0 +1,143 @@
+"""Cover and what it insures.
+
+Cover is bitemporal: a decision is in force from its `effective_on` and known from its
+`notified_on`. The cover in force on date X as known on date Y is the latest decision (by
+effective date, then by the order it was recorded) among those known by Y and effective by X. A
+discretionary limit (set by the insured) lapses once the insurer decides on the buyer: from then
+on only the insurer's decisions count.
+
+Each invoice is insured under the cover in force on its delivery date (the issue date when no
+delivery is recorded), up to that cover: walking the insured invoices in delivery order, each is
+insured for its outstanding amount within what that cover leaves after the invoices before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from arshield_insurance_claims.domain.policy import InsurancePolicy
+from arshield_insurance_claims.domain.state import BuyerInsurance, CoverRecord, Invoice
+
+
+def cover_in_force(
+    covers: tuple[CoverRecord, ...], on: date, known_on: date | None = None
+) -> CoverRecord | None:
+    """The decision in force on `on` as known on `known_on` (None: everything known)."""
+    known = [c for c in covers if known_on is None or c.notified_on <= known_on]
+    insurer_decided = [c for c in known if c.decided_by == "insurer"]
+    if insurer_decided:
+        first_insurer = min(c.notified_on for c in insurer_decided)
+        # a discretionary limit lapses from the day the insurer decided
+        known = [c for c in known if c.decided_by == "insurer" or on < first_insurer]
+    in_force = [(c.effective_on, index, c) for index, c in enumerate(known) if c.effective_on <= on]
+    if not in_force:
+        return None
+    return max(in_force, key=lambda item: (item[0], item[1]))[2]
+
+
+def cover_amount(
+    covers: tuple[CoverRecord, ...], on: date, known_on: date | None = None
+) -> Decimal:
+    record = cover_in_force(covers, on, known_on)
+    return Decimal(0) if record is None else record.amount
+
+
+@dataclass(frozen=True)
+class InvoiceInsurance:
+    """Whether an invoice is insured, why not, and for how much."""
+
+    invoice_id: str
+    outstanding: Decimal
+    insured: bool
+    reasons: tuple[str, ...]
+    cover_on_delivery: Decimal
+    cover_decision: CoverRecord | None
+    insured_amount: Decimal
+
+
+def why_not_insured(
+    state: BuyerInsurance,
+    invoice: Invoice,
+    policy: InsurancePolicy | None,
+    cover: CoverRecord | None,
+    *,
+    ignore_forfeiture: bool = False,
+) -> tuple[str, ...]:
+    """The reasons an invoice is not insured (empty: insured)."""
+    reasons: list[str] = []
+    if invoice.cancelled:
+        reasons.append("cancelled")
+    if policy is None:
+        reasons.append("no_policy")
+    elif invoice.currency != policy.currency:
+        reasons.append("currency_not_insured")
+    if cover is None or cover.amount <= 0:
+        reasons.append("no_cover_on_delivery")
+    if policy is not None and invoice.terms_days > policy.max_credit_period_days:
+        reasons.append("terms_beyond_max_credit_period")
+    stop = state.stop_supply
+    if stop is not None and invoice.shipped_on >= stop.required_on:
+        reasons.append("delivered_after_stop_supply")
+    if invoice.disputed:
+        reasons.append("disputed")
+    if invoice.forfeited and not ignore_forfeiture:
+        reasons.append("late_notification")
+    return tuple(reasons)
+
+
+def assess(
+    state: BuyerInsurance,
+    policy: InsurancePolicy | None,
+    *,
+    known_on: date | None = None,
+    ignore_forfeiture: bool = False,
+) -> list[InvoiceInsurance]:
+    """Every non-cancelled invoice of the buyer with its insured amount, in delivery order."""
+    invoices = sorted(
+        (i for i in state.invoices.values() if not i.cancelled),
+        key=lambda i: (i.shipped_on, i.due_on, i.invoice_id),
+    )
+    used = Decimal(0)
+    out: list[InvoiceInsurance] = []
+    for invoice in invoices:
+        cover = cover_in_force(state.covers, invoice.shipped_on, known_on)
+        reasons = why_not_insured(
+            state, invoice, policy, cover, ignore_forfeiture=ignore_forfeiture
+        )
+        limit = Decimal(0) if cover is None else cover.amount
+        insured_amount = Decimal(0)
+        if not reasons:
+            insured_amount = max(Decimal(0), min(invoice.outstanding, limit - used))
+            used += insured_amount
+        out.append(
+            InvoiceInsurance(
+                invoice_id=invoice.invoice_id,
+                outstanding=invoice.outstanding,
+                insured=not reasons,
+                reasons=reasons,
+                cover_on_delivery=limit,
+                cover_decision=cover,
+                insured_amount=insured_amount,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Exposure:
+    outstanding: Decimal
+    insured: Decimal
+
+    @property
+    def uninsured(self) -> Decimal:
+        return self.outstanding - self.insured
+
+
+def exposure(state: BuyerInsurance, policy: InsurancePolicy | None) -> Exposure:
+    assessed = assess(state, policy)
+    return Exposure(
+        outstanding=sum((a.outstanding for a in assessed), Decimal(0)),
+        insured=sum((a.insured_amount for a in assessed), Decimal(0)),
+    )

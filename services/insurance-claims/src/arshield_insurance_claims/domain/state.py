@@ -1,0 +1,198 @@
+"""A buyer's insured side, as the service knows it: its invoices (what is owed and when it was
+delivered), the cover decisions (bitemporal: effective from one date, known from another), the
+deadlines met (stop-supply, notifications), its claim and the recoveries. Frozen; `evolve`
+returns a new one."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from arshield_insurance_claims.domain.policy import InsurancePolicy
+
+Frozen = ConfigDict(frozen=True, extra="forbid")
+
+DecidedBy = Literal["insurer", "insured"]
+Decision = Literal["full", "partial", "refused", "reduced", "withdrawn", "discretionary"]
+ClaimOutcome = Literal["paid", "partially_paid", "rejected"]
+ClaimStatus = Literal["filed", "paid", "partially_paid", "rejected"]
+NotificationGround = Literal["overdue", "insolvency"]
+
+
+class Invoice(BaseModel):
+    model_config = Frozen
+
+    invoice_id: str
+    number: str
+    currency: str
+    amount: Decimal
+    outstanding: Decimal
+    issued_on: date
+    delivered_on: date | None = None
+    due_on: date
+    terms_days: int
+    disputed: bool = False
+    cancelled: bool = False
+    proof_of_delivery: str | None = None
+    forfeited: bool = False
+    """Notified to the insurer after the deadline: its cover is forfeited."""
+
+    @property
+    def shipped_on(self) -> date:
+        """The delivery date; the issue date when no delivery is recorded."""
+        return self.delivered_on or self.issued_on
+
+    @property
+    def is_open(self) -> bool:
+        return not self.cancelled and self.outstanding > 0
+
+
+class CoverRecord(BaseModel):
+    """One cover decision: `amount` insured from `effective_on`, known from `notified_on`."""
+
+    model_config = Frozen
+
+    decision_id: str
+    decided_by: DecidedBy
+    decision: Decision
+    amount: Decimal
+    currency: str
+    notified_on: date
+    effective_on: date
+    request_id: str | None = None
+    policy_id: str
+
+
+class LimitRequest(BaseModel):
+    model_config = Frozen
+
+    request_id: str
+    policy_id: str
+    amount: Decimal
+    currency: str
+    requested_on: date
+    decision_id: str | None = None
+
+
+class Notification(BaseModel):
+    model_config = Frozen
+
+    notification_id: str
+    ground: NotificationGround
+    invoice_ids: tuple[str, ...]
+    amount: Decimal
+    currency: str
+    oldest_due_on: date
+    deadline_on: date
+    notified_on: date
+    policy_id: str
+
+    @property
+    def in_time(self) -> bool:
+        return self.notified_on <= self.deadline_on
+
+
+class Evidence(BaseModel):
+    """A document the log holds about the buyer: a letter, a statement, a proof of delivery."""
+
+    model_config = Frozen
+
+    kind: str
+    ref: str
+    on: date
+    invoice_ids: tuple[str, ...] = ()
+
+
+class Claim(BaseModel):
+    model_config = Frozen
+
+    claim_id: str
+    policy_id: str
+    policy_version: str
+    ground: Literal["insolvency", "protracted_default"]
+    date_of_loss: date
+    filed_on: date
+    invoice_ids: tuple[str, ...]
+    insured_outstanding: Decimal
+    total_outstanding: Decimal
+    cover: Decimal
+    indemnity_percentage: Decimal
+    claimed_indemnity: Decimal
+    currency: str
+    evidence: tuple[Evidence, ...] = ()
+    status: ClaimStatus = "filed"
+    indemnity_paid: Decimal = Decimal(0)
+    reason: str | None = None
+    settled_on: date | None = None
+
+    @property
+    def insurer_share(self) -> Decimal:
+        """The insurer's part of the loss: what it paid (once settled) or was claimed."""
+        if self.total_outstanding <= 0 or self.status == "rejected":
+            return Decimal(0)
+        indemnity = self.indemnity_paid if self.status != "filed" else self.claimed_indemnity
+        return min(Decimal(1), indemnity / self.total_outstanding)
+
+
+class Recovery(BaseModel):
+    model_config = Frozen
+
+    recovery_id: str
+    claim_id: str | None
+    amount: Decimal
+    currency: str
+    method: Literal["oldest_first", "pro_rata"]
+    to_insured: Decimal
+    to_insurer: Decimal
+    received_on: date
+
+
+StopReason = Literal["maximum_extension_period_expired", "cover_withdrawn", "insolvency"]
+
+
+class StopSupply(BaseModel):
+    model_config = Frozen
+
+    required_on: date
+    reason: StopReason
+    invoice_id: str | None = None
+
+
+class BuyerInsurance(BaseModel):
+    model_config = Frozen
+
+    tenant_id: str
+    buyer_id: str
+    invoices: dict[str, Invoice] = {}
+    covers: tuple[CoverRecord, ...] = ()
+    requests: tuple[LimitRequest, ...] = ()
+    stop_supply: StopSupply | None = None
+    insolvent_on: date | None = None
+    insolvency_learned_on: date | None = None
+    notifications: tuple[Notification, ...] = ()
+    claim: Claim | None = None
+    claim_skipped: str | None = None
+    """Why no claim was filed when one fell due (below the threshold, nothing insured)."""
+    recoveries: tuple[Recovery, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    handed_over_on: date | None = None
+    policy: InsurancePolicy | None = None
+    """The policy version the buyer's last business day was decided under."""
+
+    @property
+    def policy_id(self) -> str | None:
+        """The policy the buyer is insured under: that of its latest cover decision or request."""
+        if self.covers:
+            return self.covers[-1].policy_id
+        if self.requests:
+            return self.requests[-1].policy_id
+        return None
+
+    def open_invoices(self) -> list[Invoice]:
+        return sorted(
+            (i for i in self.invoices.values() if i.is_open),
+            key=lambda i: (i.due_on, i.shipped_on, i.invoice_id),
+        )
