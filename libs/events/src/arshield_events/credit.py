@@ -5,6 +5,7 @@ Every decision names the `policy_version` (tenant rules as data) that produced i
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -13,11 +14,14 @@ from arshield_events import topics
 from arshield_events.envelope import Payload
 from arshield_events.fields import (
     BusinessDate,
+    CountryCode,
     Grade,
     Id,
     NonNegativeMoney,
+    Part,
     PolicyVersion,
     PositiveMoney,
+    ShortText,
     Text,
     same_currency,
 )
@@ -27,6 +31,8 @@ Security = Literal["open_account", "letter_of_credit", "bank_guarantee", "prepay
 """How the buyer must secure a sale: open account is unsecured; the worst grades prepay."""
 Decision = Literal["approved", "referred", "declined"]
 HoldCause = Literal["overdue", "downgrade", "insolvency", "stop_supply", "manual"]
+Severity = Literal["error", "warning"]
+ContractJurisdiction = Literal["EU", "DE", "FR", "UK", "CN"]
 
 Reasons = tuple[Text, ...]
 
@@ -109,6 +115,9 @@ class CreditHoldReleased(_CreditEvent):
     buyer_id: Id
     reason: Text
     released_on: BusinessDate
+    released_by: ShortText | None = Field(
+        default=None, description="the person who lifted the hold (null: released by the rules)"
+    )
 
 
 class CreditDecisionMade(_CreditEvent):
@@ -128,6 +137,15 @@ class CreditDecisionMade(_CreditEvent):
     exposure_after: NonNegativeMoney
     policy_version: PolicyVersion
     decided_on: BusinessDate
+    reason_codes: tuple[Id, ...] = Field(
+        default=(), description="machine-readable codes of `reasons`, in the same order"
+    )
+    decided_by: ShortText | None = Field(
+        default=None, description="the person who decided a referred order (null: the rules)"
+    )
+    referred_decision_id: Id | None = Field(
+        default=None, description="the referral a person's decision answers"
+    )
 
     @field_validator("reasons")
     @classmethod
@@ -145,6 +163,82 @@ class CreditDecisionMade(_CreditEvent):
         return value
 
 
+class GradeBand(Part):
+    """What the credit policy sets for a run of grades (`from_grade`..`to_grade`, inclusive).
+
+    Amounts are in the policy's currency; percentages are 0..100."""
+
+    from_grade: int = Field(strict=True, ge=1, le=10)
+    to_grade: int = Field(strict=True, ge=1, le=10)
+    max_terms_days: int = Field(strict=True, ge=0, le=3650)
+    security: Security
+    secured_above_percent: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="share of the limit above which a sale must be secured (null: never)",
+    )
+    capacity_percent_of_equity: Decimal = Field(ge=0, le=100)
+    grade_cap: Decimal = Field(ge=0, description="capacity when no financials are known")
+    uninsured_appetite: Decimal = Field(ge=0)
+    review_months: int = Field(strict=True, ge=1, le=60)
+
+
+class CreditPolicyPublished(_CreditEvent):
+    """A new version of the tenant's credit policy; it is in force from the next business day.
+
+    Configuration on the log (ARCHITECTURE decision 1): a rebuild re-decides history under the
+    version that was in force at the time."""
+
+    event_name: ClassVar[str] = "arshield.credit.CreditPolicyPublished.v1"
+    tenant_keyed: ClassVar[bool] = True
+
+    version: int = Field(strict=True, ge=1)
+    policy_version: PolicyVersion
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    bands: tuple[GradeBand, ...] = Field(min_length=1, max_length=10)
+    hold_overdue_days: int = Field(strict=True, ge=0, le=3650)
+    referral_tolerance_percent: Decimal = Field(ge=100, le=1000)
+    unrated_grade: int = Field(strict=True, ge=1, le=10)
+    retention_of_title_required: tuple[CountryCode, ...] = ()
+    published_by: ShortText
+    published_on: BusinessDate
+    effective_on: BusinessDate = Field(description="the business day it is in force from")
+
+
+class ExpectedSalesRecorded(_CreditEvent):
+    """What the tenant expects to sell the buyer per month: the `need` input of its limit."""
+
+    event_name: ClassVar[str] = "arshield.credit.ExpectedSalesRecorded.v1"
+
+    buyer_id: Id
+    monthly_sales: NonNegativeMoney
+    recorded_by: ShortText
+    recorded_on: BusinessDate
+
+
+class ContractFinding(Part):
+    rule: Id
+    severity: Severity
+    law: Text
+    detail: Text
+
+
+class ContractReviewed(_CreditEvent):
+    """The review of an order's or invoice's contract terms under the applicable law."""
+
+    event_name: ClassVar[str] = "arshield.credit.ContractReviewed.v1"
+
+    review_id: Id
+    buyer_id: Id
+    subject: Id = Field(description="the order, invoice or request reviewed")
+    jurisdiction: ContractJurisdiction
+    compliant: bool
+    findings: tuple[ContractFinding, ...] = ()
+    policy_version: PolicyVersion
+    reviewed_on: BusinessDate
+
+
 EVENTS: tuple[type[Payload], ...] = (
     BuyerScored,
     CreditLimitChanged,
@@ -152,4 +246,7 @@ EVENTS: tuple[type[Payload], ...] = (
     CreditHoldPlaced,
     CreditHoldReleased,
     CreditDecisionMade,
+    CreditPolicyPublished,
+    ExpectedSalesRecorded,
+    ContractReviewed,
 )

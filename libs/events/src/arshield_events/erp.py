@@ -79,6 +79,12 @@ class OrderPlaced(_ErpEvent):
     amount: PositiveMoney
     placed_on: BusinessDate
     expected_ship_on: BusinessDate | None = None
+    payment_terms_days: int | None = Field(
+        strict=True, default=None, ge=0, le=3650, description="terms asked for (null: standard)"
+    )
+    contract_terms: ContractTerms | None = Field(
+        default=None, description="the order's contract terms, reviewed by the credit check"
+    )
 
     @field_validator("expected_ship_on")
     @classmethod

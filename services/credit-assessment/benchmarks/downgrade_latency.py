@@ -1,0 +1,200 @@
+"""Downgrade-to-visible-limit latency: risk-monitor's `BuyerDowngraded` published at a fixed rate
+(default 1,000 events/s for 10 s), and for a sample of them the time until the new limit is in
+the credit-file read model the API answers from.
+
+    uv run python services/credit-assessment/benchmarks/downgrade_latency.py [--rate 1000] [--duration 10]
+
+It runs the service in this process (`run_service`: consumer, relay and HTTP on a loopback
+ephemeral port) over a fresh database and fresh topics on the local stack, registers the buyers
+first, then publishes each buyer's downgrades (grade 1 -> 2 -> ...) in turn. Every 20th event is
+sampled: its buyer's `credit_files` row is polled (one query for every sample still waiting) until
+it shows the new grade. Target (issue 13): p99 <= 100 ms at 1,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import statistics
+import time
+import uuid
+from datetime import UTC, date, datetime
+
+import asyncpg
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from arshield_cli.clock import tick
+from arshield_cli.stack import kafka_bootstrap, postgres_dsn, postgres_url
+from arshield_credit_assessment.bootstrap import bootstrap
+from arshield_credit_assessment.settings import CreditSettings
+from arshield_events import erp, risk, topics
+from arshield_events.envelope import CloudEvent, Payload, envelope
+from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime.db import create_engine, migrate
+from arshield_runtime.service import run_service
+
+DAY = date(2024, 3, 1)
+TENANT = "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fact(data: Payload) -> CloudEvent[Payload]:
+    subject = TENANT if data.tenant_keyed else data.buyer_id  # type: ignore[attr-defined]
+    return envelope(
+        data,
+        id=str(uuid.uuid4()),
+        source="bench/facts",
+        subject=subject,
+        tenantid=TENANT,
+        time=datetime(2024, 3, 1, 9, tzinfo=UTC),
+    )
+
+
+async def send(producer: AIOKafkaProducer, topic: str, event: CloudEvent[Payload]) -> None:
+    await producer.send(
+        topic, serialize_event(event), event.key.encode(), headers=event_headers(event)
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=1000)
+    parser.add_argument("--duration", type=float, default=10)
+    args = parser.parse_args()
+    total = int(args.rate * args.duration)
+    buyers = max(total // 5, 1)  # five downgrades each: 1 -> 2 -> ... -> 6
+    bootstrap_servers = kafka_bootstrap()
+    suffix = uuid.uuid4().hex[:8]
+    names = {t: f"{t}.{suffix}" for t in (topics.ERP, topics.RISK, topics.CLOCK)}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    await admin.create_topics(
+        [NewTopic(n, num_partitions=3, replication_factor=1) for n in names.values()]
+        + [NewTopic(f"{n}.dlq", num_partitions=1, replication_factor=1) for n in names.values()]
+    )
+    database = f"bench_credit_{suffix}"
+    pg = await asyncpg.connect(postgres_dsn("postgres"))
+    await pg.execute(f'CREATE DATABASE "{database}"')
+    await pg.close()
+    settings = CreditSettings(
+        database_url=postgres_url(database),
+        kafka_bootstrap=bootstrap_servers,
+        topics=list(names.values()),
+        consumer_group=f"bench-{suffix}",
+        http_port=free_port(),
+        environment="test",
+    )
+    await migrate(bootstrap(settings).migrations, settings.database_url)
+    service = asyncio.create_task(run_service(bootstrap(settings)))
+    engine = create_engine(settings.database_url, pool_size=2)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=2, acks=1)
+    await producer.start()
+    try:
+        await send(producer, names[topics.CLOCK], tick(TENANT, DAY))
+        for n in range(buyers):
+            await send(
+                producer,
+                names[topics.ERP],
+                fact(
+                    erp.BuyerRegistered(
+                        buyer_id=f"b-{n}",
+                        legal_name=f"B {n}",
+                        country="DE",
+                        segment="core",
+                        preferred_language="de",
+                        registered_on=DAY,
+                    )
+                ),
+            )
+        await producer.flush()
+        query = sa.text(
+            "SELECT count(*) FROM credit_files WHERE tenant_id = :t AND limit_amount IS NOT NULL"
+        )
+        while True:  # every buyer registered and limited
+            async with engine.connect() as connection:
+                if await connection.scalar(query, {"t": TENANT}) >= buyers:
+                    break
+            await asyncio.sleep(0.2)
+        waiting: dict[str, tuple[int, float]] = {}
+        latencies: list[float] = []
+
+        async def watch() -> None:
+            grades = sa.text(
+                "SELECT buyer_id, grade FROM credit_files WHERE tenant_id = :t"
+                " AND buyer_id = ANY(:b)"
+            )
+            while True:
+                if waiting:
+                    async with engine.connect() as connection:
+                        rows = await connection.execute(grades, {"t": TENANT, "b": list(waiting)})
+                    now = time.monotonic()
+                    for buyer, grade in rows:
+                        expected, sent = waiting.get(buyer, (0, now))
+                        if grade is not None and grade >= expected:
+                            latencies.append(now - sent)
+                            waiting.pop(buyer, None)
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch())
+        start = time.monotonic()
+        for n in range(total):
+            scheduled = start + n / args.rate
+            delay = scheduled - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            buyer, step = f"b-{n % buyers}", n // buyers + 1
+            event = fact(
+                risk.BuyerDowngraded(
+                    buyer_id=buyer,
+                    from_grade=step,
+                    to_grade=step + 1,
+                    reasons=("bench",),
+                    policy_version="bench",
+                    downgraded_on=DAY,
+                )
+            )
+            await send(producer, names[topics.RISK], event)
+            if n % 20 == 0 and buyer not in waiting:
+                waiting[buyer] = (step + 1, time.monotonic())
+        await producer.flush()
+        sent_in = time.monotonic() - start
+        deadline = time.monotonic() + 60
+        while waiting and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        watcher.cancel()
+        print(
+            f"BuyerDowngraded: {total} events over {buyers} buyers, sent in {sent_in:.1f} s "
+            f"({total / sent_in:.0f}/s)"
+        )
+        if len(latencies) > 1:
+            q = statistics.quantiles(latencies, n=100, method="inclusive")
+            print(
+                f"  downgrade -> new limit in the read model: p50 {q[49] * 1000:.0f} ms,"
+                f" p99 {q[98] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+                f" ({len(latencies)} samples, {len(waiting)} not seen within 60 s)"
+            )
+    finally:
+        service.cancel()
+        with contextlib.suppress(BaseException):
+            await service
+        await producer.stop()
+        await engine.dispose()
+        await admin.delete_topics([*names.values(), *(f"{n}.dlq" for n in names.values())])
+        await admin.close()
+        with contextlib.suppress(Exception):
+            pg = await asyncpg.connect(postgres_dsn("postgres"))
+            await pg.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await pg.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

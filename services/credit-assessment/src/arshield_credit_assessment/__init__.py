@@ -1,0 +1,1 @@
+"""arshield credit-assessment: credit policy, limits, exposure, order checks, holds, contracts."""
