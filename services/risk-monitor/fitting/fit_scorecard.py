@@ -5,12 +5,13 @@
 Method (a classic points scorecard, each factor's points published with every score):
 1. Monthly snapshots of simulated portfolios (training seeds, never the backtest seeds): the
    signals as of each month, label 1 if the buyer defaults within 12 months.
-2. Bins per signal with optbinning (monotonic event rate, at least 3 % of the rows per bin). The
-   financial signals (equity / total assets, current ratio, net income / total assets) are binned
-   and weighted-of-evidence on the Polish bankruptcy data (5th year, bankrupt within a year; the
-   70 % fitting part of the split that `real_data.py` judges on its hold-out), so their shape comes
-   from real companies; the other signals on the simulated snapshots. A missing value has its own
-   weight of evidence, from the snapshots.
+2. Bins per signal with optbinning (monotonic event rate, at least 0.5 % of the rows per bin, so
+   the risky tails get bins of their own). The financial signals (equity / total assets, current
+   ratio, net income / total assets) are binned, with their weights of evidence, on the Polish
+   bankruptcy data (5th year, bankrupt within a year; the 70 % fitting part of the split that
+   `real_data.py` judges on its hold-out), so their shape comes from real companies; the other
+   signals on the simulated snapshots. A missing value has its own weight of evidence, from the
+   snapshots.
 3. A logistic regression on the weights of evidence (scikit-learn) weighs the factors; a factor
    whose weight comes out with the wrong sign is dropped. Points = -coefficient x WoE x 20 / ln 2
    (20 points double the odds), rounded; base 600.
@@ -86,8 +87,10 @@ def binning(name: str, x: np.ndarray, y: np.ndarray) -> list[float]:
         dtype="numerical",
         solver="cp",
         monotonic_trend="auto_asc_desc",
-        max_n_bins=6,
-        min_bin_size=0.03,
+        max_n_prebins=60,
+        min_prebin_size=0.002,
+        max_n_bins=8,
+        min_bin_size=0.005,
     )
     optimal.fit(x[known], y[known])
     return [float(split) for split in optimal.splits]

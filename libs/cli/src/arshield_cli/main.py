@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from arshield_cli.commands import clock_app, publish, replay, services_app
-from arshield_cli.simulation.commands import simulate
+from arshield_cli.simulation.commands import backtest, simulate
 from arshield_cli.stack.cli import stack_app
 
 app = typer.Typer(no_args_is_help=True, help="arshield developer command line.")
@@ -15,6 +15,7 @@ app.add_typer(services_app, name="services")
 app.command()(publish)
 app.command()(replay)
 app.command()(simulate)
+app.command()(backtest)
 
 
 @app.command()

@@ -215,6 +215,18 @@ class BuyerHistory:
             "equity_trend": equity_trend,
         }
 
+    def naive_trip(self) -> date | None:
+        """The first day of the naive rule: an invoice 30+ days overdue, an external grade of 7 or
+        worse, or negative equity reported."""
+        trips = [
+            self.first_overdue(30),
+            next((on for on, grade in self.ratings if grade >= 7), None),
+            next(
+                (on for on, ratio, _, _ in self.financials if ratio is not None and ratio < 0), None
+            ),
+        ]
+        return min((trip for trip in trips if trip is not None), default=None)
+
     def first_overdue(self, days: int) -> date | None:
         """The first day any invoice is `days` or more past its due date and still unpaid."""
         first: date | None = None

@@ -332,24 +332,24 @@ class _Buyer:
             )
             if not self.pay(invoice_id, number, day, due, amount):
                 first_unpaid_due = min(first_unpaid_due or due, due)
-            day += timedelta(days=max(3, round(rng.expovariate(1 / self.cadence))))
+            day += timedelta(days=max(3, round(self.cadence * rng.uniform(0.6, 1.4))))
         return first_unpaid_due
 
     def pay(self, invoice_id: str, number: int, issued: date, due: date, amount: Money) -> bool:
         """Emit the invoice's dispute and payments; False if it is never settled in full."""
         rng = self.rng
-        distress = min(1.0, max(0.0, (0.62 - self.payment_health(due)) / 0.6))
+        distress = min(1.0, max(0.0, (0.55 - self.payment_health(due)) / 0.5))
         if self.profile == "seasonal" and due.month in (12, 1, 2):
             late = rng.randint(30, 55)
-        elif rng.random() < 0.7 * (1 - distress):
+        elif rng.random() < 0.75 * (1 - distress):
             late = rng.randint(-5, 0)
         else:
-            late = round(rng.expovariate(1 / (4 + 70 * distress)))
-        disputed = rng.random() < 0.01 + 0.18 * distress
+            late = round(rng.expovariate(1 / (3 + 70 * distress)))
+        disputed = rng.random() < 0.006 + 0.18 * distress
         paid_on = due + timedelta(days=late)
         if disputed:
             raised = max(issued, due - timedelta(days=rng.randint(0, 10)))
-            paid_on = max(paid_on, raised + timedelta(days=rng.randint(10, 40)))
+            paid_on = max(paid_on, raised + timedelta(days=rng.randint(5, 30)))
             self.emit(
                 raised,
                 DisputeRaised(
