@@ -13,7 +13,8 @@ Method (a classic points scorecard, each factor's points published with every sc
    signals on the simulated snapshots. A missing value has its own weight of evidence, from the
    snapshots.
 3. A logistic regression on the weights of evidence (scikit-learn) weighs the factors; a factor
-   whose weight comes out with the wrong sign is dropped. Points = -coefficient x WoE x 20 / ln 2
+   whose weight comes out with the wrong sign (collinear with the others) is dropped, the
+   worst first, and the rest refitted. Points = -coefficient x WoE x 20 / ln 2
    (20 points double the odds), rounded; base 600.
 4. The PD within 12 months: a logistic regression of the label on the score (the calibration).
 5. Checks: the file is re-read and applied with the same arithmetic as the service, and its AUC
@@ -107,7 +108,7 @@ def round_split(value: float) -> float:
 def fit() -> dict[str, object]:
     train = pd.concat(
         [
-            snapshots(SimulationConfig(buyers=1000, years=4, seed=seed)).frame
+            snapshots(SimulationConfig(buyers=1000, years=4, seed=seed), first=30).frame
             for seed in TRAIN_SEEDS
         ],
         ignore_index=True,
@@ -139,11 +140,13 @@ def fit() -> dict[str, object]:
     while True:
         model = LogisticRegression(C=1.0, max_iter=2000)
         model.fit(np.column_stack([columns[n] for n in chosen]), y)
-        wrong = [n for n, c in zip(chosen, model.coef_[0], strict=True) if c >= 0]
-        if not wrong:
+        coefficients = dict(zip(chosen, model.coef_[0], strict=True))
+        worst = max(chosen, key=lambda n: coefficients[n])
+        if coefficients[worst] < 0:
             break
-        print(f"dropped (weight of the wrong sign): {wrong}", file=sys.stderr)
-        chosen = [n for n in chosen if n not in wrong]
+        # The most wrongly signed factor goes first: the others may come right without it.
+        print(f"dropped (weight of the wrong sign): {worst}", file=sys.stderr)
+        chosen.remove(worst)
     scale = POINTS_TO_DOUBLE_ODDS / math.log(2)
     document_factors = []
     for name, coefficient in zip(chosen, model.coef_[0], strict=True):
@@ -215,7 +218,7 @@ def main() -> None:
     print(f"  calibration {document['calibration']}")
     for seed in (*TRAIN_SEEDS[:1], *TEST_SEEDS):
         years = 4 if seed in TRAIN_SEEDS else 3
-        data = snapshots(SimulationConfig(buyers=1000, years=years, seed=seed))
+        data = snapshots(SimulationConfig(buyers=1000, years=years, seed=seed), first=30)
         area, mean_pd, rate = evaluate(card, data)
         role = "training" if seed in TRAIN_SEEDS else "test"
         print(

@@ -64,6 +64,11 @@ def backtest(
         SHIPPED_SCORECARD, "--scorecard", help="scorecard file for --offline"
     ),
     step: int = typer.Option(1, min=1, help="--offline: score every STEP days"),
+    warning_grade: int = typer.Option(8, help="--offline: warning at this grade (10: never)"),
+    critical_grade: int = typer.Option(9, help="--offline: critical at this grade (10: never)"),
+    warning_pd: float | None = typer.Option(None, help="--offline: warning at this PD too"),
+    payment_stop_days: int = typer.Option(30, help="--offline: warning after a payment stop"),
+    warning_external_grade: int = typer.Option(8, help="--offline: warning at this rating"),
     thresholds: str = typer.Option(DEFAULT_THRESHOLDS, help="PD thresholds of the trade-off"),
     report: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
 ) -> None:
@@ -79,12 +84,19 @@ def backtest(
     naive = {b: h.naive_trip() for b, h in found.items()}
     naive_first = {b: on for b, on in naive.items() if on is not None}
     if offline:
-        from arshield_cli.simulation.offline import offline_alerts
+        from arshield_cli.simulation.offline import AlertRules, offline_alerts
         from arshield_cli.simulation.scorecard import Scorecard
 
         card = Scorecard.load(scorecard)
-        source = f"offline, scorecard {card.version}, scored every {step} day(s)"
-        risk = offline_alerts(found, card, truth.start, truth.end, step=step)
+        rules = AlertRules(
+            warning_grade=warning_grade,
+            critical_grade=critical_grade,
+            warning_pd=warning_pd,
+            payment_stop_days=payment_stop_days,
+            warning_external_grade=warning_external_grade,
+        )
+        source = f"offline, scorecard {card.version}, scored every {step} day(s), {rules}"
+        risk = offline_alerts(found, card, truth.start, truth.end, rules=rules, step=step)
     else:
         tenant = json.loads((history / "ground_truth.json").read_text())["tenant"]
         if events is not None:

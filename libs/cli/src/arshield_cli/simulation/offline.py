@@ -30,6 +30,9 @@ class AlertRules:
     payment_stop_days: int = 30
     warning_external_grade: int = 8
     critical_grade: int = 9
+    warning_pd: float | None = None
+    """If set, `warning` also at this PD or above, and the grade rules (which cannot go above
+    grade 9, a PD of 8 %) are left to `warning_grade` / `critical_grade` (10 turns them off)."""
 
 
 class _WindowMin:
@@ -60,6 +63,8 @@ def level(
     if grade >= rules.critical_grade:
         return 3
     if grade >= rules.warning_grade:
+        return 2
+    if rules.warning_pd is not None and pd >= rules.warning_pd:
         return 2
     if (signals.get("days_since_payment") or 0.0) >= rules.payment_stop_days:
         return 2

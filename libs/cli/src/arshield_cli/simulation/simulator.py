@@ -9,8 +9,9 @@ must tell apart:
 - `healthy`: pays on time with noise; a few report negative equity (as 4 % of the sound Polish
   companies did), which trips a naive rule;
 - `seasonal`: healthy, but pays invoices falling due in winter 30-55 days late (trips a naive rule);
-- `recovering`: a bad patch of a few months (late and partial payments, disputes, a rating cut,
-  weaker figures) and then a recovery, without default (trips a naive rule);
+- `recovering`: a bad patch of a few months, a cash squeeze (late and partial payments,
+  disputes, slightly weaker figures and rating) and then a recovery, without default (trips a
+  naive rule);
 - `deteriorating`: health falls over 8-20 months to a default, by insolvency (a notice) or by
   protracted non-payment (the default is the day the first unpaid invoice is 90 days overdue);
 - `cloaking`: pays on time until a sudden insolvency; only the external facts (weaker figures, a
@@ -174,6 +175,7 @@ class _Buyer:
         self.kind: str | None = None
         self.onset: date | None = None
         self.patch: tuple[date, date, float] | None = None
+        self.payment_patch: tuple[date, date, float] | None = None
         latest = self.end - timedelta(days=20)
         if profile == "deteriorating":
             target = config.start + timedelta(days=rng.randint(240, self.days - 20))
@@ -188,11 +190,10 @@ class _Buyer:
             self.shape = rng.uniform(0.8, 1.6)
         elif profile == "recovering":
             begin = config.start + timedelta(days=rng.randint(60, max(61, self.days - 300)))
-            self.patch = (
-                begin,
-                begin + timedelta(days=rng.randint(90, 240)),
-                rng.uniform(0.2, 0.4),
-            )
+            finish = begin + timedelta(days=rng.randint(90, 240))
+            # A cash squeeze: payments suffer badly, the business itself only a little.
+            self.patch = (begin, finish, rng.uniform(0.45, 0.6))
+            self.payment_patch = (begin, finish, rng.uniform(0.1, 0.3))
         self.quantiles = {name: rng.uniform(0.05, 0.98) for name in _RATIOS}
         self.total_assets = math.exp(rng.gauss(math.log(5e6), 1.1))
         self.country, self.language, self.jurisdiction = rng.choice(_COUNTRIES)
@@ -207,6 +208,9 @@ class _Buyer:
 
     # The hidden health ------------------------------------------------------------------------
     def health(self, day: date) -> float:
+        return self._health(day, self.patch)
+
+    def _health(self, day: date, patch: tuple[date, date, float] | None) -> float:
         offset = (day - self.start).days
         value = self.base + self.noise[max(0, min(offset // 30, len(self.noise) - 1))]
         if self.onset is not None and self.default_on is not None and day >= self.onset:
@@ -214,8 +218,8 @@ class _Buyer:
                 1.0, (day - self.onset).days / max(1, (self.default_on - self.onset).days)
             )
             value = value * (1 - progress**self.shape) + 0.02 * progress
-        if self.patch is not None:
-            begin, finish, floor = self.patch
+        if patch is not None:
+            begin, finish, floor = patch
             if begin <= day <= finish:
                 middle = (finish - begin).days / 2
                 depth = 1 - abs((day - begin).days - middle) / max(1.0, middle)
@@ -226,7 +230,7 @@ class _Buyer:
         """Cloaking buyers pay as if sound until the end."""
         if self.profile == "cloaking":
             return self.base
-        return self.health(day)
+        return self._health(day, self.payment_patch or self.patch)
 
     # Facts ------------------------------------------------------------------------------------
     def emit(self, on: date, data: Payload, key: str, seq: int = 0) -> None:
@@ -426,7 +430,10 @@ class _Buyer:
         next_review = day
         number = 0
         while day <= self.last_day():
-            implied = rating_grade(self.health(day - timedelta(days=rng.randint(0, 45))))
+            lag = rng.randint(0, 30)
+            implied = rating_grade(
+                sum(self.health(day - timedelta(days=lag + 30 * k)) for k in range(4)) / 4
+            )
             moved = current is not None and abs(implied - current) >= 2
             if current is None or day >= next_review or moved:
                 if implied != current or day >= next_review:
