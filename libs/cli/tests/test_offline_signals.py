@@ -140,3 +140,21 @@ def test_scorecard_arithmetic() -> None:
     assert score.grade == 8
     assert card.score({"dbt_90d": None}).points == 600
     assert card.score({"dbt_90d": 0.5}).factors == {"dbt_90d": 35}
+
+
+def test_alert_levels_follow_the_service_rules() -> None:
+    from arshield_cli.simulation.offline import AlertRules, level
+
+    rules = AlertRules()
+    quiet = {"days_since_payment": 0.0, "external_grade": 3.0, "dbt_trend": 0.0}
+    assert level(9, 0.2, quiet, 0.2, 9, rules) == 3  # grade 9: critical
+    assert level(8, 0.05, quiet, 0.05, 8, rules) == 2  # grade 8: warning
+    assert level(5, 0.008, {**quiet, "days_since_payment": 30.0}, 0.008, 5, rules) == 2
+    assert level(5, 0.008, {**quiet, "external_grade": 8.0}, 0.008, 5, rules) == 2
+    assert level(5, 0.008, quiet, 0.004, 5, rules) == 1  # PD doubled within 90 days
+    assert level(6, 0.015, quiet, 0.012, 4, rules) == 1  # two grades down
+    assert level(4, 0.004, {**quiet, "dbt_trend": 10.0}, 0.004, 4, rules) == 1
+    assert level(4, 0.004, quiet, 0.004, 4, rules) == 0
+    tuned = AlertRules(warning_grade=10, critical_grade=10, warning_pd=0.3)
+    assert level(9, 0.2, quiet, 0.2, 9, tuned) == 0
+    assert level(9, 0.3, quiet, 0.3, 9, tuned) == 2

@@ -12,9 +12,9 @@ Method (a classic points scorecard, each factor's points published with every sc
    `real_data.py` judges on its hold-out), so their shape comes from real companies; the other
    signals on the simulated snapshots. A missing value has its own weight of evidence, from the
    snapshots.
-3. A logistic regression on the weights of evidence (scikit-learn) weighs the factors; a factor
-   whose weight comes out with the wrong sign (collinear with the others) is dropped, the
-   worst first, and the rest refitted. Points = -coefficient x WoE x 20 / ln 2
+3. A logistic regression on the weights of evidence weighs the factors, each weight bounded so a
+   safer bin never costs points (a factor collinear with the others gets no weight rather than
+   the wrong sign). Points = -coefficient x WoE x 20 / ln 2
    (20 points double the odds), rounded; base 600.
 4. The PD within 12 months: a logistic regression of the label on the score (the calibration).
 5. Checks: the file is re-read and applied with the same arithmetic as the service, and its AUC
@@ -41,6 +41,7 @@ from common import (
     snapshots,
 )
 from optbinning import OptimalBinning
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from arshield_cli.simulation.scorecard import Scorecard
@@ -97,6 +98,26 @@ def binning(name: str, x: np.ndarray, y: np.ndarray) -> list[float]:
     return [float(split) for split in optimal.splits]
 
 
+def sign_constrained_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4) -> np.ndarray:
+    """Logistic regression whose factor weights may not be positive: a higher weight of evidence
+    (a safer bin) can never cost points. Collinear factors get a weight of 0 instead of the wrong
+    sign (scikit-learn's LogisticRegression has no bounds, so scipy's L-BFGS-B does the fit)."""
+    rows, width = x.shape
+    design = np.column_stack([np.ones(rows), x])
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = design @ beta
+        p = 1 / (1 + np.exp(-z))
+        value = np.sum(np.logaddexp(0, z) - y * z) / rows + l2 * np.sum(beta[1:] ** 2)
+        gradient = design.T @ (p - y) / rows
+        gradient[1:] += 2 * l2 * beta[1:]
+        return float(value), gradient
+
+    bounds = [(None, None)] + [(None, 0.0)] * width
+    result = minimize(loss, np.zeros(width + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return np.asarray(result.x[1:])
+
+
 def round_split(value: float) -> float:
     """Splits rounded to readable figures (a bin edge of 10.0 days, 0.125 of equity)."""
     if value == 0:
@@ -136,20 +157,16 @@ def fit() -> dict[str, object]:
         )
         columns[name] = column
         factors[name] = {"splits": splits, "woe": weights, "missing_woe": missing_woe}
-    chosen = list(SIGNALS)
-    while True:
-        model = LogisticRegression(C=1.0, max_iter=2000)
-        model.fit(np.column_stack([columns[n] for n in chosen]), y)
-        coefficients = dict(zip(chosen, model.coef_[0], strict=True))
-        worst = max(chosen, key=lambda n: coefficients[n])
-        if coefficients[worst] < 0:
-            break
-        # The most wrongly signed factor goes first: the others may come right without it.
-        print(f"dropped (weight of the wrong sign): {worst}", file=sys.stderr)
-        chosen.remove(worst)
+    matrix = np.column_stack([columns[n] for n in SIGNALS])
+    weights = sign_constrained_logistic(matrix, y)
+    chosen = [n for n, w in zip(SIGNALS, weights, strict=True) if w < -1e-6]
+    dropped = [n for n in SIGNALS if n not in chosen]
+    if dropped:
+        print(f"no weight (adds nothing beside the others): {dropped}", file=sys.stderr)
+    coefficients = [w for w in weights if w < -1e-6]
     scale = POINTS_TO_DOUBLE_ODDS / math.log(2)
     document_factors = []
-    for name, coefficient in zip(chosen, model.coef_[0], strict=True):
+    for name, coefficient in zip(chosen, coefficients, strict=True):
         spec = factors[name]
         splits, weights = spec["splits"], spec["woe"]
         assert isinstance(splits, list)
