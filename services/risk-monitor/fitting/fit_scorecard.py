@@ -14,8 +14,9 @@ Method (a classic points scorecard, each factor's points published with every sc
    snapshots.
 3. A logistic regression on the weights of evidence weighs the factors, each weight bounded so a
    safer bin never costs points (a factor collinear with the others gets no weight rather than
-   the wrong sign). Points = -coefficient x WoE x 20 / ln 2
-   (20 points double the odds), rounded; base 600.
+   the wrong sign). Snapshots of unrated buyers count four times, so the payment factors (their
+   only early sign besides the figures) are not drowned by the rated majority.
+   Points = -coefficient x WoE x 20 / ln 2 (20 points double the odds), rounded; base 600.
 4. The PD within 12 months: a logistic regression of the label on the score (the calibration).
 5. Checks: the file is re-read and applied with the same arithmetic as the service, and its AUC
    reported on the training snapshots and on three other seeds.
@@ -52,6 +53,7 @@ VERSION = "2026.12-1"
 TRAIN_SEEDS = (101, 102, 103)
 TEST_SEEDS = (7, 8, 9)
 BASE_POINTS = 600
+UNRATED_WEIGHT = 4.0
 POINTS_TO_DOUBLE_ODDS = 20
 MASTER_SCALE = [0.0003, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 1.0]
 LABELS = {
@@ -98,7 +100,9 @@ def binning(name: str, x: np.ndarray, y: np.ndarray) -> list[float]:
     return [float(split) for split in optimal.splits]
 
 
-def sign_constrained_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4) -> np.ndarray:
+def sign_constrained_logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-4
+) -> np.ndarray:
     """Logistic regression whose factor weights may not be positive: a higher weight of evidence
     (a safer bin) can never cost points. Collinear factors get a weight of 0 instead of the wrong
     sign (scikit-learn's LogisticRegression has no bounds, so scipy's L-BFGS-B does the fit)."""
@@ -108,8 +112,9 @@ def sign_constrained_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4) ->
     def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
         z = design @ beta
         p = 1 / (1 + np.exp(-z))
-        value = np.sum(np.logaddexp(0, z) - y * z) / rows + l2 * np.sum(beta[1:] ** 2)
-        gradient = design.T @ (p - y) / rows
+        total = weight.sum()
+        value = np.sum(weight * (np.logaddexp(0, z) - y * z)) / total + l2 * np.sum(beta[1:] ** 2)
+        gradient = design.T @ (weight * (p - y)) / total
         gradient[1:] += 2 * l2 * beta[1:]
         return float(value), gradient
 
@@ -158,7 +163,10 @@ def fit() -> dict[str, object]:
         columns[name] = column
         factors[name] = {"splits": splits, "woe": weights, "missing_woe": missing_woe}
     matrix = np.column_stack([columns[n] for n in SIGNALS])
-    weights = sign_constrained_logistic(matrix, y)
+    # An unrated buyer's snapshots count UNRATED_WEIGHT times: for it, payment behaviour and
+    # figures are the only early signs, and the rated majority would otherwise drown them.
+    unrated = np.isnan(train["external_grade"].to_numpy(dtype=float))
+    weights = sign_constrained_logistic(matrix, y, np.where(unrated, UNRATED_WEIGHT, 1.0))
     chosen = [n for n, w in zip(SIGNALS, weights, strict=True) if w < -1e-6]
     dropped = [n for n in SIGNALS if n not in chosen]
     if dropped:
