@@ -215,5 +215,6 @@ def _print(figures: dict[str, Any], source: str, truth: Any) -> None:
     console.print(curve)
     for t in figures["targets"]:
         value = t["value"]
-        shown = "-" if value is None else (f"{value:.2f}" if value > 1 else f"{value:.1%}")
+        ratio = t["name"] in ("precision", "recall")
+        shown = "-" if value is None else (f"{value:.1%}" if ratio else f"{value:.2f}")
         console.print(f"{'MET ' if t['met'] else 'MISS'} {t['name']}: {shown} (target {t['goal']})")
