@@ -47,7 +47,7 @@ def simulate(
     )
 
 
-DEFAULT_THRESHOLDS = "0.01,0.02,0.03,0.04,0.06,0.08,0.12,0.2,0.3"
+DEFAULT_THRESHOLDS = "0.01,0.02,0.04,0.06,0.08,0.12,0.2,0.25,0.3,0.35,0.4,0.5"
 
 
 def backtest(
