@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from arshield_cli import platform
-from arshield_cli.importers.receivables_csv import DEFAULT_COUNTRIES, load_countries, read_facts
+from arshield_cli.importers.cloudevents_jsonl import read_event_facts
+from arshield_cli.importers.receivables_csv import (
+    DEFAULT_COUNTRIES,
+    Fact,
+    load_countries,
+    read_facts,
+)
 from arshield_cli.publishing import Publisher, read_jsonl
 from arshield_cli.replay import advance_clock
 from arshield_cli.stack import StackSettings
@@ -80,27 +87,56 @@ def clock_advance(
     console.print(f"published {count} ticks up to {target}")
 
 
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
 def replay(
-    csv_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="receivables CSV"),
-    tenant: str = typer.Option("demo"),
+    files: list[Path] = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="a receivables CSV, or CloudEvents JSONL files (merged by business date)",
+    ),
+    tenant: str = typer.Option("demo", help="the CSV's tenant (JSONL events carry their own)"),
     countries: Path = typer.Option(DEFAULT_COUNTRIES, help="country-code mapping (TOML)"),
     until: str | None = typer.Option(None, help="keep ticking until this date"),
 ) -> None:
-    """Import a receivables CSV and replay it day by day through the running platform."""
-    asyncio.run(
-        replay_file(
-            csv_file,
-            tenant=tenant,
-            countries=countries,
-            until=date.fromisoformat(until) if until else None,
-        )
-    )
+    """Import a receivables CSV or CloudEvents JSONL and replay it day by day through the running
+    platform."""
+    end = date.fromisoformat(until) if until else None
+    if all(path.suffix in JSONL_SUFFIXES for path in files):
+        asyncio.run(replay_jsonl(files, until=end))
+    elif len(files) == 1:
+        asyncio.run(replay_file(files[0], tenant=tenant, countries=countries, until=end))
+    else:
+        console.print("[red]give one CSV file, or JSONL files (.jsonl, .ndjson) only[/red]")
+        raise typer.Exit(2)
 
 
 async def replay_file(
     csv_file: Path, *, tenant: str, countries: Path = DEFAULT_COUNTRIES, until: date | None = None
 ) -> int:
     facts = read_facts(csv_file, tenant=tenant, countries=load_countries(countries))
+    return await _replay_facts(facts, tenant=tenant, until=until)
+
+
+async def replay_jsonl(files: Sequence[Path], *, until: date | None = None) -> int:
+    """Replay CloudEvents JSONL files, each tenant's facts after that tenant's ticks."""
+    facts, problems = read_event_facts(files)
+    for path, line, reason in problems:
+        console.print(f"[red]{path.name} line {line}[/red]: {reason}")
+    if problems:
+        raise typer.Exit(1)
+    published = 0
+    for tenant in sorted({fact.event.tenantid for fact in facts}):
+        mine = [fact for fact in facts if fact.event.tenantid == tenant]
+        published += await _replay_facts(mine, tenant=tenant, until=until)
+    return published
+
+
+async def _replay_facts(facts: Sequence[Fact], *, tenant: str, until: date | None) -> int:
+    if not facts:
+        return 0
     last = max(fact.on for fact in facts)
     end = max(until or last, last)
     first = min(fact.on for fact in facts)

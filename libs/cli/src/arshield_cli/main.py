@@ -5,6 +5,7 @@ from pathlib import Path
 import typer
 
 from arshield_cli.commands import clock_app, publish, replay, services_app
+from arshield_cli.simulation.commands import backtest, simulate
 from arshield_cli.stack.cli import stack_app
 
 app = typer.Typer(no_args_is_help=True, help="arshield developer command line.")
@@ -13,6 +14,8 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(services_app, name="services")
 app.command()(publish)
 app.command()(replay)
+app.command()(simulate)
+app.command()(backtest)
 
 
 @app.command()

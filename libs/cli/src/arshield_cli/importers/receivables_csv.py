@@ -4,6 +4,8 @@ Each customer becomes `BuyerRegistered` when first seen; each row becomes `Invoi
 `PaymentReceived` on SettledDate allocated to that invoice. A disputed row also gets
 `DisputeRaised` (on the due date, or on the settlement date when the invoice was settled before it
 fell due) and `DisputeResolved` (rejected) on the settlement date, just before the payment.
+An invoice never settled (SettledDate empty, as in an export of open items) gets no payment, and its
+dispute, raised on the due date, stays open.
 Ids derive from the tenant and the invoice number, so importing the same file twice publishes the
 same events again and every consumer treats them as duplicates.
 """
@@ -96,11 +98,8 @@ def read_facts(
             buyer = line["customerID"].strip()
             number = line["invoiceNumber"].strip()
             place = mapping[line["countrycode"].strip()]
-            issued, due, settled = (
-                _day(line["InvoiceDate"]),
-                _day(line["DueDate"]),
-                _day(line["SettledDate"]),
-            )
+            issued, due = _day(line["InvoiceDate"]), _day(line["DueDate"])
+            settled = _day(line["SettledDate"]) if (line.get("SettledDate") or "").strip() else None
             amount = Money(
                 amount=Decimal(line["InvoiceAmount"]).quantize(Decimal("0.01")),
                 currency=place.currency,
@@ -142,7 +141,7 @@ def read_facts(
                 buyer,
             )
             if line["Disputed"].strip().lower() == "yes":
-                raised = min(due, settled)
+                raised = due if settled is None else min(due, settled)
                 fact(
                     raised,
                     row,
@@ -157,6 +156,8 @@ def read_facts(
                     f"dispute/{number}/raised",
                     buyer,
                 )
+                if settled is None:
+                    continue
                 fact(
                     settled,
                     row,
@@ -170,6 +171,8 @@ def read_facts(
                     f"dispute/{number}/resolved",
                     buyer,
                 )
+            if settled is None:
+                continue
             fact(
                 settled,
                 row,
