@@ -12,9 +12,9 @@ import timeit
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from tests.unit.factories import LedgerDriver, dispute, invoice, payment
+from ledger.unit.factories import LedgerDriver, dispute, invoice, payment
 
 from arshield_ledger.application.wiring import STATE
 
