@@ -66,6 +66,32 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8102,
         (topics.ERP, topics.LEDGER, topics.CLOCK, topics.RISK, topics.DUNNING),
     ),
+    ServiceSpec(
+        "risk-monitor",
+        "arshield_risk_monitor",
+        8103,
+        (topics.ERP, topics.LEDGER, topics.EXTERNAL, topics.CLOCK, topics.RISK),
+    ),
+    ServiceSpec(
+        "credit-assessment",
+        "arshield_credit_assessment",
+        8104,
+        (
+            topics.ERP,
+            topics.LEDGER,
+            topics.RISK,
+            topics.INSURANCE,
+            topics.EXTERNAL,
+            topics.CLOCK,
+            topics.CREDIT,
+        ),
+    ),
+    ServiceSpec(
+        "insurance-claims",
+        "arshield_insurance_claims",
+        8105,
+        (topics.ERP, topics.LEDGER, topics.RISK, topics.DUNNING, topics.CLOCK, topics.INSURANCE),
+    ),
 )
 
 

@@ -13,7 +13,7 @@ class CreditSettings(ServiceSettings):  # type: ignore[misc,unused-ignore]
     model_config = SettingsConfigDict(env_prefix="ARSHIELD_CREDIT_ASSESSMENT_", extra="ignore")
 
     service_name: str = "credit-assessment"
-    database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/credit_assessment"
+    database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/credit-assessment"
     http_port: int = 8104
     topics: list[str] = Field(
         default_factory=lambda: [

@@ -14,7 +14,7 @@ class InsuranceClaimsSettings(WebhookSettings):
     model_config = SettingsConfigDict(env_prefix="ARSHIELD_INSURANCE_CLAIMS_", extra="ignore")
 
     service_name: str = "insurance-claims"
-    database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/insurance_claims"
+    database_url: str = "postgresql+asyncpg://arshield:arshield@127.0.0.1:15432/insurance-claims"
     http_port: int = 8105
     topics: list[str] = Field(
         default_factory=lambda: [

@@ -11,7 +11,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HOST = "127.0.0.1"  # everything binds to loopback only
 KAFKA_VERSION = "4.1.1"  # keep in step with deploy/local/kafka/pom.xml
-DATABASES = ("ledger", "dunning")  # one database per service
+DATABASES = (  # one database per service, named as the service
+    "ledger",
+    "dunning",
+    "risk-monitor",
+    "credit-assessment",
+    "insurance-claims",
+)
 _POM = Path("deploy", "local", "kafka", "pom.xml")
 
 
