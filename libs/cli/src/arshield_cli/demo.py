@@ -7,39 +7,29 @@ history day by day, then prints the summary a credit manager wants, and leaves e
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
-from rich.console import Console
-from rich.table import Table
 
-from arshield_cli import platform
+from arshield_cli import demo_partners, platform
 from arshield_cli.commands import replay_file
-from arshield_cli.reading import tenant_events
+from arshield_cli.demo_summary import DemoKeys, bearer, console, summarize
+from arshield_cli.importers.receivables_csv import Fact
+from arshield_cli.replay import advance_clock
 from arshield_cli.stack import StackSettings, up
-from arshield_cli.stack._proc import pid_alive, read_pid, terminate_group
-from arshield_events import topics
+from arshield_events.envelope import CloudEvent, Payload, envelope
+from arshield_events.erp import BuyerRegistered, ContractTerms, InvoiceIssued
+from arshield_events.external import InsolvencyNoticePublished
+from arshield_events.money import Money
 
-console = Console(width=None if sys.stdout.isatty() else 150)
-AGENCY_PORT = 8190
 DATASET = Path("..", "shared", "datasets", "ibm-late-payment-histories.csv")
-
-
-@dataclass(frozen=True)
-class DemoKeys:
-    ledger_read: str
-    dunning_read: str
-    dunning_admin: str
-    dunning_agency: str
+DEMO_POLICY = "POL-DEMO"
+NEVER_PAYS = "DEMO-NEVER-PAYS"
 
 
 def dataset_path() -> Path:
@@ -50,241 +40,176 @@ def dataset_path() -> Path:
 
 
 def _keys(stack: StackSettings, tenant: str) -> DemoKeys:
-    ledger, dunning = platform.service("ledger"), platform.service("dunning")
+    def key(service: str, scope: str) -> str:
+        return platform.create_key(platform.service(service), stack, tenant, scope, f"demo {scope}")
+
     return DemoKeys(
-        ledger_read=platform.create_key(ledger, stack, tenant, "read", "demo read"),
-        dunning_read=platform.create_key(dunning, stack, tenant, "read", "demo read"),
-        dunning_admin=platform.create_key(dunning, stack, tenant, "admin", "demo admin"),
-        dunning_agency=platform.create_key(dunning, stack, tenant, "agency", "demo agency"),
+        ledger_read=key("ledger", "read"),
+        dunning_read=key("dunning", "read"),
+        dunning_admin=key("dunning", "admin"),
+        dunning_agency=key("dunning", "agency"),
+        risk_read=key("risk-monitor", "read"),
+        credit_read=key("credit-assessment", "read"),
+        credit_write=key("credit-assessment", "write"),
+        insurance_read=key("insurance-claims", "read"),
+        insurance_write=key("insurance-claims", "write"),
+        insurance_admin=key("insurance-claims", "admin"),
+        insurance_agency=key("insurance-claims", "agency"),
     )
 
 
-def _register_agency(keys: DemoKeys) -> tuple[str, str]:
-    """The demo agency's id and secret (registered once; a second demo reuses it)."""
-    dunning = platform.service("dunning")
-    headers = {"Authorization": f"Bearer {keys.dunning_admin}"}
-    url = f"http://127.0.0.1:{AGENCY_PORT}/webhooks"
-    state = StackSettings().state_dir / "services" / "demo-agency.json"
-    if state.exists():
-        state.chmod(0o600)
-        saved = json.loads(state.read_text())
-        existing = httpx.get(f"{dunning.url}/v1/agencies/{saved['agency_id']}", headers=headers)
-        if existing.status_code == 200:
-            return saved["agency_id"], saved["secret"]
-    response = httpx.post(
-        f"{dunning.url}/v1/agencies",
-        headers=headers,
-        json={"name": "Demo Collections GmbH", "url": url},
+def _insurance_policy(keys: DemoKeys, insurer_id: str, first: date) -> None:
+    """The tenant's trade credit insurance policy (DOMAIN.md defaults), written on the log."""
+    service = platform.service("insurance-claims")
+    answer = httpx.put(
+        f"{service.url}/v1/policies/{DEMO_POLICY}",
+        headers=bearer(keys.insurance_admin),
+        json={
+            "insurer": demo_partners.INSURER.name,
+            "insurer_id": insurer_id,
+            "currency": "EUR",
+            "aggregate_limit": "5000000.00",
+            "period_start_on": first.isoformat(),
+        },
+        timeout=30,
     )
-    response.raise_for_status()
-    body = response.json()
-    _write_private(state, json.dumps({"agency_id": body["agency_id"], "secret": body["secret"]}))
-    return body["agency_id"], body["secret"]
+    answer.raise_for_status()
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` readable by the owner only (0600): the file holds the agency's secret."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # an older file may have been created world-readable
-    with os.fdopen(descriptor, "w") as out:
-        out.write(text)
+def _until(check: Any, what: str, within: float = 60.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not within {within:.0f} s")
+        time.sleep(0.2)
 
 
-def _start_agency(stack: StackSettings, agency_id: str, secret: str, keys: DemoKeys) -> int:
-    run_dir = stack.state_dir / "services"
-    pid = read_pid(run_dir / "demo-agency.pid")
-    if pid is not None and pid_alive(pid):
-        terminate_group(pid, timeout=5)  # restart with the current key
-    dunning = platform.service("dunning")
-    env = {
-        **os.environ,
-        "DEMO_AGENCY_SECRET": secret,
-        "DEMO_AGENCY_CALLBACK_URL": f"{dunning.url}/v1/agencies/{agency_id}/callbacks",
-        "DEMO_AGENCY_API_KEY": keys.dunning_agency,
-    }
-    with (run_dir / "demo-agency.log").open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "arshield_cli.demo_agency", "--port", str(AGENCY_PORT)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+def _request_cover(keys: DemoKeys, buyer: str, amount: str) -> None:
+    """Ask the insurer for a credit limit on `buyer` and wait for its signed decision."""
+    service = platform.service("insurance-claims")
+    asked = httpx.post(
+        f"{service.url}/v1/buyers/{buyer}/limit-requests",
+        headers=bearer(keys.insurance_write),
+        json={"policy_id": DEMO_POLICY, "amount": {"amount": amount, "currency": "EUR"}},
+        timeout=30,
+    )
+    asked.raise_for_status()
+
+    def decided() -> bool:
+        cover = httpx.get(
+            f"{service.url}/v1/buyers/{buyer}/cover", headers=bearer(keys.insurance_read)
         )
-    (run_dir / "demo-agency.pid").write_text(f"{process.pid}\n")
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{AGENCY_PORT}/healthz", timeout=1).status_code == 200:
-                return process.pid
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the demo agency did not start")
+        in_force = cover.json().get("in_force") if cover.status_code == 200 else None
+        return bool(in_force and in_force.get("decided_by") == "insurer")
+
+    _until(decided, f"the insurer's decision on {buyer}")
 
 
-def quarter_ends(first: date, last: date) -> list[tuple[date, date]]:
-    periods = []
-    start = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
-    while start <= last:
-        month = start.month + 3
-        following = date(start.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
-        periods.append((start, following - timedelta(days=1)))
-        start = following
-    return periods
-
-
-def summarize(stack: StackSettings, tenant: str, keys: DemoKeys, first: date, last: date) -> None:
-    ledger = platform.service("ledger")
-    headers = {"Authorization": f"Bearer {keys.ledger_read}"}
-    table = Table(title="Receivables at each quarter end", show_lines=False)
-    for column in (
-        "quarter end",
-        "currency",
-        "total",
-        "current",
-        "1-30",
-        "31-60",
-        "61-90",
-        "90+",
-        "DSO",
-        "best DSO",
-        "ADD",
-        "CEI %",
-    ):
-        table.add_column(column, justify="right")
-    with httpx.Client(base_url=ledger.url, headers=headers, timeout=30) as client:
-        for start, end in quarter_ends(first, last):
-            ageing = client.get("/v1/portfolio/ageing", params={"as_of": end.isoformat()}).json()
-            metrics = client.get(
-                "/v1/metrics/dso", params={"from": start.isoformat(), "to": end.isoformat()}
-            ).json()
-            by_currency = {m["currency"]: m for m in metrics.get("metrics", [])}
-            for entry in ageing.get("currencies", []):
-                age = entry["ageing"]
-                buckets = age["buckets"]
-                m = by_currency.get(age["currency"], {})
-                table.add_row(
-                    end.isoformat(),
-                    age["currency"],
-                    age["total"]["amount"],
-                    *[
-                        buckets.get(b, {}).get("amount", "0")
-                        for b in ("current", "1-30", "31-60", "61-90", "90+")
-                    ],
-                    m.get("dso") or "-",
-                    m.get("best_possible_dso") or "-",
-                    m.get("average_days_delinquent") or "-",
-                    m.get("cei_percent") or "-",
-                )
-    console.print(table)
-
-    dunning_events = asyncio.run(tenant_events(stack.kafka_bootstrap, topics.DUNNING, tenant))
-    ledger_events = asyncio.run(tenant_events(stack.kafka_bootstrap, topics.LEDGER, tenant))
-    kinds = Counter(type(e.data).__name__ for e in dunning_events)
-    levels = Counter(
-        getattr(e.data, "level", None)
-        for e in dunning_events
-        if type(e.data).__name__ == "DunningLevelReached"
+def _fact(tenant: str, on: date, rank: int, data: Payload, name: str) -> Fact:
+    event: CloudEvent[Any] = envelope(
+        data,
+        id=f"demo-{tenant}-{name}",
+        source="erp/demo",
+        subject=getattr(data, "buyer_id", tenant),
+        tenantid=tenant,
+        time=datetime.combine(on, clock_time(9), tzinfo=UTC),
     )
-    actions = Table(title="Dunning actions taken")
-    actions.add_column("action")
-    actions.add_column("count", justify="right")
-    for label, count in (
-        ("payment reminders (due - 15)", kinds["PaymentReminderSent"]),
-        ("first overdue notices (due + 1)", levels["first_overdue_notice"]),
-        ("formal notices with legal letter (due + 30)", levels["formal_notice"]),
-        ("agency hand-overs (due + 60)", levels["agency_handover"]),
-        ("collection cases opened", kinds["CollectionCaseOpened"]),
-        ("agency case updates received", kinds["AgencyCaseUpdated"]),
-        ("dunning paused (disputes, promises)", kinds["DunningPaused"]),
-    ):
-        actions.add_row(label, str(count))
-    console.print(actions)
-
-    late: dict[str, list[int]] = defaultdict(list)
-    for event in ledger_events:
-        if type(event.data).__name__ == "InvoiceSettled":
-            late[event.data.buyer_id].append(event.data.days_late)
-    worst = sorted(late.items(), key=lambda kv: (-sum(kv[1]) / len(kv[1]), kv[0]))[:10]
-    payers = Table(title="The ten buyers with the worst payment record")
-    for column in ("buyer", "invoices", "paid late", "average days late", "worst"):
-        payers.add_column(column, justify="right")
-    for buyer, days in worst:
-        payers.add_row(
-            buyer,
-            str(len(days)),
-            f"{sum(1 for d in days if d > 0)}",
-            f"{Decimal(sum(days)) / len(days):.1f}",
-            str(max(days)),
-        )
-    console.print(payers)
+    return Fact(on, (rank, 0), event)
 
 
-def _agency_scenario(stack: StackSettings, tenant: str, after: date) -> int:
-    """Beyond the dataset (whose invoices are at most 45 days late): one buyer who never pays, so
-    the timeline reaches the agency hand-over and the demo agency works the case."""
-    from datetime import UTC, datetime
-    from datetime import time as clock_time
-
-    from arshield_cli.importers.receivables_csv import Fact
-    from arshield_cli.replay import advance_clock
-    from arshield_events.envelope import envelope
-    from arshield_events.erp import BuyerRegistered, ContractTerms, InvoiceIssued
-    from arshield_events.money import Money
-
-    issued = after + timedelta(days=1)
+def _default_scenario(stack: StackSettings, tenant: str, keys: DemoKeys, after: date) -> int:
+    """Beyond the dataset (whose invoices are at most 45 days late): a buyer the insurer covers,
+    who never pays and becomes insolvent. Risk-monitor grades it 10 and alerts; credit-assessment
+    holds it and declines its next order; dunning walks the timeline to the agency; insurance-claims
+    notifies the insurer and files the claim, which the demo insurer pays."""
+    registered = after + timedelta(days=1)
+    issued = registered + timedelta(days=1)
     due = issued + timedelta(days=30)
-    at = datetime.combine(issued, clock_time(9), tzinfo=UTC)
-    buyer = "DEMO-NEVER-PAYS"
-    facts = [
-        Fact(
-            issued,
-            (0, 0),
-            envelope(
-                BuyerRegistered(
-                    buyer_id=buyer,
-                    legal_name="Never Pays Trading Ltd",
-                    country="DE",
-                    segment="standard",
-                    preferred_language="de",
-                    registered_on=issued,
-                ),
-                id=f"demo-{tenant}-buyer",
-                source="erp/demo",
-                subject=buyer,
-                tenantid=tenant,
-                time=at,
-            ),
-        ),
-        Fact(
-            issued,
-            (1, 0),
-            envelope(
-                InvoiceIssued(
-                    invoice_id="DEMO-INV-1",
-                    invoice_number="DEMO-INV-1",
-                    buyer_id=buyer,
-                    issued_on=issued,
-                    delivered_on=issued,
-                    due_on=due,
-                    amount=Money(amount=Decimal("18250.00"), currency="EUR"),
-                    payment_terms_days=30,
-                    contract_terms=ContractTerms(
-                        jurisdiction="DE", late_interest="statutory", retention_of_title=True
+    published = asyncio.run(
+        advance_clock(
+            stack,
+            platform.SERVICES,
+            tenant=tenant,
+            to=registered,
+            facts=[
+                _fact(
+                    tenant,
+                    registered,
+                    0,
+                    BuyerRegistered(
+                        buyer_id=NEVER_PAYS,
+                        legal_name="Never Pays Trading Ltd",
+                        country="DE",
+                        segment="standard",
+                        preferred_language="de",
+                        registered_on=registered,
                     ),
+                    "buyer",
+                )
+            ],
+        )
+    )
+    _request_cover(keys, NEVER_PAYS, "25000.00")
+    facts = [
+        _fact(
+            tenant,
+            issued,
+            1,
+            InvoiceIssued(
+                invoice_id="DEMO-INV-1",
+                invoice_number="DEMO-INV-1",
+                buyer_id=NEVER_PAYS,
+                issued_on=issued,
+                delivered_on=issued,
+                due_on=due,
+                amount=Money(amount=Decimal("18250.00"), currency="EUR"),
+                payment_terms_days=30,
+                contract_terms=ContractTerms(
+                    jurisdiction="DE", late_interest="statutory", retention_of_title=True
                 ),
-                id=f"demo-{tenant}-invoice",
-                source="erp/demo",
-                subject=buyer,
-                tenantid=tenant,
-                time=at,
             ),
+            "invoice",
+        ),
+        _fact(
+            tenant,
+            due + timedelta(days=45),
+            2,
+            InsolvencyNoticePublished(
+                buyer_id=NEVER_PAYS,
+                provider_id="demo-insolvency-register",
+                proceeding="proceedings_opened",
+                court="Amtsgericht Köln",
+                published_on=due + timedelta(days=45),
+            ),
+            "insolvency",
         ),
     ]
-    return asyncio.run(
+    published += asyncio.run(
         advance_clock(
             stack, platform.SERVICES, tenant=tenant, to=due + timedelta(days=62), facts=facts
         )
     )
+    return published
+
+
+def _credit_checks(keys: DemoKeys, buyers: list[str]) -> None:
+    """Orders a sales desk would check before accepting them (answers go on the log too)."""
+    service = platform.service("credit-assessment")
+    for n, buyer in enumerate(buyers):
+        httpx.post(
+            f"{service.url}/v1/credit-checks",
+            headers=bearer(keys.credit_write),
+            json={
+                "buyer_id": buyer,
+                "order_id": f"DEMO-ORDER-{n + 1}",
+                "amount": {"amount": "5000.00", "currency": "EUR"},
+                "payment_terms_days": 30,
+            },
+            timeout=30,
+        ).raise_for_status()
 
 
 def peak_memory(stack: StackSettings) -> dict[str, str]:
@@ -304,20 +229,31 @@ def run_demo(tenant: str = "demo", csv_file: Path | None = None) -> None:
     console.rule("[bold]arshield demo")
     console.print("starting Kafka and PostgreSQL …")
     up(stack)
-    agency_env = {"ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"}
+    partners_env = {
+        "ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+        "ARSHIELD_INSURANCE_CLAIMS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+    }
     for spec in platform.SERVICES:
-        platform.start(spec, stack, extra_env=agency_env if spec.name == "dunning" else None)
+        platform.start(spec, stack, extra_env=partners_env)
     for spec in platform.SERVICES:
         platform.wait_ready(spec, stack)
         console.print(f"  {spec.name} ready at {spec.url}")
     keys = _keys(stack, tenant)
-    agency_id, secret = _register_agency(keys)
-    _start_agency(stack, agency_id, secret, keys)
-    console.print(
-        f"  demo agency listening on http://127.0.0.1:{AGENCY_PORT}/webhooks ({agency_id})"
-    )
+    callback_keys = {"dunning": keys.dunning_agency, "insurance-claims": keys.insurance_agency}
+    admin_keys = {"dunning": keys.dunning_admin, "insurance-claims": keys.insurance_admin}
+    partner_ids = {}
+    for partner in demo_partners.PARTNERS:
+        partner_id, secret = demo_partners.register(stack, partner, admin_keys[partner.service])
+        demo_partners.start(stack, partner, partner_id, secret, callback_keys[partner.service])
+        partner_ids[partner.service] = partner_id
+        console.print(f"  {partner.name} listening on {partner.url}/webhooks ({partner_id})")
+
+    from arshield_cli.importers.receivables_csv import read_facts
 
     source = csv_file or dataset_path()
+    facts = read_facts(source, tenant=tenant)
+    first, last = min(f.on for f in facts), max(f.on for f in facts)
+    _insurance_policy(keys, partner_ids["insurance-claims"], first)
     console.print(f"replaying {source.name} day by day (tick when quiet, then the day's facts) …")
     started = time.perf_counter()
     published = asyncio.run(replay_file(source, tenant=tenant))
@@ -326,22 +262,22 @@ def run_demo(tenant: str = "demo", csv_file: Path | None = None) -> None:
         f"replayed {published} events in {elapsed:.0f} s "
         f"({published / max(elapsed, 1e-9):.0f} events/s end to end)"
     )
-
-    from arshield_cli.importers.receivables_csv import read_facts
-
-    facts = read_facts(source, tenant=tenant)
-    first, last = min(f.on for f in facts), max(f.on for f in facts)
-    console.print("one more buyer who never pays, to walk the timeline to the agency …")
-    _agency_scenario(stack, tenant, last)
-    time.sleep(3)  # the demo agency calls back within a couple of seconds
+    console.print("one more buyer, insured, who never pays and goes insolvent …")
+    _default_scenario(stack, tenant, keys, last)
+    buyers = sorted({f.event.data.buyer_id for f in facts if hasattr(f.event.data, "buyer_id")})
+    _credit_checks(keys, [NEVER_PAYS, *buyers[:4]])
+    time.sleep(3)  # the demo partners call back within a couple of seconds
     summarize(stack, tenant, keys, first, last)
     memory = peak_memory(stack)
     console.print("peak memory: " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     console.rule("[bold]running")
     for spec in platform.SERVICES:
-        console.print(f"{spec.name:8} {spec.url}/docs")
+        console.print(f"{spec.name:18} {spec.url}/docs")
     console.print(f"ledger read key  : {keys.ledger_read}")
     console.print(f"dunning read key : {keys.dunning_read}")
+    console.print(f"risk read key    : {keys.risk_read}")
+    console.print(f"credit read key  : {keys.credit_read}")
+    console.print(f"insurance read key: {keys.insurance_read}")
     console.print(
         f'try: curl -H "Authorization: Bearer {keys.ledger_read}" '
         f"{platform.service('ledger').url}/v1/portfolio/ageing"
@@ -351,10 +287,9 @@ def run_demo(tenant: str = "demo", csv_file: Path | None = None) -> None:
 
 def stop_all() -> None:
     stack = StackSettings()
-    pid = read_pid(stack.state_dir / "services" / "demo-agency.pid")
-    if pid is not None and pid_alive(pid):
-        terminate_group(pid, timeout=5)
-        console.print("stopped the demo agency")
+    for partner in demo_partners.PARTNERS:
+        if demo_partners.stop(stack, partner):
+            console.print(f"stopped {partner.name}")
     for spec in platform.SERVICES:
         if platform.stop(spec, stack):
             console.print(f"stopped {spec.name}")
