@@ -26,6 +26,8 @@ DATASET = (
 SERVICE_ENV = {
     "ARSHIELD_DUNNING_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
     "ARSHIELD_DUNNING_WEBHOOK_RETRY_SCHEDULE": "[0.5, 1.0, 2.0]",
+    "ARSHIELD_INSURANCE_CLAIMS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+    "ARSHIELD_INSURANCE_CLAIMS_WEBHOOK_RETRY_SCHEDULE": "[0.5, 1.0, 2.0]",
 }
 
 
@@ -78,6 +80,12 @@ def new_tenant(stack: StackSettings, prefix: str) -> Tenant:
         ("dunning", "read"),
         ("dunning", "admin"),
         ("dunning", "agency"),
+        ("risk-monitor", "read"),
+        ("credit-assessment", "read"),
+        ("credit-assessment", "write"),
+        ("insurance-claims", "read"),
+        ("insurance-claims", "write"),
+        ("insurance-claims", "admin"),
     ):
         keys[f"{service}:{scope}"] = platform.create_key(
             platform.service(service), stack, name, scope, f"e2e {scope}"

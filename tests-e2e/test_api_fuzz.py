@@ -41,7 +41,7 @@ def _tenants(stack: StackSettings, service: str) -> list[Tenant]:
 
 @pytest.fixture(scope="session")
 def fuzz_keys(services: StackSettings) -> dict[str, list[Tenant]]:
-    return {service: _tenants(services, service) for service in ("ledger", "dunning")}
+    return {spec.name: _tenants(services, spec.name) for spec in platform.SERVICES}
 
 
 def _fuzz(service: str, tenants: list[Tenant]) -> list[str]:
@@ -83,7 +83,7 @@ FUZZ = settings(
 )
 
 
-@pytest.mark.parametrize("service", ["ledger", "dunning"])
+@pytest.mark.parametrize("service", [spec.name for spec in platform.SERVICES])
 def test_the_api_never_fails_whatever_it_is_sent(
     service: str, fuzz_keys: dict[str, list[Tenant]]
 ) -> None:
