@@ -131,6 +131,13 @@ def round_split(value: float) -> float:
     return round(value, digits)
 
 
+ALERTS = {"warning_grade": 10, "critical_grade": 10, "warning_pd": 0.3, "payment_stop_days": 999}
+"""The alert rules shipped with this scorecard, from the backtests (REPORT.md): with a calibrated
+PD, grade 8 sits in the middle of a risky book and a 30-day payment stop trips seasonal payers, so
+`warning` is a PD of 30 % or more (an external grade of 8 or worse still warns), `critical` is
+insolvency."""
+
+
 def fit() -> dict[str, object]:
     train = pd.concat(
         [
@@ -205,6 +212,7 @@ def fit() -> dict[str, object]:
         "factors": document_factors,
         "calibration": {"intercept": 0.0, "slope": 0.0, "reference_points": BASE_POINTS},
         "master_scale": MASTER_SCALE,
+        "alerts": ALERTS,
     }
     card = Scorecard(document)
     scores = np.array([card.score(row).points for row in _rows(train)])

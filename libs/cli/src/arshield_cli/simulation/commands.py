@@ -64,11 +64,19 @@ def backtest(
         SHIPPED_SCORECARD, "--scorecard", help="scorecard file for --offline"
     ),
     step: int = typer.Option(1, min=1, help="--offline: score every STEP days"),
-    warning_grade: int = typer.Option(8, help="--offline: warning at this grade (10: never)"),
-    critical_grade: int = typer.Option(9, help="--offline: critical at this grade (10: never)"),
+    warning_grade: int | None = typer.Option(
+        None, help="--offline: warning at this grade (10: never; default: the scorecard's rule)"
+    ),
+    critical_grade: int | None = typer.Option(
+        None, help="--offline: critical at this grade (10: never; default: the scorecard's)"
+    ),
     warning_pd: float | None = typer.Option(None, help="--offline: warning at this PD too"),
-    payment_stop_days: int = typer.Option(30, help="--offline: warning after a payment stop"),
-    warning_external_grade: int = typer.Option(8, help="--offline: warning at this rating"),
+    payment_stop_days: int | None = typer.Option(
+        None, help="--offline: warning after a payment stop (default: the scorecard's)"
+    ),
+    warning_external_grade: int | None = typer.Option(
+        None, help="--offline: warning at this rating (default: the scorecard's)"
+    ),
     thresholds: str = typer.Option(DEFAULT_THRESHOLDS, help="PD thresholds of the trade-off"),
     report: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
 ) -> None:
@@ -88,12 +96,19 @@ def backtest(
         from arshield_cli.simulation.scorecard import Scorecard
 
         card = Scorecard.load(scorecard)
+        given = {
+            "warning_grade": warning_grade,
+            "critical_grade": critical_grade,
+            "warning_pd": warning_pd,
+            "payment_stop_days": payment_stop_days,
+            "warning_external_grade": warning_external_grade,
+        }
+        # the scorecard's own rules (as the service applies them), then what the command names
         rules = AlertRules(
-            warning_grade=warning_grade,
-            critical_grade=critical_grade,
-            warning_pd=warning_pd,
-            payment_stop_days=payment_stop_days,
-            warning_external_grade=warning_external_grade,
+            **{
+                **card.document.get("alerts", {}),
+                **{k: v for k, v in given.items() if v is not None},
+            }
         )
         source = f"offline, scorecard {card.version}, scored every {step} day(s), {rules}"
         risk = offline_alerts(found, card, truth.start, truth.end, rules=rules, step=step)

@@ -46,6 +46,8 @@ def level_of(
         return Level("critical", "grade", f"grade {grade}")
     if grade is not None and grade >= rules.warning_grade:
         return Level("warning", "grade", f"grade {grade}")
+    if pd is not None and rules.warning_pd is not None and pd >= rules.warning_pd:
+        return Level("warning", "weaker_score", f"PD {pd:.2%} within 12 months")
     stop = signals.get("days_since_payment") or 0.0
     if stop >= rules.payment_stop_days:
         return Level("warning", "payment_stop", f"nothing paid for {stop:.0f} days while overdue")

@@ -60,6 +60,9 @@ class AlertThresholds:
     payment_stop_days: int = 30
     warning_external_grade: int = 8
     critical_grade: int = 9
+    warning_pd: float | None = None
+    """`warning` at this PD or above too (the grade rules cannot go above grade 9, a PD of 8 %:
+    a calibrated scorecard may warn on the PD instead; 10 turns a grade rule off)."""
 
 
 @dataclass(frozen=True, slots=True)
