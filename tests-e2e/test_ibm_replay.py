@@ -134,17 +134,37 @@ def test_dso_and_cei_per_quarter_match_the_file(
         assert abs(Decimal(got["cei_percent"]) - cei) < Decimal("0.01"), f"CEI {currency}"
 
 
+WATCH_FROM_GRADE = 7
+"""Dunning's default: a buyer risk-monitor downgrades to this grade or worse moves to the watch
+cycle (a critical alert too)."""
+
+
 def test_dunning_counts_follow_the_default_policy(baseline: Tenant, rows: list[Row]) -> None:
     """An action for day D fires when the invoice is known and still unpaid and not paused when
-    D's tick is consumed; a day's facts follow its tick, and a dispute pauses its invoice."""
+    D's tick is consumed; a day's facts follow its tick, and a dispute pauses its invoice. The
+    buyers risk-monitor moved to the watch cycle follow that shorter cycle instead: the counts
+    below are those of every other buyer, exactly."""
     from arshield_cli.stack import StackSettings
 
-    events = asyncio.run(
-        tenant_events(StackSettings().kafka_bootstrap, topics.DUNNING, baseline.name)
-    )
+    bootstrap = StackSettings().kafka_bootstrap
+    risk = asyncio.run(tenant_events(bootstrap, topics.RISK, baseline.name))
+    watched = {
+        e.data.buyer_id
+        for e in risk
+        if (type(e.data).__name__ == "BuyerDowngraded" and e.data.to_grade >= WATCH_FROM_GRADE)
+        or (type(e.data).__name__ == "RiskAlertRaised" and e.data.level == "critical")
+    }
+    standard = {r.invoice for r in rows if r.buyer not in watched}
+    assert standard, "every buyer went on watch"
+    events = [
+        e
+        for e in asyncio.run(tenant_events(bootstrap, topics.DUNNING, baseline.name))
+        if getattr(e.data, "invoice_id", None) in standard
+    ]
     kinds = Counter(type(e.data).__name__ for e in events)
     levels = Counter(e.data.level for e in events if type(e.data).__name__ == "DunningLevelReached")
     assert len({e.id for e in events}) == len({(e.id, e.type) for e in events})
+    rows = [r for r in rows if r.invoice in standard]
 
     def unpaid_on_tick(row: Row, day: date) -> bool:
         return row.issued < day <= row.settled

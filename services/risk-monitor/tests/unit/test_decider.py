@@ -110,7 +110,8 @@ async def test_a_score_is_published_only_when_its_grade_or_band_changes(
     assert await harness.run(ev(invoice("i1", later(30)))) == []
     assert await harness.tick(later(2)) == []
     assert await harness.wake("b1") == later(30)  # its due date
-    # paid on its due date: dbt 0 -> +30 -> 640, PD 0.4496 %, grade 4 (an upgrade)
+    # paid on its due date: dbt 0 -> +30 -> 640, PD 0.4496 %: grade 4 by the scale (at most
+    # 0.50 %), but an upgrade must clear 80 % of the bound (0.40 %): it stays at 5, a new band
     settled = InvoiceSettled(
         invoice_id="i1",
         buyer_id="b1",
@@ -120,11 +121,8 @@ async def test_a_score_is_published_only_when_its_grade_or_band_changes(
     )
     assert await harness.run(ev(settled)) == []
     out = await harness.tick(later(31))
-    assert names(out) == ["BuyerScored", "BuyerUpgraded"]
-    assert (out[0].data.score, out[0].data.grade, out[0].data.previous_grade) == (640, 4, 5)
-    upgraded = out[1].data
-    assert (upgraded.from_grade, upgraded.to_grade) == (5, 4)
-    assert upgraded.reasons[0] == "Days beyond terms (90 days): 0 (+30 points)"
+    assert names(out) == ["BuyerScored"]
+    assert (out[0].data.score, out[0].data.grade, out[0].data.previous_grade) == (640, 5, 5)
 
 
 async def test_a_deteriorating_buyer_is_downgraded_and_alerted_once_per_rise(
@@ -141,20 +139,20 @@ async def test_a_deteriorating_buyer_is_downgraded_and_alerted_once_per_rise(
     ]
     downgrades = [e.data for e in published if names([e]) == ["BuyerDowngraded"]]
     alerts = [e.data for e in published if names([e]) == ["RiskAlertRaised"]]
-    # day 10: due today, dbt 0 -> +30, nothing past due +10: 640, PD 0.4496 %, grade 4
+    # day 10: due today, dbt 0 -> +30, nothing past due +10: 640, PD 0.4496 %: grade 5 kept (an
+    #   upgrade to 4 needs at most 0.40 %)
     # day 11: 1 day overdue -> dbt 1 (0 points), 1 day without payment (0): 600, PD 0.9952 %,
-    #   grade 5: a downgrade, and the PD more than doubled within 90 days: watch
+    #   grade 5, and the PD more than doubled within 90 days: watch
     # day 20: dbt 10 -> -40: 560, PD 2.19 %, grade 7 (still watch: no second alert)
     # day 40: dbt 30 -> -100 and 30 days without payment -> -60: 440, PD 19.78 %, grade 9
     assert [(d.from_grade, d.to_grade, d.downgraded_on) for d in downgrades] == [
-        (4, 5, later(11)),
         (5, 7, later(20)),
         (7, 9, later(40)),
     ]
-    assert downgrades[1].signals == ("days_beyond_terms_rising",)
-    assert downgrades[2].signals == ("days_beyond_terms_rising", "payment_stop")
-    assert downgrades[2].signal_values["dbt_90d"] == Decimal("30")
-    assert downgrades[2].pd == Decimal("0.197816")
+    assert downgrades[0].signals == ("days_beyond_terms_rising",)
+    assert downgrades[1].signals == ("days_beyond_terms_rising", "payment_stop")
+    assert downgrades[1].signal_values["dbt_90d"] == Decimal("30")
+    assert downgrades[1].pd == Decimal("0.197816")
     assert [(a.level, a.signal, a.raised_on) for a in alerts] == [
         ("watch", "weaker_score", later(11)),
         ("critical", "grade", later(40)),
@@ -432,3 +430,21 @@ async def test_what_waits_for_a_registration_stays_bounded(harness: Harness, ev:
     pending = (await harness.state("b9")).pending
     assert len(pending) == 21
     assert pending[0].kind == "insolvency"
+
+
+def test_an_upgrade_must_clear_the_better_grades_bound_by_a_margin() -> None:
+    """Hand-computed on the master scale (grade 7 up to 4 %, grade 6 up to 2 %): from grade 8, a PD
+    of 3.5 % is grade 7 by the scale but not 80 % inside its bound (3.2 %): it stays 8; 3.0 % is
+    grade 7; 1.5 % clears grade 6's 1.6 %: grade 6. A worse PD always moves at once."""
+    import json
+    from importlib.resources import files
+
+    from arshield_risk_monitor.domain.scorecard import parse_scorecard
+
+    shipped = files("arshield_risk_monitor.domain.scorecards") / "2026.12-1.json"
+    card = parse_scorecard(json.loads(shipped.read_text()))
+    assert card.sticky_grade(0.035, 8) == 8
+    assert card.sticky_grade(0.030, 8) == 7
+    assert card.sticky_grade(0.015, 8) == 6
+    assert card.sticky_grade(0.05, 7) == 8
+    assert card.sticky_grade(0.035, None) == 7

@@ -208,7 +208,8 @@ def assessment_of(state: BuyerRisk, day: date, card: Scorecard | None) -> Assess
     else:
         scoring = card.score(signals)
         version, points, score = card.version, scoring.points, scoring.score
-        pd, grade = scoring.pd, scoring.grade
+        previous = None if state.published is None else state.published[0]
+        pd, grade = scoring.pd, card.sticky_grade(scoring.pd, previous)
     if state.insolvency is not None:
         pd, grade = 1.0, DEFAULTED
     return Assessment(

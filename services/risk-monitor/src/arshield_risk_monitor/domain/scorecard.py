@@ -44,6 +44,10 @@ class Factor:
         return self.bins[-1].points
 
 
+UPGRADE_MARGIN = 0.8
+"""An upgrade needs the PD at or below 80 % of the better grade's upper bound."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlertThresholds:
     """When a buyer's alert level rises (DOMAIN "Risk monitoring and the grade"): `watch` when
@@ -101,6 +105,16 @@ class Scorecard:
             if pd <= upper:
                 return grade
         return len(self.master_scale)
+
+    def sticky_grade(self, pd: float, previous: int | None) -> int:
+        """The grade of `pd`, except that an upgrade from `previous` must clear the better
+        grade's bound by `UPGRADE_MARGIN`: a buyer whose PD wobbles around a bound keeps its grade
+        instead of moving back and forth with each invoice that falls due (a downgrade is never
+        delayed)."""
+        grade = self.grade_of(pd)
+        if previous is None or grade >= previous:
+            return grade
+        return min(previous, self.grade_of(pd / UPGRADE_MARGIN))
 
     def score(self, signals: Mapping[str, float | None]) -> Scoring:
         points = tuple(f.points(signals.get(f.signal)) for f in self.factors)
