@@ -157,7 +157,7 @@ def test_credit_assessment_holds_the_buyer_and_declines_its_next_order(
             },
         )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["decision"] == "decline"
+    assert answer.json()["decision"] == "declined"
 
 
 def test_insurance_claims_notifies_the_insurer_and_files_the_claim(

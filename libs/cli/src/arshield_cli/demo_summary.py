@@ -195,9 +195,9 @@ def credit(stack: StackSettings, tenant: str) -> None:
             ("limit changes", kinds["CreditLimitChanged"]),
             ("credit holds placed", kinds["CreditHoldPlaced"]),
             ("credit holds released", kinds["CreditHoldReleased"]),
-            ("orders approved", decisions["approve"]),
-            ("orders referred", decisions["refer"]),
-            ("orders declined", decisions["decline"]),
+            ("orders approved", decisions["approved"]),
+            ("orders referred", decisions["referred"]),
+            ("orders declined", decisions["declined"]),
         ],
     )
 
