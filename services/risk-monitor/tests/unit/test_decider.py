@@ -435,7 +435,8 @@ async def test_what_waits_for_a_registration_stays_bounded(harness: Harness, ev:
 def test_an_upgrade_must_clear_the_better_grades_bound_by_a_margin() -> None:
     """Hand-computed on the master scale (grade 7 up to 4 %, grade 6 up to 2 %): from grade 8, a PD
     of 3.5 % is grade 7 by the scale but not 80 % inside its bound (3.2 %): it stays 8; 3.0 % is
-    grade 7; 1.5 % clears grade 6's 1.6 %: grade 6. A worse PD always moves at once."""
+    grade 7; 1.5 % clears grade 6's 1.6 %: grade 6. A worse PD always moves at once. The
+    improvement must also hold over the last 30 days of published scores."""
     import json
     from importlib.resources import files
 
@@ -448,3 +449,7 @@ def test_an_upgrade_must_clear_the_better_grades_bound_by_a_margin() -> None:
     assert card.sticky_grade(0.015, 8) == 6
     assert card.sticky_grade(0.05, 7) == 8
     assert card.sticky_grade(0.035, None) == 7
+    # and it must hold for 30 days: a published PD of 6 % a week ago keeps grade 8 (6 % / 0.8 is
+    # grade 8's 7.5 %); once the highest of the last 30 days is 2.5 % (3.1 %), grade 7
+    assert card.sticky_grade(0.02, 8, sustained_pd=0.06) == 8
+    assert card.sticky_grade(0.02, 8, sustained_pd=0.025) == 7

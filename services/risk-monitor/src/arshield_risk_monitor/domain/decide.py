@@ -47,7 +47,12 @@ from arshield_risk_monitor.domain.record import (
     with_financials,
     with_rating,
 )
-from arshield_risk_monitor.domain.scorecard import DEFAULTED, AlertThresholds, Scorecard
+from arshield_risk_monitor.domain.scorecard import (
+    DEFAULTED,
+    UPGRADE_DAYS,
+    AlertThresholds,
+    Scorecard,
+)
 from arshield_risk_monitor.domain.state import (
     Assessment,
     BuyerRisk,
@@ -198,6 +203,15 @@ def _with_pending(history: History, fact: PendingExternal) -> History:
     return history
 
 
+def sustained(state: BuyerRisk, day: date) -> float | None:
+    """The highest PD published over the last `UPGRADE_DAYS` (the one in force when they began
+    included): an upgrade must hold that long."""
+    start = day - timedelta(days=UPGRADE_DAYS)
+    before = [m for m in state.marks if m.on <= start][-1:]
+    window = [*before, *(m for m in state.marks if start < m.on <= day)]
+    return max((m.pd for m in window), default=None)
+
+
 def assessment_of(state: BuyerRisk, day: date, card: Scorecard | None) -> Assessment:
     signals = sig.compute(state.history, day)
     if card is None:
@@ -208,8 +222,10 @@ def assessment_of(state: BuyerRisk, day: date, card: Scorecard | None) -> Assess
     else:
         scoring = card.score(signals)
         version, points, score = card.version, scoring.points, scoring.score
-        previous = None if state.published is None else state.published[0]
-        pd, grade = scoring.pd, card.sticky_grade(scoring.pd, previous)
+        # a new scorecard version re-rates the buyer afresh: stickiness holds within a version
+        same_card = state.current is not None and state.current.version == card.version
+        previous = None if state.published is None or not same_card else state.published[0]
+        pd, grade = scoring.pd, card.sticky_grade(scoring.pd, previous, sustained(state, day))
     if state.insolvency is not None:
         pd, grade = 1.0, DEFAULTED
     return Assessment(

@@ -45,7 +45,9 @@ class Factor:
 
 
 UPGRADE_MARGIN = 0.8
-"""An upgrade needs the PD at or below 80 % of the better grade's upper bound."""
+"""An upgrade needs the PD at or below 80 % of the better grade's upper bound ..."""
+UPGRADE_DAYS = 30
+"""... over the last 30 days."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +108,19 @@ class Scorecard:
                 return grade
         return len(self.master_scale)
 
-    def sticky_grade(self, pd: float, previous: int | None) -> int:
+    def sticky_grade(
+        self, pd: float, previous: int | None, sustained_pd: float | None = None
+    ) -> int:
         """The grade of `pd`, except that an upgrade from `previous` must clear the better
-        grade's bound by `UPGRADE_MARGIN`: a buyer whose PD wobbles around a bound keeps its grade
-        instead of moving back and forth with each invoice that falls due (a downgrade is never
-        delayed)."""
+        grade's bound by `UPGRADE_MARGIN`, and hold for `UPGRADE_DAYS` (`sustained_pd`: the
+        highest PD published over them): a buyer whose PD wobbles around a bound, or improves
+        for a week between two late payments, keeps its grade instead of moving back and forth
+        with each invoice that falls due. A downgrade is never delayed."""
         grade = self.grade_of(pd)
         if previous is None or grade >= previous:
             return grade
-        return min(previous, self.grade_of(pd / UPGRADE_MARGIN))
+        basis = max(pd, sustained_pd if sustained_pd is not None else pd)
+        return min(previous, self.grade_of(basis / UPGRADE_MARGIN))
 
     def score(self, signals: Mapping[str, float | None]) -> Scoring:
         points = tuple(f.points(signals.get(f.signal)) for f in self.factors)
