@@ -23,7 +23,8 @@ from arshield_runtime.db import create_engine, migrate
 from .harness import consume_all, dead_letters, emitted, payloads, produce
 
 pytestmark = pytest.mark.integration
-DATASET = Path("/work/shared/datasets/ibm-late-payment-histories.csv")
+ROOT = Path(__file__).resolve().parents[5]  # the repository
+DATASET = ROOT.parent / "shared" / "datasets" / "ibm-late-payment-histories.csv"
 TENANT = "ibm"
 
 
