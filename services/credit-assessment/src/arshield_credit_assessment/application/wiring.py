@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -157,16 +156,7 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
 
 def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
     e: erp.InvoiceCancelled = event.data
-    yield (
-        e.buyer_id,
-        c.NoteBalance(
-            invoice_id=e.invoice_id,
-            currency="XXX",
-            outstanding=Decimal(0),
-            on=e.cancelled_on,
-            closed=True,
-        ),
-    )
+    yield e.buyer_id, c.CloseInvoice(invoice_id=e.invoice_id, on=e.cancelled_on)
 
 
 def balance_changed(event: CloudEvent[Any]) -> Commands:

@@ -97,6 +97,14 @@ class TrackInvoice:
 
 
 @dataclass(frozen=True)
+class CloseInvoice:
+    """The invoice no longer counts in exposure (cancelled in the ERP)."""
+
+    invoice_id: str
+    on: date
+
+
+@dataclass(frozen=True)
 class NoteBalance:
     invoice_id: str
     currency: str
@@ -157,6 +165,7 @@ Command = (
     | CancelOrder
     | TrackInvoice
     | NoteBalance
+    | CloseInvoice
     | NoteSettled
     | StartDay
     | RestoreDecision

@@ -204,6 +204,8 @@ def decide(state: BuyerCredit, command: c.Command, reviewer: ReviewTerms) -> lis
             _track_invoice(d, invoice, reviewer)
         case c.NoteBalance() as balance:
             _note_balance(d, balance)
+        case c.CloseInvoice(invoice_id=invoice_id, on=on):
+            _close_invoice(d, invoice_id, on)
         case c.NoteSettled(invoice_id=invoice_id, days_late=days_late, on=on):
             # the ledger may have closed it already (its balance comes first): still counted
             d.add(InvoiceClosed(invoice_id, settled=True, days_late=days_late))
@@ -292,13 +294,17 @@ def _track_invoice(d: _Decision, invoice: c.TrackInvoice, reviewer: ReviewTerms)
             )
 
 
+def _close_invoice(d: _Decision, invoice_id: str, on: date) -> None:
+    if invoice_id in d.state.invoices:
+        d.add(InvoiceClosed(invoice_id))
+    _release_paid(d, on)
+
+
 def _note_balance(d: _Decision, balance: c.NoteBalance) -> None:
     state = d.state
     known = state.invoices.get(balance.invoice_id)
     if balance.closed or balance.outstanding <= 0:
-        if known is not None:
-            d.add(InvoiceClosed(balance.invoice_id))
-        _release_paid(d, balance.on)
+        _close_invoice(d, balance.invoice_id, balance.on)
         return
     due_on = balance.due_on or (known.due_on if known else None)
     invoice = OpenInvoice(
