@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 # The shared real-stack fixtures (pytest_plugins is only allowed in the rootdir's conftest).
 from arshield_cli.testing import (  # noqa: F401
+    free_port,
     fresh_database,
     fresh_topics,
     kafka_bootstrap,
@@ -46,12 +40,6 @@ from arshield_runtime.db import create_engine
 
 CONSUMED = (topics.ERP, topics.LEDGER, topics.CLOCK, topics.DUNNING)
 """What dunning reads: its own topic too (its configuration and promises come back from it)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DunningProcess:
@@ -283,80 +271,3 @@ async def api_keys(dunning: DunningProcess, tenant: str) -> dict[str, str]:
     finally:
         await engine.dispose()
     return keys
-
-
-@dataclass
-class Received:
-    at: float
-    headers: dict[str, str]
-    body: bytes
-    verified: bool
-    status: int
-
-
-class Receiver:
-    """An agency endpoint: answers each request with the next scripted status (then 200), and
-    verifies every request with `standardwebhooks.Webhook`."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.script: list[tuple[int, dict[str, str]]] = []
-        self.answer_body = b""  # sent with every answer
-        self.received: list[Received] = []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def _hook(self, request: Request) -> Response:
-        body = await request.body()
-        headers = dict(request.headers)
-        try:
-            Webhook(self.secret).verify(body, headers)
-            verified = True
-        except WebhookVerificationError:
-            verified = False
-        status, extra = self.script.pop(0) if self.script else (200, {})
-        if not verified:
-            status = 400
-        self.received.append(Received(time.monotonic(), headers, body, verified, status))
-        return Response(self.answer_body, status_code=status, headers=extra)
-
-    async def start(self) -> None:
-        app = Starlette(routes=[Route("/hooks", self._hook, methods=["POST"])])
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-            )
-        )
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
-            await asyncio.sleep(0.05)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-
-    async def wait_for(self, count: int, within: float = 60.0) -> list[Received]:
-        deadline = time.monotonic() + within
-        while len(self.received) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(self.received)} of {count} webhook requests arrived")
-            await asyncio.sleep(0.05)
-        return self.received
-
-
-@pytest.fixture
-async def receiver_factory() -> AsyncIterator[Any]:
-    started: list[Receiver] = []
-
-    async def make(secret: str) -> Receiver:
-        receiver = Receiver(secret)
-        await receiver.start()
-        started.append(receiver)
-        return receiver
-
-    yield make
-    for receiver in started:
-        await receiver.stop()

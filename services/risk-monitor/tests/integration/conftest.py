@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from arshield_cli.clock import tick
 from arshield_cli.testing import (  # noqa: F401
+    free_port,
     fresh_database,
     fresh_topics,
     kafka_bootstrap,
@@ -41,12 +41,6 @@ from arshield_runtime.db import create_engine
 
 CONSUMED = (topics.ERP, topics.LEDGER, topics.EXTERNAL, topics.CLOCK, topics.RISK)
 SCORECARDS = Path(__file__).resolve().parents[1] / "fixtures" / "scorecards"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RiskProcess:

@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 
 from arshield_cli.demo_insurer import create_insurer, decide_limit
+from arshield_cli.testing import free_port
 from arshield_events.risk import BuyerInsolvent
 from arshield_runtime.webhooks.signing import new_secret
 
-from .conftest import free_port
 from .test_service import BUYER, D, Flow, days, fact, invoice
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
