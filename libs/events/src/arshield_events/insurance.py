@@ -26,7 +26,13 @@ from arshield_events.fields import (
     Text,
     same_currency,
 )
-from arshield_events.money import Money, format_decimal, round_to_minor_units, sum_money
+from arshield_events.money import (
+    CurrencyCode,
+    Money,
+    format_decimal,
+    round_to_minor_units,
+    sum_money,
+)
 
 CoverChange = Literal["granted", "increased", "reduced", "withdrawn"]
 CoverDecidedBy = Literal["insurer", "insured"]
@@ -241,7 +247,7 @@ class InsurancePolicyWritten(_InsuranceEvent):
     version: int = Field(strict=True, ge=1)
     insurer: ShortText
     insurer_id: Id | None = None
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     indemnity_percentage: Percentage
     discretionary_indemnity_percentage: Percentage
     max_credit_period_days: int = Field(strict=True, ge=1, le=720)

@@ -101,7 +101,7 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
     secret = new_secret()
     receiver = await receiver_factory(secret)
     receiver.script = [(500, {}), (500, {}), (503, {})]
-    since = await stack.dunning_offsets()
+    since = await stack.offsets()
     async with httpx.AsyncClient(base_url=dunning.url) as api:
 
         def auth(scope: str) -> dict[str, str]:
@@ -341,7 +341,7 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
     # The public events, once each.
     deadline = time.monotonic() + 10
     while True:
-        events = await stack.dunning_events(tenant, since)
+        events = await stack.events(tenant, since)
         kinds = [e.type.split(".")[2] for e in events]
         if kinds.count("AgencyCaseUpdated") >= 2 or time.monotonic() > deadline:
             break
@@ -519,7 +519,7 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     }
     await run_days(stack, dunning, tenant, start, date(2024, 2, 10), facts)
     # From 12 Feb the core timeline escalates to the formal notice at due + 20 (not + 30).
-    before = await stack.dunning_offsets()
+    before = await stack.offsets()
     async with httpx.AsyncClient(base_url=dunning.url) as api:
         written = await api.put(
             "/v1/policies/core",
@@ -535,7 +535,7 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
         )
     assert written.status_code == 201, written.text
     deadline = time.monotonic() + 20
-    while await stack.dunning_offsets() == before:  # the relay published it to dunning's topic
+    while await stack.offsets() == before:  # the relay published it to dunning's topic
         assert time.monotonic() < deadline, "the policy never reached dunning's topic"
         await asyncio.sleep(0.1)
     await stack.wait_consumed(dunning.group)
