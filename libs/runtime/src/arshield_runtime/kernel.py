@@ -295,11 +295,13 @@ async def run_batch(
     events: Sequence[CloudEvent[Any]],
     *,
     source: str = "arshield/unit",
+    router: EventRouter | None = None,
 ) -> list[CloudEvent[Any]]:
     """Handle `events` as one consumed batch without a database (the kernel's store and the
     wiring's projections must not need a session: `InMemoryStateStore` and fakes), and return what
-    the batch emitted. For unit tests of a service's wiring; the consumer does this for real."""
-    router, scope, emitted = kernel.router(), BatchScope(), []
+    the batch emitted. For unit tests of a service's wiring; the consumer does this for real.
+    `router`: the service's, if it adds handlers to the kernel's."""
+    router, scope, emitted = router or kernel.router(), BatchScope(), []
     session: Any = None
     await router.prepare(session, events, scope)
     for event in events:

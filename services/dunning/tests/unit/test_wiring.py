@@ -14,6 +14,7 @@ from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.application.wiring import DayContext, DunningKernel, wiring
 from arshield_dunning.domain.policy import Policy, Segment
 from arshield_dunning.domain.state import BuyerDunning
+from arshield_dunning.settings import DunningSettings
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import BuyerRegistered, InvoiceIssued, PaymentReceived
@@ -21,6 +22,7 @@ from arshield_events.money import Money
 from arshield_latepay import ReferenceRates
 from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.statestore import InMemoryStateStore
+from arshield_runtime.testing import kernel_broker
 
 pytestmark = pytest.mark.unit
 
@@ -259,3 +261,25 @@ async def test_a_disputed_invoice_flagged_overdue_by_the_ledger_stays_paused() -
     # the dispute pauses the timeline: no overdue notice for the disputed invoice
     later = await run_batch(kernel, [tick(date(2024, 2, 2)), tick(date(2024, 3, 5))])
     assert [e for e in later if getattr(e.data, "invoice_id", None) == "INV-D"] == []
+
+
+async def test_dunnings_subscriber_hands_its_topics_facts_to_the_kernel() -> None:
+    """Through FastStream's TestKafkaBroker, on the topics dunning subscribes to: the ERP's facts
+    and the clock's ticks reach the wiring as they do from Kafka."""
+    store = InMemoryStateStore()
+    start = date(2024, 1, 2)
+    issued = InvoiceIssued(
+        invoice_id="INV-1",
+        invoice_number="INV-1",
+        buyer_id="B1",
+        issued_on=start,
+        due_on=date(2024, 2, 1),
+        amount=Money.of("1200.00", "EUR"),
+        payment_terms_days=30,
+    )
+    async with kernel_broker(dunning_kernel(store), DunningSettings().topics) as broker:
+        assert await broker.send(fact(issued, start), tick(start)) == []
+        reminder = await broker.send(tick(date(2024, 1, 17)))
+    assert [(e.type, e.subject) for e in reminder] == [
+        ("arshield.dunning.PaymentReminderSent.v1", "B1")
+    ]
