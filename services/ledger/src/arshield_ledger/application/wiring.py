@@ -29,6 +29,7 @@ from arshield_ledger.domain.commands import (
     ReceivePayment,
     ResolveDispute,
     StartBusinessDay,
+    WriteOffInvoice,
 )
 from arshield_ledger.domain.decide import Refused, decide
 from arshield_ledger.domain.events import Event
@@ -119,6 +120,11 @@ def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
     yield data.buyer_id, CancelInvoice(data.invoice_id, data.cancelled_on, data.reason)
 
 
+def invoice_written_off(event: CloudEvent[Any]) -> Commands:
+    data: erp.InvoiceWrittenOff = event.data
+    yield data.buyer_id, WriteOffInvoice(data.invoice_id, data.written_off_on, data.reason)
+
+
 def dispute_raised(event: CloudEvent[Any]) -> Commands:
     data: erp.DisputeRaised = event.data
     amount = data.disputed_amount
@@ -158,6 +164,7 @@ def wiring() -> Wiring[BuyerLedger, Command, Event]:
             erp.PaymentReceived: payment_received,
             erp.CreditNoteIssued: credit_note_issued,
             erp.InvoiceCancelled: invoice_cancelled,
+            erp.InvoiceWrittenOff: invoice_written_off,
             erp.DisputeRaised: dispute_raised,
             erp.DisputeResolved: dispute_resolved,
         },
