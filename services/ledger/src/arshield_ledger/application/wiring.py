@@ -8,7 +8,7 @@ announcement falls due).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,8 +16,6 @@ from pydantic import TypeAdapter
 
 from arshield_events import erp
 from arshield_events.envelope import CloudEvent
-from arshield_ledger.adapters.projections import PROJECTIONS
-from arshield_ledger.adapters.public_events import publish
 from arshield_ledger.domain.commands import (
     Allocation,
     CancelInvoice,
@@ -35,7 +33,7 @@ from arshield_ledger.domain.decide import Refused, decide
 from arshield_ledger.domain.events import Event
 from arshield_ledger.domain.evolve import evolve
 from arshield_ledger.domain.state import BuyerLedger, fingerprint
-from arshield_runtime.kernel import Wiring
+from arshield_runtime.kernel import Change, Emit, Projection, Wiring
 
 Commands = Iterator[tuple[str, Command]]
 
@@ -155,7 +153,12 @@ STATE = TypeAdapter(BuyerLedger)
 """The state's codec (the kernel stores its JSON)."""
 
 
-def wiring() -> Wiring[BuyerLedger, Command, Event]:
+def wiring(
+    projections: Sequence[Projection[BuyerLedger, Event]] = (),
+    publish: Callable[[Change[BuyerLedger, Event]], Iterable[Emit]] = lambda change: (),
+) -> Wiring[BuyerLedger, Command, Event]:
+    """The kernel's wiring; the read models and the public mapping are adapters, which the
+    composition root (`bootstrap`) passes in: imports point inward."""
     return Wiring(
         decider=LedgerDecider(),
         state=STATE,
@@ -168,7 +171,7 @@ def wiring() -> Wiring[BuyerLedger, Command, Event]:
             erp.DisputeRaised: dispute_raised,
             erp.DisputeResolved: dispute_resolved,
         },
-        projections=PROJECTIONS,
+        projections=projections,
         publish=publish,
         refusals=(Refused,),
     )

@@ -4,7 +4,6 @@ business-day tick wakes exactly the buyers with an overdue announcement due."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import Payload, envelope
 from arshield_events.erp import InvoiceIssued, PaymentReceived
 from arshield_events.money import Money
+from arshield_ledger.adapters.public_events import publish
 from arshield_ledger.application.wiring import STATE, wiring
 from arshield_ledger.settings import LedgerSettings
 from arshield_runtime.kernel import Kernel, run_batch
@@ -81,7 +81,7 @@ class Recorder:
 
 def kernel_on(store: InMemoryStateStore, recorder: Recorder) -> Kernel[Any, Any, Any]:
     # The read models are the database's; a unit test records what they would be given.
-    return Kernel(dataclasses.replace(wiring(), projections=(recorder,)), store)
+    return Kernel(wiring((recorder,), publish), store)
 
 
 async def test_facts_and_ticks_through_the_kernel() -> None:
