@@ -17,7 +17,6 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import APIRouter
 from faststream.specification.asyncapi import AsyncAPI
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_events.envelope import Payload
@@ -81,7 +80,7 @@ async def run_service(definition: ServiceDefinition) -> None:
     settings = definition.settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    configure_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
     await migrate(definition.migrations, settings.database_url)
     # HTTP requests share a bounded pool; a request waits at most `db_pool_timeout` for a
     # connection, then answers 503 (see the problem handlers) rather than queueing without end.
@@ -121,7 +120,6 @@ async def run_service(definition: ServiceDefinition) -> None:
         handles=definition.router.payload_types,
         publishes=definition.publishes,
     )
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
     app = create_app(
         settings,
         engine,
