@@ -13,6 +13,7 @@ insured for its outstanding amount within what that cover leaves after the invoi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,16 +26,28 @@ def cover_in_force(
     covers: tuple[CoverRecord, ...], on: date, known_on: date | None = None
 ) -> CoverRecord | None:
     """The decision in force on `on` as known on `known_on` (None: everything known)."""
-    known = [c for c in covers if known_on is None or c.notified_on <= known_on]
-    insurer_decided = [c for c in known if c.decided_by == "insurer"]
-    if insurer_decided:
-        first_insurer = min(c.notified_on for c in insurer_decided)
-        # a discretionary limit lapses from the day the insurer decided
-        known = [c for c in known if c.decided_by == "insurer" or on < first_insurer]
-    in_force = [(c.effective_on, index, c) for index, c in enumerate(known) if c.effective_on <= on]
-    if not in_force:
-        return None
-    return max(in_force, key=lambda item: (item[0], item[1]))[2]
+    known = covers if known_on is None else [c for c in covers if c.notified_on <= known_on]
+    return _in_force(known, _first_insurer_decision(known), on)
+
+
+def _first_insurer_decision(known: Sequence[CoverRecord]) -> date | None:
+    """The day the insurer first decided on the buyer: a discretionary limit lapses from then."""
+    return min((c.notified_on for c in known if c.decided_by == "insurer"), default=None)
+
+
+def _in_force(
+    known: Sequence[CoverRecord], first_insurer: date | None, on: date
+) -> CoverRecord | None:
+    """Of `known` in the order recorded, the latest effective by `on` (of two effective the same
+    day, the one recorded last); a discretionary limit no longer counts once the insurer decided."""
+    lapsed = first_insurer is not None and on >= first_insurer
+    found: CoverRecord | None = None
+    for record in known:
+        if record.effective_on > on or (lapsed and record.decided_by != "insurer"):
+            continue
+        if found is None or record.effective_on >= found.effective_on:
+            found = record
+    return found
 
 
 def cover_amount(
@@ -99,10 +112,14 @@ def assess(
         (i for i in state.invoices.values() if not i.cancelled),
         key=lambda i: (i.shipped_on, i.due_on, i.invoice_id),
     )
+    covers = (
+        state.covers if known_on is None else [c for c in state.covers if c.notified_on <= known_on]
+    )
+    first_insurer = _first_insurer_decision(covers)
     used = Decimal(0)
     out: list[InvoiceInsurance] = []
     for invoice in invoices:
-        cover = cover_in_force(state.covers, invoice.shipped_on, known_on)
+        cover = _in_force(covers, first_insurer, invoice.shipped_on)
         reasons = why_not_insured(
             state, invoice, policy, cover, ignore_forfeiture=ignore_forfeiture
         )

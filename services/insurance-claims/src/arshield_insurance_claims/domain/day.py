@@ -56,13 +56,21 @@ def oldest_unpaid_insured(
 
 
 def business_day(state: BuyerInsurance, command: StartBusinessDay) -> list[DomainEvent]:
+    return [event for event, _ in business_day_steps(state, command)]
+
+
+def business_day_steps(
+    state: BuyerInsurance, command: StartBusinessDay
+) -> list[tuple[DomainEvent, BuyerInsurance]]:
+    """What the day decides, each event with the state it leaves (the engine evolves as it
+    decides: a stop-supply or a notification changes what is insured for the claim after it)."""
     day, policy = command.on, command.policy
-    out: list[DomainEvent] = []
+    out: list[tuple[DomainEvent, BuyerInsurance]] = []
 
     def take(event: DomainEvent) -> None:
         nonlocal state
-        out.append(event)
         state = evolve(state, event)
+        out.append((event, state))
 
     if state.policy != policy:
         take(PolicyApplied(policy))

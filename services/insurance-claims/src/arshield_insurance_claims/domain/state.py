@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidatorFunctionWrapHandler, WrapValidator
 
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 
@@ -161,6 +161,32 @@ class StopSupply(BaseModel):
     invoice_id: str | None = None
 
 
+_POLICIES: dict[tuple[tuple[str, Any], ...], InsurancePolicy] = {}
+"""Policy versions already decoded from a stored state, by their JSON fields."""
+_POLICIES_KEPT = 64
+
+
+def _shared_policy(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Every buyer of a policy stores the same version: decode (and check) it once per process.
+
+    A tick decodes the state of every due buyer; each embeds the policy version it was last
+    decided under, and that version's validation would otherwise cost as much as the rest of the
+    state. The key is the stored fields themselves, so a different version is decoded afresh."""
+    if not isinstance(value, dict):
+        return handler(value)
+    try:
+        key = tuple(value.items())
+        known = _POLICIES.get(key)
+    except TypeError:  # an unhashable field: not a stored policy, let validation say why
+        return handler(value)
+    if known is None:
+        known = handler(value)
+        if len(_POLICIES) >= _POLICIES_KEPT:
+            _POLICIES.clear()
+        _POLICIES[key] = known
+    return known
+
+
 class BuyerInsurance(BaseModel):
     model_config = Frozen
 
@@ -179,7 +205,7 @@ class BuyerInsurance(BaseModel):
     recoveries: tuple[Recovery, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     handed_over_on: date | None = None
-    policy: InsurancePolicy | None = None
+    policy: Annotated[InsurancePolicy | None, WrapValidator(_shared_policy)] = None
     """The policy version the buyer's last business day was decided under."""
 
     @property
