@@ -187,12 +187,12 @@ def payment_received(event: CloudEvent[Any]) -> Commands:
 
 def dispute_raised(event: CloudEvent[Any]) -> Commands:
     e: erp.DisputeRaised = event.data
-    yield e.buyer_id, RaiseDispute(e.invoice_id)
+    yield e.buyer_id, RaiseDispute(e.invoice_id, e.dispute_id, e.disputed_amount.amount)
 
 
 def dispute_resolved(event: CloudEvent[Any]) -> Commands:
     e: erp.DisputeResolved = event.data
-    yield e.buyer_id, ResolveDispute(e.invoice_id)
+    yield e.buyer_id, ResolveDispute(e.invoice_id, e.dispute_id)
 
 
 def balance_changed(event: CloudEvent[Any]) -> Commands:

@@ -9,6 +9,9 @@ on only the insurer's decisions count.
 Each invoice is insured under the cover in force on its delivery date (the issue date when no
 delivery is recorded), up to that cover: walking the insured invoices in delivery order, each is
 insured for its outstanding amount within what that cover leaves after the invoices before it.
+Only what an open dispute contests is excluded: a partly disputed invoice stays insured for its
+undisputed part (DOMAIN.md), and that part counts toward the notification, the claim and the
+indemnity like any other insured amount.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class InvoiceInsurance:
     cover_on_delivery: Decimal
     cover_decision: CoverRecord | None
     insured_amount: Decimal
+    disputed: Decimal = Decimal(0)
+    """The part of the outstanding an open dispute contests: never insured."""
 
 
 def why_not_insured(
@@ -93,8 +98,8 @@ def why_not_insured(
     stop = state.stop_supply
     if stop is not None and invoice.shipped_on >= stop.required_on:
         reasons.append("delivered_after_stop_supply")
-    if invoice.disputed:
-        reasons.append("disputed")
+    if invoice.disputed and invoice.undisputed <= 0:
+        reasons.append("disputed")  # a partly disputed invoice stays insured for the rest
     if invoice.forfeited and not ignore_forfeiture:
         reasons.append("late_notification")
     return tuple(reasons)
@@ -125,8 +130,9 @@ def assess(
         )
         limit = Decimal(0) if cover is None else cover.amount
         insured_amount = Decimal(0)
+        disputed = invoice.disputed_amount
         if not reasons:
-            insured_amount = max(Decimal(0), min(invoice.outstanding, limit - used))
+            insured_amount = max(Decimal(0), min(invoice.outstanding - disputed, limit - used))
             used += insured_amount
         out.append(
             InvoiceInsurance(
@@ -137,6 +143,7 @@ def assess(
                 cover_on_delivery=limit,
                 cover_decision=cover,
                 insured_amount=insured_amount,
+                disputed=disputed,
             )
         )
     return out

@@ -35,6 +35,10 @@ class Invoice(BaseModel):
     due_on: date
     terms_days: int
     disputed: bool = False
+    """A dispute is open on the invoice."""
+    disputes: dict[str, Decimal] = {}
+    """The open disputes by id, each with the amount it disputes (a state written before amounts
+    were kept has `disputed` without them: the whole invoice is then disputed)."""
     cancelled: bool = False
     proof_of_delivery: str | None = None
     forfeited: bool = False
@@ -48,6 +52,20 @@ class Invoice(BaseModel):
     @property
     def is_open(self) -> bool:
         return not self.cancelled and self.outstanding > 0
+
+    @property
+    def disputed_amount(self) -> Decimal:
+        """What the open disputes contest of the outstanding: never more than it is."""
+        if not self.disputed:
+            return Decimal(0)
+        if not self.disputes:
+            return self.outstanding
+        return min(self.outstanding, sum(self.disputes.values(), Decimal(0)))
+
+    @property
+    def undisputed(self) -> Decimal:
+        """The outstanding no dispute contests: the part that stays insured."""
+        return self.outstanding - self.disputed_amount
 
 
 class CoverRecord(BaseModel):
