@@ -285,6 +285,8 @@ class DeadlineWorklistProjection:
                 "invoice_id": item.invoice_id,
                 "done_on": item.done_on,
                 "policy_version": policy.ref,
+                "missed_on": item.missed_on,
+                "consequence": item.consequence,
             }
             for (tenant, buyer), (state, policy) in sorted(latest.items())
             for item in deadlines(state, policy)

@@ -97,6 +97,21 @@ def payload(state: BuyerInsurance, event: domain.DomainEvent) -> tuple[Payload, 
                 ),
                 f"notification:{n.notification_id}",
             )
+        case domain.DeadlineMissed(missed=m, policy_ref=ref):
+            return (
+                public.DeadlineMissed(
+                    insurance_policy_id=m.policy_id,
+                    buyer_id=buyer,
+                    deadline=m.kind,
+                    due_on=m.due_on,
+                    missed_on=m.missed_on,
+                    invoice_ids=m.invoice_ids,
+                    oldest_due_on=m.oldest_due_on,
+                    consequence=m.consequence,
+                    policy_version=ref,
+                ),
+                f"deadline-missed:{m.kind}:{m.due_on}",
+            )
         case domain.ClaimFiled(claim=c):
             return (
                 public.ClaimFiled(

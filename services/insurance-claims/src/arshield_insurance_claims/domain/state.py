@@ -168,6 +168,24 @@ class Recovery(BaseModel):
     received_on: date
 
 
+MissedKind = Literal["collection_handover"]
+MissedConsequence = Literal["claim_may_be_refused"]
+
+
+class MissedDeadline(BaseModel):
+    """A deadline of the policy that passed without what it asks for."""
+
+    model_config = Frozen
+
+    kind: MissedKind
+    due_on: date
+    missed_on: date
+    invoice_ids: tuple[str, ...]
+    oldest_due_on: date
+    consequence: MissedConsequence
+    policy_id: str
+
+
 StopReason = Literal["maximum_extension_period_expired", "cover_withdrawn", "insolvency"]
 
 
@@ -223,6 +241,8 @@ class BuyerInsurance(BaseModel):
     recoveries: tuple[Recovery, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     handed_over_on: date | None = None
+    missed: tuple[MissedDeadline, ...] = ()
+    """The deadlines found missed (each raised once)."""
     policy: Annotated[InsurancePolicy | None, WrapValidator(_shared_policy)] = None
     """The policy version the buyer's last business day was decided under."""
 
