@@ -213,11 +213,12 @@ class ClaimsProjection:
         # a claim is filed before it is settled: in one batch, the insert goes first
         await _insert(session, t.claims, filed)
         if settled:
-            c = t.claims.c
+            columns = t.claims.c
             await session.execute(
                 t.claims.update()
                 .where(
-                    c.tenant_id == sa.bindparam("k_tenant"), c.claim_id == sa.bindparam("k_claim")
+                    columns.tenant_id == sa.bindparam("k_tenant"),
+                    columns.claim_id == sa.bindparam("k_claim"),
                 )
                 .values(
                     status=sa.bindparam("v_status"),
