@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance, CoverRecord, Invoice
@@ -60,9 +61,9 @@ def cover_amount(
     return Decimal(0) if record is None else record.amount
 
 
-@dataclass(frozen=True)
-class InvoiceInsurance:
-    """Whether an invoice is insured, why not, and for how much."""
+class InvoiceInsurance(NamedTuple):
+    """Whether an invoice is insured, why not, and for how much (a tuple: a tick builds one per
+    invoice of every due buyer, several times)."""
 
     invoice_id: str
     outstanding: Decimal
