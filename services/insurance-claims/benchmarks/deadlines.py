@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import json
 import os
 import statistics
@@ -190,8 +191,23 @@ def engine_alone(count: int, repeat: int) -> dict[str, Any]:
     return {"due": count, "emitted": decided, "seconds": timings, "cpu": cpu}
 
 
-async def measure(count: int, repeat: int) -> dict[str, Any]:
+def as_the_service_runs() -> str:
+    """The process set up as the service's bootstrap sets it (a baseline may predate that)."""
+    try:
+        from arshield_insurance_claims.bootstrap import tune_collector
+    except ImportError:
+        return "interpreter defaults"
+    tune_collector()
+    return "the service's"
+
+
+async def measure(count: int, repeat: int, young: int) -> dict[str, Any]:
+    if young:
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(young, older, oldest)
+    collector = f"young generation at {young:,}" if young else as_the_service_runs()
     return {
+        "collector": collector,
         "spread": await book(count, spread=True, repeat=repeat),
         "all due": await book(count, spread=False, repeat=repeat),
         "all due, the domain alone": engine_alone(count, repeat),
@@ -203,13 +219,18 @@ async def measure(count: int, repeat: int) -> dict[str, Any]:
 REPOSITORY = Path(__file__).resolve().parents[3]
 
 
-def run_inner(count: int, repeat: int, sources: list[Path]) -> dict[str, Any]:
+def run_inner(count: int, repeat: int, sources: list[Path], young: int = 0) -> dict[str, Any]:
     env = dict(os.environ)
     if sources:
         env["PYTHONPATH"] = os.pathsep.join(str(s) for s in sources)
     # This script, with the measured code first on the path (a baseline ref may predate it).
     output = subprocess.run(
-        [sys.executable, __file__, "--inner", "--buyers", str(count), "--repeat", str(repeat)],
+        [
+            sys.executable,
+            __file__,
+            "--inner",
+            *("--buyers", str(count), "--repeat", str(repeat), "--young", str(young)),
+        ],
         env=env,
         check=True,
         capture_output=True,
@@ -236,6 +257,9 @@ def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for run in runs:
         for name, figures in run.items():
+            if not isinstance(figures, dict):
+                out[name] = figures
+                continue
             kept = out.setdefault(name, {**figures, "seconds": [], "cpu": []})
             kept["seconds"] += figures["seconds"]
             kept["cpu"] += figures["cpu"]
@@ -247,7 +271,12 @@ def report(count: int, results: dict[str, dict[str, Any]], baseline: str | None)
     shared machine: time spent waiting for a core is not in it), and the speed-up of each."""
     ours = results["this checkout"]
     theirs = results.get(f"baseline {baseline}") if baseline else None
+    tuned = results.get(f"baseline {baseline}, collector") if baseline else None
+    print(f"garbage collector: {ours['collector']} thresholds", end="")
+    print(f" (baseline {baseline}: {theirs['collector']})" if theirs is not None else "")
     for name, figures in ours.items():
+        if not isinstance(figures, dict):
+            continue
         wall, cpu = statistics.median(figures["seconds"]), statistics.median(figures["cpu"])
         print(f"[{name}]")
         print(f"  buyers with cover:      {count:,}")
@@ -261,7 +290,7 @@ def report(count: int, results: dict[str, dict[str, Any]], baseline: str | None)
         print(f"  per due buyer (CPU):    {cpu / max(figures['due'], 1) * 1e6:,.0f} µs")
         if name != "all due, the domain alone":
             print(f"  target (within 1 s):    {'met' if wall <= 1.0 else 'NOT met'}")
-        if theirs is not None and name in theirs:
+        if theirs is not None and isinstance(theirs.get(name), dict):
             before = theirs[name]
             before_wall = statistics.median(before["seconds"])
             before_cpu = statistics.median(before["cpu"])
@@ -272,10 +301,30 @@ def report(count: int, results: dict[str, dict[str, Any]], baseline: str | None)
             print(
                 f"  speed-up:               {before_wall / wall:,.1f}x wall, {before_cpu / cpu:,.1f}x CPU"
             )
+        if tuned is not None and isinstance(tuned.get(name), dict):
+            alike_wall = statistics.median(tuned[name]["seconds"])
+            alike_cpu = statistics.median(tuned[name]["cpu"])
+            print(
+                f"  baseline, same collector: wall {alike_wall * 1000:,.0f} ms,"
+                f" CPU {alike_cpu * 1000:,.0f} ms ({tuned['collector']})"
+            )
+            print(
+                f"  speed-up of the code:   {alike_wall / wall:,.1f}x wall,"
+                f" {alike_cpu / cpu:,.1f}x CPU"
+            )
 
 
 def main(count: int, repeat: int, rounds: int, baseline: str) -> None:
+    """This checkout as the service runs it, the baseline as it ran, and the baseline with this
+    checkout's collector thresholds (what the code changes gain apart from the collector's)."""
     runs: dict[str, list[dict[str, Any]]] = {"this checkout": []}
+    young = 0
+    try:
+        from arshield_insurance_claims.bootstrap import YOUNG_COLLECTION_THRESHOLD
+    except ImportError:
+        pass
+    else:
+        young = YOUNG_COLLECTION_THRESHOLD
     with tempfile.TemporaryDirectory(prefix="insurance-deadlines-") as scratch:
         sources = baseline_sources(baseline, Path(scratch)) if baseline else []
         for _ in range(rounds):
@@ -284,7 +333,12 @@ def main(count: int, repeat: int, rounds: int, baseline: str) -> None:
                 runs.setdefault(f"baseline {baseline}", []).append(
                     run_inner(count, repeat, sources)
                 )
-    report(count, {label: merged(found) for label, found in runs.items()}, baseline or None)
+                if young:
+                    runs.setdefault(f"baseline {baseline}, collector", []).append(
+                        run_inner(count, repeat, sources, young)
+                    )
+    merged_runs = {label: merged(found) for label, found in runs.items()}
+    report(count, merged_runs, baseline or None)
 
 
 if __name__ == "__main__":
@@ -295,9 +349,10 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per code")
     parser.add_argument("--baseline", default="main", help="git ref to measure too ('' for none)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--young", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     buyers = arguments.buyers_positional or arguments.buyers
     if arguments.inner:
-        print(json.dumps(asyncio.run(measure(buyers, arguments.repeat))))
+        print(json.dumps(asyncio.run(measure(buyers, arguments.repeat, arguments.young))))
     else:
         main(buyers, arguments.repeat, arguments.rounds, arguments.baseline)
