@@ -192,9 +192,9 @@ def engine_alone(count: int, repeat: int) -> dict[str, Any]:
 
 
 def as_the_service_runs() -> str:
-    """The process set up as the service's bootstrap sets it (a baseline may predate that)."""
+    """The process set up as the runtime sets a service's (a baseline may predate that)."""
     try:
-        from arshield_insurance_claims.bootstrap import tune_collector
+        from arshield_runtime.service import tune_collector
     except ImportError:
         return "interpreter defaults"
     tune_collector()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 from arshield_events import insurance as insurance_events
@@ -18,24 +17,11 @@ from arshield_runtime.webhooks.secrets import SecretBox, seal_plaintext_secrets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-YOUNG_COLLECTION_THRESHOLD = 50_000
-"""Allocations between two collections of the youngest generation (the interpreter's default is
-700). A business day on which thousands of buyers reach a deadline allocates a few hundred objects
-per buyer: at 700 the collector runs every couple of buyers and keeps walking the states already
-decided, a third of the tick's time; reference counting frees everything else as before."""
-
-
-def tune_collector() -> None:
-    """The service's garbage-collector thresholds (the older generations keep their defaults)."""
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
-
 
 def bootstrap(
     settings: InsuranceClaimsSettings | None = None, *, store: StateStore | None = None
 ) -> ServiceDefinition:
     settings = settings or InsuranceClaimsSettings()
-    tune_collector()
     kernel = insurance_kernel(store or PostgresStateStore(), source=settings.source)
     box = SecretBox(settings.secrets_key.get_secret_value())
     # the runtime copies `state` onto the app before background tasks start: routes get the
