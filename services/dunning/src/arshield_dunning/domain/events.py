@@ -17,6 +17,7 @@ from arshield_dunning.domain.state import (
     Closure,
     ContractTerms,
     Frozen,
+    InstalmentTerms,
     Money,
     Promise,
     Reduction,
@@ -48,6 +49,7 @@ class InvoiceTracked(Frozen):
     amount: Money
     terms: ContractTerms | None
     traceparent: str | None = None
+    instalments: tuple[InstalmentTerms, ...] = ()
 
 
 class InvoiceReduced(Frozen):
@@ -78,6 +80,24 @@ class InvoiceClosed(Frozen):
 class DisputeOpened(Frozen):
     invoice_id: str
     dispute_id: str
+    on: date
+    amount: Decimal | None = None
+    """The contested amount (None: the whole invoice)."""
+
+
+class CashOnAccountNoted(Frozen):
+    """The ledger left cash on the buyer's account (a payment or a credit note's surplus)."""
+
+    payment_id: str
+    amount: Money
+    on: date
+
+
+class UnnamedPaymentNoted(Frozen):
+    """A payment that named no invoice: the ledger applies it itself (oldest due first)."""
+
+    payment_id: str
+    amount: Money
     on: date
 
 
@@ -190,4 +210,6 @@ DomainEvent = (
     | ControllerAssigned
     | CaseOpened
     | PolicyApplied
+    | CashOnAccountNoted
+    | UnnamedPaymentNoted
 )

@@ -9,6 +9,7 @@ from arshield_dunning.domain.events import (
     ActionTaken,
     BuyerProfiled,
     CaseOpened,
+    CashOnAccountNoted,
     ControllerAssigned,
     DeliveryNoted,
     DisputeClosed,
@@ -25,6 +26,7 @@ from arshield_dunning.domain.events import (
     PromiseRecorded,
     Resumed,
     StatementIssued,
+    UnnamedPaymentNoted,
     WatchChanged,
 )
 from arshield_dunning.domain.state import BuyerDunning, DoneAction, InvoiceDunning, LedgerNote
@@ -108,13 +110,28 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
             return state
         case DisputeOpened():
             inv = state.invoice(event.invoice_id)
+            amounts = dict(inv.disputed_amounts)
+            if event.amount is not None:
+                amounts[event.dispute_id] = event.amount
             return _update_invoice(
-                state, event.invoice_id, open_disputes=(*inv.open_disputes, event.dispute_id)
+                state,
+                event.invoice_id,
+                open_disputes=(*inv.open_disputes, event.dispute_id),
+                disputed_amounts=amounts,
             )
         case DisputeClosed():
             inv = state.invoice(event.invoice_id)
             remaining = tuple(x for x in inv.open_disputes if x != event.dispute_id)
-            return _update_invoice(state, event.invoice_id, open_disputes=remaining)
+            amounts = {k: v for k, v in inv.disputed_amounts.items() if k != event.dispute_id}
+            return _update_invoice(
+                state, event.invoice_id, open_disputes=remaining, disputed_amounts=amounts
+            )
+        case CashOnAccountNoted():
+            cash = {**state.cash_on_account, event.payment_id: event.amount}
+            return state.model_copy(update={"cash_on_account": cash})
+        case UnnamedPaymentNoted():
+            paid = {**state.unnamed_payments, event.payment_id: event.amount}
+            return state.model_copy(update={"unnamed_payments": paid})
         case PromiseRecorded():
             promise = event.promise
             state = state.model_copy(
