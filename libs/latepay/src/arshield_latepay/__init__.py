@@ -1,6 +1,6 @@
 """Late-payment interest and fixed compensation by jurisdiction (pure; ledger and dunning)."""
 
-from arshield_latepay.calendars import is_business_day, moved_due_date
+from arshield_latepay.calendars import DUE_DATE_RULE, is_business_day, moved_due_date
 from arshield_latepay.interest import (
     BalanceChange,
     ContractTerms,
@@ -13,6 +13,7 @@ from arshield_latepay.interest import (
     late_payment_claim,
     law_of,
 )
+from arshield_latepay.jurisdictions import Calendar, MemberState
 from arshield_latepay.rates import (
     RateRow,
     RateSeries,
@@ -23,12 +24,15 @@ from arshield_latepay.rates import (
 )
 
 __all__ = [
+    "DUE_DATE_RULE",
     "BalanceChange",
+    "Calendar",
     "ContractTerms",
     "Debt",
     "InterestPeriod",
     "Jurisdiction",
     "LatePaymentClaim",
+    "MemberState",
     "RateRow",
     "RateSeries",
     "RateTable",
