@@ -1,5 +1,6 @@
 """Late-payment interest and fixed compensation by jurisdiction (pure; ledger and dunning)."""
 
+from arshield_latepay.allocation import ALLOCATION_RULE, Settlement, settle
 from arshield_latepay.calendars import DUE_DATE_RULE, is_business_day, moved_due_date
 from arshield_latepay.interest import (
     BalanceChange,
@@ -24,6 +25,7 @@ from arshield_latepay.rates import (
 )
 
 __all__ = [
+    "ALLOCATION_RULE",
     "DUE_DATE_RULE",
     "BalanceChange",
     "Calendar",
@@ -38,6 +40,7 @@ __all__ = [
     "RateTable",
     "RateUnavailableError",
     "ReferenceRates",
+    "Settlement",
     "ToGbp",
     "fixed_compensation",
     "is_business_day",
@@ -45,4 +48,5 @@ __all__ = [
     "law_of",
     "moved_due_date",
     "parse_table",
+    "settle",
 ]
