@@ -124,9 +124,10 @@ def test_an_overdue_instalment_is_dunned_from_its_own_due_date() -> None:
 
 
 def test_a_paid_instalment_hands_the_timeline_to_the_next_and_keeps_its_interest() -> None:
-    """Instalment 1 (1,000 EUR due 1 February) is paid on 20 February: the timeline then runs
-    from instalment 2 (due 1 March), so the formal notice comes on 31 March. Its interest keeps
-    what instalment 1 owed while late (interest already owed stays owed, DOMAIN.md Ledger):
+    """Instalment 1 (1,000 EUR due 1 February) had its first notice on 2 February and is paid on
+    20 February: the timeline starts again from instalment 2 (due 1 March), which gets its own
+    first notice on 2 March and formal notice on 31 March. Its interest keeps what instalment 1
+    owed while late (interest already owed stays owed, DOMAIN.md Ledger):
     1,000 x 12.50 % x 19/365 (2-20 February) + 1,000 x 12.50 % x 30/365 (2-31 March)
     = 6,125/365 = 16.7808 -> 16.78 EUR, on a principal of 2,000 EUR."""
     b = Buyer()
@@ -138,6 +139,11 @@ def test_a_paid_instalment_hands_the_timeline_to_the_next_and_keeps_its_interest
         )
     )
     b.days(D(2024, 2, 20), D(2024, 3, 31))
+    assert [(a.action.value, a.on, a.facts["due_on"]) for a in b.actions() if a.level] == [
+        ("first_overdue_notice", D(2024, 2, 2), "2024-02-01"),
+        ("first_overdue_notice", D(2024, 3, 2), "2024-03-01"),
+        ("formal_notice", D(2024, 3, 31), "2024-03-01"),
+    ]
     notice = b.taken(Action.FORMAL_NOTICE)
     assert notice.on == D(2024, 3, 31)
     assert notice.claim is not None

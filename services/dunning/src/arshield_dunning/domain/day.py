@@ -25,6 +25,7 @@ from arshield_dunning.domain.events import (
     PromiseEnded,
     Resumed,
     StatementIssued,
+    TimelineMoved,
 )
 from arshield_dunning.domain.evolve import Decision
 from arshield_dunning.domain.letters import InstalmentLine, Letter, LetterLine, letter_id
@@ -52,6 +53,18 @@ def start_day(d: Decision, c: StartBusinessDay) -> None:
             continue
         if inv.evaluated_through is not None and inv.evaluated_through >= today:
             continue
+        if inv.timeline_moved:
+            assert inv.level_from is not None
+            assert inv.timeline_due_on is not None
+            d.add(
+                TimelineMoved(
+                    invoice_id=inv.invoice_id,
+                    due_on=inv.timeline_due_on,
+                    previous=inv.level_from,
+                    on=today,
+                )
+            )
+            inv = d.state.invoices[inv.invoice_id]
         taken = _fire_due_actions(d, inv, c, escalate_now=inv.invoice_id in broken)
         if taken is Action.AGENCY_HANDOVER:
             handed_over.append(d.state.invoices[inv.invoice_id])
@@ -427,6 +440,9 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
     for inv in state.invoices.values():
         due_on = inv.timeline_due_on
         if not inv.is_open or inv.paused or due_on is None:
+            continue
+        if inv.timeline_moved:  # the next instalment's timeline starts at the next tick
+            candidates.append(date.min)
             continue
         for p in plan(rules, due_on=due_on, delivered_on=inv.delivered_on):
             if _held_back(p.action, inv, rules):

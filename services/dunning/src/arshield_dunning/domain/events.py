@@ -155,6 +155,17 @@ class InvoiceEvaluated(Frozen):
     through: date
 
 
+class TimelineMoved(Frozen):
+    """The instalments the invoice's levels were reached for are paid: its timeline starts again,
+    from level 0, at the next instalment still pursued (each instalment is escalated on its own
+    due date)."""
+
+    invoice_id: str
+    due_on: date
+    previous: date
+    on: date
+
+
 class StatementIssued(Frozen):
     on: date
     policy_version: str
@@ -206,6 +217,7 @@ DomainEvent = (
     | PromiseEnded
     | ActionTaken
     | InvoiceEvaluated
+    | TimelineMoved
     | StatementIssued
     | ControllerAssigned
     | CaseOpened

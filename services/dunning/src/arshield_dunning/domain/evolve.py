@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from arshield_dunning.domain.events import (
     ActionTaken,
@@ -26,6 +27,7 @@ from arshield_dunning.domain.events import (
     PromiseRecorded,
     Resumed,
     StatementIssued,
+    TimelineMoved,
     UnnamedPaymentNoted,
     WatchChanged,
 )
@@ -158,9 +160,18 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
                 policy_version=event.policy_version,
                 letter_id=event.letter.letter_id if event.letter else None,
             )
+            level_from = inv.level_from
+            if event.level > inv.level and "due_on" in event.facts:
+                level_from = date.fromisoformat(event.facts["due_on"])
             return _update_invoice(
-                state, event.invoice_id, done=(*inv.done, done), level=max(inv.level, event.level)
+                state,
+                event.invoice_id,
+                done=(*inv.done, done),
+                level=max(inv.level, event.level),
+                level_from=level_from,
             )
+        case TimelineMoved():
+            return _update_invoice(state, event.invoice_id, level=0, level_from=event.due_on)
         case InvoiceEvaluated():
             return _update_invoice(state, event.invoice_id, evaluated_through=event.through)
         case StatementIssued():

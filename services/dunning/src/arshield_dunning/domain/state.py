@@ -114,6 +114,8 @@ class InvoiceDunning(Frozen):
     evaluated_through: date | None = None
     """The last business day whose actions were considered (a paused invoice's stays behind)."""
     level: int = 0
+    level_from: date | None = None
+    """The due date the level was reached for (the timeline's, when it was reached)."""
     done: tuple[DoneAction, ...] = ()
     case_id: str | None = None
     traceparent: str | None = None
@@ -239,6 +241,19 @@ class InvoiceDunning(Frozen):
         date); the invoice's own due date once nothing is pursued."""
         pursued = [p.due_on for p in self.parts() if p.outstanding > 0]
         return min(pursued) if pursued else self.due_on
+
+    @property
+    def timeline_moved(self) -> bool:
+        """Whether the instalments the level was reached for are paid and a later one is now
+        pursued: its timeline then starts again from level 0."""
+        due_on = self.timeline_due_on
+        return (
+            bool(self.instalments)
+            and self.level > 0
+            and self.level_from is not None
+            and due_on is not None
+            and due_on > self.level_from
+        )
 
     def overdue_parts(self, as_of: date) -> tuple[DuePart, ...]:
         """The parts past due on `as_of` and still pursued."""
