@@ -26,6 +26,8 @@ from arshield_dunning.domain.commands import (
     NoteCashOnAccount,
     NoteLedgerBalance,
     NoteUnnamedPayment,
+    RaiseDispute,
+    ResolveDispute,
     TrackInvoice,
 )
 from arshield_dunning.domain.decide import decide
@@ -207,3 +209,77 @@ def test_a_letters_claim_and_cash_on_account_equal_the_ledgers(history: dict[str
         answer.claim.compensation_currency,
     )
     assert both.dunning.on_account(EUR) == both.ledger.unapplied(EUR)
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> list[tuple[date, int, str, str, Decimal]]:
+    """Two invoices of one buyer, disputes raised and rejected, payments naming an invoice or
+    none: the ledger keeps cash on account while the invoices are disputed and applies it when a
+    dispute is rejected."""
+    facts = []
+    for n in range(draw(st.integers(1, 8))):
+        on = ISSUED + timedelta(days=draw(st.integers(0, 120)))
+        kind = draw(st.sampled_from(["named", "unnamed", "dispute", "reject"]))
+        invoice_id = draw(st.sampled_from(["i", "j"]))
+        facts.append((on, n, kind, invoice_id, draw(st.decimals("0.01", "1500", places=2))))
+    facts.sort()
+    return facts
+
+
+@settings(max_examples=150, deadline=None)
+@given(accounts())
+def test_the_cash_on_account_a_letter_nets_equals_the_ledgers(
+    facts: list[tuple[date, int, str, str, Decimal]],
+) -> None:
+    both = Both()
+    for invoice_id, amount in (("i", Decimal(1000)), ("j", Decimal(600))):
+        due = ISSUED + timedelta(days=30)
+        both.to_ledger(
+            ledger.IssueInvoice(
+                invoice_id, invoice_id, EUR, amount, ISSUED, due, (), _content(id=invoice_id)
+            )
+        )
+        both.to_dunning(
+            TrackInvoice(
+                invoice_id=invoice_id,
+                invoice_number=invoice_id,
+                order_id=None,
+                issued_on=ISSUED,
+                delivered_on=None,
+                due_on=due,
+                amount=Money(amount=amount, currency=EUR),
+            )
+        )
+    open_disputes: dict[str, str] = {}
+    for on, n, kind, invoice_id, amount in facts:
+        if kind == "dispute" and invoice_id not in open_disputes:
+            with contextlib.suppress(Refused):
+                both.to_ledger(ledger.RaiseDispute(f"d{n}", invoice_id, EUR, amount, on, "x"))
+                both.to_dunning(
+                    RaiseDispute(dispute_id=f"d{n}", invoice_id=invoice_id, on=on, amount=amount)
+                )
+                open_disputes[invoice_id] = f"d{n}"
+        elif kind == "reject" and invoice_id in open_disputes:
+            dispute_id = open_disputes.pop(invoice_id)
+            both.to_ledger(ledger.ResolveDispute(dispute_id, invoice_id, "rejected", on))
+            both.to_dunning(
+                ResolveDispute(
+                    dispute_id=dispute_id, invoice_id=invoice_id, outcome="rejected", on=on
+                )
+            )
+        elif kind in ("named", "unnamed"):
+            named = kind == "named"
+            both.to_dunning(
+                ApplyPayment(payment_id=f"p{n}", allocations=((invoice_id, amount),), on=on)
+                if named
+                else NoteUnnamedPayment(
+                    payment_id=f"p{n}", amount=Money(amount=amount, currency=EUR), on=on
+                )
+            )
+            allocations = (ledger.Allocation(invoice_id, amount),) if named else ()
+            both.to_ledger(
+                ledger.ReceivePayment(f"p{n}", EUR, amount, on, allocations, _content(id=f"p{n}"))
+            )
+        assert both.dunning.on_account(EUR) == both.ledger.unapplied(EUR), "\n".join(
+            map(str, facts)
+        )

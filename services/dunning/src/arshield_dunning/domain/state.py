@@ -342,32 +342,27 @@ class BuyerDunning(Frozen):
 
         The ledger says which cash it left on account (`PaymentUnapplied`) but not when it later
         applies it (a dispute rejected, a new invoice), so what was applied since is read from the
-        ledger's balances: wherever the ledger shows an invoice lower than its named payments and
-        credit notes explain, the gap was paid either by a payment naming no invoice (its amount
-        less what of it went on account) or by cash on account. A pure function of the facts
-        known, so it does not depend on the order the ERP's and the ledger's facts arrived in.
+        ledger's balances. Cash no fact assigns to an invoice (a payment's unnamed part, what a
+        payment or credit note gave an invoice beyond its amount) is either applied by the ledger,
+        which shows as an invoice the ledger holds lower than its named payments and credit notes
+        explain, or still on account: what is on account is that cash less those gaps, and never
+        more than the ledger said it left there. A pure function of the facts known, so it does
+        not depend on the order the ERP's and the ledger's facts arrived in.
         """
         left = sum(
             (m.amount for m in self.cash_on_account.values() if m.currency == currency), ZERO
         )
         if left <= 0:
             return ZERO
+        free = sum(
+            (m.amount for m in self.unnamed_payments.values() if m.currency == currency), ZERO
+        )
         gaps = ZERO
         for inv in self.invoices.values():
-            if (
-                inv.amount is None
-                or inv.currency != currency
-                or inv.ledger_outstanding is None
-                or inv.closed is Closure.CANCELLED
-            ):
+            if inv.amount is None or inv.currency != currency or inv.closed is Closure.CANCELLED:
                 continue
-            own = max(inv.amount.amount - sum((r.amount for r in inv.reductions), ZERO), ZERO)
-            gaps += max(own - inv.ledger_outstanding, ZERO)
-        direct = ZERO
-        for payment_id, paid in self.unnamed_payments.items():
-            if paid.currency != currency:
-                continue
-            kept = self.cash_on_account.get(payment_id)
-            direct += max(paid.amount - (kept.amount if kept else ZERO), ZERO)
-        drawn = max(gaps - direct, ZERO)
-        return max(left - drawn, ZERO)
+            named = inv.amount.amount - sum((r.amount for r in inv.reductions), ZERO)
+            free += max(-named, ZERO)
+            if inv.ledger_outstanding is not None:
+                gaps += max(max(named, ZERO) - inv.ledger_outstanding, ZERO)
+        return max(min(left, free - gaps), ZERO)
