@@ -113,7 +113,7 @@ async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_ins
     Formal notice on 2 March: instalment 1 bears 1,000 for 2-10 February (9 days) and 600 for
     11 February-2 March (21 days), instalment 2 1,000 for 1 day:
     0.125 x (9,000 + 12,600 + 1,000)/365 = 7.7397 -> 7.74 EUR; 40 EUR compensation."""
-    since = await stack.dunning_offsets()
+    since = await stack.offsets()
     erp_topic = stack.topic_map[topics.ERP]
     start = date(2024, 1, 1)
     await stack.publish(
@@ -183,7 +183,7 @@ async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_ins
 
     reached = {
         e.data.level: e.data
-        for e in await stack.dunning_events(tenant, since)
+        for e in await stack.events(tenant, since)
         if isinstance(e.data, DunningLevelReached)
     }
     first, formal = reached["first_overdue_notice"], reached["formal_notice"]
