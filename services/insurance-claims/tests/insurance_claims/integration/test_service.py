@@ -23,7 +23,6 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import DisputeRaised, InvoiceIssued, PaymentReceived
 from arshield_events.money import Money
-from arshield_events.registry import event_headers, serialize_event
 from arshield_events.risk import BuyerInsolvent
 from arshield_runtime.webhooks.signing import new_secret
 
@@ -132,7 +131,7 @@ class Flow:
 async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one_effect(
     stack: Any, service: Any, tenant: str, api_keys: dict[str, str], receiver_factory: Any
 ) -> None:
-    since = await stack.insurance_offsets()
+    since = await stack.offsets()
     flow = Flow(stack, service, tenant, api_keys)
     secret = new_secret()
     receiver = await receiver_factory(secret)
@@ -245,7 +244,7 @@ async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one
     assert settled["indemnity_paid"] == "7200.00"
 
     await flow.drained()
-    published = await stack.insurance_events(tenant, since)
+    published = await stack.events(tenant, since)
     names = sorted(type(e.data).__name__ for e in published)
     assert names == [
         "ClaimFiled",
@@ -275,7 +274,7 @@ SNAPSHOT = {
 async def test_a_rebuild_equals_live_including_after_a_policy_change(
     stack: Any, service: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
-    since = await stack.insurance_offsets()
+    since = await stack.offsets()
     flow = Flow(stack, service, tenant, api_keys)
     await flow.put_policy()
     await flow.days(D - days(70))
@@ -387,17 +386,8 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
 
 async def rebuild(stack: Any, service: Any, tenant: str, since: Any) -> None:
     """Stop the service and rebuild its read models from the log."""
-    # the service's own events (its policies, its discretionary limit) are on the log it reads
-    records = await stack.insurance_records(tenant, since)
-    mine = stack.topic_map["arshield.insurance"]
-    for event, _, timestamp in records:
-        await stack.producer.send_and_wait(
-            mine,
-            value=serialize_event(event),
-            key=event.key.encode(),
-            headers=event_headers(event),
-            timestamp_ms=timestamp,
-        )
+    # the service's own events (its policies, its discretionary limit) are on the topic it reads
+    await stack.wait_consumed(service.group)
     service.stop()
     rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
         [sys.executable, "-m", "arshield_insurance_claims", "rebuild"],
@@ -416,7 +406,7 @@ async def test_a_partly_disputed_invoice_and_a_missed_handover_live_and_rebuilt(
     """A 6,000 due D with 2,500 of it disputed on D+10, B 4,000 due D+30, under a discretionary
     limit of 15,000: A stays insured for 3,500 and is the oldest insured invoice (stop-supply at
     MEP expiry D+60); no case is handed to the agency by D+90, so D+91 raises DeadlineMissed."""
-    since = await stack.insurance_offsets()
+    since = await stack.offsets()
     flow = Flow(stack, service, tenant, api_keys)
     await flow.put_policy()
     await flow.days(D - days(70))
@@ -465,7 +455,7 @@ async def test_a_partly_disputed_invoice_and_a_missed_handover_live_and_rebuilt(
         "4000.00",
         "0.00",
     )
-    published = await stack.insurance_events(tenant, since)
+    published = await stack.events(tenant, since)
     (stop,) = [e.data for e in published if e.type.endswith("StopSupplyRequired.v1")]
     assert (stop.required_on, stop.oldest_unpaid_invoice_id) == (D + days(60), "A")
     (missed,) = [e.data for e in published if e.type.endswith("DeadlineMissed.v1")]
