@@ -15,11 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -166,35 +162,18 @@ async def measure(count: int, gap: float) -> dict[str, float]:
 
 
 def run_inner(count: int, gap: float, sources: list[Path]) -> dict[str, float]:
-    env = dict(os.environ)
-    if sources:
-        env["PYTHONPATH"] = os.pathsep.join(str(s) for s in sources)
+    from arshield_cli.baseline import run_measure  # the outer run only: a baseline may predate it
+
     # This script, with the measured code first on the path (a baseline ref may predate it).
-    output = subprocess.run(
-        [sys.executable, __file__, "--inner", "--events", str(count), "--gap", str(gap)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-def baseline_sources(ref: str, into: Path) -> list[Path]:
-    into.mkdir(parents=True, exist_ok=True)
-    archive = into / "ref.tar"
-    with archive.open("wb") as out:
-        subprocess.run(
-            ["git", "-C", str(REPOSITORY), "archive", ref, "libs", "services"],
-            stdout=out,
-            check=True,
-        )
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return sorted([*into.glob("libs/*/src"), *into.glob("services/*/src")])
+    args = ["--inner", "--events", str(count), "--gap", str(gap)]
+    return run_measure(__file__, args, sources)  # type: ignore[no-any-return]
 
 
 def main(count: int, gap: float, baseline: str) -> None:
+    from arshield_cli.baseline import (
+        baseline_sources,  # the outer run only: a baseline may predate it
+    )
+
     up()
     results = {"this checkout": run_inner(count, gap, [])}
     if baseline:

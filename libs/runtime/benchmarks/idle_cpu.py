@@ -20,7 +20,6 @@ import os
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -31,10 +30,10 @@ import asyncpg
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from arshield_cli.baseline import baseline_sources
 from arshield_cli.stack import kafka_bootstrap, postgres_dsn, postgres_url, up
 from arshield_runtime.settings import ServiceSettings
 
-REPOSITORY = Path(__file__).resolve().parents[3]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -62,21 +61,6 @@ def default_topics(service: str) -> list[str]:
             factory = value.model_fields["topics"].default_factory
             return list(factory())  # type: ignore[call-arg,misc]
     raise LookupError(f"no settings class in arshield_{service}.settings")
-
-
-def baseline_sources(ref: str, into: Path) -> list[Path]:
-    """The `src` directories of `ref`'s libraries and services, extracted under `into`."""
-    into.mkdir(parents=True, exist_ok=True)
-    archive = into / "ref.tar"
-    with archive.open("wb") as out:
-        subprocess.run(
-            ["git", "-C", str(REPOSITORY), "archive", ref, "libs", "services"],
-            stdout=out,
-            check=True,
-        )
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return sorted([*into.glob("libs/*/src"), *into.glob("services/*/src")])
 
 
 @dataclass

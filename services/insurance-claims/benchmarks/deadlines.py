@@ -27,11 +27,7 @@ import asyncio
 import dataclasses
 import gc
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -216,41 +212,13 @@ async def measure(count: int, repeat: int, young: int) -> dict[str, Any]:
 
 # --- the same run on a baseline ref ---------------------------------------------------------------
 
-REPOSITORY = Path(__file__).resolve().parents[3]
-
 
 def run_inner(count: int, repeat: int, sources: list[Path], young: int = 0) -> dict[str, Any]:
-    env = dict(os.environ)
-    if sources:
-        env["PYTHONPATH"] = os.pathsep.join(str(s) for s in sources)
+    from arshield_cli.baseline import run_measure  # the outer run only: a baseline may predate it
+
     # This script, with the measured code first on the path (a baseline ref may predate it).
-    output = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--inner",
-            *("--buyers", str(count), "--repeat", str(repeat), "--young", str(young)),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-def baseline_sources(ref: str, into: Path) -> list[Path]:
-    into.mkdir(parents=True, exist_ok=True)
-    archive = into / "ref.tar"
-    with archive.open("wb") as out:
-        subprocess.run(
-            ["git", "-C", str(REPOSITORY), "archive", ref, "libs", "services"],
-            stdout=out,
-            check=True,
-        )
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return sorted([*into.glob("libs/*/src"), *into.glob("services/*/src")])
+    args = ["--inner", "--buyers", str(count), "--repeat", str(repeat), "--young", str(young)]
+    return run_measure(__file__, args, sources)  # type: ignore[no-any-return]
 
 
 def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -317,10 +285,14 @@ def report(count: int, results: dict[str, dict[str, Any]], baseline: str | None)
 def main(count: int, repeat: int, rounds: int, baseline: str) -> None:
     """This checkout as the service runs it, the baseline as it ran, and the baseline with this
     checkout's collector thresholds (what the code changes gain apart from the collector's)."""
+    from arshield_cli.baseline import (
+        baseline_sources,  # the outer run only: a baseline may predate it
+    )
+
     runs: dict[str, list[dict[str, Any]]] = {"this checkout": []}
     young = 0
     try:
-        from arshield_insurance_claims.bootstrap import YOUNG_COLLECTION_THRESHOLD
+        from arshield_runtime.service import YOUNG_COLLECTION_THRESHOLD
     except ImportError:
         pass
     else:
