@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import tables as t
@@ -18,7 +19,7 @@ async def current_policies(session: AsyncSession, tenant_id: str) -> dict[Segmen
     rows = await session.execute(
         sa.select(t.policies.c.segment, t.policies.c.version, t.policies.c.rules)
         .where(t.policies.c.tenant_id == tenant_id)
-        .distinct(t.policies.c.segment)
+        .ext(postgresql.distinct_on(t.policies.c.segment))
         .order_by(t.policies.c.segment, t.policies.c.version.desc())
     )
     current = {segment: Policy.default(segment) for segment in Segment}
@@ -111,7 +112,7 @@ async def invoice_letters(
     """The invoice's letters by date and id, after `after` (`limit` of them)."""
     lt = t.letters
     query = sa.select(lt.c.letter_id, lt.c.kind, lt.c.language, lt.c.as_of).where(
-        lt.c.tenant_id == tenant_id, lt.c.invoice_ids.any(invoice_id)
+        lt.c.tenant_id == tenant_id, sa.literal(invoice_id) == sa.any_(lt.c.invoice_ids)
     )
     if after is not None:
         query = query.where(sa.tuple_(lt.c.as_of, lt.c.letter_id) > after)
