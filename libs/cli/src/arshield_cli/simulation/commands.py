@@ -77,6 +77,15 @@ def backtest(
     warning_external_grade: int | None = typer.Option(
         None, help="--offline: warning at this rating (default: the scorecard's)"
     ),
+    warning_after_days: int | None = typer.Option(
+        None, help="--offline: days a warning rule must hold first (default: the scorecard's)"
+    ),
+    watch_after_days: int | None = typer.Option(
+        None, help="--offline: days a watch rule must hold first (default: the scorecard's)"
+    ),
+    lower_after_days: int | None = typer.Option(
+        None, help="--offline: days before a level is lowered (default: the scorecard's)"
+    ),
     thresholds: str = typer.Option(DEFAULT_THRESHOLDS, help="PD thresholds of the trade-off"),
     report: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
 ) -> None:
@@ -92,8 +101,9 @@ def backtest(
     naive = {b: h.naive_trip() for b, h in found.items()}
     naive_first = {b: on for b, on in naive.items() if on is not None}
     if offline:
-        from arshield_cli.simulation.offline import AlertRules, offline_alerts
+        from arshield_cli.simulation.offline import offline_alerts
         from arshield_cli.simulation.scorecard import Scorecard
+        from arshield_risk_monitor.domain.scorecard import AlertThresholds
 
         card = Scorecard.load(scorecard)
         given = {
@@ -102,9 +112,12 @@ def backtest(
             "warning_pd": warning_pd,
             "payment_stop_days": payment_stop_days,
             "warning_external_grade": warning_external_grade,
+            "warning_after_days": warning_after_days,
+            "watch_after_days": watch_after_days,
+            "lower_after_days": lower_after_days,
         }
         # the scorecard's own rules (as the service applies them), then what the command names
-        rules = AlertRules(
+        rules = AlertThresholds(
             **{
                 **card.document.get("alerts", {}),
                 **{k: v for k, v in given.items() if v is not None},
