@@ -94,7 +94,7 @@ def backtest(
     from arshield_cli.simulation import backtest as bt
     from arshield_cli.simulation.signals import histories
 
-    truth = bt.Truth.load(history / "ground_truth.json")
+    truth = bt.load_truth(history / "ground_truth.json")
     files = sorted(history.glob("*.jsonl"))
     facts, _ = read_event_facts([f for f in files if f.name in ("erp.jsonl", "external.jsonl")])
     found = histories(fact.event for fact in facts)
@@ -155,24 +155,21 @@ def _figures(
 ) -> dict[str, Any]:
     from arshield_cli.simulation import backtest as bt
 
-    warning, watch, rule = (
-        bt.judge(risk.first_warning, truth),
-        bt.judge(risk.first_watch, truth),
-        bt.judge(naive, truth),
-    )
+    measured = bt.report(truth, risk.first_warning, risk.first_watch, risk.timeline)
+    rule = bt.judge(naive, truth)
     return {
         "buyers": len(truth.buyers),
         "defaulters": len(truth.defaults),
         "years": round(truth.years, 2),
-        "warning": asdict(warning),
-        "watch": asdict(watch),
+        "warning": asdict(measured.warning),
+        "watch": asdict(measured.watch),
         "naive": asdict(rule),
-        "pd_auc": {f"{days}d": bt.pd_auc(risk.timeline, truth, days) for days in (91, 182, 365)},
+        "pd_auc": {f"{days}d": auc for days, auc in measured.pd_auc.items()},
         "tradeoff": [
             {"pd_threshold": t, **asdict(r)}
             for t, r in bt.tradeoff(risk.timeline, truth, thresholds)
         ],
-        "targets": [asdict(t) for t in bt.targets(warning, rule)],
+        "targets": [asdict(t) for t in bt.targets(measured.warning, rule)],
     }
 
 
