@@ -191,7 +191,10 @@ def decide(state: BuyerRisk, command: Command, decider: RiskDecider) -> list[Dom
         rules = card.alerts if card is not None else DEFAULT_RULES
         rule = Level("critical", "insolvency_notice", "insolvency notice published")
         _, standing = hold(state.level, state.standing, rule, day, rules)
-        events.append(RulesHeld(standing))
+        if standing != state.standing:
+            events.append(RulesHeld(standing))
+    if newly_insolvent and state.level != "critical":
+        # a buyer already at critical (grade 9) is not alerted again: the level did not rise
         events.append(
             LevelChanged(
                 level="critical",
