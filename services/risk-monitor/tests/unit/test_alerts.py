@@ -46,6 +46,15 @@ def test_warning_at_grade_8_a_payment_stop_or_an_external_grade_of_8() -> None:
     assert (external.level, external.signal) == ("warning", "external_grade")
 
 
+def test_a_payment_stop_warns_only_from_the_scorecards_pd() -> None:
+    rules = AlertThresholds(payment_stop_min_pd=0.1)
+    risky = level_of(assessment(5, 0.1, days_since_payment=30.0), [mark(5, 0.1, 5)], rules)
+    assert (risky.level, risky.signal) == ("warning", "payment_stop")
+    # a seasonal late payer in good standing (PD 9.99 %): not a warning
+    calm = level_of(assessment(5, 0.0999, days_since_payment=45.0), [mark(5, 0.0999, 5)], rules)
+    assert calm.level is None
+
+
 def test_watch_when_pd_doubled_within_90_days() -> None:
     # lowest PD in force over (D-90, D]: 0.004 (the mark of D-100 was in force at D-90)
     marks = [mark(100, 0.004, 4), mark(30, 0.006, 5)]

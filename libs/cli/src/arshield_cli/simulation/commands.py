@@ -77,6 +77,9 @@ def backtest(
     warning_external_grade: int | None = typer.Option(
         None, help="--offline: warning at this rating (default: the scorecard's)"
     ),
+    payment_stop_min_pd: float | None = typer.Option(
+        None, help="--offline: the payment stop warns from this PD (default: the scorecard's)"
+    ),
     warning_after_days: int | None = typer.Option(
         None, help="--offline: days a warning rule must hold first (default: the scorecard's)"
     ),
@@ -112,6 +115,7 @@ def backtest(
             "warning_pd": warning_pd,
             "payment_stop_days": payment_stop_days,
             "warning_external_grade": warning_external_grade,
+            "payment_stop_min_pd": payment_stop_min_pd,
             "warning_after_days": warning_after_days,
             "watch_after_days": watch_after_days,
             "lower_after_days": lower_after_days,

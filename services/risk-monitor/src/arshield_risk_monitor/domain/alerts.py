@@ -56,7 +56,7 @@ def level_of(
     if pd is not None and rules.warning_pd is not None and pd >= rules.warning_pd:
         return Level("warning", "weaker_score", f"PD {pd:.2%} within 12 months")
     stop = signals.get("days_since_payment") or 0.0
-    if stop >= rules.payment_stop_days:
+    if stop >= rules.payment_stop_days and (pd or 0.0) >= rules.payment_stop_min_pd:
         return Level("warning", "payment_stop", f"nothing paid for {stop:.0f} days while overdue")
     external = signals.get("external_grade")
     if external is not None and external >= rules.warning_external_grade:

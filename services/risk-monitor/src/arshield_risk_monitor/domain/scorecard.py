@@ -73,6 +73,9 @@ class AlertThresholds:
     warning_pd: float | None = None
     """`warning` at this PD or above too (the grade rules cannot go above grade 9, a PD of 8 %:
     a calibrated scorecard may warn on the PD instead; 10 turns a grade rule off)."""
+    payment_stop_min_pd: float = 0.0
+    """The payment stop warns only a buyer whose PD is at least this (a buyer the scorecard
+    already rates risky that stops paying, not a seasonal late payer in good standing)."""
     watch_after_days: int = 0
     warning_after_days: int = 0
     lower_after_days: int = 0
