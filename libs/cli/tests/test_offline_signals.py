@@ -142,19 +142,29 @@ def test_scorecard_arithmetic() -> None:
     assert card.score({"dbt_90d": 0.5}).factors == {"dbt_90d": 35}
 
 
-def test_alert_levels_follow_the_service_rules() -> None:
-    from arshield_cli.simulation.offline import AlertRules, level
+def test_offline_alerts_apply_the_service_rules_and_their_persistence() -> None:
+    from arshield_cli.simulation.offline import offline_alerts
+    from arshield_risk_monitor.domain.scorecard import AlertThresholds
 
-    rules = AlertRules()
-    quiet = {"days_since_payment": 0.0, "external_grade": 3.0, "dbt_trend": 0.0}
-    assert level(9, 0.2, quiet, 0.2, 9, rules) == 3  # grade 9: critical
-    assert level(8, 0.05, quiet, 0.05, 8, rules) == 2  # grade 8: warning
-    assert level(5, 0.008, {**quiet, "days_since_payment": 30.0}, 0.008, 5, rules) == 2
-    assert level(5, 0.008, {**quiet, "external_grade": 8.0}, 0.008, 5, rules) == 2
-    assert level(5, 0.008, quiet, 0.004, 5, rules) == 1  # PD doubled within 90 days
-    assert level(6, 0.015, quiet, 0.012, 4, rules) == 1  # two grades down
-    assert level(4, 0.004, {**quiet, "dbt_trend": 10.0}, 0.004, 4, rules) == 1
-    assert level(4, 0.004, quiet, 0.004, 4, rules) == 0
-    tuned = AlertRules(warning_grade=10, critical_grade=10, warning_pd=0.3)
-    assert level(9, 0.2, quiet, 0.2, 9, tuned) == 0
-    assert level(9, 0.3, quiet, 0.3, 9, tuned) == 2
+    card = Scorecard(
+        {
+            "version": "t",
+            "base_points": 600,
+            "factors": [],
+            "calibration": {"intercept": -4.2, "slope": -0.018, "reference_points": 600},
+            "master_scale": [0.0003, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 1.0],
+        }
+    )
+    rated = BuyerRatingPublished(
+        buyer_id="B", provider_id="r", grade=8, published_on=date(2024, 1, 5)
+    )
+    found = histories([fact(rated, 1)])
+    start, end = date(2024, 1, 1), date(2024, 3, 1)
+    # an external grade of 8 is a warning rule from 5 January; it must hold 10 days (warning)
+    # and 3 days (watch, which the warning rule implies) before the level is in force
+    rules = AlertThresholds(warning_after_days=10, watch_after_days=3)
+    risk = offline_alerts(found, card, start, end, rules=rules)
+    assert risk.first_watch == {"B": date(2024, 1, 8)}
+    assert risk.first_warning == {"B": date(2024, 1, 15)}
+    at_once = offline_alerts(found, card, start, end, rules=AlertThresholds())
+    assert at_once.first_warning == {"B": date(2024, 1, 5)}

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from arshield_risk_monitor.domain.alerts import in_force, level_of
+from arshield_risk_monitor.domain.alerts import Level, hold, in_force, level_of, next_hold_change
 from arshield_risk_monitor.domain.scorecard import AlertThresholds
 from arshield_risk_monitor.domain.signals import SIGNALS
-from arshield_risk_monitor.domain.state import Assessment, Mark
+from arshield_risk_monitor.domain.state import AlertLevel, Assessment, Mark, Standing
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +46,15 @@ def test_warning_at_grade_8_a_payment_stop_or_an_external_grade_of_8() -> None:
     assert (external.level, external.signal) == ("warning", "external_grade")
 
 
+def test_a_payment_stop_warns_only_from_the_scorecards_pd() -> None:
+    rules = AlertThresholds(payment_stop_min_pd=0.1)
+    risky = level_of(assessment(5, 0.1, days_since_payment=30.0), [mark(5, 0.1, 5)], rules)
+    assert (risky.level, risky.signal) == ("warning", "payment_stop")
+    # a seasonal late payer in good standing (PD 9.99 %): not a warning
+    calm = level_of(assessment(5, 0.0999, days_since_payment=45.0), [mark(5, 0.0999, 5)], rules)
+    assert calm.level is None
+
+
 def test_watch_when_pd_doubled_within_90_days() -> None:
     # lowest PD in force over (D-90, D]: 0.004 (the mark of D-100 was in force at D-90)
     marks = [mark(100, 0.004, 4), mark(30, 0.006, 5)]
@@ -73,3 +82,77 @@ def test_watch_on_a_grade_drop_of_two_and_on_days_beyond_terms_rising() -> None:
 def test_the_highest_level_wins() -> None:
     both = level_of(assessment(9, 0.2, days_since_payment=60.0, dbt_trend=30.0), [], RULES)
     assert both.level == "critical"
+
+
+# persistence: a level comes into force once its rules held long enough, and leaves once they
+# stopped holding long enough (hand-computed day by day)
+
+HELD = AlertThresholds(warning_after_days=10, watch_after_days=5, lower_after_days=30)
+START = date(2026, 1, 1)
+
+
+def run(
+    days: list[tuple[int, AlertLevel | None]], rules: AlertThresholds = HELD
+) -> list[AlertLevel | None]:
+    """The level in force after each (day offset, level the rules gave) assessment."""
+    held: AlertLevel | None = None
+    standing = Standing()
+    out = []
+    for offset, found in days:
+        held, standing = hold(
+            held, standing, Level(found, "t", "t"), START + timedelta(offset), rules
+        )
+        out.append(held)
+    return out
+
+
+def test_without_persistence_the_level_follows_the_rules() -> None:
+    rules = AlertThresholds()
+    assert run([(0, "warning"), (1, None), (2, "watch")], rules) == ["warning", None, "watch"]
+
+
+def test_a_warning_needs_its_rule_to_hold_ten_days() -> None:
+    # warning from day 0: watch is in force from day 5 (the watch rule holds with it), warning
+    # from day 10; on day 9 not yet
+    got = run([(0, "warning"), (5, "warning"), (9, "warning"), (10, "warning")])
+    assert got == [None, "watch", "watch", "warning"]
+
+
+def test_a_run_broken_before_its_days_starts_again() -> None:
+    # warning days 0-7, nothing on day 8, warning again from day 9: due on day 19, not 10
+    got = run([(0, "warning"), (8, None), (9, "warning"), (12, "warning"), (19, "warning")])
+    assert got == [None, None, None, None, "warning"]
+
+
+def test_a_level_is_lowered_only_after_thirty_days_below_it() -> None:
+    # warning in force on day 10; its rule stops on day 20: kept until day 49, gone on day 50
+    # (watch too: its rule stopped on day 20 as well)
+    days: list[tuple[int, AlertLevel | None]] = [(0, "warning"), (10, "warning"), (20, None)]
+    got = run([*days, (49, None), (50, None)])
+    assert got == [None, "warning", "warning", "warning", None]
+
+
+def test_lowered_to_watch_while_the_watch_rule_still_holds() -> None:
+    got = run([(0, "warning"), (10, "warning"), (20, "watch"), (50, "watch")])
+    assert got == [None, "warning", "warning", "watch"]
+
+
+def test_back_above_within_the_thirty_days_keeps_the_level_without_a_new_alert() -> None:
+    got = run([(0, "warning"), (10, "warning"), (20, None), (40, "warning"), (80, "warning")])
+    assert got == [None, "warning", "warning", "warning", "warning"]
+
+
+def test_critical_is_never_delayed() -> None:
+    assert run([(0, "critical")]) == ["critical"]
+
+
+def test_the_next_day_time_alone_changes_the_level() -> None:
+    standing = Standing()
+    held, standing = hold(None, standing, Level("warning", "t", "t"), START, HELD)
+    # watch due on day 5 (the earlier of watch at 5 and warning at 10)
+    assert next_hold_change(held, standing, HELD) == START + timedelta(5)
+    held, standing = hold(held, standing, Level("warning", "t", "t"), START + timedelta(5), HELD)
+    assert (held, next_hold_change(held, standing, HELD)) == ("watch", START + timedelta(10))
+    held, standing = hold(held, standing, Level(None, "t", "t"), START + timedelta(7), HELD)
+    # lowered from watch 30 days after day 7
+    assert (held, next_hold_change(held, standing, HELD)) == ("watch", START + timedelta(37))

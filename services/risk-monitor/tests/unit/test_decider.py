@@ -453,3 +453,45 @@ def test_an_upgrade_must_clear_the_better_grades_bound_by_a_margin() -> None:
     # grade 8's 7.5 %); once the highest of the last 30 days is 2.5 % (3.1 %), grade 7
     assert card.sticky_grade(0.02, 8, sustained_pd=0.06) == 8
     assert card.sticky_grade(0.02, 8, sustained_pd=0.025) == 7
+
+
+def test_a_held_warning_wakes_the_buyer_on_the_day_it_comes_into_force() -> None:
+    """A scorecard that holds a warning 10 days: a rating of 8 (a warning rule) on day 0 gives no
+    alert that day; the buyer, whose signals do not change with time, is woken on day 10 and
+    warned then; the rating's fall to 3 on day 20 lowers the level only 30 days later."""
+    import json
+    from pathlib import Path
+
+    from arshield_risk_monitor.domain.commands import NoteRating, RegisterBuyer, StartBusinessDay
+    from arshield_risk_monitor.domain.decide import RiskDecider
+    from arshield_risk_monitor.domain.events import LevelChanged
+    from arshield_risk_monitor.domain.scorecard import parse_scorecard
+    from arshield_risk_monitor.domain.state import Rating
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "scorecards"
+    document = json.loads((fixtures / "test-1.json").read_text())
+    document["alerts"] = {"warning_after_days": 10, "watch_after_days": 10, "lower_after_days": 30}
+    card = parse_scorecard(document)
+    decider = RiskDecider({card.version: card}, card.version)
+    state = decider.initial("t", "b1")
+
+    def run(command: Any) -> list[Any]:
+        nonlocal state
+        events = decider.decide(state, command)
+        for event in events:
+            state = decider.evolve(state, event)
+        return [e for e in events if isinstance(e, LevelChanged)]
+
+    run(RegisterBuyer(on=DAY))
+    run(NoteRating(rating=Rating(published_on=DAY, grade=8), on=DAY))
+    assert run(StartBusinessDay(on=DAY, scorecard_version=card.version)) == []
+    assert decider.wake_on(state) == later(10)
+    [raised] = run(StartBusinessDay(on=later(10), scorecard_version=card.version))
+    assert (raised.level, raised.raised, raised.signal) == ("warning", True, "external_grade")
+    run(NoteRating(rating=Rating(published_on=later(20), grade=3), on=later(20)))
+    assert run(StartBusinessDay(on=later(21), scorecard_version=card.version)) == []
+    assert state.level == "warning"
+    # the rule stopped holding at the business day of day 21: lowered on day 51, quietly
+    assert decider.wake_on(state) == later(51)
+    [lowered] = run(StartBusinessDay(on=later(51), scorecard_version=card.version))
+    assert (lowered.level, lowered.raised) == (None, False)

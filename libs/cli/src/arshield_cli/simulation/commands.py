@@ -77,6 +77,18 @@ def backtest(
     warning_external_grade: int | None = typer.Option(
         None, help="--offline: warning at this rating (default: the scorecard's)"
     ),
+    payment_stop_min_pd: float | None = typer.Option(
+        None, help="--offline: the payment stop warns from this PD (default: the scorecard's)"
+    ),
+    warning_after_days: int | None = typer.Option(
+        None, help="--offline: days a warning rule must hold first (default: the scorecard's)"
+    ),
+    watch_after_days: int | None = typer.Option(
+        None, help="--offline: days a watch rule must hold first (default: the scorecard's)"
+    ),
+    lower_after_days: int | None = typer.Option(
+        None, help="--offline: days before a level is lowered (default: the scorecard's)"
+    ),
     thresholds: str = typer.Option(DEFAULT_THRESHOLDS, help="PD thresholds of the trade-off"),
     report: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
 ) -> None:
@@ -85,15 +97,16 @@ def backtest(
     from arshield_cli.simulation import backtest as bt
     from arshield_cli.simulation.signals import histories
 
-    truth = bt.Truth.load(history / "ground_truth.json")
+    truth = bt.load_truth(history / "ground_truth.json")
     files = sorted(history.glob("*.jsonl"))
     facts, _ = read_event_facts([f for f in files if f.name in ("erp.jsonl", "external.jsonl")])
     found = histories(fact.event for fact in facts)
     naive = {b: h.naive_trip() for b, h in found.items()}
     naive_first = {b: on for b, on in naive.items() if on is not None}
     if offline:
-        from arshield_cli.simulation.offline import AlertRules, offline_alerts
+        from arshield_cli.simulation.offline import offline_alerts
         from arshield_cli.simulation.scorecard import Scorecard
+        from arshield_risk_monitor.domain.scorecard import AlertThresholds
 
         card = Scorecard.load(scorecard)
         given = {
@@ -102,9 +115,13 @@ def backtest(
             "warning_pd": warning_pd,
             "payment_stop_days": payment_stop_days,
             "warning_external_grade": warning_external_grade,
+            "payment_stop_min_pd": payment_stop_min_pd,
+            "warning_after_days": warning_after_days,
+            "watch_after_days": watch_after_days,
+            "lower_after_days": lower_after_days,
         }
         # the scorecard's own rules (as the service applies them), then what the command names
-        rules = AlertRules(
+        rules = AlertThresholds(
             **{
                 **card.document.get("alerts", {}),
                 **{k: v for k, v in given.items() if v is not None},
@@ -142,24 +159,21 @@ def _figures(
 ) -> dict[str, Any]:
     from arshield_cli.simulation import backtest as bt
 
-    warning, watch, rule = (
-        bt.judge(risk.first_warning, truth),
-        bt.judge(risk.first_watch, truth),
-        bt.judge(naive, truth),
-    )
+    measured = bt.report(truth, risk.first_warning, risk.first_watch, risk.timeline)
+    rule = bt.judge(naive, truth)
     return {
         "buyers": len(truth.buyers),
         "defaulters": len(truth.defaults),
         "years": round(truth.years, 2),
-        "warning": asdict(warning),
-        "watch": asdict(watch),
+        "warning": asdict(measured.warning),
+        "watch": asdict(measured.watch),
         "naive": asdict(rule),
-        "pd_auc": {f"{days}d": bt.pd_auc(risk.timeline, truth, days) for days in (91, 182, 365)},
+        "pd_auc": {f"{days}d": auc for days, auc in measured.pd_auc.items()},
         "tradeoff": [
             {"pd_threshold": t, **asdict(r)}
             for t, r in bt.tradeoff(risk.timeline, truth, thresholds)
         ],
-        "targets": [asdict(t) for t in bt.targets(warning, rule)],
+        "targets": [asdict(t) for t in bt.targets(measured.warning, rule)],
     }
 
 

@@ -108,3 +108,71 @@ async def migration(
         .order_by(start.c.to_grade.nulls_first(), end.c.to_grade)
     )
     return [(row[0], row[1], int(row[2])) for row in rows]
+
+
+@dataclass(frozen=True)
+class PublishedHistory:
+    """What the service published over a period, as a backtest reads it: the buyers, the
+    insolvencies (its known defaults), each buyer's first watch and first warning (a critical
+    alert counts as both) and its published PDs."""
+
+    from_on: date
+    to_on: date
+    buyers: tuple[str, ...]
+    defaults: dict[str, date]
+    first_watch: dict[str, date]
+    first_warning: dict[str, date]
+    timeline: dict[str, list[tuple[date, float]]]
+
+
+async def published_span(session: AsyncSession, tenant_id: str) -> tuple[date, date] | None:
+    """The first and last business date the tenant's buyers were scored on."""
+    h, b = t.history, t.buyers
+    first = await session.scalar(
+        sa.select(sa.func.min(h.c.scored_on)).where(h.c.tenant_id == tenant_id)
+    )
+    last = await session.scalar(
+        sa.select(sa.func.max(b.c.assessed_on)).where(b.c.tenant_id == tenant_id)
+    )
+    return None if first is None or last is None else (first, max(first, last))
+
+
+async def published_history(
+    session: AsyncSession, tenant_id: str, from_on: date, to_on: date
+) -> PublishedHistory:
+    """The tenant's published history over [from_on, to_on]; buyers insolvent before it are left
+    out (nothing was left to foretell)."""
+    b, h, a = t.buyers, t.history, t.alerts
+    rows = await session.execute(
+        sa.select(b.c.buyer_id, b.c.insolvent_on)
+        .where(
+            b.c.tenant_id == tenant_id,
+            sa.or_(b.c.insolvent_on.is_(None), b.c.insolvent_on >= from_on),
+        )
+        .order_by(b.c.buyer_id)
+    )
+    buyers, defaults = [], {}
+    for buyer_id, insolvent_on in rows:
+        buyers.append(buyer_id)
+        if insolvent_on is not None and insolvent_on <= to_on:
+            defaults[buyer_id] = insolvent_on
+    firsts = await session.execute(
+        sa.select(a.c.buyer_id, a.c.level, sa.func.min(a.c.raised_on))
+        .where(a.c.tenant_id == tenant_id, a.c.raised_on.between(from_on, to_on))
+        .group_by(a.c.buyer_id, a.c.level)
+    )
+    watch: dict[str, date] = {}
+    warning: dict[str, date] = {}
+    for buyer_id, level, first in firsts:
+        watch[buyer_id] = min(first, watch.get(buyer_id, first))
+        if level in ("warning", "critical"):
+            warning[buyer_id] = min(first, warning.get(buyer_id, first))
+    marks = await session.execute(
+        sa.select(h.c.buyer_id, h.c.scored_on, h.c.pd)
+        .where(h.c.tenant_id == tenant_id, h.c.scored_on <= to_on)
+        .order_by(h.c.buyer_id, h.c.scored_on)
+    )
+    timeline: dict[str, list[tuple[date, float]]] = {}
+    for buyer_id, scored_on, pd in marks:
+        timeline.setdefault(buyer_id, []).append((scored_on, float(pd)))
+    return PublishedHistory(from_on, to_on, tuple(buyers), defaults, watch, warning, timeline)

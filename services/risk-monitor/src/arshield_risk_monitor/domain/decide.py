@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from arshield_risk_monitor.domain import signals as sig
-from arshield_risk_monitor.domain.alerts import in_force, level_of
+from arshield_risk_monitor.domain.alerts import Level, hold, in_force, level_of, next_hold_change
 from arshield_risk_monitor.domain.commands import (
     Command,
     NoteFinancials,
@@ -36,6 +36,7 @@ from arshield_risk_monitor.domain.events import (
     HistoryChanged,
     LevelChanged,
     Registered,
+    RulesHeld,
     ScorecardApplied,
     ScorePublished,
 )
@@ -109,7 +110,8 @@ class RiskDecider:
         return evolve(state, event)
 
     def wake_on(self, state: BuyerRisk) -> date | None:
-        return wake_on(state)
+        card = self.scorecard(state)
+        return wake_on(state, card.alerts if card is not None else DEFAULT_RULES)
 
     def on_day(self, state: BuyerRisk, day: date, context: DayContext) -> StartBusinessDay:
         return StartBusinessDay(on=day, scorecard_version=context.scorecard_version)
@@ -119,14 +121,18 @@ class RiskDecider:
         return None if version is None else self.scorecards.get(version)
 
 
-def wake_on(state: BuyerRisk) -> date | None:
+def wake_on(state: BuyerRisk, rules: AlertThresholds = DEFAULT_RULES) -> date | None:
     if not state.registered or state.as_of is None:
         return None
     if state.undecided or not state.version_seen:
         return state.as_of + timedelta(days=1)
     if state.insolvency is not None:
         return None
-    return sig.next_change(state.history, state.as_of)
+    changes = (
+        sig.next_change(state.history, state.as_of),
+        next_hold_change(state.level, state.standing, rules),
+    )
+    return min((on for on in changes if on is not None and on > state.as_of), default=None)
 
 
 def decide(state: BuyerRisk, command: Command, decider: RiskDecider) -> list[DomainEvent]:
@@ -182,6 +188,13 @@ def decide(state: BuyerRisk, command: Command, decider: RiskDecider) -> list[Dom
     card = decider.scorecard(after)
     events.append(Assessed(assessment_of(after, day, card)))
     if newly_insolvent:
+        rules = card.alerts if card is not None else DEFAULT_RULES
+        rule = Level("critical", "insolvency_notice", "insolvency notice published")
+        _, standing = hold(state.level, state.standing, rule, day, rules)
+        if standing != state.standing:
+            events.append(RulesHeld(standing))
+    if newly_insolvent and state.level != "critical":
+        # a buyer already at critical (grade 9) is not alerted again: the level did not rise
         events.append(
             LevelChanged(
                 level="critical",
@@ -248,14 +261,17 @@ def assess(state: BuyerRisk, day: date, decider: RiskDecider) -> list[DomainEven
             reasons, signals = explain(now, card, state.insolvency, worse=now.grade > previous)
             events.append(GradeChanged(previous, now.grade, now, reasons, signals))
     rules = card.alerts if card is not None else DEFAULT_RULES
-    level = level_of(now, in_force(state.marks, day), rules, insolvent=state.insolvency is not None)
-    if level.level != state.level:
+    found = level_of(now, in_force(state.marks, day), rules, insolvent=state.insolvency is not None)
+    level, standing = hold(state.level, state.standing, found, day, rules)
+    if standing != state.standing:
+        events.append(RulesHeld(standing))
+    if level != state.level:
         events.append(
             LevelChanged(
-                level=level.level,
-                raised=rank(level.level) > rank(state.level),
-                signal=level.signal,
-                detail=level.detail,
+                level=level,
+                raised=rank(level) > rank(state.level),
+                signal=found.signal,
+                detail=found.detail,
                 on=day,
                 version=now.version,
             )

@@ -12,6 +12,7 @@ from arshield_risk_monitor.domain.state import (
     History,
     Insolvency,
     PendingExternal,
+    Standing,
 )
 
 
@@ -77,6 +78,13 @@ class LevelChanged:
 
 
 @dataclass(frozen=True)
+class RulesHeld:
+    """How long the alert rules have held changed (the persistence of the alert level)."""
+
+    standing: Standing
+
+
+@dataclass(frozen=True)
 class BecameInsolvent:
     insolvency: Insolvency
     on: date
@@ -92,5 +100,6 @@ DomainEvent = (
     | ScorePublished
     | GradeChanged
     | LevelChanged
+    | RulesHeld
     | BecameInsolvent
 )

@@ -13,6 +13,7 @@ from arshield_risk_monitor.domain.events import (
     HistoryChanged,
     LevelChanged,
     Registered,
+    RulesHeld,
     ScorecardApplied,
     ScorePublished,
 )
@@ -64,6 +65,8 @@ def evolve(state: BuyerRisk, event: DomainEvent) -> BuyerRisk:
             )
         case LevelChanged():
             return state.model_copy(update={"level": event.level})
+        case RulesHeld():
+            return state.model_copy(update={"standing": event.standing})
         case BecameInsolvent():
             return state.model_copy(update={"insolvency": event.insolvency, "undecided": True})
     return state

@@ -56,7 +56,11 @@ class AlertThresholds:
     its PD at least doubled within 90 days (and reached `watch_min_pd`), its grade fell by
     `watch_grade_drop` within 90 days, or its days beyond terms trend rose by `watch_dbt_trend`
     days; `warning` at `warning_grade`, a payment stop of `payment_stop_days`, or an external
-    grade of `warning_external_grade` or worse; `critical` at `critical_grade` or insolvency."""
+    grade of `warning_external_grade` or worse; `critical` at `critical_grade` or insolvency.
+
+    Persistence (`alerts.hold`): a rule must hold `watch_after_days` (watch) or
+    `warning_after_days` (warning) before its level is in force, and a level in force is only
+    lowered once its rules have not held for `lower_after_days`; `critical` is never delayed."""
 
     watch_pd_ratio: float = 2.0
     watch_min_pd: float = 0.0025
@@ -69,6 +73,16 @@ class AlertThresholds:
     warning_pd: float | None = None
     """`warning` at this PD or above too (the grade rules cannot go above grade 9, a PD of 8 %:
     a calibrated scorecard may warn on the PD instead; 10 turns a grade rule off)."""
+    payment_stop_min_pd: float = 0.0
+    """The payment stop warns only a buyer whose PD is at least this (a buyer the scorecard
+    already rates risky that stops paying, not a seasonal late payer in good standing)."""
+    watch_after_days: int = 0
+    warning_after_days: int = 0
+    lower_after_days: int = 0
+
+    def after_days(self, rank: int) -> int:
+        """Days a rule of level `rank` (1 watch, 2 warning, 3 critical) must hold first."""
+        return (0, self.watch_after_days, self.warning_after_days, 0)[rank]
 
 
 @dataclass(frozen=True, slots=True)

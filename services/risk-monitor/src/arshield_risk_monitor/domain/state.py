@@ -104,6 +104,15 @@ class Mark(Frozen):
     grade: int
 
 
+class Standing(Frozen):
+    """How long the alert rules have held: the rank they gave at the last assessment (`raw`: 0
+    none, 1 watch, 2 warning, 3 critical) and per level (watch, warning, critical) the day they
+    last crossed it (began or ceased to reach it; None: never reached)."""
+
+    raw: int = 0
+    crossed: tuple[date | None, date | None, date | None] = (None, None, None)
+
+
 class PendingExternal(Frozen):
     """An external fact about a buyer not yet registered: applied once it is."""
 
@@ -133,5 +142,7 @@ class BuyerRisk(Frozen):
     marks: tuple[Mark, ...] = ()
     level: AlertLevel | None = None
     """The alert level the buyer is at (an alert is raised only when it rises)."""
+    standing: Standing = Standing()
+    """How long the alert rules have held or not (the persistence of `alerts.hold`)."""
     undecided: bool = False
     """Facts changed the buyer since its last business day: the next one decides."""
