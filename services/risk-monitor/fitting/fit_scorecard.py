@@ -49,7 +49,7 @@ from arshield_cli.simulation.scorecard import Scorecard
 from arshield_cli.simulation.signals import SIGNALS
 from arshield_cli.simulation.simulator import SimulationConfig
 
-VERSION = "2026.12-1"
+VERSION = "2026.12-2"
 TRAIN_SEEDS = (101, 102, 103)
 TEST_SEEDS = (7, 8, 9)
 BASE_POINTS = 600
@@ -131,11 +131,21 @@ def round_split(value: float) -> float:
     return round(value, digits)
 
 
-ALERTS = {"warning_grade": 10, "critical_grade": 10, "warning_pd": 0.3, "payment_stop_days": 999}
+ALERTS = {
+    "warning_grade": 10,
+    "critical_grade": 10,
+    "warning_pd": 0.3,
+    "payment_stop_days": 999,
+    "warning_after_days": 10,
+    "watch_after_days": 10,
+    "lower_after_days": 30,
+}
 """The alert rules shipped with this scorecard, from the backtests (REPORT.md): with a calibrated
 PD, grade 8 sits in the middle of a risky book and a 30-day payment stop trips seasonal payers, so
 `warning` is a PD of 30 % or more (an external grade of 8 or worse still warns), `critical` is
-insolvency."""
+insolvency. Since 2026.12-2 a watch or warning comes into force once its rule has held 10 days in
+a row, and a level is lowered once its rules have not held for 30 days: a one-day spike raises
+nothing, and a buyer is not moved on and off watch week after week (REPORT.md)."""
 
 
 def fit() -> dict[str, object]:
