@@ -26,6 +26,7 @@ from arshield_credit_assessment.entrypoints.api.deps import (
     Reviewer,
     Session,
     Settings,
+    StatementSession,
     money,
     not_found,
     page_after,
@@ -122,7 +123,7 @@ def row_out(row: dict[str, Any]) -> DecisionOut:
 async def credit_check(
     body: CheckIn,
     principal: WritePrincipal,
-    session: Session,
+    session: StatementSession,
     kernel: Kernel,
     reviewer: Reviewer,
     settings: Settings,
