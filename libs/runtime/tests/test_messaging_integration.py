@@ -361,6 +361,50 @@ async def outbox_rows(engine: AsyncEngine) -> int:
         return int(await connection.scalar(sa.text("SELECT count(*) FROM outbox")) or 0)
 
 
+async def test_an_append_without_a_transaction_waits_for_its_keys_writer_and_follows_it(
+    engine: AsyncEngine,
+) -> None:
+    """One statement takes the key's lock before drawing ids, so on a connection without an
+    explicit transaction an append still serialises behind an open writer of the same key, its
+    row gets the later id, and the rows and the relay's notification commit with it."""
+    first = outbox_record(registered("b-1", event_id="first"), topic="t")
+    second = outbox_record(registered("b-1", event_id="second"), topic="t")
+    async with engine.connect() as listening:
+        raw = await listening.get_raw_connection()
+        notified: asyncio.Queue[str] = asyncio.Queue()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.add_listener(
+            outbox_store.OUTBOX_CHANNEL, lambda *args: notified.put_nowait(args[2])
+        )
+        async with AsyncSession(engine) as writer, writer.begin():
+            await outbox_store.append(writer, [first])
+
+            statements: list[str] = []
+
+            async def append_alone() -> None:
+                async with engine.connect() as connection:
+                    alone = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    sa.event.listen(
+                        alone.sync_connection,
+                        "before_cursor_execute",
+                        lambda *args: statements.append(args[2]),
+                    )
+                    await outbox_store.append(alone, [second])
+
+            waiting = asyncio.create_task(append_alone())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # blocked on b-1's lock, no id drawn yet
+        await asyncio.wait_for(waiting, timeout=10)
+        await asyncio.wait_for(notified.get(), timeout=5)  # the writer's commit
+        await asyncio.wait_for(notified.get(), timeout=5)  # the lone statement's own
+    async with engine.connect() as connection:
+        rows = await connection.execute(sa.text("SELECT value FROM outbox ORDER BY id"))
+        ids = [json.loads(value)["id"] for (value,) in rows]
+    assert ids == ["first", "second"]
+    assert len(statements) == 1  # one round trip
+
+
 async def test_a_prepare_hook_runs_once_per_transaction_before_its_handlers(
     engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
 ) -> None:
