@@ -25,7 +25,6 @@ import contextlib
 import json
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -51,7 +50,7 @@ from arshield_runtime.http import create_app
 from arshield_runtime.messaging import BatchScope
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _baseline import compare  # noqa: E402
+from _baseline import compare
 
 TENANT = "bench"
 BUYERS = 100
@@ -225,9 +224,9 @@ def serve(settings_json: str) -> None:
     asyncio.run(run())
 
 
-async def wait_until_listening(port: int, server: subprocess.Popen[bytes]) -> None:
+async def wait_until_listening(port: int, server: asyncio.subprocess.Process) -> None:
     for _ in range(600):
-        if server.poll() is not None:
+        if server.returncode is not None:
             raise RuntimeError("the app exited before it listened")
         with contextlib.suppress(OSError):
             _reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -243,13 +242,13 @@ async def measure(rate: float, duration: float, connections: int) -> dict[str, f
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     port = free_port()
-    settings: dict[str, object] = dict(
-        database_url=postgres_url(name),
-        http_port=port,
-        environment="test",
-        rate_limit_per_second=100_000,
-        rate_limit_burst=100_000,
-    )
+    settings: dict[str, object] = {
+        "database_url": postgres_url(name),
+        "http_port": port,
+        "environment": "test",
+        "rate_limit_per_second": 100_000,
+        "rate_limit_burst": 100_000,
+    }
     definition = bootstrap(CreditSettings(**settings))
     server = None
     try:
@@ -258,13 +257,15 @@ async def measure(rate: float, duration: float, connections: int) -> dict[str, f
         await seed(definition, engine)
         key = await create_api_key(engine, tenant_id=TENANT, name="bench", scopes=["write"])
         await engine.dispose()
-        server = subprocess.Popen([sys.executable, __file__, "--serve", json.dumps(settings)])
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve", json.dumps(settings)
+        )
         await wait_until_listening(port, server)
         return await load(port, key, rate, duration, connections)
     finally:
         if server is not None:
             server.terminate()
-            server.wait(10)
+            await asyncio.wait_for(server.wait(), 10)
         with contextlib.suppress(Exception):
             admin = await asyncpg.connect(postgres_dsn("postgres"))
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

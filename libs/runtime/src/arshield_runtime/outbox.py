@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from arshield_runtime.db import BulkInsert, outbox
+from arshield_runtime.db import outbox
 from arshield_runtime.notify import OUTBOX_CHANNEL, Listener
 from arshield_runtime.retry import until_it_works
 from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED

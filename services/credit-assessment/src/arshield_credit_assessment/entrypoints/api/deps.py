@@ -44,9 +44,7 @@ async def open_session(request: Request, _: Authenticated) -> AsyncIterator[Asyn
         yield session
 
 
-async def open_statement_session(
-    request: Request, _: Authenticated
-) -> AsyncIterator[AsyncSession]:
+async def open_statement_session(request: Request, _: Authenticated) -> AsyncIterator[AsyncSession]:
     """A session whose every statement commits on its own: no BEGIN nor COMMIT round trip. For a
     request that reads its state and then writes one outbox statement (the credit check), where
     that one write is all there is to make atomic."""
