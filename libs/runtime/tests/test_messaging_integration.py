@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from arshield_events.envelope import CloudEvent, envelope
 from arshield_events.erp import BuyerRegistered
 from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime import db as db_module
 from arshield_runtime import outbox as outbox_store
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
@@ -541,3 +542,33 @@ async def test_the_relay_listens_again_after_its_connection_dropped(
         relaying.cancel()
         await asyncio.gather(relaying, return_exceptions=True)
         await producer.stop()
+
+
+async def test_a_pooled_connection_is_pinged_only_after_idling_and_replaced_if_dropped(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked out again at once: no ping (no extra round trips for a busy service). Idle past
+    the threshold and killed by the server meanwhile: pinged, found dead, replaced unseen."""
+    pings: list[object] = []
+    ping = db_module._ping
+    monkeypatch.setattr(db_module, "_ping", lambda c: (pings.append(c), ping(c)))
+    pooled = create_engine(fresh_database, pool_size=1, max_overflow=0, ping_after_idle_seconds=1.0)
+    try:
+        async with pooled.connect() as connection:
+            first = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
+        for _ in range(3):
+            async with pooled.connect() as connection:
+                assert await connection.scalar(sa.text("SELECT pg_backend_pid()")) == first
+        assert pings == []
+        async with pooled.connect() as connection:  # the same pooled connection, then idle
+            await connection.scalar(sa.text("SELECT 1"))
+        other = create_engine(fresh_database, pool_size=1)
+        async with other.connect() as killer:
+            await killer.scalar(sa.text("SELECT pg_terminate_backend(:p)"), {"p": first})
+        await other.dispose()
+        await asyncio.sleep(1.2)
+        async with pooled.connect() as connection:
+            replaced = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert len(pings) == 1 and replaced != first
+    finally:
+        await pooled.dispose()
