@@ -569,6 +569,7 @@ async def test_a_pooled_connection_is_pinged_only_after_idling_and_replaced_if_d
         await asyncio.sleep(1.2)
         async with pooled.connect() as connection:
             replaced = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
-        assert len(pings) == 1 and replaced != first
+        assert len(pings) == 1
+        assert replaced != first
     finally:
         await pooled.dispose()
