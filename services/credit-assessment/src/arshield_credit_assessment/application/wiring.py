@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_credit_assessment.adapters.projections import projections
 from arshield_credit_assessment.adapters.public_events import (
@@ -369,7 +369,7 @@ def wiring(
 
 
 async def tenant_law(
-    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+    store: StateStore, session: AsyncSession | AsyncConnection, tenant_id: str, day: date
 ) -> str | None:
     """The tenant's own jurisdiction on `day` (its `TenantProfiled`), if it has said."""
     profile = await store.in_force(session, tenant_id, TENANT, day)
@@ -378,7 +378,7 @@ async def tenant_law(
 
 
 async def policy_in_force(
-    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+    store: StateStore, session: AsyncSession | AsyncConnection, tenant_id: str, day: date
 ) -> CreditPolicy:
     """The version in force on `day`, else the built-in default (version 0)."""
     entry = await store.in_force(session, tenant_id, POLICY, day)
