@@ -35,7 +35,15 @@ from arshield_credit_assessment.domain.review import ContractReviewer, Instalmen
 from arshield_credit_assessment.domain.state import BuyerCredit
 from arshield_events import credit, erp, external, insurance, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import TENANT, Emitter, Kernel, Translate, UnitOfWork, Wiring
+from arshield_runtime.kernel import (
+    TENANT,
+    Change,
+    Emitter,
+    Kernel,
+    Translate,
+    UnitOfWork,
+    Wiring,
+)
 from arshield_runtime.messaging import BatchScope
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
@@ -421,7 +429,7 @@ class CreditUnitOfWork(UnitOfWork[BuyerCredit, c.Command, Event]):
         command: c.Command,
         emitter: Emitter | None,
         cause: CloudEvent[Any] | None = None,
-    ) -> Any:
+    ) -> Change[BuyerCredit, Event]:
         """A buyer without a policy adopts the one in force before its command is decided."""
         key = (tenant_id, buyer_id)
         await self.load([key])
