@@ -1,7 +1,7 @@
 """The deadline engine at one business-day tick over 10,000 buyers with cover, timed.
 
-`uv run python services/insurance-claims/benchmarks/deadlines.py [buyers]`: every buyer has an
-insurer's cover and three open invoices. Two books are timed:
+`uv run python services/insurance-claims/benchmarks/deadlines.py [--buyers 10000] [--baseline main]`:
+every buyer has an insurer's cover and three open invoices. Two books are timed:
 
 - `spread`: the due dates spread over a year, as in a real book: the kernel wakes only the buyers
   with a deadline that day (their wake-up dates are exact), the others cost nothing;
@@ -13,17 +13,30 @@ The tick runs through the kernel's router as the consumer drives it (due buyers 
 decoded, the day decided, states encoded with their next wake-up, public events mapped,
 enveloped and serialised for the outbox) on the in-memory state store: the database's I/O is not
 in the figures. Target: within 1 s for 10,000 buyers.
+
+The same books are timed, in the same run, on the code of a baseline git ref (`--baseline`,
+default `main`; its `libs/*/src` and `services/*/src` go first on the path), in alternating rounds
+so that the load of a shared machine falls on both alike; the script prints both medians and their
+ratio.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
+import gc
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -109,21 +122,21 @@ def seeded(states: list[BuyerInsurance]) -> InMemoryStateStore:
     return store
 
 
-async def tick_once(kernel: Kernel[Any, Any, Any], tick: Any) -> tuple[float, int]:
-    """(seconds, events emitted) of one tick through the kernel's router."""
+async def tick_once(kernel: Kernel[Any, Any, Any], tick: Any) -> tuple[float, float, int]:
+    """(seconds, CPU seconds, events emitted) of one tick through the kernel's router."""
     router, scope = kernel.router(), BatchScope()
     session: Any = None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     ctx = HandlerContext(session, tick, Origin("bench", 0, 0), "arshield/bench", batch=scope)
     handler = router.handler_for(tick.data)
     assert handler is not None
     await handler(ctx)
     await scope.flush(session)
-    elapsed = time.perf_counter() - started
-    return elapsed, len(ctx.emitted)
+    return time.perf_counter() - started, time.process_time() - cpu, len(ctx.emitted)
 
 
-async def book(count: int, *, spread: bool) -> None:
+async def book(count: int, *, spread: bool, repeat: int) -> dict[str, Any]:
+    """One book's tick, `repeat` times from the same stored states."""
     states = [buyer(n, spread=spread) for n in range(count)]
 
     async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
@@ -149,30 +162,23 @@ async def book(count: int, *, spread: bool) -> None:
         await tick_once(Kernel(bench_wiring, store), yesterday)
     settled = dict(store.states)
     due_today = sum(1 for _, wake in settled.values() if wake is not None and wake <= TODAY)
-    timings, emitted = [], 0
-    for _ in range(5):
+    timings, cpu, emitted = [], [], 0
+    for _ in range(repeat):
         store.states = dict(settled)
-        elapsed, emitted = await tick_once(Kernel(bench_wiring, store), tick)
+        elapsed, used, emitted = await tick_once(Kernel(bench_wiring, store), tick)
         timings.append(elapsed)
-    median = statistics.median(timings)
-    print(f"[{'spread' if spread else 'all due'}]")
-    print(f"  buyers with cover:      {count:,}")
-    print(f"  buyers due at the tick: {due_today:,}")
-    print(f"  tick, best of 5:        {min(timings) * 1000:,.0f} ms")
-    print(f"  tick, median of 5:      {median * 1000:,.0f} ms")
-    print(f"  per due buyer (median): {median / max(due_today, 1) * 1e6:,.0f} µs")
-    print(f"  public events emitted:  {emitted:,}")
-    print(f"  target (within 1 s):    {'met' if median <= 1.0 else 'NOT met'}")
+        cpu.append(used)
+    return {"due": due_today, "emitted": emitted, "seconds": timings, "cpu": cpu}
 
 
-def engine_alone(count: int) -> None:
+def engine_alone(count: int, repeat: int) -> dict[str, Any]:
     """The pure deadline engine on the all-due book: the day decided and evolved for every buyer,
     without the kernel (no codec, no public events): what the domain itself costs."""
     states = [buyer(n, spread=False) for n in range(count)]
     budget = AggregateBudget({"POL-1": POLICY.aggregate_limit})
-    timings, decided = [], 0
-    for _ in range(5):
-        started = time.perf_counter()
+    timings, cpu, decided = [], [], 0
+    for _ in range(repeat):
+        started, used = time.perf_counter(), time.process_time()
         decided = 0
         for state in states:
             after = state
@@ -181,20 +187,172 @@ def engine_alone(count: int) -> None:
                 decided += 1
             wake_on(after)
         timings.append(time.perf_counter() - started)
-    median = statistics.median(timings)
-    print("[all due, the domain alone]")
-    print(f"  buyers decided:         {count:,}")
-    print(
-        f"  median of 5:            {median * 1000:,.0f} ms ({median / count * 1e6:,.0f} µs a buyer)"
-    )
-    print(f"  private events:         {decided:,}")
+        cpu.append(time.process_time() - used)
+    return {"due": count, "emitted": decided, "seconds": timings, "cpu": cpu}
 
 
-async def main(count: int) -> None:
-    await book(count, spread=True)
-    await book(count, spread=False)
-    engine_alone(count)
+def as_the_service_runs() -> str:
+    """The process set up as the runtime sets a service's (a baseline may predate that)."""
+    try:
+        from arshield_runtime.service import tune_collector
+    except ImportError:
+        return "interpreter defaults"
+    tune_collector()
+    return "the service's"
+
+
+async def measure(count: int, repeat: int, young: int) -> dict[str, Any]:
+    if young:
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(young, older, oldest)
+    collector = f"young generation at {young:,}" if young else as_the_service_runs()
+    return {
+        "collector": collector,
+        "spread": await book(count, spread=True, repeat=repeat),
+        "all due": await book(count, spread=False, repeat=repeat),
+        "all due, the domain alone": engine_alone(count, repeat),
+    }
+
+
+# --- the same run on a baseline ref ---------------------------------------------------------------
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+def run_inner(count: int, repeat: int, sources: list[Path], young: int = 0) -> dict[str, Any]:
+    env = dict(os.environ)
+    if sources:
+        env["PYTHONPATH"] = os.pathsep.join(str(s) for s in sources)
+    # This script, with the measured code first on the path (a baseline ref may predate it).
+    output = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--inner",
+            *("--buyers", str(count), "--repeat", str(repeat), "--young", str(young)),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def baseline_sources(ref: str, into: Path) -> list[Path]:
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / "ref.tar"
+    with archive.open("wb") as out:
+        subprocess.run(
+            ["git", "-C", str(REPOSITORY), "archive", ref, "libs", "services"],
+            stdout=out,
+            check=True,
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return sorted([*into.glob("libs/*/src"), *into.glob("services/*/src")])
+
+
+def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for run in runs:
+        for name, figures in run.items():
+            if not isinstance(figures, dict):
+                out[name] = figures
+                continue
+            kept = out.setdefault(name, {**figures, "seconds": [], "cpu": []})
+            kept["seconds"] += figures["seconds"]
+            kept["cpu"] += figures["cpu"]
+    return out
+
+
+def report(count: int, results: dict[str, dict[str, Any]], baseline: str | None) -> None:
+    """Medians of wall time (the target's measure) and of the process's CPU time (steadier on a
+    shared machine: time spent waiting for a core is not in it), and the speed-up of each."""
+    ours = results["this checkout"]
+    theirs = results.get(f"baseline {baseline}") if baseline else None
+    tuned = results.get(f"baseline {baseline}, collector") if baseline else None
+    print(f"garbage collector: {ours['collector']} thresholds", end="")
+    print(f" (baseline {baseline}: {theirs['collector']})" if theirs is not None else "")
+    for name, figures in ours.items():
+        if not isinstance(figures, dict):
+            continue
+        wall, cpu = statistics.median(figures["seconds"]), statistics.median(figures["cpu"])
+        print(f"[{name}]")
+        print(f"  buyers with cover:      {count:,}")
+        print(f"  buyers due at the tick: {figures['due']:,}")
+        print(f"  events:                 {figures['emitted']:,}")
+        print(f"  ticks timed:            {len(figures['seconds'])}")
+        print(
+            f"  wall, median:           {wall * 1000:,.0f} ms (best {min(figures['seconds']) * 1000:,.0f} ms)"
+        )
+        print(f"  CPU, median:            {cpu * 1000:,.0f} ms")
+        print(f"  per due buyer (CPU):    {cpu / max(figures['due'], 1) * 1e6:,.0f} µs")
+        if name != "all due, the domain alone":
+            print(f"  target (within 1 s):    {'met' if wall <= 1.0 else 'NOT met'}")
+        if theirs is not None and isinstance(theirs.get(name), dict):
+            before = theirs[name]
+            before_wall = statistics.median(before["seconds"])
+            before_cpu = statistics.median(before["cpu"])
+            print(
+                f"  baseline {baseline}: wall {before_wall * 1000:,.0f} ms, CPU {before_cpu * 1000:,.0f} ms"
+                f" (median of {len(before['seconds'])}, {before['emitted']:,} events)"
+            )
+            print(
+                f"  speed-up:               {before_wall / wall:,.1f}x wall, {before_cpu / cpu:,.1f}x CPU"
+            )
+        if tuned is not None and isinstance(tuned.get(name), dict):
+            alike_wall = statistics.median(tuned[name]["seconds"])
+            alike_cpu = statistics.median(tuned[name]["cpu"])
+            print(
+                f"  baseline, same collector: wall {alike_wall * 1000:,.0f} ms,"
+                f" CPU {alike_cpu * 1000:,.0f} ms ({tuned['collector']})"
+            )
+            print(
+                f"  speed-up of the code:   {alike_wall / wall:,.1f}x wall,"
+                f" {alike_cpu / cpu:,.1f}x CPU"
+            )
+
+
+def main(count: int, repeat: int, rounds: int, baseline: str) -> None:
+    """This checkout as the service runs it, the baseline as it ran, and the baseline with this
+    checkout's collector thresholds (what the code changes gain apart from the collector's)."""
+    runs: dict[str, list[dict[str, Any]]] = {"this checkout": []}
+    young = 0
+    try:
+        from arshield_insurance_claims.bootstrap import YOUNG_COLLECTION_THRESHOLD
+    except ImportError:
+        pass
+    else:
+        young = YOUNG_COLLECTION_THRESHOLD
+    with tempfile.TemporaryDirectory(prefix="insurance-deadlines-") as scratch:
+        sources = baseline_sources(baseline, Path(scratch)) if baseline else []
+        for _ in range(rounds):
+            runs["this checkout"].append(run_inner(count, repeat, []))
+            if baseline:
+                runs.setdefault(f"baseline {baseline}", []).append(
+                    run_inner(count, repeat, sources)
+                )
+                if young:
+                    runs.setdefault(f"baseline {baseline}, collector", []).append(
+                        run_inner(count, repeat, sources, young)
+                    )
+    merged_runs = {label: merged(found) for label, found in runs.items()}
+    report(count, merged_runs, baseline or None)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("buyers_positional", nargs="?", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--buyers", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="ticks per book and round")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per code")
+    parser.add_argument("--baseline", default="main", help="git ref to measure too ('' for none)")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--young", type=int, default=0, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    buyers = arguments.buyers_positional or arguments.buyers
+    if arguments.inner:
+        print(json.dumps(asyncio.run(measure(buyers, arguments.repeat, arguments.young))))
+    else:
+        main(buyers, arguments.repeat, arguments.rounds, arguments.baseline)

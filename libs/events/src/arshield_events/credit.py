@@ -25,7 +25,7 @@ from arshield_events.fields import (
     Text,
     same_currency,
 )
-from arshield_events.money import Money
+from arshield_events.money import CurrencyCode, Money
 
 Security = Literal["open_account", "letter_of_credit", "bank_guarantee", "prepayment"]
 """How the buyer must secure a sale: open account is unsecured; the worst grades prepay."""
@@ -195,7 +195,7 @@ class CreditPolicyPublished(_CreditEvent):
 
     version: int = Field(strict=True, ge=1)
     policy_version: PolicyVersion
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     bands: tuple[GradeBand, ...] = Field(min_length=1, max_length=10)
     hold_overdue_days: int = Field(strict=True, ge=0, le=3650)
     referral_tolerance_percent: Decimal = Field(ge=100, le=1000)

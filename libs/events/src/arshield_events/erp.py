@@ -232,6 +232,19 @@ class InvoiceCancelled(_ErpEvent):
     cancelled_on: BusinessDate
 
 
+class InvoiceWrittenOff(_ErpEvent):
+    """What is left unpaid of an invoice is written off as a bad debt (uncollectable): it leaves the
+    receivables and the ageing, and the period's collection metrics count it as written off, not
+    collected. A payment naming it afterwards is a recovery, applied as unallocated cash."""
+
+    event_name: ClassVar[str] = "arshield.erp.InvoiceWrittenOff.v1"
+
+    invoice_id: Id
+    buyer_id: Id
+    reason: Text
+    written_off_on: BusinessDate
+
+
 class CreditNoteIssued(_ErpEvent):
     """A credit note reducing the invoice it names."""
 
@@ -339,6 +352,7 @@ EVENTS: tuple[type[Payload], ...] = (
     OrderCancelled,
     InvoiceIssued,
     InvoiceCancelled,
+    InvoiceWrittenOff,
     CreditNoteIssued,
     DeliveryConfirmed,
     PaymentReceived,

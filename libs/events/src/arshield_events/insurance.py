@@ -26,7 +26,13 @@ from arshield_events.fields import (
     Text,
     same_currency,
 )
-from arshield_events.money import Money, format_decimal, round_to_minor_units, sum_money
+from arshield_events.money import (
+    CurrencyCode,
+    Money,
+    format_decimal,
+    round_to_minor_units,
+    sum_money,
+)
 
 CoverChange = Literal["granted", "increased", "reduced", "withdrawn"]
 CoverDecidedBy = Literal["insurer", "insured"]
@@ -37,6 +43,11 @@ withdrawal, or a discretionary limit the insured set."""
 StopSupplyReason = Literal["maximum_extension_period_expired", "cover_withdrawn", "insolvency"]
 ClaimGround = Literal["insolvency", "protracted_default"]
 ClaimOutcome = Literal["paid", "partially_paid", "rejected"]
+DeadlineKind = Literal["collection_handover"]
+"""A deadline of the policy that can pass without what it asks for (the overdue notification's
+own lateness is `OverdueNotifiedToInsurer.in_time`)."""
+DeadlineConsequence = Literal["claim_may_be_refused"]
+"""What a missed deadline costs: the insurer may refuse or reduce a claim on the invoices."""
 RecoveryMethod = Literal["oldest_first", "pro_rata"]
 """Before the claim date recoveries go to the oldest invoice first; after it, pro rata."""
 
@@ -214,6 +225,32 @@ class RecoveryAllocated(_InsuranceEvent):
         return value
 
 
+class DeadlineMissed(_InsuranceEvent):
+    """A deadline of the policy passed without what it asks for: e.g. no collection case handed to
+    the insurer's agency within the days after MEP expiry. Raised on the first business day after
+    `due_on`; `invoice_ids` are the buyer's open invoices past due that the deadline was about."""
+
+    event_name: ClassVar[str] = "arshield.insurance.DeadlineMissed.v1"
+
+    insurance_policy_id: Id
+    buyer_id: Id
+    deadline: DeadlineKind
+    due_on: BusinessDate
+    missed_on: BusinessDate
+    invoice_ids: IdList
+    oldest_due_on: BusinessDate
+    consequence: DeadlineConsequence
+    policy_version: PolicyVersion
+
+    @field_validator("missed_on")
+    @classmethod
+    def _after_the_deadline(cls, value: BusinessDate, info: ValidationInfo) -> BusinessDate:
+        due_on = info.data.get("due_on")
+        if due_on is not None and value <= due_on:
+            raise ValueError(f"missed_on {value} is not after the deadline {due_on}")
+        return value
+
+
 class CoverLimitRequested(_InsuranceEvent):
     """The insured asks the insurer for a credit limit on the buyer (sent by signed webhook)."""
 
@@ -241,7 +278,7 @@ class InsurancePolicyWritten(_InsuranceEvent):
     version: int = Field(strict=True, ge=1)
     insurer: ShortText
     insurer_id: Id | None = None
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     indemnity_percentage: Percentage
     discretionary_indemnity_percentage: Percentage
     max_credit_period_days: int = Field(strict=True, ge=1, le=720)
@@ -269,4 +306,5 @@ EVENTS: tuple[type[Payload], ...] = (
     ClaimFiled,
     ClaimSettled,
     RecoveryAllocated,
+    DeadlineMissed,
 )

@@ -1,6 +1,7 @@
 """Late-payment interest and fixed compensation by jurisdiction (pure; ledger and dunning)."""
 
-from arshield_latepay.calendars import is_business_day, moved_due_date
+from arshield_latepay.allocation import ALLOCATION_RULE, Settlement, settle
+from arshield_latepay.calendars import DUE_DATE_RULE, is_business_day, moved_due_date
 from arshield_latepay.interest import (
     BalanceChange,
     ContractTerms,
@@ -13,6 +14,7 @@ from arshield_latepay.interest import (
     late_payment_claim,
     law_of,
 )
+from arshield_latepay.jurisdictions import Calendar, MemberState
 from arshield_latepay.rates import (
     RateRow,
     RateSeries,
@@ -23,17 +25,22 @@ from arshield_latepay.rates import (
 )
 
 __all__ = [
+    "ALLOCATION_RULE",
+    "DUE_DATE_RULE",
     "BalanceChange",
+    "Calendar",
     "ContractTerms",
     "Debt",
     "InterestPeriod",
     "Jurisdiction",
     "LatePaymentClaim",
+    "MemberState",
     "RateRow",
     "RateSeries",
     "RateTable",
     "RateUnavailableError",
     "ReferenceRates",
+    "Settlement",
     "ToGbp",
     "fixed_compensation",
     "is_business_day",
@@ -41,4 +48,5 @@ __all__ = [
     "law_of",
     "moved_due_date",
     "parse_table",
+    "settle",
 ]

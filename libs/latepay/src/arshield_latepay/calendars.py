@@ -21,6 +21,18 @@ Where a due date on a non-business day moves to the next business day before int
   from the agreed date; the Bills of Exchange Act 1882 s.14 moves bills only). Moved on the same
   cautious reading as FR.
 - EU (no member state known): the same cautious reading, on Saturdays and Sundays only.
+
+Member states with a calendar of their own (`MemberState`, for a caller that knows the place of
+payment; their late-payment interest is the EU regime's):
+- AT: ABGB § 903 S. 3 moves a due date on a Sunday or public holiday to the next working day, and
+  the European Convention on the Calculation of Time-Limits (1972, BGBl 1983/254) art. 5 adds
+  Saturdays.
+- PL: Kodeks cywilny art. 115 moves the end of a period on a statutory day off work or a Saturday
+  to the next day that is neither.
+- NL: the Algemene termijnenwet extends statutory periods ending on a Saturday, Sunday or
+  recognised holiday; a contractual payment date is moved on the cautious reading, as in FR.
+- BE: the Judicial Code art. 53 moves procedural time limits only; a contractual payment date is
+  moved on the cautious reading, as in FR.
 """
 
 from __future__ import annotations
@@ -30,16 +42,24 @@ from functools import lru_cache
 
 import holidays
 
-from arshield_latepay.jurisdictions import Jurisdiction
+from arshield_latepay.jurisdictions import Calendar, Jurisdiction, MemberState
 
-_COUNTRY: dict[Jurisdiction, str] = {
+_COUNTRY: dict[Calendar, str] = {
     Jurisdiction.DE: "DE",
     Jurisdiction.FR: "FR",
     Jurisdiction.UK: "GB",
     Jurisdiction.CN: "CN",
+    MemberState.NL: "NL",
+    MemberState.BE: "BE",
+    MemberState.AT: "AT",
+    MemberState.PL: "PL",
 }
 
-DUE_DATE_RULE: dict[Jurisdiction, str] = {
+DUE_DATE_RULE: dict[Calendar, str] = {
+    MemberState.AT: "ABGB § 903 and the European Convention on the Calculation of Time-Limits",
+    MemberState.PL: "Kodeks cywilny art. 115",
+    MemberState.NL: "no statute for a contractual date; moved as the reading that claims less",
+    MemberState.BE: "no statute for a contractual date; moved as the reading that claims less",
     Jurisdiction.DE: "BGB § 193",
     Jurisdiction.CN: "Civil Code art. 203",
     Jurisdiction.FR: "no statute; moved as the reading that claims less",
@@ -50,7 +70,7 @@ DUE_DATE_RULE: dict[Jurisdiction, str] = {
 
 
 @lru_cache(maxsize=256)
-def _holidays(jurisdiction: Jurisdiction, year: int) -> frozenset[date]:
+def _holidays(jurisdiction: Calendar, year: int) -> frozenset[date]:
     code = _COUNTRY.get(jurisdiction)
     if code is None:
         return frozenset()
@@ -68,7 +88,7 @@ def _china_working_days(year: int) -> frozenset[date]:
     return frozenset(d for d in calendar.weekend_workdays if d.year == year)
 
 
-def is_business_day(jurisdiction: Jurisdiction, day: date) -> bool:
+def is_business_day(jurisdiction: Calendar, day: date) -> bool:
     """Not a Saturday, Sunday or public holiday there (China: adjusted working days count)."""
     if day in _holidays(jurisdiction, day.year):
         return False
@@ -77,7 +97,7 @@ def is_business_day(jurisdiction: Jurisdiction, day: date) -> bool:
     return True
 
 
-def moved_due_date(jurisdiction: Jurisdiction, due_on: date) -> date:
+def moved_due_date(jurisdiction: Calendar, due_on: date) -> date:
     """The day payment is due once a weekend or public holiday moves it (the first business day
     on or after `due_on`); every jurisdiction here moves it, see the module notes for why."""
     day = due_on

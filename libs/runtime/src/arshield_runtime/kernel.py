@@ -39,7 +39,10 @@ E = TypeVar("E")
 
 
 class Decider(Protocol[S, C, E]):
-    """A service's pure domain: no I/O, no clock but the business date a command carries."""
+    """A service's pure domain: no I/O, no clock but the business date a command carries.
+
+    A decider that evolves its state as it decides may also offer `decide_evolved(state, command)
+    -> (events, state after them)`; the kernel then uses it instead of `decide` and `evolve`."""
 
     def initial(self, tenant_id: str, buyer_id: str) -> S: ...
 
@@ -164,9 +167,15 @@ class UnitOfWork(Generic[S, C, E]):
         await self.load([key])
         decider = self.wiring.decider
         before = state = self.states[key]
-        events = tuple(decider.decide(state, command))
-        for event in events:
-            state = decider.evolve(state, event)
+        decide_evolved = getattr(decider, "decide_evolved", None)
+        if decide_evolved is not None:
+            # a decider that evolves as it decides hands back the state it reached
+            decided, state = decide_evolved(state, command)
+            events = tuple(decided)
+        else:
+            events = tuple(decider.decide(state, command))
+            for event in events:
+                state = decider.evolve(state, event)
         change = Change(tenant_id, buyer_id, before, state, events, cause)
         if events:
             self.states[key] = state
@@ -295,11 +304,13 @@ async def run_batch(
     events: Sequence[CloudEvent[Any]],
     *,
     source: str = "arshield/unit",
+    router: EventRouter | None = None,
 ) -> list[CloudEvent[Any]]:
     """Handle `events` as one consumed batch without a database (the kernel's store and the
     wiring's projections must not need a session: `InMemoryStateStore` and fakes), and return what
-    the batch emitted. For unit tests of a service's wiring; the consumer does this for real."""
-    router, scope, emitted = kernel.router(), BatchScope(), []
+    the batch emitted. For unit tests of a service's wiring; the consumer does this for real.
+    `router`: the service's, if it adds handlers to the kernel's."""
+    router, scope, emitted = router or kernel.router(), BatchScope(), []
     session: Any = None
     await router.prepare(session, events, scope)
     for event in events:

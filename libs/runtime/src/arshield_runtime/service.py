@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections import deque
@@ -17,7 +18,6 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import APIRouter
 from faststream.specification.asyncapi import AsyncAPI
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_events.envelope import Payload
@@ -77,11 +77,25 @@ async def start_producer(bootstrap: str) -> AIOKafkaProducer:
     return await until_it_works(attempt, on=Exception)
 
 
+YOUNG_COLLECTION_THRESHOLD = 50_000
+"""Allocations between two collections of the youngest generation (the interpreter's default is
+700). A batch or a business day decides for thousands of buyers and allocates a few hundred objects
+per buyer: at 700 the collector runs every couple of buyers and keeps walking the states already
+decided (a third of a busy tick's time, measured in insurance-claims); reference counting frees
+everything else as before, and the older generations keep their defaults."""
+
+
+def tune_collector() -> None:
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
+
+
 async def run_service(definition: ServiceDefinition) -> None:
     settings = definition.settings
+    tune_collector()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    configure_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
     await migrate(definition.migrations, settings.database_url)
     # HTTP requests share a bounded pool; a request waits at most `db_pool_timeout` for a
     # connection, then answers 503 (see the problem handlers) rather than queueing without end.
@@ -121,7 +135,6 @@ async def run_service(definition: ServiceDefinition) -> None:
         handles=definition.router.payload_types,
         publishes=definition.publishes,
     )
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
     app = create_app(
         settings,
         engine,
@@ -219,6 +232,7 @@ async def rebuild(definition: ServiceDefinition) -> int:
     were published when the events were first handled.
     """
     settings = definition.settings
+    tune_collector()
     await migrate(definition.migrations, settings.database_url)
     engine = create_engine(settings.database_url)
     tables = [*definition.projection_tables, "inbox"]

@@ -70,6 +70,13 @@ class ServiceSettings(BaseSettings):
         default=None, description="signs pagination cursors; set it to keep them across restarts"
     )
     otlp_endpoint: str | None = None
+    trace_sample_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of new traces recorded (spans, database spans included); by default "
+        "all when an OTLP endpoint is set, none otherwise. Trace ids travel either way.",
+    )
 
     @property
     def source(self) -> str:

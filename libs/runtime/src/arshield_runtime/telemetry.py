@@ -8,29 +8,41 @@ from typing import TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
 _configured = False
 
 
-def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
-    """Install a real tracer provider once, so every hop has a trace id even without an exporter."""
+def configure_tracing(
+    service_name: str, otlp_endpoint: str | None, sample_ratio: float | None = None
+) -> None:
+    """Install a real tracer provider once, so every hop has a trace id even without an exporter.
+
+    Spans (HTTP, database through asyncpg, the service's own) are recorded only for sampled traces:
+    by default every trace when there is an exporter to send them to, none otherwise, so tracing
+    costs next to nothing when nobody looks. An upstream's sampling decision is followed.
+    """
     global _configured
     if _configured:
         return
+    ratio = sample_ratio if sample_ratio is not None else (1.0 if otlp_endpoint else 0.0)
     provider = TracerProvider(
-        resource=Resource.create({"service.name": f"arshield-{service_name}"})
+        resource=Resource.create({"service.name": f"arshield-{service_name}"}),
+        sampler=ParentBased(TraceIdRatioBased(ratio)),
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
     trace.set_tracer_provider(provider)
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     _configured = True
 
 

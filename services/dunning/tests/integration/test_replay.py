@@ -124,7 +124,7 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
     last = max(by_day)
     kill_days = {handover_day, first + (last - first) * 2 // 3}
 
-    since = await stack.dunning_offsets()
+    since = await stack.offsets()
     day = first
     while day <= last:
         await stack.publish([tick(tenant, day)])
@@ -168,7 +168,7 @@ async def test_replaying_the_ibm_histories_with_a_kill_gives_the_implied_actions
     # with the same id, which consumers drop as a duplicate).
     deadline = asyncio.get_running_loop().time() + 30
     while True:
-        events = await stack.dunning_events(tenant, since)
+        events = await stack.events(tenant, since)
         unique = {e.id: e for e in events}
         published = Counter(
             (e.type.split(".")[2], getattr(e.data, "level", None)) for e in unique.values()

@@ -101,7 +101,7 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
     secret = new_secret()
     receiver = await receiver_factory(secret)
     receiver.script = [(500, {}), (500, {}), (503, {})]
-    since = await stack.dunning_offsets()
+    since = await stack.offsets()
     async with httpx.AsyncClient(base_url=dunning.url) as api:
 
         def auth(scope: str) -> dict[str, str]:
@@ -341,7 +341,7 @@ async def test_dunning_timeline_letters_promises_case_and_callbacks(
     # The public events, once each.
     deadline = time.monotonic() + 10
     while True:
-        events = await stack.dunning_events(tenant, since)
+        events = await stack.events(tenant, since)
         kinds = [e.type.split(".")[2] for e in events]
         if kinds.count("AgencyCaseUpdated") >= 2 or time.monotonic() > deadline:
             break
@@ -453,7 +453,8 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     rebuild decides each day under the version in force that day, as live did."""
     import asyncpg
 
-    from arshield_events.erp import DisputeRaised, DisputeResolved, PaymentReceived
+    from arshield_events.erp import DisputeRaised, DisputeResolved, Instalment, PaymentReceived
+    from arshield_events.ledger import PaymentUnapplied
 
     start = date(2024, 1, 2)
     due = date(2024, 2, 1)
@@ -474,8 +475,38 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
             ),
             erp(tenant, invoice("R-1", "C1", start, due, "12000.00"), "C1", start),
             erp(tenant, invoice("R-2", "C1", start, due, "300.00"), "C1", start),
+            erp(
+                tenant,
+                invoice("R-3", "C1", start, date(2024, 3, 1), "1000.00").model_copy(
+                    update={
+                        "instalments": (
+                            Instalment(
+                                seq=1, due_on=date(2024, 1, 20), amount=Money.of("400.00", "EUR")
+                            ),
+                            Instalment(
+                                seq=2, due_on=date(2024, 3, 1), amount=Money.of("600.00", "EUR")
+                            ),
+                        )
+                    }
+                ),
+                "C1",
+                start,
+            ),
         ],
         date(2024, 2, 5): [
+            erp(
+                tenant,
+                DisputeRaised(
+                    dispute_id="D2",
+                    invoice_id="R-1",
+                    buyer_id="C1",
+                    disputed_amount=Money.of("1000.00", "EUR"),
+                    reason="short delivery",
+                    raised_on=date(2024, 2, 5),
+                ),
+                "C1",
+                date(2024, 2, 5),
+            ),
             erp(
                 tenant,
                 DisputeRaised(
@@ -488,7 +519,7 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
                 ),
                 "C1",
                 date(2024, 2, 5),
-            )
+            ),
         ],
         date(2024, 2, 20): [
             erp(
@@ -499,6 +530,28 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
                     amount=Money.of("2000.00", "EUR"),
                     received_on=date(2024, 2, 20),
                     allocations=[{"invoice_id": "R-1", "amount": Money.of("2000.00", "EUR")}],  # type: ignore[list-item]
+                ),
+                "C1",
+                date(2024, 2, 20),
+            ),
+            erp(
+                tenant,
+                PaymentReceived(
+                    payment_id="P9",
+                    buyer_id="C1",
+                    amount=Money.of("150.00", "EUR"),
+                    received_on=date(2024, 2, 20),
+                ),
+                "C1",
+                date(2024, 2, 20),
+            ),
+            erp(
+                tenant,
+                PaymentUnapplied(
+                    payment_id="P9",
+                    buyer_id="C1",
+                    unapplied=Money.of("150.00", "EUR"),
+                    received_on=date(2024, 2, 20),
                 ),
                 "C1",
                 date(2024, 2, 20),
@@ -519,7 +572,7 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     }
     await run_days(stack, dunning, tenant, start, date(2024, 2, 10), facts)
     # From 12 Feb the core timeline escalates to the formal notice at due + 20 (not + 30).
-    before = await stack.dunning_offsets()
+    before = await stack.offsets()
     async with httpx.AsyncClient(base_url=dunning.url) as api:
         written = await api.put(
             "/v1/policies/core",
@@ -535,7 +588,7 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
         )
     assert written.status_code == 201, written.text
     deadline = time.monotonic() + 20
-    while await stack.dunning_offsets() == before:  # the relay published it to dunning's topic
+    while await stack.offsets() == before:  # the relay published it to dunning's topic
         assert time.monotonic() < deadline, "the policy never reached dunning's topic"
         await asyncio.sleep(0.1)
     await stack.wait_consumed(dunning.group)
@@ -561,11 +614,17 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
 
     live = await snapshot()
     formal = [row for row in live["actions"] if row[2] == "formal_notice"]
-    # R-2's dispute was rejected on 20 Feb: it resumes and catches up the same day as R-1
-    assert sorted((row[1], row[4], row[6]) for row in formal) == [
+    # R-2's dispute was rejected on 20 Feb: it resumes and catches up the same day as R-1, whose
+    # dispute of 1,000 of its 12,000 leaves the rest on its timeline; R-3's first instalment
+    # (due 20 January) drives its timeline
+    assert sorted((row[1], row[4], row[6]) for row in formal if row[1] != "R-3") == [
         ("R-1", date(2024, 2, 21), "core.v1"),
         ("R-2", date(2024, 2, 21), "core.v1"),
     ]
+    (r3,) = [row for row in formal if row[1] == "R-3"]
+    assert json.loads(r3[7])["due_on"] == "2024-01-20"
+    # the 150 EUR on account is netted in the letters after it arrived
+    assert any('"on_account":"150.00"' in str(row[5]).replace(" ", "") for row in live["letters"])
     kinds = {row[2] for row in live["actions"]}
     assert {
         "reminder",

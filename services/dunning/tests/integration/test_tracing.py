@@ -71,7 +71,7 @@ async def test_decisions_and_the_agency_webhook_continue_the_invoice_trace(
     secret = new_secret()
     receiver = await receiver_factory(secret)
     receiver.script = [(500, {})]  # the retry must carry the trace too
-    since = await stack.dunning_offsets()
+    since = await stack.offsets()
     admin = {"authorization": f"Bearer {api_keys['admin']}"}
     async with httpx.AsyncClient(base_url=dunning.url) as api:
         created = await api.post(
@@ -132,7 +132,7 @@ async def test_decisions_and_the_agency_webhook_continue_the_invoice_trace(
     # The tick's public decisions: each invoice's in its own trace, the case's in the oldest's.
     deadline = time.monotonic() + 15
     while True:
-        records = await stack.dunning_records(tenant, since)
+        records = [(r.event, r.headers) for r in await stack.records(tenant, since)]
         kinds = [event.type.split(".")[2] for event, _ in records]
         if "CaseHandedToAgency" in kinds or time.monotonic() > deadline:
             break

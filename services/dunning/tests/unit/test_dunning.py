@@ -14,7 +14,7 @@ from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.evolve import evolve
 from arshield_dunning.domain.policy import Policy, Segment
-from arshield_dunning.domain.state import BuyerDunning, Money
+from arshield_dunning.domain.state import BuyerDunning, DuePart, LedgerNote, Money
 from arshield_latepay import ReferenceRates
 
 CLAIMS = LatepayClaims(ReferenceRates.shipped(), tenant_jurisdiction="EU")
@@ -522,10 +522,17 @@ def test_letters_ask_the_one_rule_for_the_law_of_an_invoice_without_terms() -> N
     ask = {
         "amount": Decimal("5000"),
         "currency": "GBP",
-        "due_on": D(2024, 1, 31),
+        "issued_on": D(2024, 1, 1),
         "as_of": D(2024, 3, 1),
         "terms": None,
-        "reductions": (),
+        "parts": (
+            DuePart(
+                seq=0,
+                due_on=D(2024, 1, 31),
+                amount=Decimal("5000"),
+                balances=(LedgerNote(on=D(2024, 1, 1), outstanding=Decimal("5000")),),
+            ),
+        ),
     }
     uk = claims.claim(**ask)  # type: ignore[arg-type]
     assert (uk.interest, uk.compensation, uk.compensation_currency) == (

@@ -14,6 +14,7 @@ from arshield_dunning.adapters.latepay_claims import LatepayClaims
 from arshield_dunning.application.wiring import DayContext, DunningKernel, wiring
 from arshield_dunning.domain.policy import Policy, Segment
 from arshield_dunning.domain.state import BuyerDunning
+from arshield_dunning.settings import DunningSettings
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import BuyerRegistered, InvoiceIssued, PaymentReceived
@@ -21,6 +22,7 @@ from arshield_events.money import Money
 from arshield_latepay import ReferenceRates
 from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.statestore import InMemoryStateStore
+from arshield_runtime.testing import kernel_broker
 
 pytestmark = pytest.mark.unit
 
@@ -259,3 +261,97 @@ async def test_a_disputed_invoice_flagged_overdue_by_the_ledger_stays_paused() -
     # the dispute pauses the timeline: no overdue notice for the disputed invoice
     later = await run_batch(kernel, [tick(date(2024, 2, 2)), tick(date(2024, 3, 5))])
     assert [e for e in later if getattr(e.data, "invoice_id", None) == "INV-D"] == []
+
+
+async def test_dunnings_subscriber_hands_its_topics_facts_to_the_kernel() -> None:
+    """Through FastStream's TestKafkaBroker, on the topics dunning subscribes to: the ERP's facts
+    and the clock's ticks reach the wiring as they do from Kafka."""
+    store = InMemoryStateStore()
+    start = date(2024, 1, 2)
+    issued = InvoiceIssued(
+        invoice_id="INV-1",
+        invoice_number="INV-1",
+        buyer_id="B1",
+        issued_on=start,
+        due_on=date(2024, 2, 1),
+        amount=Money.of("1200.00", "EUR"),
+        payment_terms_days=30,
+    )
+    async with kernel_broker(dunning_kernel(store), DunningSettings().topics) as broker:
+        assert await broker.send(fact(issued, start), tick(start)) == []
+        reminder = await broker.send(tick(date(2024, 1, 17)))
+    assert [(e.type, e.subject) for e in reminder] == [
+        ("arshield.dunning.PaymentReminderSent.v1", "B1")
+    ]
+
+
+def test_instalments_disputed_amounts_and_cash_on_account_reach_the_commands() -> None:
+    """The ERP's instalments and disputed amount, what a payment names no invoice for, and the
+    ledger's cash left on account are translated, so dunning can pursue per instalment, only the
+    undisputed part, and net the cash in its letters."""
+    from decimal import Decimal
+
+    from arshield_dunning.application.wiring import (
+        dispute_raised,
+        invoice_issued,
+        payment_received,
+        payment_unapplied,
+    )
+    from arshield_dunning.domain.commands import (
+        ApplyPayment,
+        NoteCashOnAccount,
+        NoteUnnamedPayment,
+        RaiseDispute,
+        TrackInvoice,
+    )
+    from arshield_events.erp import Allocation, DisputeRaised, Instalment
+    from arshield_events.ledger import PaymentUnapplied
+
+    day = date(2024, 1, 1)
+    issued = InvoiceIssued(
+        invoice_id="i1",
+        invoice_number="N1",
+        buyer_id="b1",
+        issued_on=day,
+        due_on=date(2024, 3, 1),
+        amount=Money.of("300.00", "EUR"),
+        payment_terms_days=60,
+        instalments=(
+            Instalment(seq=1, due_on=date(2024, 2, 1), amount=Money.of("100.00", "EUR")),
+            Instalment(seq=2, due_on=date(2024, 3, 1), amount=Money.of("200.00", "EUR")),
+        ),
+    )
+    ((_, track),) = invoice_issued(fact(issued, day))
+    assert isinstance(track, TrackInvoice)
+    assert [(p.seq, p.due_on, p.amount) for p in track.instalments] == [
+        (1, date(2024, 2, 1), Decimal("100.00")),
+        (2, date(2024, 3, 1), Decimal("200.00")),
+    ]
+    raised = DisputeRaised(
+        dispute_id="d1",
+        invoice_id="i1",
+        buyer_id="b1",
+        disputed_amount=Money.of("40.00", "EUR"),
+        reason="short delivery",
+        raised_on=day,
+    )
+    ((_, dispute),) = dispute_raised(fact(raised, day))
+    assert isinstance(dispute, RaiseDispute)
+    assert dispute.amount == Decimal("40.00")
+    paid = PaymentReceived(
+        payment_id="p1",
+        buyer_id="b1",
+        amount=Money.of("150.00", "EUR"),
+        received_on=day,
+        allocations=(Allocation(invoice_id="i1", amount=Money.of("100.00", "EUR")),),
+    )
+    (_, unnamed), (_, named) = payment_received(fact(paid, day))
+    assert isinstance(unnamed, NoteUnnamedPayment)
+    assert unnamed.amount.amount == Decimal("50.00")
+    assert isinstance(named, ApplyPayment)
+    left = PaymentUnapplied(
+        payment_id="p1", buyer_id="b1", unapplied=Money.of("50.00", "EUR"), received_on=day
+    )
+    ((_, cash),) = payment_unapplied(fact(left, day))
+    assert isinstance(cash, NoteCashOnAccount)
+    assert cash.amount.amount == Decimal("50.00")

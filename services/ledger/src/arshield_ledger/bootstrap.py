@@ -6,6 +6,8 @@ from pathlib import Path
 
 from arshield_events import ledger as ledger_events
 from arshield_latepay import ReferenceRates
+from arshield_ledger.adapters.projections import PROJECTIONS
+from arshield_ledger.adapters.public_events import publish
 from arshield_ledger.application.wiring import wiring
 from arshield_ledger.entrypoints.api import router as api_router
 from arshield_ledger.settings import LedgerSettings
@@ -23,7 +25,7 @@ def bootstrap(
     store: StateStore | None = None,
     reference_rates: ReferenceRates | None = None,
 ) -> ServiceDefinition:
-    ledger = wiring()
+    ledger = wiring(PROJECTIONS, publish)
     kernel = Kernel(ledger, store or PostgresStateStore())
     return ServiceDefinition(
         settings=settings or LedgerSettings(),

@@ -81,7 +81,7 @@ def kinds(events: list[CloudEvent[Any]], buyer: str | None = None) -> list[str]:
 async def test_a_deteriorating_buyer_is_downgraded_and_alerted_and_the_api_shows_why(
     stack: Any, risk: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
-    since = await stack.offsets(stack.topic_map[topics.RISK])
+    since = await stack.offsets()
     days = {
         D0: [fact(tenant, registered("B1")), fact(tenant, invoice("I1", "B1", on(10)))],
         on(10): [],
@@ -167,7 +167,7 @@ async def test_a_deteriorating_buyer_is_downgraded_and_alerted_and_the_api_shows
 async def test_an_insolvency_notice_gives_buyer_insolvent_and_a_critical_alert_the_same_day(
     stack: Any, risk: Any, tenant: str
 ) -> None:
-    since = await stack.offsets(stack.topic_map[topics.RISK])
+    since = await stack.offsets()
     dlq_since = await stack.offsets(f"{stack.topic_map[topics.EXTERNAL]}.dlq")
     notice = InsolvencyNoticePublished(
         buyer_id="B2",
@@ -229,8 +229,8 @@ async def test_an_insolvency_notice_gives_buyer_insolvent_and_a_critical_alert_t
     assert (alert.level, alert.signal, alert.raised_on) == ("critical", "insolvency_notice", on(5))
     assert (published[3].data.grade, published[3].data.scored_on) == (10, on(6))
 
-    dead = await stack.records(f"{stack.topic_map[topics.EXTERNAL]}.dlq", tenant, dlq_since)
-    errors = sorted(headers["dlq_error"] for _, headers in dead)
+    dead = await stack.records(tenant, dlq_since)
+    errors = sorted(record.headers["dlq_error"] for record in dead)
     assert errors == [
         "rejected: financials with negative total assets (-10.00)",
         f"rejected: insolvency notice published on {on(6)}, after the tenant's business date {on(5)}",
@@ -349,7 +349,7 @@ async def test_an_admin_puts_a_scorecard_version_in_force_as_an_event(
     stack: Any, risk: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
     await stack.run_days(risk, tenant, {D0: []})
-    since = await stack.offsets(stack.topic_map[topics.RISK])
+    since = await stack.offsets()
     admin = {"authorization": f"Bearer {api_keys['admin']}"}
     async with httpx.AsyncClient(base_url=risk.url, headers=admin) as api:
         unknown = await api.put("/v1/scorecard", json={"scorecard_version": "test-9"})
@@ -396,7 +396,7 @@ async def test_a_version_put_in_force_over_http_scores_from_its_effective_day(
     finally:
         await engine.dispose()
     await stack.run_days(risk, tenant, {D0: [fact(tenant, registered("B1"))]})
-    since = await stack.offsets(stack.topic_map[topics.RISK])
+    since = await stack.offsets()
     async with httpx.AsyncClient(base_url=risk.url) as api:
         accepted = await api.put(
             "/v1/scorecard",

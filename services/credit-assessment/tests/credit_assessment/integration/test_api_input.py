@@ -71,6 +71,8 @@ async def test_an_unknown_buyer_is_declined_and_the_decision_goes_to_the_outbox(
         ({"amount": {"amount": "0", "currency": "EUR"}}, "amount.amount"),
         ({"amount": {"amount": "-5", "currency": "EUR"}}, "amount.amount"),
         ({"amount": {"amount": "5", "currency": "euro"}}, "amount.currency"),
+        ({"amount": {"amount": "5", "currency": "BLG"}}, "amount.currency"),
+        ({"amount": {"amount": "5", "currency": "XAU"}}, "amount.currency"),
         ({"payment_terms_days": 3651}, "payment_terms_days"),
         ({"payment_terms_days": -1}, "payment_terms_days"),
         ({"buyer_id": "b\u0000"}, "buyer_id"),

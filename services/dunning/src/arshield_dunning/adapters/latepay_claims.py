@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from arshield_dunning.domain.claims import Claim
-from arshield_dunning.domain.state import ContractTerms, Reduction
+from arshield_dunning.domain.state import ContractTerms, DuePart
 from arshield_latepay import (
     BalanceChange,
     Debt,
@@ -38,13 +38,13 @@ class LatepayClaims:
         *,
         amount: Decimal,
         currency: str,
-        due_on: date,
+        issued_on: date | None,
         as_of: date,
         terms: ContractTerms | None,
-        reductions: tuple[Reduction, ...],
+        parts: tuple[DuePart, ...],
     ) -> Claim:
         law = law_of(
-            self._terms(terms),
+            self._terms(terms, issued_on),
             self.tenant_jurisdiction,
             currency,
             tenant_is_sme=self.tenant_is_sme,
@@ -57,17 +57,22 @@ class LatepayClaims:
                 basis=f"no statutory late-payment rule is known for {currency} without contract "
                 "terms or the tenant's jurisdiction",
             )
-        balances = [BalanceChange(on=due_on, outstanding=amount)]
-        owed = amount
-        for reduction in sorted(reductions, key=lambda r: r.on):
-            owed = max(owed - reduction.amount, Decimal(0))
-            balances.append(BalanceChange(on=max(reduction.on, due_on), outstanding=owed))
+        # one debt per instalment, each with its own due date: the ledger's debts for the invoice
+        debts = [
+            Debt(
+                due_on=part.due_on,
+                balances=tuple(
+                    BalanceChange(on=n.on, outstanding=n.outstanding) for n in part.balances
+                ),
+            )
+            for part in parts
+        ]
         try:
             result = late_payment_claim(
                 terms=law,
                 currency=currency,
                 invoice_amount=amount,
-                debts=[Debt(due_on=due_on, balances=tuple(balances))],
+                debts=debts,
                 as_of=as_of,
                 rates=self.rates,
             )
@@ -92,14 +97,15 @@ class LatepayClaims:
         )
 
     @staticmethod
-    def _terms(terms: ContractTerms | None) -> LatepayTerms | None:
+    def _terms(terms: ContractTerms | None, issued_on: date | None) -> LatepayTerms | None:
         if terms is None:
             return None
         rate = terms.agreed_annual_rate if terms.late_interest == "agreed" else None
         return LatepayTerms(
             jurisdiction=Jurisdiction(terms.jurisdiction),
             agreed_annual_rate=rate,
-            signed_on=terms.signed_on,
+            # unknown signing date: the issue date stands in, as the ledger's `/interest` does
+            signed_on=terms.signed_on or issued_on,
             creditor_is_sme=terms.creditor_is_sme,
             debtor_is_large_or_public=terms.debtor_is_large_or_public,
         )

@@ -189,7 +189,7 @@ def _action(state: BuyerDunning, e: ActionTaken) -> Any:
         return public.PaymentReminderSent(
             invoice_id=e.invoice_id,
             buyer_id=state.buyer_id,
-            due_on=inv.due_on,
+            due_on=inv.timeline_due_on or inv.due_on,
             outstanding=_money(e.outstanding.amount, e.outstanding.currency),
             letter_id=letter_id,
             channel=_channel(state),
@@ -267,7 +267,8 @@ def case_webhook_body(state: BuyerDunning, e: CaseOpened) -> str:
     for invoice_id in e.invoice_ids:
         inv = state.invoices[invoice_id]
         assert inv.amount is not None
-        assert inv.due_on is not None
+        due_on = inv.timeline_due_on
+        assert due_on is not None
         claim = claims.get(invoice_id)
         invoices.append(
             {
@@ -283,10 +284,10 @@ def case_webhook_body(state: BuyerDunning, e: CaseOpened) -> str:
                 "invoice_id": invoice_id,
                 "invoice_number": inv.invoice_number,
                 "issued_on": inv.issued_on.isoformat() if inv.issued_on else None,
-                "due_on": inv.due_on.isoformat(),
+                "due_on": due_on.isoformat(),
                 "amount": {"amount": str(inv.amount.amount), "currency": inv.amount.currency},
-                "outstanding": {"amount": str(inv.outstanding), "currency": inv.currency},
-                "days_overdue": (e.on - inv.due_on).days,
+                "outstanding": {"amount": str(inv.pursued), "currency": inv.currency},
+                "days_overdue": (e.on - due_on).days,
             }
         )
     body = {

@@ -36,10 +36,11 @@ async def invoice_timeline(
         }
         for r in await queries.invoice_actions(session, tenant_id, invoice_id)
     ]
-    if inv.is_open and inv.due_on is not None:
+    due_on = inv.timeline_due_on
+    if inv.is_open and due_on is not None:
         done_levels = {d.level for d in inv.done if d.level}
         done_days = {(d.action, d.on) for d in inv.done}
-        for p in plan(policy.rules, due_on=inv.due_on, delivered_on=inv.delivered_on):
+        for p in plan(policy.rules, due_on=due_on, delivered_on=inv.delivered_on):
             if p.level in done_levels or (p.action, p.on) in done_days:
                 continue
             passed = inv.evaluated_through is not None and p.on <= inv.evaluated_through

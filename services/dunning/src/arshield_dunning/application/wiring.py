@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from opentelemetry import trace
@@ -32,8 +33,10 @@ from arshield_dunning.domain.commands import (
     Command,
     ConfirmDelivery,
     DunningError,
+    NoteCashOnAccount,
     NoteLedgerBalance,
     NoteSettlement,
+    NoteUnnamedPayment,
     PutOnWatch,
     RaiseDispute,
     RecordPromise,
@@ -48,7 +51,13 @@ from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.evolve import evolve
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
-from arshield_dunning.domain.state import BillingContact, BuyerDunning, ContractTerms, Money
+from arshield_dunning.domain.state import (
+    BillingContact,
+    BuyerDunning,
+    ContractTerms,
+    InstalmentTerms,
+    Money,
+)
 from arshield_events import dunning as dunning_events
 from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
@@ -153,6 +162,10 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
             amount=Money(amount=e.amount.amount, currency=e.amount.currency),
             terms=terms,
             traceparent=issuing_trace(),
+            instalments=tuple(
+                InstalmentTerms(seq=p.seq, due_on=p.due_on, amount=p.amount.amount)
+                for p in e.instalments
+            ),
         ),
     )
 
@@ -202,6 +215,17 @@ def payment_received(event: CloudEvent[Any]) -> Commands:
     # Payments that name no invoice are applied by the ledger (oldest first); its
     # InvoiceBalanceChanged reaches us then. Dunning never re-implements that rule.
     e: erp.PaymentReceived = event.data
+    allocated = sum((a.amount.amount for a in e.allocations), Decimal(0))
+    if allocated < e.amount.amount:
+        # what it names no invoice for tells cash the ledger applied from cash on account
+        yield (
+            e.buyer_id,
+            NoteUnnamedPayment(
+                payment_id=e.payment_id,
+                amount=Money(amount=e.amount.amount - allocated, currency=e.amount.currency),
+                on=e.received_on,
+            ),
+        )
     if e.allocations:
         yield (
             e.buyer_id,
@@ -215,7 +239,15 @@ def payment_received(event: CloudEvent[Any]) -> Commands:
 
 def dispute_raised(event: CloudEvent[Any]) -> Commands:
     e: erp.DisputeRaised = event.data
-    yield e.buyer_id, RaiseDispute(dispute_id=e.dispute_id, invoice_id=e.invoice_id, on=e.raised_on)
+    yield (
+        e.buyer_id,
+        RaiseDispute(
+            dispute_id=e.dispute_id,
+            invoice_id=e.invoice_id,
+            on=e.raised_on,
+            amount=e.disputed_amount.amount,
+        ),
+    )
 
 
 def dispute_resolved(event: CloudEvent[Any]) -> Commands:
@@ -240,6 +272,18 @@ def invoice_balance_changed(event: CloudEvent[Any]) -> Commands:
             outstanding=e.outstanding.amount,
             status=str(e.status),
             on=e.changed_on,
+        ),
+    )
+
+
+def payment_unapplied(event: CloudEvent[Any]) -> Commands:
+    e: ledger.PaymentUnapplied = event.data
+    yield (
+        e.buyer_id,
+        NoteCashOnAccount(
+            payment_id=e.payment_id,
+            amount=Money(amount=e.unapplied.amount, currency=e.unapplied.currency),
+            on=e.received_on,
         ),
     )
 
@@ -301,6 +345,7 @@ def translations(*, source: str, watch_from_grade: int = 7) -> dict[type[Any], T
         erp.DisputeResolved: dispute_resolved,
         ledger.InvoiceBalanceChanged: invoice_balance_changed,
         ledger.InvoiceSettled: invoice_settled,
+        ledger.PaymentUnapplied: payment_unapplied,
         risk.BuyerDowngraded: downgraded,
         risk.BuyerUpgraded: upgraded,
         risk.RiskAlertRaised: risk_alert_raised,

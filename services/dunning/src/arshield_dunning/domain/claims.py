@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from arshield_dunning.domain.state import ContractTerms, Frozen, Reduction
+from arshield_dunning.domain.state import ContractTerms, DuePart, Frozen
 
 
 class Claim(Frozen):
@@ -31,11 +31,13 @@ class ClaimCalculator(Protocol):
         *,
         amount: Decimal,
         currency: str,
-        due_on: date,
+        issued_on: date | None,
         as_of: date,
         terms: ContractTerms | None,
-        reductions: tuple[Reduction, ...],
+        parts: tuple[DuePart, ...],
     ) -> Claim:
-        """Interest accrued from the day after `due_on` up to `as_of` on what remained unpaid
-        (each reduction lowers the principal from its date), plus the fixed compensation."""
+        """Interest accrued up to `as_of` on each part (instalment) from the day after its own due
+        date on what of it remained unpaid, plus the invoice's fixed compensation: the ledger's
+        `/interest` answer for the same invoice and day. `amount` is the whole invoice's (the UK
+        fixed sum's bands); `issued_on` stands in for an unknown signing date, as in the ledger."""
         ...

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.domain.policy import Policy, Segment
-from arshield_dunning.domain.state import BillingContact, ContractTerms, Money
+from arshield_dunning.domain.state import BillingContact, ContractTerms, InstalmentTerms, Money
 
 
 class DunningError(Exception):
@@ -51,6 +51,7 @@ class TrackInvoice:
     terms: ContractTerms | None = None
     traceparent: str | None = None
     """The trace the invoice's issue was consumed in (tracing metadata only)."""
+    instalments: tuple[InstalmentTerms, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,26 @@ class RaiseDispute:
     dispute_id: str
     invoice_id: str
     on: date
+    amount: Decimal | None = None
+    """The contested amount (None: the whole invoice)."""
+
+
+@dataclass(frozen=True)
+class NoteCashOnAccount:
+    """The ledger left cash on the buyer's account."""
+
+    payment_id: str
+    amount: Money
+    on: date
+
+
+@dataclass(frozen=True)
+class NoteUnnamedPayment:
+    """A payment that named no invoice (the ledger applies it)."""
+
+    payment_id: str
+    amount: Money
+    on: date
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,8 @@ Command = (
     | NoteLedgerBalance
     | NoteSettlement
     | RaiseDispute
+    | NoteCashOnAccount
+    | NoteUnnamedPayment
     | ResolveDispute
     | RecordPromise
     | StartBusinessDay

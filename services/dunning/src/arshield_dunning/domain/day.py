@@ -25,9 +25,10 @@ from arshield_dunning.domain.events import (
     PromiseEnded,
     Resumed,
     StatementIssued,
+    TimelineMoved,
 )
 from arshield_dunning.domain.evolve import Decision
-from arshield_dunning.domain.letters import Letter, LetterLine, letter_id
+from arshield_dunning.domain.letters import InstalmentLine, Letter, LetterLine, letter_id
 from arshield_dunning.domain.policy import (
     Action,
     EscalationStep,
@@ -52,6 +53,18 @@ def start_day(d: Decision, c: StartBusinessDay) -> None:
             continue
         if inv.evaluated_through is not None and inv.evaluated_through >= today:
             continue
+        if inv.timeline_moved:
+            assert inv.level_from is not None
+            assert inv.timeline_due_on is not None
+            d.add(
+                TimelineMoved(
+                    invoice_id=inv.invoice_id,
+                    due_on=inv.timeline_due_on,
+                    previous=inv.level_from,
+                    on=today,
+                )
+            )
+            inv = d.state.invoices[inv.invoice_id]
         taken = _fire_due_actions(d, inv, c, escalate_now=inv.invoice_id in broken)
         if taken is Action.AGENCY_HANDOVER:
             handed_over.append(d.state.invoices[inv.invoice_id])
@@ -107,15 +120,16 @@ def _fire_due_actions(
 ) -> Action | None:
     """Take the actions that came due for `inv` since it was last evaluated; return the
     escalation taken, if any."""
-    assert inv.due_on is not None
+    due_on = inv.timeline_due_on
+    assert due_on is not None
     today = c.on
     rules = c.policy.rules
     due = [
         p
-        for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on)
+        for p in plan(rules, due_on=due_on, delivered_on=inv.delivered_on)
         if p.on <= today and (inv.evaluated_through is None or p.on > inv.evaluated_through)
     ]
-    days_overdue = (today - inv.due_on).days
+    days_overdue = (today - due_on).days
 
     for p in due:
         if (
@@ -140,7 +154,7 @@ def _fire_due_actions(
     # policy or segment change that moved a step before the last evaluation must not skip it.
     levels = [
         p
-        for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on)
+        for p in plan(rules, due_on=due_on, delivered_on=inv.delivered_on)
         if p.level > inv.level and p.on <= today and not _held_back(p.action, inv, rules)
     ]
     step: EscalationStep | None = None
@@ -173,7 +187,7 @@ def _fire_due_actions(
 
 def _held_back(action: Action, inv: InvoiceDunning, rules: PolicyRules) -> bool:
     """A small balance is never handed to an agency (DOMAIN.md): it stays with the letters."""
-    return action is Action.AGENCY_HANDOVER and rules.too_small_for_agency(inv.outstanding)
+    return action is Action.AGENCY_HANDOVER and rules.too_small_for_agency(inv.pursued)
 
 
 def _no_handover_before_notice(
@@ -200,13 +214,14 @@ def _take(
     facts: dict[str, str],
 ) -> None:
     assert inv.amount is not None
-    assert inv.due_on is not None
+    due_on = inv.timeline_due_on
+    assert due_on is not None
     today = c.on
-    days_overdue = (today - inv.due_on).days
+    days_overdue = (today - due_on).days
     claim = None
     if days_overdue >= 1 and action is not Action.RECEIPT_CONFIRMATION:
         claim = _claim(inv, today, c.claims)
-    line = _line(inv, today, claim)
+    line = _line(inv, today, claim, pursued=True)
     letter = Letter(
         letter_id=letter_id(d.state.tenant_id, d.state.buyer_id, action, inv.invoice_id, today),
         kind=action,
@@ -220,16 +235,18 @@ def _take(
         pay_by=today + timedelta(days=c.policy.rules.formal_notice_pay_within_days)
         if action is Action.FORMAL_NOTICE
         else None,
+        on_account=d.state.on_account(inv.currency) if days_overdue >= 1 else ZERO,
     )
     all_facts = {
         "business_date": today.isoformat(),
-        "due_on": inv.due_on.isoformat(),
-        "outstanding": str(inv.outstanding),
+        "due_on": due_on.isoformat(),
+        "outstanding": str(inv.pursued),
         "currency": inv.currency,
         "days_overdue": str(days_overdue),
         "segment": d.state.effective_segment.value,
         "level_before": str(inv.level),
         **({"planned_on": planned_on.isoformat()} if planned_on else {}),
+        **({"disputed": str(inv.disputed)} if inv.disputed else {}),
         **facts,
     }
     d.add(
@@ -240,7 +257,7 @@ def _take(
             on=today,
             planned_on=planned_on,
             policy_version=c.policy.ref,
-            outstanding=Money(amount=inv.outstanding, currency=inv.currency),
+            outstanding=Money(amount=inv.pursued, currency=inv.currency),
             days_overdue=days_overdue,
             facts=all_facts,
             letter=letter,
@@ -250,29 +267,44 @@ def _take(
 
 
 def _claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
+    """The claim on what dunning pursues, per instalment, by the ledger's rules."""
     assert inv.amount is not None
-    assert inv.due_on is not None
     return claims.claim(
         amount=inv.amount.amount,
         currency=inv.currency,
-        due_on=inv.due_on,
+        issued_on=inv.issued_on,
         as_of=as_of,
         terms=inv.terms,
-        reductions=inv.principal_changes(),
+        parts=inv.parts(),
     )
 
 
-def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None) -> LetterLine:
+def _line(inv: InvoiceDunning, as_of: date, claim: Claim | None, *, pursued: bool) -> LetterLine:
+    """A letter's line for `inv`: what is pursued (an action's letter) or all that is owed (a
+    statement), the disputed part apart, and the overdue instalments by name."""
     assert inv.amount is not None
-    assert inv.due_on is not None
+    due_on = inv.timeline_due_on
+    assert due_on is not None
+    overdue = inv.overdue_parts(as_of) if inv.instalments else ()
     return LetterLine(
         invoice_id=inv.invoice_id,
         invoice_number=inv.invoice_number or inv.invoice_id,
         issued_on=inv.issued_on,
-        due_on=inv.due_on,
+        due_on=due_on,
         amount=inv.amount.amount,
-        outstanding=inv.outstanding,
-        days_overdue=(as_of - inv.due_on).days,
+        outstanding=inv.pursued if pursued else inv.outstanding,
+        disputed=inv.disputed,
+        instalments=tuple(
+            InstalmentLine(
+                seq=p.seq,
+                due_on=p.due_on,
+                amount=p.amount,
+                outstanding=p.outstanding,
+                days_overdue=(as_of - p.due_on).days,
+            )
+            for p in overdue
+        ),
+        days_overdue=(as_of - due_on).days,
         interest=claim.interest if claim else ZERO,
         compensation=claim.compensation if claim else ZERO,
         compensation_currency=claim.compensation_currency if claim else None,
@@ -333,7 +365,7 @@ def _open_cases(d: Decision, invoices: list[InvoiceDunning], c: StartBusinessDay
             CaseOpened(
                 case_id=case_id,
                 invoice_ids=ids,
-                amount=Money(amount=sum((i.outstanding for i in group), ZERO), currency=currency),
+                amount=Money(amount=sum((i.pursued for i in group), ZERO), currency=currency),
                 interest=sum((claim.interest for _, claim in claims), ZERO),
                 compensation=tuple(
                     Money(amount=amount, currency=cur)
@@ -378,11 +410,10 @@ def _issue_statements(d: Decision, rules: PolicyRules, c: StartBusinessDay) -> N
         lines = []
         overdue = ZERO
         for inv in group:
-            assert inv.due_on is not None
-            claim = _claim(inv, today, c.claims) if inv.due_on < today else None
-            lines.append(_line(inv, today, claim))
-            if inv.due_on < today:
-                overdue += inv.outstanding
+            late = inv.overdue_parts(today)
+            claim = _claim(inv, today, c.claims) if late else None
+            lines.append(_line(inv, today, claim, pursued=False))
+            overdue += sum((p.outstanding for p in late), ZERO)
         letter = Letter(
             letter_id=letter_id(
                 d.state.tenant_id, d.state.buyer_id, Action.STATEMENT, currency, today
@@ -395,6 +426,7 @@ def _issue_statements(d: Decision, rules: PolicyRules, c: StartBusinessDay) -> N
             currency=currency,
             lines=tuple(lines),
             policy_version=c.policy.ref,
+            on_account=d.state.on_account(currency),
         )
         d.add(
             StatementIssued(on=today, policy_version=c.policy.ref, letter=letter, overdue=overdue)
@@ -406,9 +438,13 @@ def next_wake(state: BuyerDunning, rules: PolicyRules) -> date | None:
     new fact can). Lets the tick handler skip buyers with nothing due."""
     candidates: list[date] = []
     for inv in state.invoices.values():
-        if not inv.is_open or inv.paused or inv.due_on is None:
+        due_on = inv.timeline_due_on
+        if not inv.is_open or inv.paused or due_on is None:
             continue
-        for p in plan(rules, due_on=inv.due_on, delivered_on=inv.delivered_on):
+        if inv.timeline_moved:  # the next instalment's timeline starts at the next tick
+            candidates.append(date.min)
+            continue
+        for p in plan(rules, due_on=due_on, delivered_on=inv.delivered_on):
             if _held_back(p.action, inv, rules):
                 continue
             if inv.evaluated_through is None or p.on > inv.evaluated_through:

@@ -18,8 +18,10 @@ from arshield_dunning.domain.commands import (
     Command,
     ConfirmDelivery,
     DunningError,
+    NoteCashOnAccount,
     NoteLedgerBalance,
     NoteSettlement,
+    NoteUnnamedPayment,
     PutOnWatch,
     RaiseDispute,
     RecordPromise,
@@ -32,6 +34,7 @@ from arshield_dunning.domain.commands import (
 from arshield_dunning.domain.day import start_day
 from arshield_dunning.domain.events import (
     BuyerProfiled,
+    CashOnAccountNoted,
     DeliveryNoted,
     DisputeClosed,
     DisputeOpened,
@@ -43,6 +46,7 @@ from arshield_dunning.domain.events import (
     Paused,
     PromiseRecorded,
     Resumed,
+    UnnamedPaymentNoted,
     WatchChanged,
 )
 from arshield_dunning.domain.evolve import Decision
@@ -133,20 +137,32 @@ def _raise_dispute(d: Decision, c: RaiseDispute) -> None:
     if c.dispute_id in inv.open_disputes:
         return
     was_paused = inv.paused
-    d.add(DisputeOpened(invoice_id=c.invoice_id, dispute_id=c.dispute_id, on=c.on))
-    if not was_paused and inv.closed is None:
+    d.add(DisputeOpened(invoice_id=c.invoice_id, dispute_id=c.dispute_id, on=c.on, amount=c.amount))
+    # a dispute of part of the invoice pauses only that part: the rest keeps its timeline
+    if not was_paused and inv.closed is None and d.state.invoice(c.invoice_id).paused:
         d.add(Paused(invoice_id=c.invoice_id, reason="dispute", reference_id=c.dispute_id, on=c.on))
+
+
+def _cash_on_account(d: Decision, c: NoteCashOnAccount) -> None:
+    if c.payment_id not in d.state.cash_on_account:
+        d.add(CashOnAccountNoted(payment_id=c.payment_id, amount=c.amount, on=c.on))
+
+
+def _unnamed_payment(d: Decision, c: NoteUnnamedPayment) -> None:
+    if c.payment_id not in d.state.unnamed_payments:
+        d.add(UnnamedPaymentNoted(payment_id=c.payment_id, amount=c.amount, on=c.on))
 
 
 def _resolve_dispute(d: Decision, c: ResolveDispute) -> None:
     inv = d.state.invoice(c.invoice_id)
     if c.dispute_id not in inv.open_disputes:
         return
+    was_paused = inv.paused
     d.add(
         DisputeClosed(invoice_id=c.invoice_id, dispute_id=c.dispute_id, outcome=c.outcome, on=c.on)
     )
     inv = d.state.invoice(c.invoice_id)
-    if not inv.paused and inv.closed is None:
+    if was_paused and not inv.paused and inv.closed is None:
         d.add(
             Resumed(
                 invoice_id=c.invoice_id,
@@ -239,6 +255,8 @@ _DECIDERS: dict[type, Callable[[Decision, object], None]] = {
     NoteLedgerBalance: _ledger_balance,  # type: ignore[dict-item]
     NoteSettlement: _settled,  # type: ignore[dict-item]
     RaiseDispute: _raise_dispute,  # type: ignore[dict-item]
+    NoteCashOnAccount: _cash_on_account,  # type: ignore[dict-item]
+    NoteUnnamedPayment: _unnamed_payment,  # type: ignore[dict-item]
     ResolveDispute: _resolve_dispute,  # type: ignore[dict-item]
     RecordPromise: _record_promise,  # type: ignore[dict-item]
     StartBusinessDay: start_day,  # type: ignore[dict-item]

@@ -17,6 +17,7 @@ from arshield_dunning.domain.state import (
     Closure,
     ContractTerms,
     Frozen,
+    InstalmentTerms,
     Money,
     Promise,
     Reduction,
@@ -48,6 +49,7 @@ class InvoiceTracked(Frozen):
     amount: Money
     terms: ContractTerms | None
     traceparent: str | None = None
+    instalments: tuple[InstalmentTerms, ...] = ()
 
 
 class InvoiceReduced(Frozen):
@@ -78,6 +80,24 @@ class InvoiceClosed(Frozen):
 class DisputeOpened(Frozen):
     invoice_id: str
     dispute_id: str
+    on: date
+    amount: Decimal | None = None
+    """The contested amount (None: the whole invoice)."""
+
+
+class CashOnAccountNoted(Frozen):
+    """The ledger left cash on the buyer's account (a payment or a credit note's surplus)."""
+
+    payment_id: str
+    amount: Money
+    on: date
+
+
+class UnnamedPaymentNoted(Frozen):
+    """A payment that named no invoice: the ledger applies it itself (oldest due first)."""
+
+    payment_id: str
+    amount: Money
     on: date
 
 
@@ -135,6 +155,17 @@ class InvoiceEvaluated(Frozen):
     through: date
 
 
+class TimelineMoved(Frozen):
+    """The instalments the invoice's levels were reached for are paid: its timeline starts again,
+    from level 0, at the next instalment still pursued (each instalment is escalated on its own
+    due date)."""
+
+    invoice_id: str
+    due_on: date
+    previous: date
+    on: date
+
+
 class StatementIssued(Frozen):
     on: date
     policy_version: str
@@ -186,8 +217,11 @@ DomainEvent = (
     | PromiseEnded
     | ActionTaken
     | InvoiceEvaluated
+    | TimelineMoved
     | StatementIssued
     | ControllerAssigned
     | CaseOpened
     | PolicyApplied
+    | CashOnAccountNoted
+    | UnnamedPaymentNoted
 )

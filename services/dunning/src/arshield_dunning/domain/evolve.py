@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from arshield_dunning.domain.events import (
     ActionTaken,
     BuyerProfiled,
     CaseOpened,
+    CashOnAccountNoted,
     ControllerAssigned,
     DeliveryNoted,
     DisputeClosed,
@@ -25,6 +27,8 @@ from arshield_dunning.domain.events import (
     PromiseRecorded,
     Resumed,
     StatementIssued,
+    TimelineMoved,
+    UnnamedPaymentNoted,
     WatchChanged,
 )
 from arshield_dunning.domain.state import BuyerDunning, DoneAction, InvoiceDunning, LedgerNote
@@ -108,13 +112,28 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
             return state
         case DisputeOpened():
             inv = state.invoice(event.invoice_id)
+            amounts = dict(inv.disputed_amounts)
+            if event.amount is not None:
+                amounts[event.dispute_id] = event.amount
             return _update_invoice(
-                state, event.invoice_id, open_disputes=(*inv.open_disputes, event.dispute_id)
+                state,
+                event.invoice_id,
+                open_disputes=(*inv.open_disputes, event.dispute_id),
+                disputed_amounts=amounts,
             )
         case DisputeClosed():
             inv = state.invoice(event.invoice_id)
             remaining = tuple(x for x in inv.open_disputes if x != event.dispute_id)
-            return _update_invoice(state, event.invoice_id, open_disputes=remaining)
+            amounts = {k: v for k, v in inv.disputed_amounts.items() if k != event.dispute_id}
+            return _update_invoice(
+                state, event.invoice_id, open_disputes=remaining, disputed_amounts=amounts
+            )
+        case CashOnAccountNoted():
+            cash = {**state.cash_on_account, event.payment_id: event.amount}
+            return state.model_copy(update={"cash_on_account": cash})
+        case UnnamedPaymentNoted():
+            paid = {**state.unnamed_payments, event.payment_id: event.amount}
+            return state.model_copy(update={"unnamed_payments": paid})
         case PromiseRecorded():
             promise = event.promise
             state = state.model_copy(
@@ -141,9 +160,18 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
                 policy_version=event.policy_version,
                 letter_id=event.letter.letter_id if event.letter else None,
             )
+            level_from = inv.level_from
+            if event.level > inv.level and "due_on" in event.facts:
+                level_from = date.fromisoformat(event.facts["due_on"])
             return _update_invoice(
-                state, event.invoice_id, done=(*inv.done, done), level=max(inv.level, event.level)
+                state,
+                event.invoice_id,
+                done=(*inv.done, done),
+                level=max(inv.level, event.level),
+                level_from=level_from,
             )
+        case TimelineMoved():
+            return _update_invoice(state, event.invoice_id, level=0, level_from=event.due_on)
         case InvoiceEvaluated():
             return _update_invoice(state, event.invoice_id, evaluated_through=event.through)
         case StatementIssued():

@@ -25,6 +25,16 @@ def letter_id(tenant_id: str, buyer_id: str, kind: Action, key: str, on: date) -
     return str(uuid.uuid5(_LETTER_NAMESPACE, f"{tenant_id}|{buyer_id}|{kind}|{key}|{on}"))
 
 
+class InstalmentLine(Frozen):
+    """An overdue instalment a letter names, with what of it is still pursued."""
+
+    seq: int
+    due_on: date
+    amount: Decimal
+    outstanding: Decimal
+    days_overdue: int
+
+
 class LetterLine(Frozen):
     invoice_id: str
     invoice_number: str
@@ -41,6 +51,10 @@ class LetterLine(Frozen):
     jurisdiction: str | None = None
     agreed_rate: bool = False
     annual_rate: Decimal | None = None
+    disputed: Decimal = Decimal(0)
+    """The contested part, not claimed while the dispute is open."""
+    instalments: tuple[InstalmentLine, ...] = ()
+    """The overdue instalments of an invoice paid in instalments."""
 
 
 class Letter(Frozen):
@@ -55,10 +69,17 @@ class Letter(Frozen):
     policy_version: str
     pay_by: date | None = None
     """A formal notice's payment deadline."""
+    on_account: Decimal = Decimal(0)
+    """The buyer's unallocated cash in the letter's currency, deducted from what it asks for."""
 
     @property
     def total_outstanding(self) -> Decimal:
         return sum((line.outstanding for line in self.lines), Decimal(0))
+
+    @property
+    def net_outstanding(self) -> Decimal:
+        """The outstanding total less the buyer's cash on account."""
+        return self.total_outstanding - self.on_account
 
     @property
     def total_interest(self) -> Decimal:
@@ -75,7 +96,7 @@ class Letter(Frozen):
     def grand_totals(self) -> dict[str, Decimal]:
         """Principal, interest and compensation together, per currency (a UK fixed sum on a
         non-GBP invoice is owed in GBP)."""
-        totals = {self.currency: self.total_outstanding + self.total_interest}
+        totals = {self.currency: self.net_outstanding + self.total_interest}
         for currency, amount in self.compensation_totals().items():
             totals[currency] = totals.get(currency, Decimal(0)) + amount
         return totals
@@ -92,6 +113,10 @@ def supported_language(language: str) -> str:
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
+        "instalment": "  instalment {seq} due {due}: {amount} outstanding, {days} days overdue",
+        "disputed": "  of which disputed, not claimed while the dispute is open: {amount}",
+        "total.on_account": "Less your payments on account: {amount}",
+        "total.net": "Balance after payments on account: {amount}",
         "greeting": "Dear {name},",
         "subject.receipt_confirmation": "Confirmation of receipt requested",
         "subject.reminder": "Payment reminder",
@@ -125,6 +150,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "closing": "Yours faithfully,\nAccounts Receivable",
     },
     "de": {
+        "instalment": "  Rate {seq} fällig am {due}: {amount} offen, {days} Tage überfällig",
+        "disputed": "  davon bestritten, während des Streits nicht gefordert: {amount}",
+        "total.on_account": "Abzüglich Ihrer nicht zugeordneten Zahlungen: {amount}",
+        "total.net": "Saldo nach Verrechnung: {amount}",
         "greeting": "Sehr geehrte Damen und Herren ({name}),",
         "subject.receipt_confirmation": "Bitte um Empfangsbestätigung",
         "subject.reminder": "Zahlungserinnerung",
@@ -162,6 +191,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "closing": "Mit freundlichen Grüßen\nDebitorenbuchhaltung",
     },
     "fr": {
+        "instalment": "  échéance {seq} du {due} : {amount} restant dû, {days} jours de retard",
+        "disputed": "  dont contesté, non réclamé pendant la contestation : {amount}",
+        "total.on_account": "Moins vos paiements non affectés : {amount}",
+        "total.net": "Solde après imputation : {amount}",
         "greeting": "Madame, Monsieur ({name}),",
         "subject.receipt_confirmation": "Demande de confirmation de réception",
         "subject.reminder": "Rappel d'échéance",
@@ -198,6 +231,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "closing": "Veuillez agréer nos salutations distinguées,\nService clients",
     },
     "zh": {
+        "instalment": "  第{seq}期，到期日{due}：未付{amount}，逾期{days}天",
+        "disputed": "  其中有争议金额（争议期间不主张）：{amount}",
+        "total.on_account": "减：贵方未分配的预付款项{amount}",
+        "total.net": "抵扣后余额：{amount}",
         "greeting": "尊敬的{name}：",
         "subject.receipt_confirmation": "收货确认请求",
         "subject.reminder": "付款提醒",
@@ -303,12 +340,34 @@ def render(letter: Letter) -> str:
                 ]
             )
         )
+        for part in line.instalments:
+            out.append(
+                text["instalment"].format(
+                    seq=part.seq,
+                    due=format_date(part.due_on, format="short", locale=locale),
+                    amount=_money(part.outstanding, letter.currency, locale),
+                    days=part.days_overdue,
+                )
+            )
+        if line.disputed:
+            out.append(
+                text["disputed"].format(amount=_money(line.disputed, letter.currency, locale))
+            )
     out.append("")
     out.append(
         text["total.outstanding"].format(
             amount=_money(letter.total_outstanding, letter.currency, locale)
         )
     )
+    if letter.on_account:
+        out.append(
+            text["total.on_account"].format(
+                amount=_money(letter.on_account, letter.currency, locale)
+            )
+        )
+        out.append(
+            text["total.net"].format(amount=_money(letter.net_outstanding, letter.currency, locale))
+        )
     if letter.total_interest:
         out.append(
             text["total.interest"].format(

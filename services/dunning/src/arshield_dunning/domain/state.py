@@ -51,6 +51,28 @@ class LedgerNote(Frozen):
     outstanding: Decimal
 
 
+class InstalmentTerms(Frozen):
+    """A part of the invoice that falls due on its own date (the ERP's instalment)."""
+
+    seq: int
+    due_on: date
+    amount: Decimal
+
+
+class DuePart(Frozen):
+    """One amount falling due on one date (an instalment, or the whole invoice as `seq` 0) and
+    what of it dunning pursues, end of day by day: each `balances` entry holds from its date."""
+
+    seq: int
+    due_on: date
+    amount: Decimal
+    balances: tuple[LedgerNote, ...]
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.balances[-1].outstanding if self.balances else self.amount
+
+
 class DoneAction(Frozen):
     action: Action
     level: int
@@ -76,6 +98,8 @@ class InvoiceDunning(Frozen):
     due_on: date | None = None
     amount: Money | None = None
     terms: ContractTerms | None = None
+    instalments: tuple[InstalmentTerms, ...] = ()
+    """The instalments the invoice falls due in (none: the whole amount on `due_on`)."""
     proof_of_delivery: str | None = None
     reductions: tuple[Reduction, ...] = ()
     ledger_outstanding: Decimal | None = None
@@ -84,10 +108,14 @@ class InvoiceDunning(Frozen):
     closed: Closure | None = None
     closed_on: date | None = None
     open_disputes: tuple[str, ...] = ()
+    disputed_amounts: dict[str, Decimal] = {}
+    """The amount each open dispute contests (a dispute not listed contests the whole invoice)."""
     promise_id: str | None = None
     evaluated_through: date | None = None
     """The last business day whose actions were considered (a paused invoice's stays behind)."""
     level: int = 0
+    level_from: date | None = None
+    """The due date the level was reached for (the timeline's, when it was reached)."""
     done: tuple[DoneAction, ...] = ()
     case_id: str | None = None
     traceparent: str | None = None
@@ -142,12 +170,105 @@ class InvoiceDunning(Frozen):
         return tuple(changes)
 
     @property
+    def disputed(self) -> Decimal:
+        """What open disputes contest, at most what is still owed."""
+        if any(d not in self.disputed_amounts for d in self.open_disputes):
+            return self.outstanding
+        contested = sum((self.disputed_amounts[d] for d in self.open_disputes), ZERO)
+        return min(contested, self.outstanding)
+
+    @property
+    def pursued(self) -> Decimal:
+        """What dunning asks for: the outstanding amount less its disputed part (DOMAIN.md: the
+        undisputed part of a partly disputed invoice keeps its timeline)."""
+        return self.outstanding - self.disputed
+
+    def parts(self) -> tuple[DuePart, ...]:
+        """The invoice's instalments (or the invoice as one part) with what dunning pursues of
+        each by date.
+
+        Every fall of the principal (`principal_changes`) settles the parts oldest due first, as
+        the ledger applies payments and credit notes, so each part's balances are the ledger's
+        debt for that instalment. The disputed amount is then set aside from the earliest parts
+        first (the reading that claims less), over the part's whole history: it is not claimed
+        while contested, interest included.
+        """
+        if self.amount is None or self.due_on is None:
+            return ()
+        terms = self.instalments or (
+            InstalmentTerms(seq=0, due_on=self.due_on, amount=self.amount.amount),
+        )
+        order = sorted(terms, key=lambda t: (t.due_on, t.seq))
+        start = min([self.issued_on or self.due_on, *(t.due_on for t in order)])
+        left = {t.seq: t.amount for t in order}
+        history: dict[int, list[LedgerNote]] = {
+            t.seq: [LedgerNote(on=start, outstanding=t.amount)] for t in order
+        }
+        for change in self.principal_changes():
+            on = max(change.on, start)
+            amount = change.amount
+            # a fall settles the oldest part first; a rise (a payment undone) restores the newest
+            for t in order if amount > 0 else reversed(order):
+                if amount == 0:
+                    break
+                room = left[t.seq] if amount > 0 else t.amount - left[t.seq]
+                take = min(abs(amount), room)
+                if take <= 0:
+                    continue
+                take = take if amount > 0 else -take
+                left[t.seq] -= take
+                amount -= take
+                notes = history[t.seq]
+                if notes[-1].on == on:
+                    notes.pop()
+                notes.append(LedgerNote(on=on, outstanding=left[t.seq]))
+        aside = self.disputed
+        parts = []
+        for t in order:
+            held = min(aside, left[t.seq])
+            aside -= held
+            balances = tuple(
+                LedgerNote(on=n.on, outstanding=max(n.outstanding - held, ZERO))
+                for n in history[t.seq]
+            )
+            parts.append(DuePart(seq=t.seq, due_on=t.due_on, amount=t.amount, balances=balances))
+        return tuple(parts)
+
+    @property
+    def timeline_due_on(self) -> date | None:
+        """The due date the timeline runs from: the earliest part still pursued (an instalment
+        overdue since 1 February is dunned from 1 February, not from the invoice's last due
+        date); the invoice's own due date once nothing is pursued."""
+        pursued = [p.due_on for p in self.parts() if p.outstanding > 0]
+        return min(pursued) if pursued else self.due_on
+
+    @property
+    def timeline_moved(self) -> bool:
+        """Whether the instalments the level was reached for are paid and a later one is now
+        pursued: its timeline then starts again from level 0."""
+        due_on = self.timeline_due_on
+        return (
+            bool(self.instalments)
+            and self.level > 0
+            and self.level_from is not None
+            and due_on is not None
+            and due_on > self.level_from
+        )
+
+    def overdue_parts(self, as_of: date) -> tuple[DuePart, ...]:
+        """The parts past due on `as_of` and still pursued."""
+        return tuple(p for p in self.parts() if p.due_on < as_of and p.outstanding > 0)
+
+    @property
     def is_open(self) -> bool:
         return self.known and self.closed is None
 
     @property
     def paused(self) -> bool:
-        return bool(self.open_disputes) or self.promise_id is not None
+        """A promise pauses the invoice; a dispute only when it contests all that is owed."""
+        if self.promise_id is not None:
+            return True
+        return bool(self.open_disputes) and self.pursued <= 0
 
     def has_done(self, action: Action, on: date | None = None) -> bool:
         return any(d.action is action and (on is None or d.on == on) for d in self.done)
@@ -188,6 +309,10 @@ class BuyerDunning(Frozen):
     promises: dict[str, Promise] = {}
     last_statement_on: date | None = None
     controller_assigned_on: date | None = None
+    cash_on_account: dict[str, Money] = {}
+    """Cash the ledger left on the buyer's account, by the payment (or credit note) it came from."""
+    unnamed_payments: dict[str, Money] = {}
+    """Payments that named no invoice, by id: the ledger applied them itself."""
     policy: Policy | None = None
     """The policy the last business day was decided under: the buyer's next wake-up is planned
     by it. None (or another segment's) means it is not known to be current: wake at the next
@@ -211,3 +336,33 @@ class BuyerDunning(Frozen):
         for inv in self.open_invoices():
             totals[inv.currency] = totals.get(inv.currency, ZERO) + inv.outstanding
         return totals
+
+    def on_account(self, currency: str) -> Decimal:
+        """The buyer's unallocated cash in `currency` (DOMAIN.md: netted in letters).
+
+        The ledger says which cash it left on account (`PaymentUnapplied`) but not when it later
+        applies it (a dispute rejected, a new invoice), so what was applied since is read from the
+        ledger's balances. Cash no fact assigns to an invoice (a payment's unnamed part, what a
+        payment or credit note gave an invoice beyond its amount) is either applied by the ledger,
+        which shows as an invoice the ledger holds lower than its named payments and credit notes
+        explain, or still on account: what is on account is that cash less those gaps, and never
+        more than the ledger said it left there. A pure function of the facts known, so it does
+        not depend on the order the ERP's and the ledger's facts arrived in.
+        """
+        left = sum(
+            (m.amount for m in self.cash_on_account.values() if m.currency == currency), ZERO
+        )
+        if left <= 0:
+            return ZERO
+        free = sum(
+            (m.amount for m in self.unnamed_payments.values() if m.currency == currency), ZERO
+        )
+        gaps = ZERO
+        for inv in self.invoices.values():
+            if inv.amount is None or inv.currency != currency or inv.closed is Closure.CANCELLED:
+                continue
+            named = inv.amount.amount - sum((r.amount for r in inv.reductions), ZERO)
+            free += max(-named, ZERO)
+            if inv.ledger_outstanding is not None:
+                gaps += max(max(named, ZERO) - inv.ledger_outstanding, ZERO)
+        return max(min(left, free - gaps), ZERO)

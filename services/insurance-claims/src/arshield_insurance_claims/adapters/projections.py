@@ -101,35 +101,42 @@ class LimitRequestsProjection:
     tables = (t.limit_requests.name,)
 
     async def apply(self, session: AsyncSession, changes: Sequence[InsuranceChange]) -> None:
+        rows, answered = [], []
         for change in changes:
             for e in change.events:
                 if isinstance(e, domain.LimitRequested):
                     r = e.request
-                    await _insert(
-                        session,
-                        t.limit_requests,
-                        [
-                            {
-                                "tenant_id": change.tenant_id,
-                                "request_id": r.request_id,
-                                "buyer_id": change.buyer_id,
-                                "policy_id": r.policy_id,
-                                "amount": r.amount,
-                                "currency": r.currency,
-                                "requested_on": r.requested_on,
-                            }
-                        ],
+                    rows.append(
+                        {
+                            "tenant_id": change.tenant_id,
+                            "request_id": r.request_id,
+                            "buyer_id": change.buyer_id,
+                            "policy_id": r.policy_id,
+                            "amount": r.amount,
+                            "currency": r.currency,
+                            "requested_on": r.requested_on,
+                        }
                     )
                 elif isinstance(e, domain.CoverRecorded) and e.record.request_id is not None:
-                    lr = t.limit_requests
-                    await session.execute(
-                        lr.update()
-                        .where(
-                            lr.c.tenant_id == change.tenant_id,
-                            lr.c.request_id == e.record.request_id,
-                        )
-                        .values(decision_id=e.record.decision_id)
+                    answered.append(
+                        {
+                            "k_tenant": change.tenant_id,
+                            "k_request": e.record.request_id,
+                            "v_decision": e.record.decision_id,
+                        }
                     )
+        await _insert(session, t.limit_requests, rows)
+        if answered:
+            lr = t.limit_requests
+            await session.execute(
+                lr.update()
+                .where(
+                    lr.c.tenant_id == sa.bindparam("k_tenant"),
+                    lr.c.request_id == sa.bindparam("k_request"),
+                )
+                .values(decision_id=sa.bindparam("v_decision")),
+                answered,
+            )
 
 
 class NotificationsProjection:
@@ -165,50 +172,62 @@ class ClaimsProjection:
     tables = (t.claims.name,)
 
     async def apply(self, session: AsyncSession, changes: Sequence[InsuranceChange]) -> None:
+        filed, settled = [], []
         for change in changes:
             for e in change.events:
                 if isinstance(e, domain.ClaimFiled):
                     c = e.claim
-                    await _insert(
-                        session,
-                        t.claims,
-                        [
-                            {
-                                "tenant_id": change.tenant_id,
-                                "claim_id": c.claim_id,
-                                "buyer_id": change.buyer_id,
-                                "policy_id": c.policy_id,
-                                "policy_version": c.policy_version,
-                                "ground": c.ground,
-                                "date_of_loss": c.date_of_loss,
-                                "filed_on": c.filed_on,
-                                "invoice_ids": list(c.invoice_ids),
-                                "insured_outstanding": c.insured_outstanding,
-                                "total_outstanding": c.total_outstanding,
-                                "cover": c.cover,
-                                "indemnity_percentage": c.indemnity_percentage,
-                                "claimed_indemnity": c.claimed_indemnity,
-                                "currency": c.currency,
-                                "evidence": [ev.model_dump(mode="json") for ev in c.evidence],
-                                "status": c.status,
-                                "indemnity_paid": c.indemnity_paid,
-                            }
-                        ],
+                    filed.append(
+                        {
+                            "tenant_id": change.tenant_id,
+                            "claim_id": c.claim_id,
+                            "buyer_id": change.buyer_id,
+                            "policy_id": c.policy_id,
+                            "policy_version": c.policy_version,
+                            "ground": c.ground,
+                            "date_of_loss": c.date_of_loss,
+                            "filed_on": c.filed_on,
+                            "invoice_ids": list(c.invoice_ids),
+                            "insured_outstanding": c.insured_outstanding,
+                            "total_outstanding": c.total_outstanding,
+                            "cover": c.cover,
+                            "indemnity_percentage": c.indemnity_percentage,
+                            "claimed_indemnity": c.claimed_indemnity,
+                            "currency": c.currency,
+                            "evidence": [ev.model_dump(mode="json") for ev in c.evidence],
+                            "status": c.status,
+                            "indemnity_paid": c.indemnity_paid,
+                        }
                     )
                 elif isinstance(e, domain.ClaimSettled):
-                    await session.execute(
-                        t.claims.update()
-                        .where(
-                            t.claims.c.tenant_id == change.tenant_id,
-                            t.claims.c.claim_id == e.claim_id,
-                        )
-                        .values(
-                            status=e.outcome,
-                            indemnity_paid=e.indemnity_paid,
-                            reason=e.reason,
-                            settled_on=e.settled_on,
-                        )
+                    settled.append(
+                        {
+                            "k_tenant": change.tenant_id,
+                            "k_claim": e.claim_id,
+                            "v_status": e.outcome,
+                            "v_paid": e.indemnity_paid,
+                            "v_reason": e.reason,
+                            "v_settled": e.settled_on,
+                        }
                     )
+        # a claim is filed before it is settled: in one batch, the insert goes first
+        await _insert(session, t.claims, filed)
+        if settled:
+            columns = t.claims.c
+            await session.execute(
+                t.claims.update()
+                .where(
+                    columns.tenant_id == sa.bindparam("k_tenant"),
+                    columns.claim_id == sa.bindparam("k_claim"),
+                )
+                .values(
+                    status=sa.bindparam("v_status"),
+                    indemnity_paid=sa.bindparam("v_paid"),
+                    reason=sa.bindparam("v_reason"),
+                    settled_on=sa.bindparam("v_settled"),
+                ),
+                settled,
+            )
 
 
 class RecoveriesProjection:
@@ -249,8 +268,15 @@ class DeadlineWorklistProjection:
         if not latest:
             return
         d = t.deadlines
-        for tenant, buyer in sorted(latest):
-            await session.execute(d.delete().where(d.c.tenant_id == tenant, d.c.buyer_id == buyer))
+        keys = sorted(latest)
+        await session.execute(
+            sa.text(
+                "DELETE FROM insurance_deadlines d USING unnest("
+                "CAST(:tenants AS text[]), CAST(:buyers AS text[])) AS k(tenant_id, buyer_id)"
+                " WHERE d.tenant_id = k.tenant_id AND d.buyer_id = k.buyer_id"
+            ),
+            {"tenants": [k[0] for k in keys], "buyers": [k[1] for k in keys]},
+        )
         rows = [
             {
                 "tenant_id": tenant,
@@ -260,6 +286,8 @@ class DeadlineWorklistProjection:
                 "invoice_id": item.invoice_id,
                 "done_on": item.done_on,
                 "policy_version": policy.ref,
+                "missed_on": item.missed_on,
+                "consequence": item.consequence,
             }
             for (tenant, buyer), (state, policy) in sorted(latest.items())
             for item in deadlines(state, policy)

@@ -3,6 +3,7 @@ and the bodies of the webhooks the insurer receives (the same public payloads)."
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,7 +20,14 @@ InsuranceChange = Change[BuyerInsurance, domain.DomainEvent]
 
 
 def money(amount: Decimal, currency: str) -> Money:
-    return Money(amount=amount, currency=currency)
+    return _money(str(amount), currency)
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(amount: str, currency: str) -> Money:
+    """Money is frozen and a book repeats its amounts (a tick maps thousands of them): each is
+    checked once. Keyed by the amount's exact text, so `3000` and `3000.00` stay apart."""
+    return Money(amount=Decimal(amount), currency=currency)
 
 
 def _change_kind(previous: Decimal | None, cover: Decimal) -> public.CoverChange:
@@ -88,6 +96,21 @@ def payload(state: BuyerInsurance, event: domain.DomainEvent) -> tuple[Payload, 
                     notified_on=n.notified_on,
                 ),
                 f"notification:{n.notification_id}",
+            )
+        case domain.DeadlineMissed(missed=m, policy_ref=ref):
+            return (
+                public.DeadlineMissed(
+                    insurance_policy_id=m.policy_id,
+                    buyer_id=buyer,
+                    deadline=m.kind,
+                    due_on=m.due_on,
+                    missed_on=m.missed_on,
+                    invoice_ids=m.invoice_ids,
+                    oldest_due_on=m.oldest_due_on,
+                    consequence=m.consequence,
+                    policy_version=ref,
+                ),
+                f"deadline-missed:{m.kind}:{m.due_on}",
             )
         case domain.ClaimFiled(claim=c):
             return (

@@ -136,6 +136,8 @@ deadlines = sa.Table(
     sa.Column("invoice_id", sa.Text),
     sa.Column("done_on", sa.Date),
     sa.Column("policy_version", sa.Text, nullable=False),
+    sa.Column("missed_on", sa.Date),
+    sa.Column("consequence", sa.Text),
     sa.Index("ix_insurance_deadlines_due", "tenant_id", "due_on"),
 )
 

@@ -61,6 +61,7 @@ async def exposure(
     assessed = assess(state, policy)
     outstanding = sum((a.outstanding for a in assessed if a.outstanding > 0), Decimal(0))
     insured = sum((a.insured_amount for a in assessed), Decimal(0))
+    disputed = sum((a.disputed for a in assessed if a.outstanding > 0), Decimal(0))
     return {
         "buyer_id": buyer_id,
         "policy_id": state.policy_id,
@@ -68,6 +69,7 @@ async def exposure(
         "outstanding": outstanding,
         "insured": insured,
         "uninsured": outstanding - insured,
+        "disputed": disputed,
         "stop_supply_on": state.stop_supply.required_on if state.stop_supply else None,
         "invoices": [
             {
@@ -76,6 +78,7 @@ async def exposure(
                 "insured": a.insured,
                 "reasons": list(a.reasons),
                 "cover_on_delivery": a.cover_on_delivery,
+                "disputed_amount": a.disputed,
                 "insured_amount": a.insured_amount,
                 "uninsured_amount": a.outstanding - a.insured_amount,
             }

@@ -49,7 +49,7 @@ from arshield_insurance_claims.domain.commands import (
     StartBusinessDay,
     TrackInvoice,
 )
-from arshield_insurance_claims.domain.day import wake_on
+from arshield_insurance_claims.domain.day import business_day_steps, wake_on
 from arshield_insurance_claims.domain.decide import decide
 from arshield_insurance_claims.domain.events import ClaimFiled, DomainEvent
 from arshield_insurance_claims.domain.evolve import evolve
@@ -75,14 +75,26 @@ class DayContext:
 
 
 class InsuranceDecider:
+    """The domain for the kernel. A business day evolves the state as it decides (a stop-supply or
+    a notification changes what is insured for the claim after it), so it hands the kernel the
+    state it reached (`decide_evolved`) rather than have each event evolved a second time."""
+
     def initial(self, tenant_id: str, buyer_id: str) -> BuyerInsurance:
         return BuyerInsurance(tenant_id=tenant_id, buyer_id=buyer_id)
 
     def decide(self, state: BuyerInsurance, command: Command) -> Sequence[DomainEvent]:
+        return self.decide_evolved(state, command)[0]
+
+    def decide_evolved(
+        self, state: BuyerInsurance, command: Command
+    ) -> tuple[list[DomainEvent], BuyerInsurance]:
         if not isinstance(command, StartBusinessDay):
-            return decide(state, command)
+            events = list(decide(state, command))
+            for event in events:
+                state = evolve(state, event)
+            return events, state
         try:
-            events = decide(state, command)
+            steps = business_day_steps(state, command)
         except Exception:
             # One buyer's failure must not cost every other buyer of the tenant its day.
             log.exception(
@@ -91,12 +103,13 @@ class InsuranceDecider:
                 state.tenant_id,
                 state.buyer_id,
             )
-            return []
+            return [], state
+        events = [event for event, _ in steps]
         if command.budget is not None:
             for event in events:
                 if isinstance(event, ClaimFiled):
                     command.budget.spend(event.claim.policy_id, event.claim.claimed_indemnity)
-        return events
+        return events, (steps[-1][1] if steps else state)
 
     def evolve(self, state: BuyerInsurance, event: DomainEvent) -> BuyerInsurance:
         return evolve(state, event)
@@ -169,12 +182,12 @@ def payment_received(event: CloudEvent[Any]) -> Commands:
 
 def dispute_raised(event: CloudEvent[Any]) -> Commands:
     e: erp.DisputeRaised = event.data
-    yield e.buyer_id, RaiseDispute(e.invoice_id)
+    yield e.buyer_id, RaiseDispute(e.invoice_id, e.dispute_id, e.disputed_amount.amount)
 
 
 def dispute_resolved(event: CloudEvent[Any]) -> Commands:
     e: erp.DisputeResolved = event.data
-    yield e.buyer_id, ResolveDispute(e.invoice_id)
+    yield e.buyer_id, ResolveDispute(e.invoice_id, e.dispute_id)
 
 
 def balance_changed(event: CloudEvent[Any]) -> Commands:

@@ -66,11 +66,15 @@ class NoteBalance:
 @dataclass(frozen=True)
 class RaiseDispute:
     invoice_id: str
+    dispute_id: str | None = None
+    amount: Decimal | None = None
+    """The disputed amount (None: the whole invoice)."""
 
 
 @dataclass(frozen=True)
 class ResolveDispute:
     invoice_id: str
+    dispute_id: str | None = None
 
 
 @dataclass(frozen=True)

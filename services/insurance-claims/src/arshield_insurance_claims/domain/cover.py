@@ -9,13 +9,18 @@ on only the insurer's decisions count.
 Each invoice is insured under the cover in force on its delivery date (the issue date when no
 delivery is recorded), up to that cover: walking the insured invoices in delivery order, each is
 insured for its outstanding amount within what that cover leaves after the invoices before it.
+Only what an open dispute contests is excluded: a partly disputed invoice stays insured for its
+undisputed part (DOMAIN.md), and that part counts toward the notification, the claim and the
+indemnity like any other insured amount.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance, CoverRecord, Invoice
@@ -25,16 +30,28 @@ def cover_in_force(
     covers: tuple[CoverRecord, ...], on: date, known_on: date | None = None
 ) -> CoverRecord | None:
     """The decision in force on `on` as known on `known_on` (None: everything known)."""
-    known = [c for c in covers if known_on is None or c.notified_on <= known_on]
-    insurer_decided = [c for c in known if c.decided_by == "insurer"]
-    if insurer_decided:
-        first_insurer = min(c.notified_on for c in insurer_decided)
-        # a discretionary limit lapses from the day the insurer decided
-        known = [c for c in known if c.decided_by == "insurer" or on < first_insurer]
-    in_force = [(c.effective_on, index, c) for index, c in enumerate(known) if c.effective_on <= on]
-    if not in_force:
-        return None
-    return max(in_force, key=lambda item: (item[0], item[1]))[2]
+    known = covers if known_on is None else [c for c in covers if c.notified_on <= known_on]
+    return _in_force(known, _first_insurer_decision(known), on)
+
+
+def _first_insurer_decision(known: Sequence[CoverRecord]) -> date | None:
+    """The day the insurer first decided on the buyer: a discretionary limit lapses from then."""
+    return min((c.notified_on for c in known if c.decided_by == "insurer"), default=None)
+
+
+def _in_force(
+    known: Sequence[CoverRecord], first_insurer: date | None, on: date
+) -> CoverRecord | None:
+    """Of `known` in the order recorded, the latest effective by `on` (of two effective the same
+    day, the one recorded last); a discretionary limit no longer counts once the insurer decided."""
+    lapsed = first_insurer is not None and on >= first_insurer
+    found: CoverRecord | None = None
+    for record in known:
+        if record.effective_on > on or (lapsed and record.decided_by != "insurer"):
+            continue
+        if found is None or record.effective_on >= found.effective_on:
+            found = record
+    return found
 
 
 def cover_amount(
@@ -44,9 +61,9 @@ def cover_amount(
     return Decimal(0) if record is None else record.amount
 
 
-@dataclass(frozen=True)
-class InvoiceInsurance:
-    """Whether an invoice is insured, why not, and for how much."""
+class InvoiceInsurance(NamedTuple):
+    """Whether an invoice is insured, why not, and for how much (a tuple: a tick builds one per
+    invoice of every due buyer, several times)."""
 
     invoice_id: str
     outstanding: Decimal
@@ -55,6 +72,8 @@ class InvoiceInsurance:
     cover_on_delivery: Decimal
     cover_decision: CoverRecord | None
     insured_amount: Decimal
+    disputed: Decimal = Decimal(0)
+    """The part of the outstanding an open dispute contests: never insured."""
 
 
 def why_not_insured(
@@ -80,8 +99,8 @@ def why_not_insured(
     stop = state.stop_supply
     if stop is not None and invoice.shipped_on >= stop.required_on:
         reasons.append("delivered_after_stop_supply")
-    if invoice.disputed:
-        reasons.append("disputed")
+    if invoice.disputed and invoice.undisputed <= 0:
+        reasons.append("disputed")  # a partly disputed invoice stays insured for the rest
     if invoice.forfeited and not ignore_forfeiture:
         reasons.append("late_notification")
     return tuple(reasons)
@@ -99,17 +118,22 @@ def assess(
         (i for i in state.invoices.values() if not i.cancelled),
         key=lambda i: (i.shipped_on, i.due_on, i.invoice_id),
     )
+    covers = (
+        state.covers if known_on is None else [c for c in state.covers if c.notified_on <= known_on]
+    )
+    first_insurer = _first_insurer_decision(covers)
     used = Decimal(0)
     out: list[InvoiceInsurance] = []
     for invoice in invoices:
-        cover = cover_in_force(state.covers, invoice.shipped_on, known_on)
+        cover = _in_force(covers, first_insurer, invoice.shipped_on)
         reasons = why_not_insured(
             state, invoice, policy, cover, ignore_forfeiture=ignore_forfeiture
         )
         limit = Decimal(0) if cover is None else cover.amount
         insured_amount = Decimal(0)
+        disputed = invoice.disputed_amount
         if not reasons:
-            insured_amount = max(Decimal(0), min(invoice.outstanding, limit - used))
+            insured_amount = max(Decimal(0), min(invoice.outstanding - disputed, limit - used))
             used += insured_amount
         out.append(
             InvoiceInsurance(
@@ -120,6 +144,7 @@ def assess(
                 cover_on_delivery=limit,
                 cover_decision=cover,
                 insured_amount=insured_amount,
+                disputed=disputed,
             )
         )
     return out

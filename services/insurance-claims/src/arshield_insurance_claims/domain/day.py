@@ -21,6 +21,7 @@ from arshield_insurance_claims.domain.claims import derived_id, file_claim
 from arshield_insurance_claims.domain.commands import StartBusinessDay
 from arshield_insurance_claims.domain.cover import assess, cover_in_force
 from arshield_insurance_claims.domain.events import (
+    DeadlineMissed,
     DomainEvent,
     InsolvencyLearned,
     OverdueNotified,
@@ -33,6 +34,7 @@ from arshield_insurance_claims.domain.state import (
     BuyerInsurance,
     CoverRecord,
     Invoice,
+    MissedDeadline,
     Notification,
     NotificationGround,
     StopReason,
@@ -56,13 +58,21 @@ def oldest_unpaid_insured(
 
 
 def business_day(state: BuyerInsurance, command: StartBusinessDay) -> list[DomainEvent]:
+    return [event for event, _ in business_day_steps(state, command)]
+
+
+def business_day_steps(
+    state: BuyerInsurance, command: StartBusinessDay
+) -> list[tuple[DomainEvent, BuyerInsurance]]:
+    """What the day decides, each event with the state it leaves (the engine evolves as it
+    decides: a stop-supply or a notification changes what is insured for the claim after it)."""
     day, policy = command.on, command.policy
-    out: list[DomainEvent] = []
+    out: list[tuple[DomainEvent, BuyerInsurance]] = []
 
     def take(event: DomainEvent) -> None:
         nonlocal state
-        out.append(event)
         state = evolve(state, event)
+        out.append((event, state))
 
     if state.policy != policy:
         take(PolicyApplied(policy))
@@ -107,6 +117,9 @@ def business_day(state: BuyerInsurance, command: StartBusinessDay) -> list[Domai
             notified = _notify(state, policy, day, "overdue", deadline)
             if notified is not None:
                 take(notified)
+    handover = policy.handover_deadline(oldest.due_on)
+    if day > handover and not _handed_over_by(state, handover) and not _missed(state, handover):
+        take(_missed_handover(state, policy, day, handover, oldest))
     end = policy.waiting_period_end(oldest.due_on)
     if day >= end:
         take(
@@ -120,6 +133,33 @@ def business_day(state: BuyerInsurance, command: StartBusinessDay) -> list[Domai
             )
         )
     return out
+
+
+def _handed_over_by(state: BuyerInsurance, deadline: date) -> bool:
+    """A collection case was handed to the agency (dunning's `CaseHandedToAgency`) in time."""
+    return state.handed_over_on is not None and state.handed_over_on <= deadline
+
+
+def _missed(state: BuyerInsurance, deadline: date) -> bool:
+    return any(m.kind == "collection_handover" and m.due_on == deadline for m in state.missed)
+
+
+def _missed_handover(
+    state: BuyerInsurance, policy: InsurancePolicy, day: date, deadline: date, oldest: Invoice
+) -> DeadlineMissed:
+    """The hand-over deadline passed without a case: the insurer may refuse the claim on the
+    invoices that were past due by then."""
+    invoices = tuple(i.invoice_id for i in state.open_invoices() if i.due_on < deadline)
+    missed = MissedDeadline(
+        kind="collection_handover",
+        due_on=deadline,
+        missed_on=day,
+        invoice_ids=invoices,
+        oldest_due_on=oldest.due_on,
+        consequence="claim_may_be_refused",
+        policy_id=policy.policy_id,
+    )
+    return DeadlineMissed(missed, policy.ref)
 
 
 def _withdrawal_in_force(state: BuyerInsurance, day: date) -> CoverRecord | None:
@@ -178,8 +218,9 @@ def wake_on(state: BuyerInsurance) -> date | None:
     """The next business date the buyer needs, planned under the policy its last day was decided
     under: at once after an insolvency or when no policy was applied yet (a new buyer, a policy
     rewritten: `ForgetPolicy`); else the next deadline of its oldest unpaid insured invoice (MEP
-    expiry until supplies are stopped and the overdue notified, then the end of the waiting
-    period). Nothing once a claim is filed or refused, or without cover."""
+    expiry until supplies are stopped and the overdue notified, the day after the collection
+    hand-over deadline unless a case was handed over by then, the end of the waiting period).
+    Nothing once a claim is filed or refused, or without cover."""
     if state.policy_id is None or state.claim is not None or state.claim_skipped is not None:
         return None
     if state.insolvent_on is not None:
@@ -206,6 +247,10 @@ def wake_on(state: BuyerInsurance) -> date | None:
         planned.append(max(policy.waiting_period_end(oldest.due_on), after_due))
         if state.stop_supply is None or not notified:
             planned.append(max(policy.mep_expiry(oldest.due_on), after_due))
+        handover = policy.handover_deadline(oldest.due_on)
+        if not _handed_over_by(state, handover) and not _missed(state, handover):
+            # the first day the hand-over deadline has passed
+            planned.append(max(handover + timedelta(days=1), after_due))
     return min(planned) if planned else None
 
 
@@ -217,6 +262,9 @@ class Deadline:
     due_on: date
     invoice_id: str | None
     done_on: date | None
+    missed_on: date | None = None
+    """The business day the deadline was found missed (`DeadlineMissed`)."""
+    consequence: str | None = None
 
     def status(self, today: date) -> str:
         """`done` (in time), `late` (met after its date), `missed` (passed) or `upcoming`."""
@@ -249,6 +297,10 @@ def deadlines(state: BuyerInsurance, policy: InsurancePolicy | None) -> list[Dea
         return out
     due = oldest.due_on
     notice = next((n for n in state.notifications if oldest.invoice_id in n.invoice_ids), None)
+    handover = policy.handover_deadline(due)
+    missed = next(
+        (m for m in state.missed if m.kind == "collection_handover" and m.due_on == handover), None
+    )
     stop = state.stop_supply
     claim = state.claim
     out += [
@@ -266,9 +318,11 @@ def deadlines(state: BuyerInsurance, policy: InsurancePolicy | None) -> list[Dea
         ),
         Deadline(
             "collection_handover",
-            policy.handover_deadline(due),
+            handover,
             oldest.invoice_id,
             state.handed_over_on,
+            missed.missed_on if missed else None,
+            missed.consequence if missed else None,
         ),
         Deadline(
             "claim",

@@ -65,6 +65,7 @@ def decide(state: BuyerInsurance, command: Command) -> Sequence[DomainEvent]:
                     update={
                         "outstanding": known.outstanding,
                         "disputed": known.disputed,
+                        "disputes": known.disputes,
                         "cancelled": known.cancelled,
                         "proof_of_delivery": known.proof_of_delivery,
                         "forfeited": known.forfeited,
@@ -97,10 +98,10 @@ def decide(state: BuyerInsurance, command: Command) -> Sequence[DomainEvent]:
             if status == "cancelled":
                 changes["cancelled"] = True
             return _change(state, invoice_id, **changes)
-        case RaiseDispute(invoice_id=invoice_id):
-            return _change(state, invoice_id, disputed=True)
-        case ResolveDispute(invoice_id=invoice_id):
-            return _change(state, invoice_id, disputed=False)
+        case RaiseDispute():
+            return _dispute(state, command)
+        case ResolveDispute():
+            return _resolve(state, command)
         case NoteInsolvency(insolvent_on=on):
             if state.insolvent_on is not None:
                 return []
@@ -132,6 +133,34 @@ def _change(state: BuyerInsurance, invoice_id: str, **changes: object) -> list[D
         return []
     changed = invoice.model_copy(update=changes)
     return [] if changed == invoice else [InvoiceChanged(changed)]
+
+
+def _dispute(state: BuyerInsurance, command: RaiseDispute) -> list[DomainEvent]:
+    """Only the disputed amount leaves the cover (DOMAIN.md): each open dispute is kept with its
+    amount; one without an amount (or id) contests the whole invoice."""
+    invoice = state.invoices.get(command.invoice_id)
+    if invoice is None:
+        return []
+    if command.dispute_id is None or command.amount is None:
+        return _change(state, command.invoice_id, disputed=True, disputes={})
+    if invoice.disputed and not invoice.disputes:
+        return []  # already wholly disputed
+    disputes = {**invoice.disputes, command.dispute_id: command.amount}
+    return _change(state, command.invoice_id, disputed=True, disputes=disputes)
+
+
+def _resolve(state: BuyerInsurance, command: ResolveDispute) -> list[DomainEvent]:
+    """A resolved dispute no longer contests its amount (an upheld one is corrected by its credit
+    note); the invoice is disputed while another dispute stays open."""
+    invoice = state.invoices.get(command.invoice_id)
+    if invoice is None:
+        return []
+    if command.dispute_id is None or command.dispute_id not in invoice.disputes:
+        if invoice.disputes and command.dispute_id is not None:
+            return []  # another dispute's resolution, not one of this invoice's open ones
+        return _change(state, command.invoice_id, disputed=False, disputes={})
+    disputes = {k: v for k, v in invoice.disputes.items() if k != command.dispute_id}
+    return _change(state, command.invoice_id, disputed=bool(disputes), disputes=disputes)
 
 
 def _payment(state: BuyerInsurance, command: ReceivePayment) -> list[DomainEvent]:

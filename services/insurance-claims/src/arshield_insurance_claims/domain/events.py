@@ -15,6 +15,7 @@ from arshield_insurance_claims.domain.state import (
     Evidence,
     Invoice,
     LimitRequest,
+    MissedDeadline,
     Notification,
     Recovery,
     StopSupply,
@@ -87,6 +88,12 @@ class OverdueNotified:
 
 
 @dataclass(frozen=True)
+class DeadlineMissed:
+    missed: MissedDeadline
+    policy_ref: str
+
+
+@dataclass(frozen=True)
 class ClaimFiled:
     claim: Claim
     insurer_id: str | None
@@ -125,6 +132,7 @@ DomainEvent = (
     | CoverRecorded
     | StopSupplyRequired
     | OverdueNotified
+    | DeadlineMissed
     | ClaimFiled
     | ClaimNotFiled
     | ClaimSettled

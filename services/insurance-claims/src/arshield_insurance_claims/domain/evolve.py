@@ -7,6 +7,7 @@ from arshield_insurance_claims.domain.events import (
     ClaimNotFiled,
     ClaimSettled,
     CoverRecorded,
+    DeadlineMissed,
     DomainEvent,
     EvidenceNoted,
     HandoverNoted,
@@ -66,6 +67,8 @@ def evolve(state: BuyerInsurance, event: DomainEvent) -> BuyerInsurance:
                     "invoices": invoices,
                 }
             )
+        case DeadlineMissed(missed=missed):
+            return state.model_copy(update={"missed": (*state.missed, missed)})
         case ClaimFiled(claim=claim):
             return state.model_copy(update={"claim": claim})
         case ClaimNotFiled(reason=reason):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from arshield_events.fields import BusinessDate
-from arshield_events.money import currency_info, round_to_minor_units
+from arshield_events.money import CurrencyCode, currency_info, round_to_minor_units
 
 
 class PolicyRules(BaseModel):
@@ -26,7 +26,7 @@ class PolicyRules(BaseModel):
         description="the insurer's webhook endpoint (`/v1/insurers`): where requests, "
         "notifications and claims are sent; none: nothing is sent",
     )
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     indemnity_percentage: Decimal = Field(default=Decimal(90), gt=0, le=100)
     discretionary_indemnity_percentage: Decimal = Field(default=Decimal(60), gt=0, le=100)
     max_credit_period_days: int = Field(default=120, ge=1, le=720)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidatorFunctionWrapHandler, WrapValidator
 
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 
@@ -35,6 +35,10 @@ class Invoice(BaseModel):
     due_on: date
     terms_days: int
     disputed: bool = False
+    """A dispute is open on the invoice."""
+    disputes: dict[str, Decimal] = {}
+    """The open disputes by id, each with the amount it disputes (a state written before amounts
+    were kept has `disputed` without them: the whole invoice is then disputed)."""
     cancelled: bool = False
     proof_of_delivery: str | None = None
     forfeited: bool = False
@@ -48,6 +52,20 @@ class Invoice(BaseModel):
     @property
     def is_open(self) -> bool:
         return not self.cancelled and self.outstanding > 0
+
+    @property
+    def disputed_amount(self) -> Decimal:
+        """What the open disputes contest of the outstanding: never more than it is."""
+        if not self.disputed:
+            return Decimal(0)
+        if not self.disputes:
+            return self.outstanding
+        return min(self.outstanding, sum(self.disputes.values(), Decimal(0)))
+
+    @property
+    def undisputed(self) -> Decimal:
+        """The outstanding no dispute contests: the part that stays insured."""
+        return self.outstanding - self.disputed_amount
 
 
 class CoverRecord(BaseModel):
@@ -150,6 +168,24 @@ class Recovery(BaseModel):
     received_on: date
 
 
+MissedKind = Literal["collection_handover"]
+MissedConsequence = Literal["claim_may_be_refused"]
+
+
+class MissedDeadline(BaseModel):
+    """A deadline of the policy that passed without what it asks for."""
+
+    model_config = Frozen
+
+    kind: MissedKind
+    due_on: date
+    missed_on: date
+    invoice_ids: tuple[str, ...]
+    oldest_due_on: date
+    consequence: MissedConsequence
+    policy_id: str
+
+
 StopReason = Literal["maximum_extension_period_expired", "cover_withdrawn", "insolvency"]
 
 
@@ -159,6 +195,32 @@ class StopSupply(BaseModel):
     required_on: date
     reason: StopReason
     invoice_id: str | None = None
+
+
+_POLICIES: dict[tuple[tuple[str, Any], ...], InsurancePolicy] = {}
+"""Policy versions already decoded from a stored state, by their JSON fields."""
+_POLICIES_KEPT = 64
+
+
+def _shared_policy(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Every buyer of a policy stores the same version: decode (and check) it once per process.
+
+    A tick decodes the state of every due buyer; each embeds the policy version it was last
+    decided under, and that version's validation would otherwise cost as much as the rest of the
+    state. The key is the stored fields themselves, so a different version is decoded afresh."""
+    if not isinstance(value, dict):
+        return handler(value)
+    try:
+        key = tuple(value.items())
+        known = _POLICIES.get(key)
+    except TypeError:  # an unhashable field: not a stored policy, let validation say why
+        return handler(value)
+    if known is None:
+        known = handler(value)
+        if len(_POLICIES) >= _POLICIES_KEPT:
+            _POLICIES.clear()
+        _POLICIES[key] = known
+    return known
 
 
 class BuyerInsurance(BaseModel):
@@ -179,7 +241,9 @@ class BuyerInsurance(BaseModel):
     recoveries: tuple[Recovery, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     handed_over_on: date | None = None
-    policy: InsurancePolicy | None = None
+    missed: tuple[MissedDeadline, ...] = ()
+    """The deadlines found missed (each raised once)."""
+    policy: Annotated[InsurancePolicy | None, WrapValidator(_shared_policy)] = None
     """The policy version the buyer's last business day was decided under."""
 
     @property

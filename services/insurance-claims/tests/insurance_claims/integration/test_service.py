@@ -21,9 +21,8 @@ from standardwebhooks.webhooks import Webhook
 
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
-from arshield_events.erp import InvoiceIssued, PaymentReceived
+from arshield_events.erp import DisputeRaised, InvoiceIssued, PaymentReceived
 from arshield_events.money import Money
-from arshield_events.registry import event_headers, serialize_event
 from arshield_events.risk import BuyerInsolvent
 from arshield_runtime.webhooks.signing import new_secret
 
@@ -132,7 +131,7 @@ class Flow:
 async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one_effect(
     stack: Any, service: Any, tenant: str, api_keys: dict[str, str], receiver_factory: Any
 ) -> None:
-    since = await stack.insurance_offsets()
+    since = await stack.offsets()
     flow = Flow(stack, service, tenant, api_keys)
     secret = new_secret()
     receiver = await receiver_factory(secret)
@@ -245,7 +244,7 @@ async def test_insolvency_is_notified_and_claimed_and_a_replayed_outcome_has_one
     assert settled["indemnity_paid"] == "7200.00"
 
     await flow.drained()
-    published = await stack.insurance_events(tenant, since)
+    published = await stack.events(tenant, since)
     names = sorted(type(e.data).__name__ for e in published)
     assert names == [
         "ClaimFiled",
@@ -275,7 +274,7 @@ SNAPSHOT = {
 async def test_a_rebuild_equals_live_including_after_a_policy_change(
     stack: Any, service: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
-    since = await stack.insurance_offsets()
+    since = await stack.offsets()
     flow = Flow(stack, service, tenant, api_keys)
     await flow.put_policy()
     await flow.days(D - days(70))
@@ -376,17 +375,19 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
     assert unknown.status_code == 422
     assert "insurer_id" in unknown.text
 
-    # the service's own events (its policies, its discretionary limit) are on the log it reads
-    records = await stack.insurance_records(tenant, since)
-    mine = stack.topic_map["arshield.insurance"]
-    for event, _, timestamp in records:
-        await stack.producer.send_and_wait(
-            mine,
-            value=serialize_event(event),
-            key=event.key.encode(),
-            headers=event_headers(event),
-            timestamp_ms=timestamp,
-        )
+    await rebuild(stack, service, tenant, since)
+    conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
+    try:
+        assert await snapshot() == live
+    finally:
+        await conn.close()
+    await flow.api.aclose()
+
+
+async def rebuild(stack: Any, service: Any, tenant: str, since: Any) -> None:
+    """Stop the service and rebuild its read models from the log."""
+    # the service's own events (its policies, its discretionary limit) are on the topic it reads
+    await stack.wait_consumed(service.group)
     service.stop()
     rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
         [sys.executable, "-m", "arshield_insurance_claims", "rebuild"],
@@ -397,6 +398,95 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
         check=False,
     )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+
+
+async def test_a_partly_disputed_invoice_and_a_missed_handover_live_and_rebuilt(
+    stack: Any, service: Any, tenant: str, api_keys: dict[str, str]
+) -> None:
+    """A 6,000 due D with 2,500 of it disputed on D+10, B 4,000 due D+30, under a discretionary
+    limit of 15,000: A stays insured for 3,500 and is the oldest insured invoice (stop-supply at
+    MEP expiry D+60); no case is handed to the agency by D+90, so D+91 raises DeadlineMissed."""
+    since = await stack.offsets()
+    flow = Flow(stack, service, tenant, api_keys)
+    await flow.put_policy()
+    await flow.days(D - days(70))
+    limit = await flow.api.post(
+        f"/v1/buyers/{BUYER}/discretionary-limit",
+        headers=flow.auth("write"),
+        json={"policy_id": "POL-1", "amount": {"amount": "15000.00", "currency": "EUR"}},
+    )
+    assert limit.status_code == 201, limit.text
+    await flow.drained()
+    await flow.publish(
+        fact(tenant, invoice("A", "6000.00", D), D - days(60)),
+        fact(tenant, invoice("B", "4000.00", D + days(30)), D - days(30)),
+        fact(
+            tenant,
+            DisputeRaised(
+                dispute_id="DSP-1",
+                invoice_id="A",
+                buyer_id=BUYER,
+                disputed_amount=Money.of("2500.00", "EUR"),
+                reason="short delivery",
+                raised_on=D + days(10),
+            ),
+            D + days(10),
+        ),
+    )
+    await flow.days(D + days(1), D + days(60), D + days(91))
+
+    read = flow.auth("read")
+    exposure = (await flow.api.get(f"/v1/buyers/{BUYER}/exposure", headers=read)).json()
+    assert (exposure["outstanding"], exposure["insured"], exposure["uninsured"]) == (
+        "10000.00",
+        "7500.00",
+        "2500.00",
+    )
+    assert exposure["disputed"] == "2500.00"
+    a, b = exposure["invoices"]
+    assert (a["invoice_id"], a["insured"], a["reasons"]) == ("A", True, [])
+    assert (a["disputed_amount"], a["insured_amount"], a["uninsured_amount"]) == (
+        "2500.00",
+        "3500.00",
+        "2500.00",
+    )
+    assert (b["invoice_id"], b["insured_amount"], b["uninsured_amount"]) == (
+        "B",
+        "4000.00",
+        "0.00",
+    )
+    published = await stack.events(tenant, since)
+    (stop,) = [e.data for e in published if e.type.endswith("StopSupplyRequired.v1")]
+    assert (stop.required_on, stop.oldest_unpaid_invoice_id) == (D + days(60), "A")
+    (missed,) = [e.data for e in published if e.type.endswith("DeadlineMissed.v1")]
+    assert (missed.deadline, missed.due_on, missed.missed_on) == (
+        "collection_handover",
+        D + days(90),
+        D + days(91),
+    )
+    assert missed.invoice_ids == ("A", "B")
+    assert missed.consequence == "claim_may_be_refused"
+    worklist = (
+        await flow.api.get("/v1/deadlines", headers=read, params={"open_only": "false"})
+    ).json()
+    (handover,) = [d for d in worklist["items"] if d["kind"] == "collection_handover"]
+    assert (handover["due_on"], handover["status"], handover["missed_on"]) == (
+        str(D + days(90)),
+        "missed",
+        str(D + days(91)),
+    )
+    assert handover["consequence"] == "claim_may_be_refused"
+
+    conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
+
+    async def snapshot() -> dict[str, list[Any]]:
+        return {name: [tuple(r) for r in await conn.fetch(q)] for name, q in SNAPSHOT.items()}
+
+    try:
+        live = await snapshot()
+    finally:
+        await conn.close()
+    await rebuild(stack, service, tenant, since)
     conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
     try:
         assert await snapshot() == live

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arshield_insurance_claims.domain.claims import share_recovery
-from arshield_insurance_claims.domain.cover import assess, cover_amount
-from arshield_insurance_claims.domain.state import Claim
+from arshield_insurance_claims.domain.cover import assess, cover_amount, cover_in_force
+from arshield_insurance_claims.domain.state import Claim, CoverRecord
 
 from .harness import Buyer, D, invoice
 
@@ -85,3 +85,50 @@ def test_a_recovery_is_shared_in_full_and_never_more_to_the_insurer_than_its_sha
         assert r.to_insurer == 0
     else:
         assert abs(r.to_insurer - recovered * indemnity / loss) <= Decimal("0.005")
+
+
+def reference_cover_in_force(
+    covers: tuple[CoverRecord, ...], on: date, known_on: date | None
+) -> CoverRecord | None:
+    """The bitemporal rule as first written (filter, lapse, then the latest by effective date and
+    order recorded): the one-pass `cover_in_force` must answer the same."""
+    known = [c for c in covers if known_on is None or c.notified_on <= known_on]
+    insurer_decided = [c for c in known if c.decided_by == "insurer"]
+    if insurer_decided:
+        first_insurer = min(c.notified_on for c in insurer_decided)
+        known = [c for c in known if c.decided_by == "insurer" or on < first_insurer]
+    in_force = [(c.effective_on, index, c) for index, c in enumerate(known) if c.effective_on <= on]
+    if not in_force:
+        return None
+    return max(in_force, key=lambda item: (item[0], item[1]))[2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    decisions=st.lists(
+        st.tuples(st.sampled_from(["insurer", "insured"]), amounts, offsets, offsets),
+        max_size=6,
+    ),
+    on=offsets,
+    known_on=st.none() | offsets,
+)
+def test_cover_in_force_answers_as_the_rule_reads(
+    decisions: list[tuple[str, Decimal, int, int]], on: int, known_on: int | None
+) -> None:
+    start = date(2025, 1, 1)
+    covers = tuple(
+        CoverRecord(
+            decision_id=f"d{n}",
+            decided_by="insurer" if by == "insurer" else "insured",
+            decision="full" if by == "insurer" else "discretionary",
+            amount=amount,
+            currency="EUR",
+            notified_on=start + timedelta(days=notified),
+            effective_on=start + timedelta(days=notified + later),
+            policy_id="POL-1",
+        )
+        for n, (by, amount, notified, later) in enumerate(decisions)
+    )
+    day = start + timedelta(days=on)
+    known = None if known_on is None else start + timedelta(days=known_on)
+    assert cover_in_force(covers, day, known) == reference_cover_in_force(covers, day, known)

@@ -21,8 +21,10 @@ from arshield_events.risk import BuyerInsolvent
 from arshield_insurance_claims.application.wiring import DayContext, InsuranceKernel, wiring
 from arshield_insurance_claims.domain.commands import AggregateBudget
 from arshield_insurance_claims.domain.state import BuyerInsurance
+from arshield_insurance_claims.settings import InsuranceClaimsSettings
 from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.statestore import InMemoryStateStore
+from arshield_runtime.testing import kernel_broker
 
 from .harness import D, policy
 
@@ -139,3 +141,22 @@ async def test_a_decision_read_back_is_restored_once_and_anothers_is_ignored() -
     foreign = await run_batch(k, [fact(cover_changed(), date(2025, 1, 2), "arshield/other")])
     assert again == foreign == []
     assert state(store) == before
+
+
+async def test_the_subscriber_hands_its_topics_facts_to_the_kernel() -> None:
+    """Through FastStream's TestKafkaBroker, on the topics the service subscribes to: its own
+    cover decision, the ERP's invoice, risk-monitor's insolvency and the clock's ticks reach the
+    wiring as they do from Kafka, and the same claim comes out."""
+    insolvent = BuyerInsolvent(buyer_id="B1", source="manual", insolvent_on=D + timedelta(days=5))
+    async with kernel_broker(
+        kernel(InMemoryStateStore()), InsuranceClaimsSettings().topics
+    ) as broker:
+        emitted = await broker.send(
+            fact(cover_changed(), date(2025, 1, 2), SOURCE, "cover-1"),
+            fact(issued("A", "6000.00", D), D - timedelta(days=60)),
+            tick(D + timedelta(days=1)),
+            fact(insolvent, D + timedelta(days=5), "arshield/risk-monitor"),
+            tick(D + timedelta(days=6)),
+        )
+    assert [e.id for e in emitted] == [e.id for e in await history(InMemoryStateStore())]
+    assert emitted[-1].data.claimed_indemnity == Money.of("5400.00", "EUR")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arshield_ledger.adapters.tables import anomalies, instalments, invoices, ledger_entries
 from arshield_ledger.domain.interest import TenantLaw
-from arshield_ledger.domain.reports import SALES_KINDS, EntryRow
+from arshield_ledger.domain.reports import SALES_KINDS, WRITTEN_OFF, EntryRow
 from arshield_runtime.db import business_dates
 from arshield_runtime.kernel import TENANT
 from arshield_runtime.statestore import PostgresStateStore
@@ -217,6 +217,8 @@ class PeriodTotals:
     opening: dict[str, Decimal]
     closing: dict[str, Decimal]
     closing_current: dict[str, Decimal]
+    written_off: dict[str, Decimal]
+    """Written off in the period (`reports.WRITTEN_OFF`), as a positive amount."""
 
 
 async def period_totals(
@@ -243,9 +245,16 @@ async def period_totals(
     if buyer_id is not None:
         sales_sql = sales_sql.where(E.buyer_id == buyer_id)
     sales = {r.currency: r.sales for r in await connection.execute(sales_sql.group_by(E.currency))}
+    written_sql = sa.select(E.currency, (-sa.func.sum(E.amount)).label("amount")).where(
+        E.tenant_id == tenant_id, E.kind == WRITTEN_OFF, E.effective_on.between(start, end)
+    )
+    if buyer_id is not None:
+        written_sql = written_sql.where(E.buyer_id == buyer_id)
+    rows = await connection.execute(written_sql.group_by(E.currency))
+    written_off = {r.currency: r.amount for r in rows}
     opening, _ = await receivables(date.fromordinal(start.toordinal() - 1))
     closing, current = await receivables(end)
-    return PeriodTotals(sales, opening, closing, current)
+    return PeriodTotals(sales, opening, closing, current, written_off)
 
 
 async def list_anomalies(

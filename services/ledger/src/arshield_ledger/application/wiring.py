@@ -8,7 +8,7 @@ announcement falls due).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,8 +16,6 @@ from pydantic import TypeAdapter
 
 from arshield_events import erp
 from arshield_events.envelope import CloudEvent
-from arshield_ledger.adapters.projections import PROJECTIONS
-from arshield_ledger.adapters.public_events import publish
 from arshield_ledger.domain.commands import (
     Allocation,
     CancelInvoice,
@@ -29,12 +27,13 @@ from arshield_ledger.domain.commands import (
     ReceivePayment,
     ResolveDispute,
     StartBusinessDay,
+    WriteOffInvoice,
 )
 from arshield_ledger.domain.decide import Refused, decide
 from arshield_ledger.domain.events import Event
 from arshield_ledger.domain.evolve import evolve
 from arshield_ledger.domain.state import BuyerLedger, fingerprint
-from arshield_runtime.kernel import Wiring
+from arshield_runtime.kernel import Change, Emit, Projection, Wiring
 
 Commands = Iterator[tuple[str, Command]]
 
@@ -119,6 +118,11 @@ def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
     yield data.buyer_id, CancelInvoice(data.invoice_id, data.cancelled_on, data.reason)
 
 
+def invoice_written_off(event: CloudEvent[Any]) -> Commands:
+    data: erp.InvoiceWrittenOff = event.data
+    yield data.buyer_id, WriteOffInvoice(data.invoice_id, data.written_off_on, data.reason)
+
+
 def dispute_raised(event: CloudEvent[Any]) -> Commands:
     data: erp.DisputeRaised = event.data
     amount = data.disputed_amount
@@ -149,7 +153,12 @@ STATE = TypeAdapter(BuyerLedger)
 """The state's codec (the kernel stores its JSON)."""
 
 
-def wiring() -> Wiring[BuyerLedger, Command, Event]:
+def wiring(
+    projections: Sequence[Projection[BuyerLedger, Event]] = (),
+    publish: Callable[[Change[BuyerLedger, Event]], Iterable[Emit]] = lambda change: (),
+) -> Wiring[BuyerLedger, Command, Event]:
+    """The kernel's wiring; the read models and the public mapping are adapters, which the
+    composition root (`bootstrap`) passes in: imports point inward."""
     return Wiring(
         decider=LedgerDecider(),
         state=STATE,
@@ -158,10 +167,11 @@ def wiring() -> Wiring[BuyerLedger, Command, Event]:
             erp.PaymentReceived: payment_received,
             erp.CreditNoteIssued: credit_note_issued,
             erp.InvoiceCancelled: invoice_cancelled,
+            erp.InvoiceWrittenOff: invoice_written_off,
             erp.DisputeRaised: dispute_raised,
             erp.DisputeResolved: dispute_resolved,
         },
-        projections=PROJECTIONS,
+        projections=projections,
         publish=publish,
         refusals=(Refused,),
     )

@@ -73,6 +73,14 @@ class CancelInvoice:
 
 
 @dataclass(frozen=True)
+class WriteOffInvoice:
+    invoice_id: str
+    written_off_on: date
+    reason: str
+    kind: Literal["write_off"] = "write_off"
+
+
+@dataclass(frozen=True)
 class RaiseDispute:
     dispute_id: str
     invoice_id: str
@@ -102,13 +110,15 @@ class StartBusinessDay:
 
 
 PendingFact = Annotated[
-    IssueCreditNote | CancelInvoice | RaiseDispute | ResolveDispute, Field(discriminator="kind")
+    IssueCreditNote | CancelInvoice | WriteOffInvoice | RaiseDispute | ResolveDispute,
+    Field(discriminator="kind"),
 ]
 Command = (
     IssueInvoice
     | ReceivePayment
     | IssueCreditNote
     | CancelInvoice
+    | WriteOffInvoice
     | RaiseDispute
     | ResolveDispute
     | StartBusinessDay

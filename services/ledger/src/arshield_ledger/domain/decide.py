@@ -17,6 +17,8 @@ Rules taken here (documented judgement calls, each recorded as an anomaly where 
 - A credit note may not exceed the invoice's amount less earlier credit notes; what exceeds the
   outstanding amount (the invoice was already paid) stays on the account as a credit.
 - Cancelling an invoice with cash applied releases that cash to the account.
+- Writing an invoice off (a bad debt) takes what is left unpaid out of the receivables; what was
+  paid stays paid. A payment naming it afterwards is a recovery, applied as unallocated cash.
 - Cash on account (unapplied payments, credit-note surpluses, released cash) never waits while an
   open, undisputed invoice in its currency could take it: every operation ends by applying it
   oldest due date first (an invoice arriving, a dispute resolved, a credit note leaving a surplus,
@@ -52,6 +54,7 @@ from arshield_ledger.domain.commands import (
     RaiseDispute,
     ReceivePayment,
     ResolveDispute,
+    WriteOffInvoice,
 )
 from arshield_ledger.domain.events import (
     Anomaly,
@@ -73,6 +76,7 @@ from arshield_ledger.domain.events import (
     InvoiceCredited,
     InvoiceRecorded,
     InvoiceSettled,
+    InvoiceWrittenOff,
     PaymentLeftUnapplied,
     ResolutionHeld,
 )
@@ -111,6 +115,8 @@ def work(state: BuyerLedger, command: Command) -> Account:
         account.issue_credit_note(command)
     elif isinstance(command, CancelInvoice):
         account.cancel_invoice(command)
+    elif isinstance(command, WriteOffInvoice):
+        account.write_off(command)
     elif isinstance(command, RaiseDispute):
         account.raise_dispute(command)
     elif isinstance(command, ResolveDispute):
@@ -162,6 +168,7 @@ class Invoice:
     signed_on: date | None = None
     creditor_is_sme: bool | None = None
     debtor_is_large_or_public: bool | None = None
+    written_off_on: date | None = None
 
     @property
     def parts(self) -> tuple[Instalment, ...]:
@@ -232,6 +239,7 @@ class Account:
                     signed_on=inv.signed_on,
                     creditor_is_sme=inv.creditor_is_sme,
                     debtor_is_large_or_public=inv.debtor_is_large_or_public,
+                    written_off_on=inv.written_off_on,
                 )
                 for i, inv in state.invoices.items()
             },
@@ -430,6 +438,8 @@ class Account:
                 self._credit(inv, fact)
             elif isinstance(fact, CancelInvoice):
                 self._cancel(inv, fact)
+            elif isinstance(fact, WriteOffInvoice):
+                self._write_off(inv, fact)
             elif isinstance(fact, RaiseDispute):
                 self._raise(inv, fact)
             else:
@@ -627,6 +637,16 @@ class Account:
                     "unallocated cash",
                 )
                 continue
+            if inv.written_off_on is not None:
+                self._anomaly(
+                    "payment_to_written_off_invoice",
+                    on,
+                    inv.invoice_id,
+                    fact.payment_id,
+                    f"{part.amount} named for {inv.invoice_id}, written off on "
+                    f"{inv.written_off_on}: a recovery, applied as unallocated cash",
+                )
+                continue
             used = self._reduce(inv, part.amount, on, "payment", fact.payment_id)
             if used < part.amount:
                 self._anomaly(
@@ -818,6 +838,46 @@ class Account:
         self.events.append(InvoiceCancelled(inv.invoice_id, on))
         self.touched.add(inv.invoice_id)
 
+    def write_off(self, fact: WriteOffInvoice) -> None:
+        inv = self.invoices.get(fact.invoice_id)
+        if inv is None:
+            self._defer(fact, fact.written_off_on)
+            return
+        before = self._watch(inv.invoice_id)
+        self._write_off(inv, fact)
+        self._close(before, fact.written_off_on)
+
+    def _write_off(self, inv: Invoice, fact: WriteOffInvoice) -> None:
+        """What is left unpaid leaves the receivables as a bad debt; what was paid stays paid."""
+        if inv.written_off_on is not None or inv.cancelled_on is not None:
+            return
+        on = max(fact.written_off_on, inv.issued_on)
+        if inv.outstanding <= 0:
+            self._anomaly(
+                "write_off_of_closed_invoice",
+                on,
+                inv.invoice_id,
+                inv.invoice_id,
+                f"nothing left to write off on a {inv.status} invoice: {fact.reason}",
+            )
+            return
+        for part in inv.instalments:
+            if part.outstanding > 0:
+                self._entry(
+                    inv.invoice_id,
+                    part.seq,
+                    inv.currency,
+                    on,
+                    "written_off",
+                    -part.outstanding,
+                    inv.invoice_id,
+                    fact.reason,
+                )
+            part.outstanding = ZERO
+        inv.written_off_on = on
+        self.events.append(InvoiceWrittenOff(inv.invoice_id, on))
+        self.touched.add(inv.invoice_id)
+
     def raise_dispute(self, fact: RaiseDispute) -> None:
         inv = self.invoices.get(fact.invoice_id)
         if inv is None:
@@ -978,6 +1038,8 @@ def _fact_date(fact: PendingFact) -> date:
         return fact.issued_on
     if isinstance(fact, CancelInvoice):
         return fact.cancelled_on
+    if isinstance(fact, WriteOffInvoice):
+        return fact.written_off_on
     if isinstance(fact, RaiseDispute):
         return fact.raised_on
     return fact.resolved_on

@@ -115,6 +115,12 @@ class InvoiceCancelled:
 
 
 @dataclass(frozen=True)
+class InvoiceWrittenOff:
+    invoice_id: str
+    written_off_on: date
+
+
+@dataclass(frozen=True)
 class DisputeOpened:
     invoice_id: str
     dispute_id: str
@@ -216,6 +222,7 @@ Event = (
     | DeferredFactsTaken
     | InvoiceCredited
     | InvoiceCancelled
+    | InvoiceWrittenOff
     | DisputeOpened
     | DisputeClosed
     | ResolutionHeld

@@ -28,6 +28,7 @@ from arshield_ledger.domain.events import (
     InvoiceCredited,
     InvoiceRecorded,
     InvoiceSettled,
+    InvoiceWrittenOff,
     PaymentLeftUnapplied,
     ResolutionHeld,
 )
@@ -40,7 +41,7 @@ from arshield_ledger.domain.state import (
     InvoiceState,
 )
 
-MOVES_INSTALMENT = ("payment", "unapplied_cash", "credit_note", "cancelled")
+MOVES_INSTALMENT = ("payment", "unapplied_cash", "credit_note", "cancelled", "written_off")
 """Entry kinds that move an instalment's outstanding amount (`issued` sets it at recording)."""
 PAYING = ("payment", "unapplied_cash")
 _CASH_KINDS: dict[str, CashKind] = {
@@ -93,6 +94,10 @@ def evolve(state: BuyerLedger, event: Event) -> BuyerLedger:
         return _invoice(
             state, inv, instalments=parts, cancelled_on=event.cancelled_on, settled_on=None
         )
+    if isinstance(event, InvoiceWrittenOff):
+        inv = state.invoices[event.invoice_id]
+        parts = tuple(p.model_copy(update={"outstanding": ZERO}) for p in inv.instalments)
+        return _invoice(state, inv, instalments=parts, written_off_on=event.written_off_on)
     if isinstance(event, DisputeOpened):
         inv = state.invoices[event.invoice_id]
         return _invoice(state, inv, disputes={**inv.disputes, event.dispute_id: event.amount})

@@ -11,9 +11,11 @@ Metrics (Credit Research Foundation), per currency, over a period [from, to] of 
 - DSO (the simple, countback-free variant) = receivables at `to` / credit sales x days;
 - best possible DSO = current (not past due) receivables at `to` / credit sales x days;
 - average days delinquent = DSO - best possible DSO;
-- CEI = (opening receivables + sales - closing receivables) /
+- CEI = (opening receivables + sales - closing receivables - written off) /
         (opening receivables + sales - closing current receivables) x 100,
-  opening receivables being those at the end of the day before `from`.
+  opening receivables being those at the end of the day before `from`; what was written off in
+  the period (bad debt) left the receivables without being collected, so it is not counted as
+  collected.
 A metric whose denominator is zero is None.
 """
 
@@ -34,6 +36,8 @@ SALES_KINDS = ("issued", "credit_note", "credit_note_on_account", "cancelled")
 (applied to the invoice, or their surplus kept on account: -) and cancellations (the invoice's
 amount less its credit notes: -). A cancellation's `payments_released` is not a sale."""
 PAYMENT_KINDS = ("payment", "unapplied_cash")
+WRITTEN_OFF = "written_off"
+"""Entry kind of a write-off: what was left unpaid leaves the receivables as a bad debt."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def invoice_as_of(
     by_seq: dict[int, Decimal] = dict.fromkeys(due_dates, ZERO)
     paid = credited = ZERO
     disputes: dict[str, None] = {}
-    cancelled = False
+    cancelled = written_off = False
     settled_on: date | None = None
     last_paid: dict[int, date] = {}
     for e in entries:
@@ -127,6 +131,8 @@ def invoice_as_of(
             credited -= e.amount
         elif e.kind == "cancelled":
             cancelled = True
+        elif e.kind == WRITTEN_OFF:
+            written_off = True
         elif e.kind == "dispute_raised":
             disputes[e.ref] = None
         elif e.kind == "dispute_resolved":
@@ -137,6 +143,8 @@ def invoice_as_of(
     if cancelled:
         status: InvoiceStatus = "cancelled"
         settled_on = None
+    elif written_off:
+        status = "written_off"
     elif outstanding <= 0:
         status = "paid" if paid > 0 else "credited"
     elif disputes:
@@ -227,6 +235,7 @@ class CollectionMetrics:
     opening_receivables: Decimal
     closing_receivables: Decimal
     closing_current: Decimal
+    written_off: Decimal
     dso: Decimal | None
     best_possible_dso: Decimal | None
     average_days_delinquent: Decimal | None
@@ -242,6 +251,7 @@ def collection_metrics(
     opening_receivables: Decimal,
     closing_receivables: Decimal,
     closing_current: Decimal,
+    written_off: Decimal = ZERO,
 ) -> CollectionMetrics:
     """CRF metrics from the period's totals (receivables are sums of positive outstanding).
 
@@ -256,7 +266,8 @@ def collection_metrics(
         add = dso - bpdso
     collectable = opening_receivables + credit_sales - closing_current
     if collectable > 0:
-        cei = _round((opening_receivables + credit_sales - closing_receivables) / collectable * 100)
+        collected = opening_receivables + credit_sales - closing_receivables - written_off
+        cei = _round(collected / collectable * 100)
     return CollectionMetrics(
         currency,
         days,
@@ -264,6 +275,7 @@ def collection_metrics(
         opening_receivables,
         closing_receivables,
         closing_current,
+        written_off,
         dso,
         bpdso,
         add,

@@ -70,6 +70,8 @@ class InvoiceLike(Protocol):
     @property
     def cancelled_on(self) -> date | None: ...
     @property
+    def written_off_on(self) -> date | None: ...
+    @property
     def settled_on(self) -> date | None: ...
     @property
     def status(self) -> InvoiceStatus: ...
@@ -110,6 +112,8 @@ def invoice_days_late(inv: InvoiceLike) -> int | None:
 def derive_status(inv: InvoiceLike) -> InvoiceStatus:
     if inv.cancelled_on is not None:
         return "cancelled"
+    if inv.written_off_on is not None:
+        return "written_off"
     if invoice_outstanding(inv) <= 0:
         return "paid" if inv.paid > 0 else "credited"
     if inv.disputes:
@@ -168,6 +172,7 @@ class InvoiceState(BaseModel):
     paid: Decimal = ZERO
     credited: Decimal = ZERO
     cancelled_on: date | None = None
+    written_off_on: date | None = None
     disputes: dict[str, Decimal] = {}
     settled_on: date | None = None
     status: InvoiceStatus = "open"

@@ -4,7 +4,6 @@ business-day tick wakes exactly the buyers with an overdue announcement due."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,10 +15,13 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import Payload, envelope
 from arshield_events.erp import InvoiceIssued, PaymentReceived
 from arshield_events.money import Money
+from arshield_ledger.adapters.public_events import publish
 from arshield_ledger.application.wiring import STATE, wiring
+from arshield_ledger.settings import LedgerSettings
 from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.messaging import Rejected
 from arshield_runtime.statestore import InMemoryStateStore
+from arshield_runtime.testing import kernel_broker
 
 pytestmark = pytest.mark.unit
 
@@ -79,7 +81,7 @@ class Recorder:
 
 def kernel_on(store: InMemoryStateStore, recorder: Recorder) -> Kernel[Any, Any, Any]:
     # The read models are the database's; a unit test records what they would be given.
-    return Kernel(dataclasses.replace(wiring(), projections=(recorder,)), store)
+    return Kernel(wiring((recorder,), publish), store)
 
 
 async def test_facts_and_ticks_through_the_kernel() -> None:
@@ -136,3 +138,25 @@ async def test_a_refused_fact_is_rejected_with_the_reason_and_changes_nothing() 
     with pytest.raises(Rejected, match="different content"):
         await run_batch(kernel, [fact(issued("i-1", "b-1", "101.00", date(2025, 1, 31)))])
     assert store.states == before
+
+
+async def test_the_ledgers_subscriber_hands_its_topics_facts_to_the_kernel() -> None:
+    """Through FastStream's TestKafkaBroker, on the topics the ledger subscribes to: facts on
+    `arshield.erp` and the clock's ticks reach the wiring as they do from Kafka."""
+    store = InMemoryStateStore()
+    kernel = kernel_on(store, Recorder())
+    async with kernel_broker(kernel, LedgerSettings().topics) as broker:
+        balances = await broker.send(
+            fact(issued("i-1", "b-1", "100.00", date(2025, 1, 31))),
+            fact(paid("p-1", "b-1", "40.00", date(2025, 1, 20), "i-1")),
+        )
+        overdue = await broker.send(tick(date(2025, 2, 1)))
+    assert [(e.data.invoice_id, e.data.outstanding.amount) for e in balances] == [
+        ("i-1", Decimal("100.00")),
+        ("i-1", Decimal("60.00")),
+    ]
+    assert [e.type for e in overdue] == [
+        "arshield.ledger.InvoiceBalanceChanged.v1",
+        "arshield.ledger.PaymentOverdue.v1",
+    ]
+    assert await store.business_date(None, "acme") == date(2025, 2, 1)

@@ -33,6 +33,7 @@ from arshield_credit_assessment.entrypoints.api.deps import (
     page_of,
 )
 from arshield_events.fields import Id, Text
+from arshield_events.money import CurrencyCode
 from arshield_runtime.http import Page, PathId, ProblemError, ReadPrincipal, WritePrincipal
 
 router = APIRouter()
@@ -40,7 +41,7 @@ router = APIRouter()
 
 class AmountIn(BaseModel):
     amount: Decimal = Field(gt=0, max_digits=19, decimal_places=4)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
 
 
 class CheckIn(BaseModel):

@@ -22,6 +22,7 @@ from arshield_credit_assessment.entrypoints.api.deps import (
     page_of,
 )
 from arshield_events.fields import CountryCode
+from arshield_events.money import CurrencyCode
 from arshield_runtime.http import AdminPrincipal, Page, ProblemError, ReadPrincipal
 from arshield_runtime.paging import bad_cursor
 
@@ -41,7 +42,7 @@ class BandIn(BaseModel):
 
 
 class CreditPolicyIn(BaseModel):
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     bands: list[BandIn] = Field(min_length=1, max_length=10)
     hold_overdue_days: int = Field(default=30, ge=0, le=3650)
     referral_tolerance_percent: Decimal = Field(default=Decimal(110), ge=100, le=1000)

@@ -68,6 +68,9 @@ class InvoiceInsuranceOut(BaseModel):
     insured: bool
     reasons: list[str]
     cover_on_delivery: Amount
+    disputed_amount: Amount = Field(
+        description="what open disputes contest: never insured (the rest of the invoice is)"
+    )
     insured_amount: Amount
     uninsured_amount: Amount
 
@@ -79,6 +82,7 @@ class ExposureOut(BaseModel):
     outstanding: Amount
     insured: Amount
     uninsured: Amount
+    disputed: Amount = Field(description="the part of the uninsured that open disputes contest")
     stop_supply_on: date | None
     invoices: list[InvoiceInsuranceOut]
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from arshield_insurance_claims.adapters import queries
 from arshield_insurance_claims.application import use_cases
@@ -25,6 +25,12 @@ class DeadlineOut(BaseModel):
     invoice_id: str | None
     done_on: date | None
     status: str
+    missed_on: date | None = Field(
+        default=None, description="the business day it was found missed (`DeadlineMissed`)"
+    )
+    consequence: str | None = Field(
+        default=None, description="what the miss costs, e.g. `claim_may_be_refused`"
+    )
     policy_version: str
     position: str
 
@@ -67,7 +73,8 @@ async def deadlines(
 ) -> Any:
     """Deadlines earliest first (stop-supply at MEP expiry, overdue notification, collection
     hand-over, claim; insolvency notification), each `upcoming`, `missed`, `done` or `late` as
-    of the tenant's business date."""
+    of the tenant's business date; a missed collection hand-over names the day it was found
+    missed and its consequence."""
     today = await use_cases.business_date(session, kernel, principal.tenant_id)
     rows = await queries.worklist(
         session,

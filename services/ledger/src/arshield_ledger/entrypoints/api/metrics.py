@@ -25,6 +25,7 @@ class Metrics(BaseModel):
     opening_receivables: Amount
     closing_receivables: Amount
     closing_current_receivables: Amount
+    written_off: Amount
     dso: str | None
     best_possible_dso: str | None
     average_days_delinquent: str | None
@@ -43,8 +44,8 @@ DSO_DEFINITION = (
     "CRF, countback-free, over net credit sales (issued less credit notes and cancellations in "
     "the period): DSO = receivables at period end / credit sales in the period x days; "
     "best possible DSO = current receivables at period end / credit sales x days; "
-    "ADD = DSO - best possible DSO; CEI = (opening receivables + sales - closing receivables) / "
-    "(opening receivables + sales - closing current receivables) x 100"
+    "ADD = DSO - best possible DSO; CEI = (opening receivables + sales - closing receivables - "
+    "written off) / (opening receivables + sales - closing current receivables) x 100"
 )
 
 
@@ -64,7 +65,7 @@ async def collection_metrics(
     )
     metrics = []
     zero = Decimal(0)
-    for currency in sorted(set(totals.credit_sales) | set(totals.opening) | set(totals.closing)):
+    for currency in sorted({*totals.credit_sales, *totals.opening, *totals.closing}):
         m = reports.collection_metrics(
             currency=currency,
             start=period_from,
@@ -73,6 +74,7 @@ async def collection_metrics(
             opening_receivables=totals.opening.get(currency, zero),
             closing_receivables=totals.closing.get(currency, zero),
             closing_current=totals.closing_current.get(currency, zero),
+            written_off=totals.written_off.get(currency, zero),
         )
         metrics.append(
             Metrics(
@@ -82,6 +84,7 @@ async def collection_metrics(
                 opening_receivables=money(m.opening_receivables, currency),
                 closing_receivables=money(m.closing_receivables, currency),
                 closing_current_receivables=money(m.closing_current, currency),
+                written_off=money(m.written_off, currency),
                 dso=text(m.dso),
                 best_possible_dso=text(m.best_possible_dso),
                 average_days_delinquent=text(m.average_days_delinquent),

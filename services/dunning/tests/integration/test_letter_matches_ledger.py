@@ -1,0 +1,218 @@
+"""One law, one figure (DOMAIN.md, Dunning): a letter's interest and compensation equal the ledger's
+`/interest` answer for the same invoice on the same day.
+
+Both sides run their production paths over the real Kafka and PostgreSQL: the ERP's facts go to
+the ledger's router (its consumer's batch processor, into its own database); the ledger's published
+facts are relayed from its outbox to the ledger topic dunning reads; dunning runs as its process
+and takes its business days from clock ticks; the ledger's answer comes from its HTTP route.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer
+
+from arshield_cli.clock import tick
+from arshield_events import topics
+from arshield_events.dunning import DunningLevelReached
+from arshield_events.envelope import CloudEvent, Payload, envelope
+from arshield_events.erp import BuyerRegistered, Instalment, InvoiceIssued, PaymentReceived
+from arshield_events.money import Money
+from arshield_events.registry import parse_event
+from arshield_ledger.bootstrap import bootstrap as ledger_bootstrap
+from arshield_ledger.entrypoints.api import router as ledger_router
+from arshield_ledger.settings import LedgerSettings
+from arshield_runtime.auth import create_api_key
+from arshield_runtime.consumer import BatchProcessor
+from arshield_runtime.db import create_engine, migrate, outbox
+from arshield_runtime.http import create_app
+from arshield_runtime.service import merged_by_time
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def ledger_database(postgres_admin_dsn: str) -> AsyncIterator[str]:
+    from arshield_cli.stack import postgres_url
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(postgres_admin_dsn)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    yield postgres_url(name)
+    connection = await asyncpg.connect(postgres_admin_dsn)
+    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await connection.close()
+
+
+def erp(tenant: str, data: Payload, on: date) -> CloudEvent[Any]:
+    return envelope(
+        data,
+        id=str(uuid.uuid4()),
+        source="erp/test",
+        subject="B1",
+        tenantid=tenant,
+        time=datetime.combine(on, datetime.min.time(), tzinfo=UTC),
+    )
+
+
+async def run_ledger(bootstrap: str, topic: str, database_url: str, settings: Any) -> None:
+    """Everything on `topic` through the ledger's own router, as its consumer hands it over."""
+    engine = create_engine(database_url)
+    processor = BatchProcessor(
+        engine, ledger_bootstrap(settings).router, service="ledger", source="arshield/ledger"
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        consumer.subscribe([topic])
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        partitions = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        async for records in merged_by_time(consumer, ends, 500):
+            await processor.process(records)
+    finally:
+        await consumer.stop()
+        await engine.dispose()
+
+
+async def ledger_published(database_url: str) -> list[CloudEvent[Any]]:
+    """The ledger's events waiting in its outbox (no relay runs here), in emission order."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa.select(outbox.c.value, outbox.c.topic).order_by(outbox.c.id)
+            )
+            return [parse_event(r.value) for r in rows if not r.topic.endswith(".dlq")]
+    finally:
+        await engine.dispose()
+
+
+async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_instalments(
+    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
+) -> None:
+    """3,000 EUR in instalments of 1,000 due 1 February, 1 March and 1 April 2024; 400 EUR paid on
+    10 February naming no invoice (the ledger applies it to instalment 1). EU Directive, 12.50 %.
+
+    First notice on 2 February: 1,000 x 12.50 % x 1/365 = 0.34 EUR.
+    Formal notice on 2 March: instalment 1 bears 1,000 for 2-10 February (9 days) and 600 for
+    11 February-2 March (21 days), instalment 2 1,000 for 1 day:
+    0.125 x (9,000 + 12,600 + 1,000)/365 = 7.7397 -> 7.74 EUR; 40 EUR compensation."""
+    since = await stack.offsets()
+    erp_topic = stack.topic_map[topics.ERP]
+    start = date(2024, 1, 1)
+    await stack.publish(
+        [
+            erp(
+                tenant,
+                BuyerRegistered(
+                    buyer_id="B1",
+                    legal_name="Voorbeeld BV",
+                    country="NL",
+                    segment="standard",
+                    preferred_language="en",
+                    registered_on=start,
+                ),
+                start,
+            ),
+            erp(
+                tenant,
+                InvoiceIssued(
+                    invoice_id="INV-1",
+                    invoice_number="INV-1",
+                    buyer_id="B1",
+                    issued_on=start,
+                    due_on=date(2024, 4, 1),
+                    amount=Money.of("3000.00", "EUR"),
+                    payment_terms_days=91,
+                    instalments=tuple(
+                        Instalment(
+                            seq=n, due_on=date(2024, n + 1, 1), amount=Money.of("1000.00", "EUR")
+                        )
+                        for n in (1, 2, 3)
+                    ),
+                ),
+                start,
+            ),
+            erp(
+                tenant,
+                PaymentReceived(
+                    payment_id="PAY-1",
+                    buyer_id="B1",
+                    amount=Money.of("400.00", "EUR"),
+                    received_on=date(2024, 2, 10),
+                ),
+                date(2024, 2, 10),
+            ),
+        ]
+    )
+    settings = LedgerSettings(
+        database_url=ledger_database,
+        kafka_bootstrap=kafka_bootstrap,
+        topics=[erp_topic],
+        consumer_group=f"ledger-test-{uuid.uuid4().hex[:8]}",
+        http_port=random.randint(20000, 40000),
+        environment="test",
+    )
+    await migrate(ledger_bootstrap(settings).migrations, ledger_database)
+    await run_ledger(kafka_bootstrap, erp_topic, ledger_database, settings)
+    await stack.publish(await ledger_published(ledger_database))
+    await stack.wait_consumed(dunning.group)
+    day = date(2024, 2, 1)  # the ticks that matter: from the day before the first notice
+    ticks = []
+    while day <= date(2024, 3, 2):
+        ticks.append(tick(tenant, day))
+        day += timedelta(days=1)
+    await stack.publish(ticks)
+    await stack.wait_consumed(dunning.group)
+
+    reached = {
+        e.data.level: e.data
+        for e in await stack.events(tenant, since)
+        if isinstance(e.data, DunningLevelReached)
+    }
+    first, formal = reached["first_overdue_notice"], reached["formal_notice"]
+    assert (first.reached_on, formal.reached_on) == (date(2024, 2, 2), date(2024, 3, 2))
+    assert first.late_interest.amount == Decimal("0.34")
+    assert (formal.late_interest.amount, formal.fixed_compensation.amount) == (
+        Decimal("7.74"),
+        Decimal("40"),
+    )
+    assert formal.claimed_principal.amount == Decimal("2600.00")
+
+    engine = create_engine(ledger_database)
+    try:
+        app = create_app(settings, engine, routers=[ledger_router])
+        app.state.reference_rates = ledger_bootstrap(settings).state["reference_rates"]
+        key = await create_api_key(engine, tenant_id=tenant, name="test", scopes=["read"])
+        headers = {"Authorization": f"Bearer {key}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as ledger:
+            for letter in (first, formal):
+                answer = await ledger.get(
+                    "/v1/invoices/INV-1/interest",
+                    params={"as_of": letter.reached_on.isoformat()},
+                    headers=headers,
+                )
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                assert Decimal(body["interest"]["amount"]) == letter.late_interest.amount
+                assert Decimal(body["compensation"]["amount"]) == (letter.fixed_compensation.amount)
+                assert body["compensation"]["currency"] == letter.fixed_compensation.currency
+    finally:
+        await engine.dispose()

@@ -1,0 +1,56 @@
+"""risk-monitor's Kafka wiring under FastStream's TestKafkaBroker, on the topics it subscribes to
+and with its own router (the insolvency notice's handler added to the kernel's): the ERP's facts,
+the external feed and the clock's ticks reach the service as they do from Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+
+from arshield_events.clock import BusinessDayStarted
+from arshield_events.erp import BuyerRegistered
+from arshield_events.external import InsolvencyNoticePublished
+from arshield_risk_monitor.application.wiring import router, wiring
+from arshield_risk_monitor.domain.scorecard import Scorecard
+from arshield_risk_monitor.settings import RiskMonitorSettings
+from arshield_runtime.kernel import Kernel
+from arshield_runtime.statestore import InMemoryStateStore
+from arshield_runtime.testing import kernel_broker
+
+pytestmark = pytest.mark.unit
+
+DAY = date(2026, 3, 2)
+
+
+async def test_an_insolvency_notice_on_the_external_feed_reaches_the_service(
+    scorecards: Mapping[str, Scorecard], ev: Any
+) -> None:
+    store = InMemoryStateStore()
+    base = wiring(scorecards, "test-1", source="arshield/risk-monitor", store=store)
+    kernel = Kernel(replace(base, projections=()), store)
+    registered = BuyerRegistered(
+        buyer_id="b1",
+        legal_name="Kern AG",
+        country="DE",
+        segment="standard",
+        preferred_language="de",
+        registered_on=DAY,
+    )
+    notice = InsolvencyNoticePublished(
+        buyer_id="b1",
+        published_on=DAY,
+        provider_id="court-register",
+        proceeding="proceedings_opened",
+        notice_ref="IN-1/26",
+    )
+    topics = RiskMonitorSettings().topics
+    async with kernel_broker(kernel, topics, router(kernel)) as broker:
+        await broker.send(ev(BusinessDayStarted(business_date=DAY), source="arshield/clock"))
+        await broker.send(ev(registered))
+        out = await broker.send(ev(notice, source="feeds/test"))
+    assert [e.type for e in out][:1] == ["arshield.risk.BuyerInsolvent.v1"]
+    assert out[0].data.insolvent_on == DAY
