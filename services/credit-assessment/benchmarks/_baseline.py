@@ -57,18 +57,26 @@ def compare(
     show: Callable[[str, dict[str, Any]], None],
     keys: Sequence[str],
 ) -> None:
-    """Measure this checkout, then `baseline` (if any), print both and their ratios."""
-    results = {"this checkout": run_inner(script, arguments, [])}
-    if baseline:
-        with tempfile.TemporaryDirectory(prefix="credit-bench-") as scratch:
-            results[f"baseline {baseline}"] = run_inner(
-                script, arguments, sources_of(baseline, Path(scratch))
-            )
-    for label, figures in results.items():
-        show(label, figures)
-    if baseline and len(results) == 2:
-        mine, theirs = results.values()
-        ratios = ", ".join(
-            f"{k} {mine[k] / theirs[k]:.2f}x" for k in keys if theirs.get(k) and k in mine
-        )
-        print(f"this checkout / baseline {baseline}: {ratios} (below 1 is better)")
+    """Measure this checkout and `baseline` (if any) in the order A B B A, print each's mean
+    figures and their ratios. The first measurement of a run is the slowest (a cold broker and
+    database), so one of each in a fixed order would favour whichever goes second."""
+    if not baseline:
+        show("this checkout", run_inner(script, arguments, []))
+        return
+    label = f"baseline {baseline}"
+    runs: dict[str, list[dict[str, Any]]] = {"this checkout": [], label: []}
+    with tempfile.TemporaryDirectory(prefix="credit-bench-") as scratch:
+        sources = {"this checkout": [], label: sources_of(baseline, Path(scratch))}
+        for name in ("this checkout", label, label, "this checkout"):
+            runs[name].append(run_inner(script, arguments, sources[name]))
+    means = {
+        name: {k: sum(r.get(k, 0) for r in measured) / len(measured) for k in measured[0]}
+        for name, measured in runs.items()
+    }
+    for name, figures in means.items():
+        show(f"{name} (mean of {len(runs[name])})", figures)
+    mine, theirs = means["this checkout"], means[label]
+    ratios = ", ".join(
+        f"{k} {mine[k] / theirs[k]:.2f}x" for k in keys if theirs.get(k) and k in mine
+    )
+    print(f"this checkout / {label}: {ratios} (below 1 is better)")
