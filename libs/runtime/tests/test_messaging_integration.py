@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from arshield_events.envelope import CloudEvent, envelope
 from arshield_events.erp import BuyerRegistered
 from arshield_events.registry import event_headers, serialize_event
+from arshield_runtime import db as db_module
 from arshield_runtime import outbox as outbox_store
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
@@ -361,6 +362,50 @@ async def outbox_rows(engine: AsyncEngine) -> int:
         return int(await connection.scalar(sa.text("SELECT count(*) FROM outbox")) or 0)
 
 
+async def test_an_append_without_a_transaction_waits_for_its_keys_writer_and_follows_it(
+    engine: AsyncEngine,
+) -> None:
+    """One statement takes the key's lock before drawing ids, so on a connection without an
+    explicit transaction an append still serialises behind an open writer of the same key, its
+    row gets the later id, and the rows and the relay's notification commit with it."""
+    first = outbox_record(registered("b-1", event_id="first"), topic="t")
+    second = outbox_record(registered("b-1", event_id="second"), topic="t")
+    async with engine.connect() as listening:
+        raw = await listening.get_raw_connection()
+        notified: asyncio.Queue[str] = asyncio.Queue()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.add_listener(
+            outbox_store.OUTBOX_CHANNEL, lambda *args: notified.put_nowait(args[2])
+        )
+        async with AsyncSession(engine) as writer, writer.begin():
+            await outbox_store.append(writer, [first])
+
+            statements: list[str] = []
+
+            async def append_alone() -> None:
+                async with engine.connect() as connection:
+                    alone = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    sa.event.listen(
+                        alone.sync_connection,
+                        "before_cursor_execute",
+                        lambda *args: statements.append(args[2]),
+                    )
+                    await outbox_store.append(alone, [second])
+
+            waiting = asyncio.create_task(append_alone())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # blocked on b-1's lock, no id drawn yet
+        await asyncio.wait_for(waiting, timeout=10)
+        await asyncio.wait_for(notified.get(), timeout=5)  # the writer's commit
+        await asyncio.wait_for(notified.get(), timeout=5)  # the lone statement's own
+    async with engine.connect() as connection:
+        rows = await connection.execute(sa.text("SELECT value FROM outbox ORDER BY id"))
+        ids = [json.loads(value)["id"] for (value,) in rows]
+    assert ids == ["first", "second"]
+    assert len(statements) == 1  # one round trip
+
+
 async def test_a_prepare_hook_runs_once_per_transaction_before_its_handlers(
     engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
 ) -> None:
@@ -497,3 +542,34 @@ async def test_the_relay_listens_again_after_its_connection_dropped(
         relaying.cancel()
         await asyncio.gather(relaying, return_exceptions=True)
         await producer.stop()
+
+
+async def test_a_pooled_connection_is_pinged_only_after_idling_and_replaced_if_dropped(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked out again at once: no ping (no extra round trips for a busy service). Idle past
+    the threshold and killed by the server meanwhile: pinged, found dead, replaced unseen."""
+    pings: list[object] = []
+    ping = db_module._ping
+    monkeypatch.setattr(db_module, "_ping", lambda c: (pings.append(c), ping(c)))
+    pooled = create_engine(fresh_database, pool_size=1, max_overflow=0, ping_after_idle_seconds=1.0)
+    try:
+        async with pooled.connect() as connection:
+            first = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
+        for _ in range(3):
+            async with pooled.connect() as connection:
+                assert await connection.scalar(sa.text("SELECT pg_backend_pid()")) == first
+        assert pings == []
+        async with pooled.connect() as connection:  # the same pooled connection, then idle
+            await connection.scalar(sa.text("SELECT 1"))
+        other = create_engine(fresh_database, pool_size=1)
+        async with other.connect() as killer:
+            await killer.scalar(sa.text("SELECT pg_terminate_backend(:p)"), {"p": first})
+        await other.dispose()
+        await asyncio.sleep(1.2)
+        async with pooled.connect() as connection:
+            replaced = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert len(pings) == 1
+        assert replaced != first
+    finally:
+        await pooled.dispose()

@@ -1,16 +1,20 @@
 """Credit-check benchmark: `POST /v1/credit-checks` at a fixed rate (default 200 requests/s for
-30 s) against the credit-assessment app started in-process on a loopback ephemeral port.
+30 s) against the credit-assessment app on a loopback ephemeral port, for this checkout and, in
+the same run, for a baseline git ref (`--baseline`, default `main`; '' for none).
 
     uv run python services/credit-assessment/benchmarks/credit_check.py [--rate 200] [--duration 30]
 
-It creates a fresh database on the local stack's PostgreSQL, seeds 100 buyers through the
-service's own kernel (registered, adopted the default policy, an open invoice each), creates a
-`write` key, then sends requests open-loop (each at its scheduled time, whatever the answers
-before it), so a slow answer cannot slow the load down and hide itself. Latency counts from the
-scheduled send; a request not answered within 10 s of the last send counts as an error. The app
-runs in this process on its own event loop (a thread), so the load generator does not delay it. Every request is answered from the service's own state: nothing calls another
-service. Targets (issue 13): p50 <= 5 ms, p99 <= 20 ms, zero errors. The client runs on the same
-machine and competes with the app for CPU, so the figures are a ceiling on latency.
+Each measurement creates a fresh database on the local stack's PostgreSQL, seeds 100 buyers
+through the service's own kernel (registered, adopted the default policy, an open invoice each),
+creates a `write` key, serves the app in a process of its own (uvicorn, as a service runs) and
+sends requests open-loop from another (each at its scheduled time, whatever the answers before
+it), so a slow answer cannot slow the load down and hide itself, and the load generator does not
+compete with the app for its interpreter. Latency counts from the scheduled send; a request not
+answered within 30 s of the last send counts as an error. Every request is answered from the
+service's own state: nothing calls another service. Targets (issue 13): p50 <= 5 ms, p99 <= 20
+ms, zero errors. The client still shares the machine (and its cores) with the app, PostgreSQL
+and whatever else runs there, so the figures are a ceiling on latency; compare them with the
+baseline's, measured under the same conditions.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import contextlib
 import json
 import socket
 import statistics
-import threading
+import sys
 import time
 import uuid
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -43,6 +48,9 @@ from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.http import create_app
 from arshield_runtime.messaging import BatchScope
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _baseline import compare
 
 TENANT = "bench"
 BUYERS = 100
@@ -113,7 +121,9 @@ def check_body(n: int) -> dict[str, Any]:
     }
 
 
-async def load(port: int, key: str, rate: float, seconds: float, connections: int) -> None:
+async def load(
+    port: int, key: str, rate: float, seconds: float, connections: int
+) -> dict[str, float]:
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     decisions: Counter[str] = Counter()
@@ -158,90 +168,129 @@ async def load(port: int, key: str, rate: float, seconds: float, connections: in
     answered = len(latencies)
     failed = sum(v for k, v in statuses.items() if k != "200") + sum(errors.values())
     failed += total - answered - sum(errors.values())
-    print(f"one request at a time: p50 {percentile(alone, 50) * 1000:.1f} ms")
+    return {
+        "requests": total,
+        "rate": rate,
+        "connections": connections,
+        "elapsed": elapsed,
+        "alone_p50": percentile(alone, 50) * 1000,
+        "p50": percentile(latencies, 50) * 1000 if latencies else float("nan"),
+        "p99": percentile(latencies, 99) * 1000 if latencies else float("nan"),
+        "max": max(latencies) * 1000 if latencies else float("nan"),
+        "answered": statuses.get("200", 0),
+        "errors": failed,
+        **{f"decided_{k}": v for k, v in decisions.items()},
+    }
+
+
+def show(label: str, f: dict[str, float]) -> None:
     print(
-        f"POST /v1/credit-checks: {total} requests at {rate:.0f}/s over {connections} connections,"
-        f" all answered in {elapsed:.1f} s"
+        f"{label}: POST /v1/credit-checks, {f['requests']:.0f} requests at {f['rate']:.0f}/s over"
+        f" {f['connections']:.0f} connections, all answered in {f['elapsed']:.1f} s"
     )
-    if latencies:
-        print(
-            f"  p50 {percentile(latencies, 50) * 1000:.1f} ms   p99 "
-            f"{percentile(latencies, 99) * 1000:.1f} ms   max {max(latencies) * 1000:.1f} ms"
-            " (from each request's scheduled send)"
-        )
-    print(f"  answered 200: {statuses.get('200', 0)}; errors: {failed} {dict(errors)}")
-    print(f"  decisions: {dict(decisions)}")
+    print(
+        f"  p50 {f['p50']:.1f} ms   p99 {f['p99']:.1f} ms   max {f['max']:.1f} ms (from each"
+        f" request's scheduled send); one request at a time: p50 {f['alone_p50']:.1f} ms"
+    )
+    decided = {k.removeprefix("decided_"): int(v) for k, v in f.items() if k.startswith("decided")}
+    print(f"  answered 200: {f['answered']:.0f}; errors: {f['errors']:.0f}; decisions: {decided}")
 
 
-def serve(settings: CreditSettings, definition: Any, ready: threading.Event) -> uvicorn.Server:
-    """The app in-process, on its own event loop in a thread (the load generator's work does not
-    delay the server's loop; they still share the interpreter and the machine)."""
+def serve(settings_json: str) -> None:
+    """The app as a service serves it: uvicorn on its own event loop, in this process alone."""
+    settings = CreditSettings(**json.loads(settings_json))
+    definition = bootstrap(settings)
     config = uvicorn.Config(
         "", host="127.0.0.1", port=settings.http_port, log_level="warning", access_log=False
     )
     server = uvicorn.Server(config)
 
     async def run() -> None:
-        engine = create_engine(settings.database_url, pool_size=10, max_overflow=5)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
         app = create_app(settings, engine, routers=[router])
         for attribute, value in definition.state.items():
             setattr(app.state, attribute, value)
         config.app = app
-        watcher = asyncio.create_task(_announce(server, ready))
         try:
             await server.serve()
         finally:
-            watcher.cancel()
             await engine.dispose()
 
-    threading.Thread(target=lambda: asyncio.run(run()), daemon=True).start()
-    return server
+    asyncio.run(run())
 
 
-async def _announce(server: uvicorn.Server, ready: threading.Event) -> None:
-    while not server.started:
-        await asyncio.sleep(0.02)
-    ready.set()
+async def wait_until_listening(port: int, server: asyncio.subprocess.Process) -> None:
+    for _ in range(600):
+        if server.returncode is not None:
+            raise RuntimeError("the app exited before it listened")
+        with contextlib.suppress(OSError):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the app did not listen within 30 s")
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rate", type=float, default=200)
-    parser.add_argument("--duration", type=float, default=30)
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
+async def measure(rate: float, duration: float, connections: int) -> dict[str, float]:
     name = f"bench_credit_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(postgres_dsn("postgres"))
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    settings = CreditSettings(
-        database_url=postgres_url(name),
-        http_port=free_port(),
-        environment="test",
-        rate_limit_per_second=100_000,
-        rate_limit_burst=100_000,
-    )
-    definition = bootstrap(settings)
+    port = free_port()
+    settings: dict[str, object] = {
+        "database_url": postgres_url(name),
+        "http_port": port,
+        "environment": "test",
+        "rate_limit_per_second": 100_000,
+        "rate_limit_burst": 100_000,
+    }
+    definition = bootstrap(CreditSettings(**settings))
     server = None
     try:
-        await migrate(definition.migrations, settings.database_url)
-        engine = create_engine(settings.database_url, pool_size=2)
+        await migrate(definition.migrations, postgres_url(name))
+        engine = create_engine(postgres_url(name), pool_size=2)
         await seed(definition, engine)
         key = await create_api_key(engine, tenant_id=TENANT, name="bench", scopes=["write"])
         await engine.dispose()
-        ready = threading.Event()
-        server = serve(settings, definition, ready)
-        await asyncio.to_thread(ready.wait, 30)
-        await load(settings.http_port, key, args.rate, args.duration, args.connections)
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve", json.dumps(settings)
+        )
+        await wait_until_listening(port, server)
+        return await load(port, key, rate, duration, connections)
     finally:
         if server is not None:
-            server.should_exit = True
-            await asyncio.sleep(0.5)
+            server.terminate()
+            await asyncio.wait_for(server.wait(), 10)
         with contextlib.suppress(Exception):
             admin = await asyncpg.connect(postgres_dsn("postgres"))
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--duration", type=float, default=30)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--baseline", default="main", help="git ref to measure too ('' for none)")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+    elif args.inner:
+        figures = asyncio.run(measure(args.rate, args.duration, args.connections))
+        print(json.dumps(figures))
+    else:
+        arguments = ["--rate", str(args.rate), "--duration", str(args.duration)]
+        arguments += ["--connections", str(args.connections)]
+        compare(__file__, arguments, args.baseline, show, ("p50", "p99", "max", "alone_p50"))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
 from arshield_events.registry import event_headers, serialize_event
@@ -156,7 +156,9 @@ class RequestEmitter:
         self.records.append(outbox_record(event, traceparent=traceparent))
         return event
 
-    async def flush(self, session: AsyncSession, wake: Callable[[], None] | None = None) -> None:
+    async def flush(
+        self, session: AsyncSession | AsyncConnection, wake: Callable[[], None] | None = None
+    ) -> None:
         await append_to_outbox(session, self.records)
         if wake is not None and self.records:
             wake()

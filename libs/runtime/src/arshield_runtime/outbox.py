@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from arshield_runtime.db import BulkInsert, outbox
+from arshield_runtime.db import outbox
 from arshield_runtime.notify import OUTBOX_CHANNEL, Listener
 from arshield_runtime.retry import until_it_works
 from arshield_runtime.telemetry import OUTBOX_AGE, OUTBOX_BACKLOG, OUTBOX_PUBLISHED
@@ -61,27 +61,41 @@ def key_lock_id(key: str) -> int:
     return zlib.crc32(key.encode()) - (1 << 31)
 
 
-# The keys' locks and the relay's notification (sent by PostgreSQL on commit), in one round trip.
-_LOCK_KEYS_AND_NOTIFY = sa.text(
-    "SELECT pg_notify(:channel, '') FROM (SELECT count(pg_advisory_xact_lock(k)) "
-    "FROM unnest(CAST(:ids AS bigint[])) AS k) AS locks"
+# The keys' locks, the relay's notification (sent by PostgreSQL on commit) and the rows, in one
+# statement and one round trip. The locks are an aggregate every inserted row joins, so each is
+# held before the first identity value is drawn (ids are drawn in the order of the rows, after the
+# sort); one statement is also atomic on a connection without an explicit transaction (its
+# implicit transaction holds the locks until the rows are committed).
+_APPEND = sa.text(
+    "INSERT INTO outbox (topic, key, value, headers) "
+    "SELECT u.topic, u.key, u.value, CAST(u.headers AS jsonb) FROM "
+    "(SELECT pg_notify(:channel, '') FROM (SELECT count(pg_advisory_xact_lock(k)) "
+    "FROM unnest(CAST(:ids AS bigint[])) AS k) AS held) AS locks, "
+    "unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:vals AS bytea[]), "
+    "CAST(:headers AS text[])) WITH ORDINALITY AS u(topic, key, value, headers, ordinality) "
+    "ORDER BY u.ordinality"
 ).bindparams(channel=OUTBOX_CHANNEL)
-_INSERT = BulkInsert(outbox, ("topic", "key", "value", "headers"))
 _DELETE = sa.text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")  # one SQL text
 
 
 async def append(
     connection: AsyncSession | AsyncConnection, records: Sequence[OutboxRecord]
 ) -> None:
-    """Write records to the outbox inside the caller's transaction, keys locked in sorted order
-    (ids are drawn in the order of `records`); the relays listening on the database are notified
+    """Write records to the outbox in one statement, inside the caller's transaction (or, on a
+    connection without one, as its own), keys locked in sorted order (ids are drawn in the order
+    of `records`); the relays listening on the database are notified
     when the transaction commits, and this process's relays right after (a session's commit)."""
     if not records:
         return
-    lock_ids = sorted({key_lock_id(record.key) for record in records})
-    await connection.execute(_LOCK_KEYS_AND_NOTIFY, {"ids": lock_ids})
-    await _INSERT.execute(
-        connection, [(r.topic, r.key, r.value, headers_json(r.headers)) for r in records]
+    await connection.execute(
+        _APPEND,
+        {
+            "ids": sorted({key_lock_id(record.key) for record in records}),
+            "topics": [r.topic for r in records],
+            "keys": [r.key for r in records],
+            "vals": [r.value for r in records],
+            "headers": [headers_json(r.headers) for r in records],
+        },
     )
     if isinstance(connection, AsyncSession):
         connection.sync_session.info[_WROTE_OUTBOX] = True

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_credit_assessment.adapters import tables as t
 from arshield_events import credit
@@ -67,7 +67,7 @@ _STATE_AND_DATE = sa.text(
 
 
 async def state_and_date(
-    session: AsyncSession, tenant_id: str, buyer_id: str
+    session: AsyncSession | AsyncConnection, tenant_id: str, buyer_id: str
 ) -> tuple[str | None, date | None]:
     """The buyer's stored state (JSON text) and the tenant's business date in one round trip:
     what a credit check answers from."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.adapters.public_events import decision_event, review_event
@@ -56,7 +56,7 @@ async def buyer_state(
 
 
 async def _policy(
-    session: AsyncSession, kernel: CreditKernel, state: BuyerCredit, on: date
+    session: AsyncSession | AsyncConnection, kernel: CreditKernel, state: BuyerCredit, on: date
 ) -> CreditPolicy:
     """The version the buyer was decided under, else the one in force (a buyer not yet ticked)."""
     return state.policy or await policy_in_force(kernel.store, session, state.tenant_id, on)
@@ -75,7 +75,7 @@ class CheckAsked:
 
 
 async def credit_check(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     kernel: CreditKernel,
     reviewer: ContractReviewer,
     tenant_id: str,

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_credit_assessment.adapters.projections import projections
 from arshield_credit_assessment.adapters.public_events import (
@@ -35,11 +35,19 @@ from arshield_credit_assessment.domain.review import ContractReviewer, Instalmen
 from arshield_credit_assessment.domain.state import BuyerCredit
 from arshield_events import credit, erp, external, insurance, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
+from arshield_runtime.kernel import (
+    TENANT,
+    Change,
+    Emitter,
+    Kernel,
+    Translate,
+    UnitOfWork,
+    Wiring,
+)
+from arshield_runtime.messaging import BatchScope
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
 CreditWiring = Wiring[BuyerCredit, c.Command, Event]
-CreditKernel = Kernel[BuyerCredit, c.Command, Event]
 Commands = Iterator[tuple[str, c.Command]]
 
 
@@ -369,7 +377,7 @@ def wiring(
 
 
 async def tenant_law(
-    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+    store: StateStore, session: AsyncSession | AsyncConnection, tenant_id: str, day: date
 ) -> str | None:
     """The tenant's own jurisdiction on `day` (its `TenantProfiled`), if it has said."""
     profile = await store.in_force(session, tenant_id, TENANT, day)
@@ -378,7 +386,7 @@ async def tenant_law(
 
 
 async def policy_in_force(
-    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+    store: StateStore, session: AsyncSession | AsyncConnection, tenant_id: str, day: date
 ) -> CreditPolicy:
     """The version in force on `day`, else the built-in default (version 0)."""
     entry = await store.in_force(session, tenant_id, POLICY, day)
@@ -387,5 +395,64 @@ async def policy_in_force(
     return policy_of_event(credit.CreditPolicyPublished.model_validate(entry.body))
 
 
+async def first_seen_context(
+    store: StateStore, session: AsyncSession, tenant_id: str
+) -> DayContext:
+    """What a buyer first seen between two ticks is decided under: the versions in force on the
+    tenant's business date; before its first tick, the first versions recorded; else the built-in
+    default. Read in the transaction, so a rebuild (which records the configuration again as it
+    replays the log) sees what live saw at the same event."""
+    on = await store.business_date(session, tenant_id)
+    if on is not None:
+        return DayContext(
+            await policy_in_force(store, session, tenant_id, on),
+            await tenant_law(store, session, tenant_id, on),
+        )
+    policies = await store.configurations(session, tenant_id, POLICY)
+    profiles = await store.configurations(session, tenant_id, TENANT)
+    law = profiles[0].body.get("jurisdiction") if profiles else None
+    return DayContext(
+        (
+            policy_of_event(credit.CreditPolicyPublished.model_validate(policies[0].body))
+            if policies
+            else DEFAULT_POLICY
+        ),
+        law if isinstance(law, str) else None,
+    )
+
+
+class CreditUnitOfWork(UnitOfWork[BuyerCredit, c.Command, Event]):
+    async def execute(
+        self,
+        tenant_id: str,
+        buyer_id: str,
+        command: c.Command,
+        emitter: Emitter | None,
+        cause: CloudEvent[Any] | None = None,
+    ) -> Change[BuyerCredit, Event]:
+        """A buyer without a policy adopts the one in force before its command is decided."""
+        key = (tenant_id, buyer_id)
+        await self.load([key])
+        if self.states[key].policy is None and not isinstance(command, c.StartDay):
+            context = await first_seen_context(self.store, self.session, tenant_id)
+            adopt = c.AdoptPolicy(context.policy, context.tenant_law)
+            await super().execute(tenant_id, buyer_id, adopt, emitter, cause)
+        return await super().execute(tenant_id, buyer_id, command, emitter, cause)
+
+
+class CreditKernel(Kernel[BuyerCredit, c.Command, Event]):
+    def unit_of_work(
+        self, session: AsyncSession, scope: BatchScope
+    ) -> UnitOfWork[BuyerCredit, c.Command, Event]:
+        """The kernel's unit of work, whose buyers first seen adopt the policy in force."""
+        unit: UnitOfWork[BuyerCredit, c.Command, Event] | None = scope.items.get("kernel")
+        if unit is None:
+            created = CreditUnitOfWork(self.wiring, self.store, session)
+            scope.items["kernel"] = created
+            scope.on_flush("kernel", lambda _session: created.flush())
+            unit = created
+        return unit
+
+
 def kernel(reviewer: ContractReviewer, store: StateStore, *, source: str) -> CreditKernel:
-    return Kernel(wiring(reviewer, source=source, store=store), store)
+    return CreditKernel(wiring(reviewer, source=source, store=store), store)

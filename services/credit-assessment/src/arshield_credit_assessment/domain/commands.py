@@ -130,6 +130,15 @@ class StartDay:
 
 
 @dataclass(frozen=True)
+class AdoptPolicy:
+    """A buyer first seen between two ticks adopts the version in force (and the tenant's law)
+    at once, instead of waiting for its first business day under the built-in default."""
+
+    policy: CreditPolicy
+    tenant_law: str | None = None
+
+
+@dataclass(frozen=True)
 class RestoreDecision:
     """A decision read back from our own topic (made over HTTP, or by a person)."""
 
@@ -154,7 +163,8 @@ class RestoreReview:
 
 
 Command = (
-    RegisterBuyer
+    AdoptPolicy
+    | RegisterBuyer
     | NoteGrade
     | NoteAlert
     | NoteFinancials

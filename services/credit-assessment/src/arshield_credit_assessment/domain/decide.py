@@ -210,6 +210,13 @@ def decide(state: BuyerCredit, command: c.Command, reviewer: ReviewTerms) -> lis
             # the ledger may have closed it already (its balance comes first): still counted
             d.add(InvoiceClosed(invoice_id, settled=True, days_late=days_late))
             _release_paid(d, on)
+        case c.AdoptPolicy(policy=policy, tenant_law=law):
+            if state.policy is None:
+                d.add(PolicyAdopted(policy))
+                if law != state.tenant_law:
+                    d.add(_noted(tenant_law=law))
+                if state.as_of is not None:
+                    relimit(d, state.as_of, f"credit policy {policy.ref} in force")
         case c.StartDay(on=on, policy=policy, tenant_law=law):
             if law != state.tenant_law:
                 d.add(_noted(tenant_law=law))
@@ -273,8 +280,13 @@ def _track_invoice(d: _Decision, invoice: c.TrackInvoice, reviewer: ReviewTerms)
             )
         )
     )
-    if invoice.order_id and invoice.order_id in state.orders:
-        d.add(OrderClosed(invoice.order_id))
+    order = state.orders.get(invoice.order_id) if invoice.order_id else None
+    if order is not None and known is None:  # an invoice counts against its order once
+        rest = order.amount - invoice.amount
+        if invoice.currency == order.currency and rest > 0:  # invoiced in part: the rest is open
+            d.add(OrderOpened(replace(order, amount=rest)))
+        else:
+            d.add(OrderClosed(order.order_id))
     if invoice.terms is not None:
         review = reviewer(
             replace(invoice.terms, buyer_country=invoice.terms.buyer_country or state.country),

@@ -138,3 +138,23 @@ def test_an_order_placed_on_the_log_is_decided_without_counting_itself_twice() -
     state, _ = run(state, c.PlaceOrder("o2", D(1_000), "EUR", DAY, None, None, "order-o2"))
     state, _ = run(state, c.CancelOrder("o2"))
     assert state.exposure("EUR") == D(30_000)
+
+
+def test_an_order_invoiced_in_part_stays_open_for_the_rest() -> None:
+    """Order o1 of 10,000 beside invoice i1 of 20,000 (exposure 30,000). Invoice i2 of 4,000 for
+    o1: receivables 24,000, o1 open for 10,000 - 4,000 = 6,000, exposure still 30,000. The same
+    invoice again changes nothing; invoice i3 of 6,000 invoices the rest and closes o1; an
+    over-invoiced order closes too (nothing left open, not a negative order)."""
+    due = DAY + timedelta(days=45)
+    part = c.TrackInvoice("i2", "EUR", D(4_000), due, "o1", DAY, None)
+    state, _ = run(exposed(), part)
+    assert state.orders["o1"].amount == D(6_000)
+    assert (state.exposure("EUR"), state.open_orders("EUR")) == (D(30_000), D(6_000))
+    again, _ = run(state, part)
+    assert again.orders["o1"].amount == D(6_000)
+    rest, _ = run(state, c.TrackInvoice("i3", "EUR", D(6_000), due, "o1", DAY, None))
+    assert "o1" not in rest.orders
+    assert (rest.exposure("EUR"), rest.open_orders("EUR")) == (D(30_000), D(0))
+    over, _ = run(exposed(), c.TrackInvoice("i4", "EUR", D(12_000), due, "o1", DAY, None))
+    assert "o1" not in over.orders
+    assert over.exposure("EUR") == D(32_000)  # 20,000 + 12,000 invoiced, no order left

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from arshield_credit_assessment.application.wiring import DayContext, wiring
+from arshield_credit_assessment.application.wiring import DayContext, kernel, wiring
 from arshield_credit_assessment.domain.policy import DEFAULT_POLICY
 from arshield_credit_assessment.settings import CreditSettings
 from arshield_events import credit, erp, risk
@@ -110,3 +110,104 @@ async def test_the_subscriber_hands_its_topics_facts_to_the_kernel() -> None:
     assert len(out) == 5
     (decision,) = [e.data for e in out if isinstance(e.data, credit.CreditDecisionMade)]
     assert decision.decision == "declined"
+
+
+def band(
+    low: int, high: int, terms: int, security: str, share: str, cap: str, appetite: str
+) -> Any:
+    return {
+        "from_grade": low,
+        "to_grade": high,
+        "max_terms_days": terms,
+        "security": security,
+        **({"secured_above_percent": "50"} if security == "letter_of_credit" else {}),
+        "capacity_percent_of_equity": share,
+        "grade_cap": cap,
+        "uninsured_appetite": appetite,
+        "review_months": 12,
+    }
+
+
+def version_1(published_on: date) -> CloudEvent[Any]:
+    """Version 1: grades 4-6 get an uninsured appetite of 20,000 (the default's is 50,000)."""
+    data = credit.CreditPolicyPublished.model_validate(
+        {
+            "version": 1,
+            "policy_version": "credit-v1",
+            "currency": "EUR",
+            "bands": [
+                band(1, 3, 60, "open_account", "15", "500000", "100000"),
+                band(4, 6, 45, "open_account", "10", "200000", "20000"),
+                band(7, 8, 30, "letter_of_credit", "5", "50000", "10000"),
+                band(9, 10, 0, "prepayment", "0", "0", "0"),
+            ],
+            "hold_overdue_days": 30,
+            "referral_tolerance_percent": "110",
+            "unrated_grade": 5,
+            "published_by": "admin",
+            "published_on": published_on,
+            "effective_on": published_on + timedelta(days=1),
+        }
+    )
+    return envelope(
+        data,
+        id=str(uuid.uuid4()),
+        source="arshield/credit-assessment",
+        subject="t1",
+        tenantid="t1",
+        time=datetime(2024, 3, 1, 9, tzinfo=UTC),
+    )
+
+
+def registered(buyer: str, on: date) -> CloudEvent[Any]:
+    return ev(
+        erp.BuyerRegistered(
+            buyer_id=buyer,
+            legal_name="B",
+            country="DE",
+            segment="core",
+            preferred_language="de",
+            registered_on=on,
+        ),
+        subject=buyer,
+    )
+
+
+async def test_a_buyer_first_seen_after_the_days_tick_is_limited_under_the_version_in_force() -> (
+    None
+):
+    """Version 1 is in force from day 2; b2 registers after day 2's tick, so no day command
+    reaches it before day 3: it is still limited under version 1 (unrated grade 5: min(cap
+    200,000, 0 cover + appetite 20,000) = 20,000), not the built-in default's 50,000. b1, seen
+    before any tick and any version, has the default's 50,000 until day 2 brings version 1."""
+    k = kernel(REVIEWER, InMemoryStateStore(), source="arshield/credit-assessment")
+    k.wiring = dataclasses.replace(k.wiring, projections=())
+    day2 = DAY + timedelta(days=1)
+    out = await run_batch(
+        k,
+        [
+            registered("b1", DAY),
+            ev(BusinessDayStarted(business_date=DAY)),
+            version_1(DAY),
+            ev(BusinessDayStarted(business_date=day2)),
+            registered("b2", day2),
+        ],
+    )
+    limits = [
+        (e.data.buyer_id, e.data.new_limit.amount, e.data.policy_version)
+        for e in out
+        if isinstance(e.data, credit.CreditLimitChanged)
+    ]
+    assert limits == [
+        ("b1", 50_000, "credit-v0"),
+        ("b1", 20_000, "credit-v1"),
+        ("b2", 20_000, "credit-v1"),
+    ]
+
+
+async def test_before_the_first_tick_a_buyer_adopts_the_first_version_recorded() -> None:
+    k = kernel(REVIEWER, InMemoryStateStore(), source="arshield/credit-assessment")
+    k.wiring = dataclasses.replace(k.wiring, projections=())
+    out = await run_batch(k, [version_1(DAY), registered("b1", DAY)])
+    (limit,) = [e.data for e in out if isinstance(e.data, credit.CreditLimitChanged)]
+    assert (limit.new_limit.amount, limit.policy_version) == (20_000, "credit-v1")

@@ -26,6 +26,7 @@ from arshield_credit_assessment.entrypoints.api.deps import (
     Reviewer,
     Session,
     Settings,
+    StatementConnection,
     money,
     not_found,
     page_after,
@@ -123,7 +124,7 @@ def row_out(row: dict[str, Any]) -> DecisionOut:
 async def credit_check(
     body: CheckIn,
     principal: WritePrincipal,
-    session: Session,
+    connection: StatementConnection,
     kernel: Kernel,
     reviewer: Reviewer,
     settings: Settings,
@@ -146,7 +147,7 @@ async def credit_check(
         terms=terms,
     )
     decision, review = await use_cases.credit_check(
-        session, kernel, reviewer, principal.tenant_id, asked, source=settings.source, wake=wake
+        connection, kernel, reviewer, principal.tenant_id, asked, source=settings.source, wake=wake
     )
     out = decision_out(body.buyer_id, decision)
     if review is not None:

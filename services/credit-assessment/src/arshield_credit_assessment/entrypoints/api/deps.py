@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from arshield_credit_assessment.application.wiring import CreditKernel
 from arshield_credit_assessment.application.wiring import kernel as credit_kernel
@@ -42,6 +42,20 @@ async def open_session(request: Request, _: Authenticated) -> AsyncIterator[Asyn
     engine: AsyncEngine = request.app.state.engine
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+async def open_statement_connection(
+    request: Request, _: Authenticated
+) -> AsyncIterator[AsyncConnection]:
+    """A connection whose every statement commits on its own: no BEGIN nor COMMIT round trip, no
+    ORM session to set up. For a request that reads its state and then writes one outbox
+    statement (the credit check), where that one write is all there is to make atomic."""
+    engine: AsyncEngine | None = getattr(request.app.state, "statement_engine", None)
+    if engine is None:
+        engine = request.app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+        request.app.state.statement_engine = engine
+    async with engine.connect() as connection:
+        yield connection
 
 
 # The dependencies below are coroutines so FastAPI runs them on the event loop: a plain function
@@ -80,6 +94,7 @@ async def _relay_wake(request: Request) -> Callable[[], None] | None:
 
 
 Session = Annotated[AsyncSession, Depends(open_session)]
+StatementConnection = Annotated[AsyncConnection, Depends(open_statement_connection)]
 Settings = Annotated[CreditSettings, Depends(_settings)]
 Kernel = Annotated[CreditKernel, Depends(_kernel)]
 Reviewer = Annotated[ContractReviewer, Depends(_reviewer)]
