@@ -31,7 +31,6 @@ import uuid
 from collections import Counter
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -48,9 +47,6 @@ from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.http import create_app
 from arshield_runtime.messaging import BatchScope
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _baseline import compare
 
 TENANT = "bench"
 BUYERS = 100
@@ -289,6 +285,8 @@ def main() -> None:
     else:
         arguments = ["--rate", str(args.rate), "--duration", str(args.duration)]
         arguments += ["--connections", str(args.connections)]
+        from arshield_cli.baseline import compare  # outer run only: a baseline may predate it
+
         compare(__file__, arguments, args.baseline, show, ("p50", "p99", "max", "alone_p50"))
 
 
