@@ -46,6 +46,7 @@ from arshield_runtime.telemetry import (
     EVENTS_DUPLICATE,
     EVENTS_FAILED,
     TRANSIENT_RETRIES,
+    consuming,
     context_from_headers,
     labelled,
     tracer,
@@ -302,9 +303,12 @@ class BatchProcessor:
         handler = self._router.handler_for(event.data)
         assert handler is not None
         parent = context_from_headers(delivery.record.headers)
-        with tracer.start_as_current_span(
-            f"consume {event.type}", context=parent, kind=trace.SpanKind.CONSUMER
-        ) as span:
+        with (
+            consuming(delivery.record.headers),
+            tracer.start_as_current_span(
+                f"consume {event.type}", context=parent, kind=trace.SpanKind.CONSUMER
+            ) as span,
+        ):
             if span.is_recording():
                 span.set_attribute("messaging.destination.name", delivery.origin.topic)
                 span.set_attribute("messaging.kafka.message.offset", delivery.origin.offset)

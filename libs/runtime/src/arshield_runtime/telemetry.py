@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from opentelemetry import context as otel_context
@@ -71,6 +73,27 @@ def current_trace_headers() -> dict[str, str]:
         inject(carrier, context=active)
         _last_injected = (active, carrier)
     return dict(carrier)
+
+
+_CONSUMED_TRACEPARENT: ContextVar[str | None] = ContextVar("consumed_traceparent", default=None)
+
+
+def consumed_traceparent() -> str | None:
+    """The `traceparent` header of the record being handled (None outside a consumer's handler, or
+    when the record carried none). State that later decisions continue (an invoice's trace) keeps
+    this, not the consumer's own span: it is the same live and in a rebuild, sampled or not."""
+    return _CONSUMED_TRACEPARENT.get()
+
+
+@contextmanager
+def consuming(headers: Iterable[tuple[str, bytes]] | None) -> Iterator[None]:
+    """While handling a record with these Kafka headers (see `consumed_traceparent`)."""
+    value = next((v for k, v in headers or () if k == "traceparent" and v is not None), None)
+    token = _CONSUMED_TRACEPARENT.set(value.decode("latin-1") if value is not None else None)
+    try:
+        yield
+    finally:
+        _CONSUMED_TRACEPARENT.reset(token)
 
 
 def current_traceparent() -> str | None:

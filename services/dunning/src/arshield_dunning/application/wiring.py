@@ -17,7 +17,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from opentelemetry import trace
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +62,7 @@ from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
 from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
+from arshield_runtime.telemetry import consumed_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +173,8 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
 def issuing_trace() -> str | None:
     """The trace the invoice was issued in (the consumed record's `traceparent`): the invoice's
     later decisions continue it. The incoming context, not the consumer's own span, so that a
-    rebuild (traced or not) keeps the very same state."""
-    span = trace.get_current_span()
-    context = getattr(span, "parent", None) if span.is_recording() else span.get_span_context()
-    if context is None or not context.is_valid:
-        return None
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+    rebuild (traced or not, sampled or not) keeps the very same state."""
+    return consumed_traceparent()
 
 
 def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
