@@ -6,6 +6,10 @@ Wake-ups: `wake_on(state)` plans by the policy the buyer's last business day was
 to another segment) wakes at the next tick. Policies are configuration on the log
 (`DunningPolicyWritten`, read back from dunning's own topic): the kernel records each version and
 wakes every buyer of the tenant on the day it takes effect.
+
+Over 400 lines for a reason: the translation table maps ERP, ledger and risk events (instalments,
+disputed amounts, unnamed payments, cash on account) into the decider's commands; kept in one
+place so the one reading of each public event lives beside the decider it feeds.
 """
 
 from __future__ import annotations

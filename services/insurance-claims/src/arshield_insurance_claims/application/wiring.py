@@ -6,6 +6,10 @@ The service reads its own topic back: the events its API and the insurer's callb
 (limit requests, cover decisions, claim outcomes) restore the state on a rebuild and change
 nothing live (the same decision is already recorded). Policy versions are configuration events,
 kept by their own handler (`configuration_router`).
+
+Over 400 lines for a reason: the translation table reads five topics (ERP, ledger, risk, dunning's
+evidence, its own decisions read back), kept beside the decider so what changes a buyer's cover
+and deadlines is read in one place.
 """
 
 from __future__ import annotations
