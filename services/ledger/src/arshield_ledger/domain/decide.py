@@ -791,19 +791,7 @@ class Account:
         # Cash applied to the invoice goes back to the account, then the remainder is reversed.
         # A credit note's surplus already sits on the account: the buyer gets back what was paid.
         released = min(inv.paid, inv.amount - inv.credited)
-        for part in inv.instalments:
-            if part.outstanding > 0:
-                self._entry(
-                    inv.invoice_id,
-                    part.seq,
-                    inv.currency,
-                    on,
-                    "cancelled",
-                    -part.outstanding,
-                    inv.invoice_id,
-                    fact.reason,
-                )
-            part.outstanding = ZERO
+        self._clear(inv, on, "cancelled", fact.reason)
         if released > 0:
             self._entry(
                 inv.invoice_id,
@@ -861,6 +849,13 @@ class Account:
                 f"nothing left to write off on a {inv.status} invoice: {fact.reason}",
             )
             return
+        self._clear(inv, on, "written_off", fact.reason)
+        inv.written_off_on = on
+        self.events.append(InvoiceWrittenOff(inv.invoice_id, on))
+        self.touched.add(inv.invoice_id)
+
+    def _clear(self, inv: Invoice, on: date, kind: str, reason: str) -> None:
+        """Every instalment's outstanding amount taken off by an entry of `kind`."""
         for part in inv.instalments:
             if part.outstanding > 0:
                 self._entry(
@@ -868,15 +863,12 @@ class Account:
                     part.seq,
                     inv.currency,
                     on,
-                    "written_off",
+                    kind,
                     -part.outstanding,
                     inv.invoice_id,
-                    fact.reason,
+                    reason,
                 )
             part.outstanding = ZERO
-        inv.written_off_on = on
-        self.events.append(InvoiceWrittenOff(inv.invoice_id, on))
-        self.touched.add(inv.invoice_id)
 
     def raise_dispute(self, fact: RaiseDispute) -> None:
         inv = self.invoices.get(fact.invoice_id)
