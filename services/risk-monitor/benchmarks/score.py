@@ -22,6 +22,7 @@ from typing import Any
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import envelope
 from arshield_risk_monitor.adapters import scorecards
+from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.application.wiring import wiring
 from arshield_risk_monitor.domain.commands import ReceivePayment, StartBusinessDay
 from arshield_risk_monitor.domain.decide import DayContext, RiskDecider
@@ -122,7 +123,14 @@ async def tick_through_kernel(cards: dict[str, Any], version: str, buyers: int) 
     from dataclasses import replace
 
     store = InMemoryStateStore()
-    base = wiring(cards, version, source="arshield/risk-monitor", store=store)
+    base = wiring(
+        cards,
+        version,
+        source="arshield/risk-monitor",
+        store=store,
+        read_models=lambda labels: (),
+        publish=publish_with,
+    )
     kernel = Kernel(replace(base, day_context=context, projections=()), store)
     codec, decider = base.state, base.decider
     for k in range(buyers):

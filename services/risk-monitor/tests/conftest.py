@@ -17,6 +17,7 @@ from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.registry import parse_event
 from arshield_events.risk import ScorecardActivated
+from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.adapters.scorecards import from_directory
 from arshield_risk_monitor.application.wiring import router, wiring
 from arshield_risk_monitor.domain.scorecard import Scorecard
@@ -62,7 +63,14 @@ class Harness:
 
     def __init__(self, scorecards: Mapping[str, Scorecard], default: str | None) -> None:
         self.store = InMemoryStateStore()
-        base = wiring(scorecards, default, source=SOURCE, store=self.store)
+        base = wiring(
+            scorecards,
+            default,
+            source=SOURCE,
+            store=self.store,
+            read_models=lambda labels: (),
+            publish=publish_with,
+        )
         self.kernel = Kernel(replace(base, projections=()), self.store)
         self.router = router(self.kernel)
         self.rejected: list[str] = []

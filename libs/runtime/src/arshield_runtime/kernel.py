@@ -33,6 +33,10 @@ from arshield_runtime.db import business_dates, buyer_states, configurations, te
 from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Origin, Rejected
 from arshield_runtime.statestore import BuyerKey, Configuration, StateStore
 
+Session = AsyncSession
+"""The transaction a batch (or a request) runs in, as a service's application code passes it on to
+the kernel, the runtime and its own adapters without issuing SQL itself."""
+
 S = TypeVar("S")
 C = TypeVar("C")
 E = TypeVar("E")

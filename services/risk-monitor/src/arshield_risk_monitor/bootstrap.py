@@ -7,6 +7,8 @@ from pathlib import Path
 
 from arshield_events import risk as risk_events
 from arshield_risk_monitor.adapters import scorecards as shipped
+from arshield_risk_monitor.adapters.projections import projections
+from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.application.wiring import kernel as risk_kernel
 from arshield_risk_monitor.application.wiring import router
 from arshield_risk_monitor.domain.scorecard import Scorecard
@@ -27,7 +29,12 @@ def bootstrap(
     settings = settings or RiskMonitorSettings()
     cards = scorecards if scorecards is not None else shipped.catalogue(settings.scorecards_dir)
     kernel = risk_kernel(
-        cards, settings.default_scorecard, store or PostgresStateStore(), source=settings.source
+        cards,
+        settings.default_scorecard,
+        store or PostgresStateStore(),
+        source=settings.source,
+        read_models=projections,
+        publish=publish_with,
     )
     return ServiceDefinition(
         settings=settings,

@@ -14,6 +14,7 @@ import pytest
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.erp import BuyerRegistered
 from arshield_events.external import InsolvencyNoticePublished
+from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.application.wiring import router, wiring
 from arshield_risk_monitor.domain.scorecard import Scorecard
 from arshield_risk_monitor.settings import RiskMonitorSettings
@@ -30,7 +31,14 @@ async def test_an_insolvency_notice_on_the_external_feed_reaches_the_service(
     scorecards: Mapping[str, Scorecard], ev: Any
 ) -> None:
     store = InMemoryStateStore()
-    base = wiring(scorecards, "test-1", source="arshield/risk-monitor", store=store)
+    base = wiring(
+        scorecards,
+        "test-1",
+        source="arshield/risk-monitor",
+        store=store,
+        read_models=lambda labels: (),
+        publish=publish_with,
+    )
     kernel = Kernel(replace(base, projections=()), store)
     registered = BuyerRegistered(
         buyer_id="b1",

@@ -6,11 +6,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from arshield_events.risk import ScorecardActivated
 from arshield_risk_monitor.application.wiring import RiskKernel
 from arshield_risk_monitor.domain.scorecard import Scorecard
+from arshield_runtime.kernel import Session
 from arshield_runtime.messaging import RequestEmitter
 
 
@@ -20,13 +19,13 @@ class ActivationInvalid(Exception):  # noqa: N818 - an answer, not a program err
         self.field, self.detail = field, detail
 
 
-async def business_date(session: AsyncSession, kernel: RiskKernel, tenant_id: str) -> date:
+async def business_date(session: Session, kernel: RiskKernel, tenant_id: str) -> date:
     """The tenant's business date (the latest tick consumed), else today's date."""
     return await kernel.business_date(session, tenant_id) or datetime.now(UTC).date()
 
 
 async def activate_scorecard(
-    session: AsyncSession,
+    session: Session,
     kernel: RiskKernel,
     scorecards: Mapping[str, Scorecard],
     tenant_id: str,

@@ -12,17 +12,14 @@ dated later is dead-lettered).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events import erp, external, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_risk_monitor.adapters.projections import projections
-from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.domain.commands import (
     Command,
     NoteBalance,
@@ -42,7 +39,16 @@ from arshield_risk_monitor.domain.decide import DayContext, RiskDecider
 from arshield_risk_monitor.domain.events import DomainEvent
 from arshield_risk_monitor.domain.scorecard import Scorecard
 from arshield_risk_monitor.domain.state import BuyerRisk, Insolvency, Rating
-from arshield_runtime.kernel import Configure, Kernel, Translate, Wiring
+from arshield_runtime.kernel import (
+    Change,
+    Configure,
+    Emit,
+    Kernel,
+    Projection,
+    Session,
+    Translate,
+    Wiring,
+)
 from arshield_runtime.messaging import EventRouter, HandlerContext, Rejected
 from arshield_runtime.statestore import Configuration, StateStore
 
@@ -51,6 +57,10 @@ log = logging.getLogger(__name__)
 RiskWiring = Wiring[BuyerRisk, Command, DomainEvent]
 RiskKernel = Kernel[BuyerRisk, Command, DomainEvent]
 Commands = Iterator[tuple[str, Command]]
+Labels = Callable[[str], list[tuple[str, str]]]
+"""A scorecard version -> its factors' (signal, label): what the read models and events name."""
+ReadModels = Callable[[Labels], Sequence[Projection[BuyerRisk, DomainEvent]]]
+Publish = Callable[[Labels], Callable[[Change[BuyerRisk, DomainEvent]], Iterable[Emit]]]
 VOID_STATUSES = ("cancelled", "credited")
 SCORECARD = "scorecard"
 """The configuration kind of the scorecard version in force."""
@@ -165,7 +175,7 @@ class GuardedDecider(RiskDecider):
             return []
 
 
-def labels(scorecards: Mapping[str, Scorecard]) -> Any:
+def labels(scorecards: Mapping[str, Scorecard]) -> Labels:
     def labels_of(version: str) -> list[tuple[str, str]]:
         card = scorecards.get(version)
         return [] if card is None else [(f.signal, f.label) for f in card.factors]
@@ -192,14 +202,14 @@ def scorecard_activated(source: str) -> Configure:
     return configure
 
 
-VersionAt = Callable[[AsyncSession, str, date], Awaitable[str | None]]
+VersionAt = Callable[[Session, str, date], Awaitable[str | None]]
 
 
 def version_at(decider: RiskDecider, store: StateStore) -> VersionAt:
     """The version in force for a tenant on a business day: the latest activated by then, else
     the service's default."""
 
-    async def at(session: AsyncSession, tenant_id: str, day: date) -> str | None:
+    async def at(session: Session, tenant_id: str, day: date) -> str | None:
         entry = await store.in_force(session, tenant_id, SCORECARD, day)
         return entry.version if entry is not None else decider.default_version
 
@@ -212,12 +222,16 @@ def wiring(
     *,
     source: str,
     store: StateStore,
+    read_models: ReadModels,
+    publish: Publish,
 ) -> RiskWiring:
-    """`store` is the kernel's (the scorecard version in force is read from it)."""
+    """`store` is the kernel's (the scorecard version in force is read from it); the read models
+    and the public mapping are adapters the composition root passes in, each made for the
+    scorecards' factor labels: imports point inward."""
     decider = GuardedDecider(scorecards, default_version)
     in_force = version_at(decider, store)
 
-    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+    async def day_context(session: Session, tenant_id: str, day: date) -> DayContext:
         return DayContext(scorecard_version=await in_force(session, tenant_id, day))
 
     labels_of = labels(scorecards)
@@ -225,8 +239,8 @@ def wiring(
         decider=decider,
         state=TypeAdapter(BuyerRisk),
         translate=TRANSLATIONS,
-        projections=projections(labels_of),
-        publish=publish_with(labels_of),
+        projections=read_models(labels_of),
+        publish=publish(labels_of),
         refusals=(RiskRefused,),
         day_context=day_context,
         configure={risk.ScorecardActivated: scorecard_activated(source)},
@@ -239,8 +253,18 @@ def kernel(
     store: StateStore,
     *,
     source: str,
+    read_models: ReadModels,
+    publish: Publish,
 ) -> RiskKernel:
-    return Kernel(wiring(scorecards, default_version, source=source, store=store), store)
+    wired = wiring(
+        scorecards,
+        default_version,
+        source=source,
+        store=store,
+        read_models=read_models,
+        publish=publish,
+    )
+    return Kernel(wired, store)
 
 
 def router(kernel: RiskKernel) -> EventRouter:

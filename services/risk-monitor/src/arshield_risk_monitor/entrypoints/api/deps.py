@@ -9,6 +9,8 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from arshield_risk_monitor.adapters import scorecards as shipped
+from arshield_risk_monitor.adapters.projections import projections
+from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.application.wiring import RiskKernel
 from arshield_risk_monitor.application.wiring import kernel as risk_kernel
 from arshield_risk_monitor.domain.scorecard import Scorecard
@@ -49,6 +51,8 @@ def _kernel(request: Request) -> RiskKernel:
             settings.default_scorecard,
             PostgresStateStore(),
             source=settings.source,
+            read_models=projections,
+            publish=publish_with,
         )
         request.app.state.kernel = kernel
     return kernel
