@@ -272,6 +272,20 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def rebuild(self, timeout: float = 300) -> None:
+        """Stop the service and rebuild its read models from the log (`python -m ... rebuild`
+        with the same settings); a failed rebuild fails the test with its error output."""
+        self.stop()
+        rebuilt = subprocess.run(  # noqa: S603 - this interpreter, the service under test
+            [sys.executable, "-m", self.module, "rebuild"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+
 
 async def api_keys(database_url: str, tenant: str, scopes: Sequence[str]) -> dict[str, str]:
     """One key per scope for `tenant`, and `other`: a key with every scope for another tenant."""

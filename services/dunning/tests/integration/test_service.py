@@ -8,8 +8,6 @@ import base64
 import itertools
 import json
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -635,14 +633,5 @@ async def test_a_rebuild_from_the_log_reproduces_the_read_models(
     } <= kinds
     assert live["pauses"]
 
-    dunning.stop()
-    rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
-        [sys.executable, "-m", "arshield_dunning", "rebuild"],
-        env=dunning.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    dunning.rebuild()
     assert await snapshot() == live

@@ -7,8 +7,6 @@ e^(4.6 + 0.02 (score - 600))); see the unit tests for each one worked out."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -332,16 +330,7 @@ async def test_a_rebuild_equals_live_across_a_scorecard_change_mid_history(
     assert [row[1:4:2] for row in live["configured"]] == [("scorecard", "test-2")]
     assert live["alerts"]
 
-    risk.stop()
-    rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
-        [sys.executable, "-m", "arshield_risk_monitor", "rebuild"],
-        env=risk.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    risk.rebuild()
     assert await snapshot() == live
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -118,6 +116,16 @@ class Flow:
     async def days(self, *on: date) -> None:
         for day in on:
             await self.publish(tick(self.tenant, day))
+
+    async def discretionary_limit(self, amount: str) -> None:
+        """The insured sets a discretionary limit for the buyer under POL-1."""
+        limit = await self.api.post(
+            f"/v1/buyers/{BUYER}/discretionary-limit",
+            headers=self.auth("write"),
+            json={"policy_id": "POL-1", "amount": {"amount": amount, "currency": "EUR"}},
+        )
+        assert limit.status_code == 201, limit.text
+        await self.drained()
 
     async def put_policy(self, **rules: Any) -> dict[str, Any]:
         answer = await self.api.put(
@@ -274,17 +282,10 @@ SNAPSHOT = {
 async def test_a_rebuild_equals_live_including_after_a_policy_change(
     stack: Any, service: Any, tenant: str, api_keys: dict[str, str]
 ) -> None:
-    since = await stack.offsets()
     flow = Flow(stack, service, tenant, api_keys)
     await flow.put_policy()
     await flow.days(D - days(70))
-    limit = await flow.api.post(
-        f"/v1/buyers/{BUYER}/discretionary-limit",
-        headers=flow.auth("write"),
-        json={"policy_id": "POL-1", "amount": {"amount": "15000.00", "currency": "EUR"}},
-    )
-    assert limit.status_code == 201, limit.text
-    await flow.drained()
+    await flow.discretionary_limit("15000.00")
     await flow.publish(
         fact(tenant, invoice("A", "6000.00", D), D - days(60)),
         fact(tenant, invoice("B", "4000.00", D + days(30)), D - days(30)),
@@ -300,12 +301,7 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
     await flow.days(D + days(191))
 
     conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
-
-    async def snapshot() -> dict[str, list[Any]]:
-        return {name: [tuple(r) for r in await conn.fetch(q)] for name, q in SNAPSHOT.items()}
-
     try:
-        live = await snapshot()
         (claim,) = await conn.fetch("SELECT * FROM insurance_claims")
         stop = await conn.fetchrow("SELECT * FROM insurance_buyers")
         recoveries = await conn.fetch("SELECT * FROM insurance_recoveries ORDER BY received_on")
@@ -375,29 +371,25 @@ async def test_a_rebuild_equals_live_including_after_a_policy_change(
     assert unknown.status_code == 422
     assert "insurer_id" in unknown.text
 
-    await rebuild(stack, service, tenant, since)
-    conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
-    try:
-        assert await snapshot() == live
-    finally:
-        await conn.close()
+    await rebuilt_equals_live(stack, service)
     await flow.api.aclose()
 
 
-async def rebuild(stack: Any, service: Any, tenant: str, since: Any) -> None:
-    """Stop the service and rebuild its read models from the log."""
-    # the service's own events (its policies, its discretionary limit) are on the topic it reads
+async def rebuilt_equals_live(stack: Any, service: Any) -> None:
+    """Once the service read back its own events (its policies, its discretionary limit: they
+    are on the topic it reads), stop it, rebuild its read models from the log, compare."""
     await stack.wait_consumed(service.group)
-    service.stop()
-    rebuilt = subprocess.run(  # noqa: ASYNC221 - the test waits for the rebuild on purpose
-        [sys.executable, "-m", "arshield_insurance_claims", "rebuild"],
-        env=service.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    live = await snapshot(service)
+    service.rebuild(timeout=180)
+    assert await snapshot(service) == live
+
+
+async def snapshot(service: Any) -> dict[str, list[Any]]:
+    conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
+    try:
+        return {name: [tuple(r) for r in await conn.fetch(q)] for name, q in SNAPSHOT.items()}
+    finally:
+        await conn.close()
 
 
 async def test_a_partly_disputed_invoice_and_a_missed_handover_live_and_rebuilt(
@@ -410,13 +402,7 @@ async def test_a_partly_disputed_invoice_and_a_missed_handover_live_and_rebuilt(
     flow = Flow(stack, service, tenant, api_keys)
     await flow.put_policy()
     await flow.days(D - days(70))
-    limit = await flow.api.post(
-        f"/v1/buyers/{BUYER}/discretionary-limit",
-        headers=flow.auth("write"),
-        json={"policy_id": "POL-1", "amount": {"amount": "15000.00", "currency": "EUR"}},
-    )
-    assert limit.status_code == 201, limit.text
-    await flow.drained()
+    await flow.discretionary_limit("15000.00")
     await flow.publish(
         fact(tenant, invoice("A", "6000.00", D), D - days(60)),
         fact(tenant, invoice("B", "4000.00", D + days(30)), D - days(30)),
@@ -477,19 +463,5 @@ async def test_a_partly_disputed_invoice_and_a_missed_handover_live_and_rebuilt(
     )
     assert handover["consequence"] == "claim_may_be_refused"
 
-    conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
-
-    async def snapshot() -> dict[str, list[Any]]:
-        return {name: [tuple(r) for r in await conn.fetch(q)] for name, q in SNAPSHOT.items()}
-
-    try:
-        live = await snapshot()
-    finally:
-        await conn.close()
-    await rebuild(stack, service, tenant, since)
-    conn = await asyncpg.connect(service.database_url.replace("+asyncpg", ""))
-    try:
-        assert await snapshot() == live
-    finally:
-        await conn.close()
+    await rebuilt_equals_live(stack, service)
     await flow.api.aclose()
