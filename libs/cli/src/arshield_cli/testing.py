@@ -44,21 +44,38 @@ def postgres_admin_dsn(stack_started: None) -> str:
     return postgres_dsn("postgres")
 
 
+DatabaseFactory = Callable[[], Awaitable[str]]
+
+
 @pytest.fixture
-async def fresh_database(postgres_admin_dsn: str) -> AsyncIterator[str]:
-    """A new, empty database; yields its SQLAlchemy asyncpg URL and drops it afterwards."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
+async def new_database(postgres_admin_dsn: str) -> AsyncIterator[DatabaseFactory]:
+    """Makes new, empty databases (one per call, returning its SQLAlchemy asyncpg URL) and drops
+    every one of them afterwards: a test that rebuilds into a second database asks for two."""
+    names: list[str] = []
+
+    async def create() -> str:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        connection = await asyncpg.connect(postgres_admin_dsn)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        names.append(name)
+        return postgres_url(name)
+
+    yield create
     connection = await asyncpg.connect(postgres_admin_dsn)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        for name in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
-    yield postgres_url(name)
-    connection = await asyncpg.connect(postgres_admin_dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+
+
+@pytest.fixture
+async def fresh_database(new_database: DatabaseFactory) -> str:
+    """A new, empty database (its SQLAlchemy asyncpg URL), dropped afterwards."""
+    return await new_database()
 
 
 TopicFactory = Callable[..., Awaitable[list[str]]]

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -42,17 +40,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def ledger_database(postgres_admin_dsn: str) -> AsyncIterator[str]:
-    from arshield_cli.stack import postgres_url
-
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(postgres_admin_dsn)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    yield postgres_url(name)
-    connection = await asyncpg.connect(postgres_admin_dsn)
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
+async def ledger_database(new_database: Any) -> str:
+    """The ledger's own database, beside dunning's."""
+    return str(await new_database())
 
 
 def erp(tenant: str, data: Payload, on: date) -> CloudEvent[Any]:

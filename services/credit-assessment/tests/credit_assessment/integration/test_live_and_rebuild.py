@@ -9,11 +9,9 @@ its payment releases the hold; the insurer's stop-supply places a hold a person 
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -111,7 +109,7 @@ async def check(api: httpx.AsyncClient, s: Credit, buyer: str, amount: str, orde
     return answer.json()
 
 
-async def test_history_live_then_rebuilt(credit_service: Credit, postgres_admin_dsn: str) -> None:
+async def test_history_live_then_rebuilt(credit_service: Credit, new_database: Any) -> None:
     s, t = credit_service, credit_service.tenant
     async with httpx.AsyncClient(base_url=s.url, timeout=10) as api:
         # day 1: two buyers; b1 has cover and financials
@@ -367,23 +365,16 @@ async def test_history_live_then_rebuilt(credit_service: Credit, postgres_admin_
     assert live["credit_decisions"]
     assert live["credit_holds"]
     assert live["contract_reviews"]
-    second = await second_database(postgres_admin_dsn)
+    second = await new_database()
+    settings = s.settings.model_copy(update={"database_url": second})
+    await rebuild(bootstrap(settings))
+    engine = create_engine(second, pool_size=1)
     try:
-        settings = s.settings.model_copy(update={"database_url": second})
-        await rebuild(bootstrap(settings))
-        engine = create_engine(second, pool_size=1)
-        try:
-            rebuilt = await read_models(engine, t)
-        finally:
-            await engine.dispose()
-        for table in live:
-            assert rebuilt[table] == live[table], table
+        rebuilt = await read_models(engine, t)
     finally:
-        connection = await asyncpg.connect(postgres_admin_dsn)
-        await connection.execute(
-            f'DROP DATABASE IF EXISTS "{second.rsplit("/", 1)[1]}" WITH (FORCE)'
-        )
-        await connection.close()
+        await engine.dispose()
+    for table in live:
+        assert rebuilt[table] == live[table], table
 
 
 _ORDER = {
@@ -412,13 +403,3 @@ async def read_models(engine: Any, tenant: str) -> dict[str, list[str]]:
             )
             out[table] = [row.row for row in rows]
     return out
-
-
-async def second_database(admin_dsn: str) -> str:
-    from arshield_cli.stack import postgres_url
-
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(admin_dsn)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    return postgres_url(name)

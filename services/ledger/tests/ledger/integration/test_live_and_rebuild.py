@@ -7,10 +7,8 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -30,20 +28,6 @@ from .harness import produce, read_models, topic_headers
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def second_database(postgres_admin_dsn: str) -> AsyncIterator[str]:
-    from arshield_cli.stack import postgres_url
-
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(postgres_admin_dsn)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    yield postgres_url(name)
-    connection = await asyncpg.connect(postgres_admin_dsn)
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
-
-
 async def inbox_count(engine: Any) -> int:
     async with engine.connect() as connection:
         return int(await connection.scalar(sa.select(sa.func.count()).select_from(inbox)) or 0)
@@ -58,7 +42,7 @@ async def wait_for(engine: Any, count: int, seconds: float = 60) -> None:
 
 
 async def test_live_service_api_and_rebuild(
-    kafka_bootstrap: str, fresh_database: str, second_database: str, fresh_topics: Any
+    kafka_bootstrap: str, fresh_database: str, new_database: Any, fresh_topics: Any
 ) -> None:
     erp_topic, clock_topic = await fresh_topics(topics.ERP, topics.CLOCK, partitions=3)
     settings = LedgerSettings(
@@ -93,6 +77,7 @@ async def test_live_service_api_and_rebuild(
     live = await read_models(engine)
     await engine.dispose()
 
+    second_database = await new_database()
     replayed = await rebuild(
         bootstrap(settings.model_copy(update={"database_url": second_database}))
     )
