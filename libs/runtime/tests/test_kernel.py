@@ -3,6 +3,7 @@ service (unit, on the fake) and through the real consumer over Kafka and Postgre
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -496,4 +497,28 @@ async def test_the_kernel_runs_in_the_consumers_transaction(
     assert sorted(tuple(row) for row in outbox) == [
         ("arshield.erp." + topic.rsplit(".", 1)[1] + ".dlq", "acme:b-2"),
         ("arshield.risk", "acme:b-1"),
+    ]
+
+
+@pytest.mark.unit
+async def test_what_the_wiring_asks_first_is_decided_before_the_command() -> None:
+    """`Wiring.adopt`: a buyer seen for the first time is first registered under a placeholder
+    name, then the command itself is decided; a known buyer is asked nothing more."""
+    asked: list[tuple[str, Watch]] = []
+
+    async def adopt(session: Any, tenant_id: str, state: Watch, command: Command) -> Command | None:
+        asked.append((tenant_id, state))
+        return None if state.registered_on else Register("(first seen)", date(2024, 3, 1))
+
+    store, names = InMemoryStateStore(), NamesProjection()
+    kernel = Kernel(dataclasses.replace(wiring(names), adopt=adopt), store)
+    monday = date(2024, 3, 4)
+    await run_batch(kernel, [registered("b-1", monday)])
+    await run_batch(kernel, [registered("b-1", monday, name="Buyer GmbH")])
+    state = Watch.model_validate_json(store.states[("acme", "b-1")][0])
+    assert state.names == ("(first seen)", "Buyer Ltd", "Buyer GmbH")
+    assert state.registered_on == date(2024, 3, 1)
+    assert [(tenant, s.registered_on) for tenant, s in asked] == [
+        ("acme", None),
+        ("acme", date(2024, 3, 1)),
     ]

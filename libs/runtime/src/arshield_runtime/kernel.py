@@ -124,6 +124,10 @@ class Wiring(Generic[S, C, E]):
     day_context: Callable[[AsyncSession, str, date], Awaitable[Any]] | None = None
     """Loads, once per tenant and business day, what the day commands need (the configuration in
     force: `Kernel.in_force`)."""
+    adopt: Callable[[Session, str, S, C], Awaitable[C | None]] | None = None
+    """A command to decide before `command` for a buyer whose state lacks what the command needs
+    (e.g. a buyer first seen between two ticks adopts the configuration in force); None: nothing.
+    Asked in the transaction, so a rebuild asks it at the same point of the log."""
     configure: Mapping[type[Payload], Configure] = field(default_factory=dict)
     """The service's configuration events: each consumed one is recorded as a version, and every
     buyer of the tenant gets its day command on the version's effective date (the decider sees the
@@ -166,9 +170,20 @@ class UnitOfWork(Generic[S, C, E]):
         emitter: Emitter | None,
         cause: CloudEvent[Any] | None = None,
     ) -> Change[S, E]:
-        """Decide `command` for the buyer, stage the result and emit its public events."""
+        """Decide `command` for the buyer (after what `Wiring.adopt` asks first), stage the
+        result and emit its public events."""
         key = (tenant_id, buyer_id)
         await self.load([key])
+        if self.wiring.adopt is not None:
+            first = await self.wiring.adopt(self.session, tenant_id, self.states[key], command)
+            if first is not None:
+                await self._decide(key, first, emitter, cause)
+        return await self._decide(key, command, emitter, cause)
+
+    async def _decide(
+        self, key: BuyerKey, command: C, emitter: Emitter | None, cause: CloudEvent[Any] | None
+    ) -> Change[S, E]:
+        tenant_id, buyer_id = key
         decider = self.wiring.decider
         before = state = self.states[key]
         decide_evolved = getattr(decider, "decide_evolved", None)

@@ -42,14 +42,10 @@ from arshield_events import credit, erp, external, insurance, ledger, risk
 from arshield_events.envelope import CloudEvent
 from arshield_runtime.kernel import (
     TENANT,
-    Change,
-    Emitter,
     Kernel,
     Translate,
-    UnitOfWork,
     Wiring,
 )
-from arshield_runtime.messaging import BatchScope
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 
 CreditWiring = Wiring[BuyerCredit, c.Command, Event]
@@ -369,6 +365,15 @@ def wiring(
             body=e.model_dump(mode="json"),
         )
 
+    async def adopt(
+        session: AsyncSession, tenant_id: str, state: BuyerCredit, command: c.Command
+    ) -> c.Command | None:
+        """A buyer without a policy adopts the one in force before its command is decided."""
+        if state.policy is not None or isinstance(command, c.StartDay):
+            return None
+        context = await first_seen_context(configured, session, tenant_id)
+        return c.AdoptPolicy(context.policy, context.tenant_law)
+
     return Wiring(
         decider=CreditDecider(reviewer),
         state=STATE,
@@ -377,6 +382,7 @@ def wiring(
         publish=publish,
         refusals=(c.CreditError,),
         day_context=day_context,
+        adopt=adopt,
         configure={credit.CreditPolicyPublished: policy_published},
     )
 
@@ -426,38 +432,8 @@ async def first_seen_context(
     )
 
 
-class CreditUnitOfWork(UnitOfWork[BuyerCredit, c.Command, Event]):
-    async def execute(
-        self,
-        tenant_id: str,
-        buyer_id: str,
-        command: c.Command,
-        emitter: Emitter | None,
-        cause: CloudEvent[Any] | None = None,
-    ) -> Change[BuyerCredit, Event]:
-        """A buyer without a policy adopts the one in force before its command is decided."""
-        key = (tenant_id, buyer_id)
-        await self.load([key])
-        if self.states[key].policy is None and not isinstance(command, c.StartDay):
-            context = await first_seen_context(self.store, self.session, tenant_id)
-            adopt = c.AdoptPolicy(context.policy, context.tenant_law)
-            await super().execute(tenant_id, buyer_id, adopt, emitter, cause)
-        return await super().execute(tenant_id, buyer_id, command, emitter, cause)
-
-
-class CreditKernel(Kernel[BuyerCredit, c.Command, Event]):
-    def unit_of_work(
-        self, session: AsyncSession, scope: BatchScope
-    ) -> UnitOfWork[BuyerCredit, c.Command, Event]:
-        """The kernel's unit of work, whose buyers first seen adopt the policy in force."""
-        unit: UnitOfWork[BuyerCredit, c.Command, Event] | None = scope.items.get("kernel")
-        if unit is None:
-            created = CreditUnitOfWork(self.wiring, self.store, session)
-            scope.items["kernel"] = created
-            scope.on_flush("kernel", lambda _session: created.flush())
-            unit = created
-        return unit
+CreditKernel = Kernel[BuyerCredit, c.Command, Event]
 
 
 def kernel(reviewer: ContractReviewer, store: StateStore, *, source: str) -> CreditKernel:
-    return CreditKernel(wiring(reviewer, source=source, store=store), store)
+    return Kernel(wiring(reviewer, source=source, store=store), store)

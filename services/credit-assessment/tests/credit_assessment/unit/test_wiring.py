@@ -40,14 +40,14 @@ def ev(data: Payload, subject: str = "b1") -> CloudEvent[Any]:
 
 def credit_kernel() -> Kernel[Any, Any, Any]:
     """The wiring without a database: no read models, the default policy in force."""
-    credit_wiring = wiring(REVIEWER, source="arshield/credit-assessment")
+    store = InMemoryStateStore()
+    credit_wiring = wiring(REVIEWER, source="arshield/credit-assessment", store=store)
 
     async def default_policy(session: Any, tenant_id: str, day: date) -> DayContext:
         return DayContext(DEFAULT_POLICY, None)
 
     return Kernel(
-        dataclasses.replace(credit_wiring, projections=(), day_context=default_policy),
-        InMemoryStateStore(),
+        dataclasses.replace(credit_wiring, projections=(), day_context=default_policy), store
     )
 
 
