@@ -165,20 +165,15 @@ def invoice_issued(event: CloudEvent[Any]) -> Commands:
             due_on=e.due_on,
             amount=Money(amount=e.amount.amount, currency=e.amount.currency),
             terms=terms,
-            traceparent=issuing_trace(),
+            # the trace the invoice was issued in continues in its later decisions: the consumed
+            # record's own, the same live and in a rebuild, sampled or not
+            traceparent=consumed_traceparent(),
             instalments=tuple(
                 InstalmentTerms(seq=p.seq, due_on=p.due_on, amount=p.amount.amount)
                 for p in e.instalments
             ),
         ),
     )
-
-
-def issuing_trace() -> str | None:
-    """The trace the invoice was issued in (the consumed record's `traceparent`): the invoice's
-    later decisions continue it. The incoming context, not the consumer's own span, so that a
-    rebuild (traced or not, sampled or not) keeps the very same state."""
-    return consumed_traceparent()
 
 
 def invoice_cancelled(event: CloudEvent[Any]) -> Commands:
