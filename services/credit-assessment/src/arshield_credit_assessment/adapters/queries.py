@@ -1,5 +1,6 @@
 """The read side: the read models the API answers from, and the record of policy versions
-written (the versions in force are the kernel's configuration, read back from the log)."""
+written (the versions in force are the kernel's configuration, read back from the log). The use
+cases reach what they need of it through `application.ports.Records`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_credit_assessment.adapters import tables as t
 from arshield_events import credit
-from arshield_runtime.db import business_dates
 
 
 async def written_policies(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
@@ -51,13 +51,6 @@ async def next_policy_version(session: AsyncSession, tenant_id: str) -> int:
         )
     )
     return int(latest or 0) + 1
-
-
-async def business_date(session: AsyncSession, tenant_id: str) -> date | None:
-    value = await session.scalar(
-        sa.select(business_dates.c.business_date).where(business_dates.c.tenant_id == tenant_id)
-    )
-    return value if isinstance(value, date) else None
 
 
 _STATE_AND_DATE = sa.text(

@@ -22,15 +22,8 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from arshield_credit_assessment.adapters.projections import projections
-from arshield_credit_assessment.adapters.public_events import (
-    decision_of,
-    policy_of_event,
-    publish,
-    review_of,
-)
+from arshield_credit_assessment.application.ports import Connection, PublicEvents
 from arshield_credit_assessment.domain import commands as c
 from arshield_credit_assessment.domain.decide import decide, wake_on
 from arshield_credit_assessment.domain.events import Event
@@ -40,13 +33,8 @@ from arshield_credit_assessment.domain.review import ContractReviewer, Instalmen
 from arshield_credit_assessment.domain.state import BuyerCredit
 from arshield_events import credit, erp, external, insurance, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import (
-    TENANT,
-    Kernel,
-    Translate,
-    Wiring,
-)
-from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
+from arshield_runtime.kernel import TENANT, Kernel, Projection, Session, Translate, Wiring
+from arshield_runtime.statestore import Configuration, StateStore
 
 CreditWiring = Wiring[BuyerCredit, c.Command, Event]
 Commands = Iterator[tuple[str, c.Command]]
@@ -275,13 +263,14 @@ def stop_supply(event: CloudEvent[Any]) -> Commands:
     )
 
 
-def translations(source: str) -> dict[type[Any], Translate[c.Command]]:
-    """The table; `source` is credit-assessment's own (what it decided over HTTP comes back)."""
+def translations(source: str, public: PublicEvents) -> dict[type[Any], Translate[c.Command]]:
+    """The table; `source` is credit-assessment's own (what it decided over HTTP comes back, and
+    `public` says what it means)."""
 
     def own_decision(event: CloudEvent[Any]) -> Commands:
         if event.source == source:
             e: credit.CreditDecisionMade = event.data
-            yield e.buyer_id, c.RestoreDecision(decision_of(e))
+            yield e.buyer_id, c.RestoreDecision(public.decision_of(e))
 
     def own_release(event: CloudEvent[Any]) -> Commands:
         e: credit.CreditHoldReleased = event.data
@@ -297,7 +286,7 @@ def translations(source: str) -> dict[type[Any], Translate[c.Command]]:
             yield (
                 e.buyer_id,
                 c.RestoreReview(
-                    e.review_id, e.subject, review_of(e), e.policy_version, e.reviewed_on
+                    e.review_id, e.subject, public.review_of(e), e.policy_version, e.reviewed_on
                 ),
             )
 
@@ -340,17 +329,65 @@ POLICY = "credit-policy"
 """The configuration kind of a credit policy version."""
 
 
-def wiring(
-    reviewer: ContractReviewer, *, source: str, store: StateStore | None = None
-) -> CreditWiring:
-    """`store` is the kernel's: the credit policy in force is read from it."""
-    configured = store if store is not None else PostgresStateStore()
+@dataclass(frozen=True)
+class InForce:
+    """The configuration in force for a tenant, read from the kernel's store: its credit policy
+    version (its event's body, which the public mapping reads) and its own law."""
 
-    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+    store: StateStore
+    public: PublicEvents
+
+    async def policy(self, session: Connection, tenant_id: str, day: date) -> CreditPolicy:
+        """The version in force on `day`, else the built-in default (version 0)."""
+        entry = await self.store.in_force(session, tenant_id, POLICY, day)
+        return DEFAULT_POLICY if entry is None else self._policy(entry)
+
+    async def tenant_law(self, session: Connection, tenant_id: str, day: date) -> str | None:
+        """The tenant's own jurisdiction on `day` (its `TenantProfiled`), if it has said."""
+        return _law(await self.store.in_force(session, tenant_id, TENANT, day))
+
+    async def on(self, session: Session, tenant_id: str, day: date) -> DayContext:
+        """What the tenant's business day `day` is decided under (the kernel's day context)."""
         return DayContext(
-            policy=await policy_in_force(configured, session, tenant_id, day),
-            tenant_law=await tenant_law(configured, session, tenant_id, day),
+            await self.policy(session, tenant_id, day),
+            await self.tenant_law(session, tenant_id, day),
         )
+
+    async def first_seen(self, session: Session, tenant_id: str) -> DayContext:
+        """What a buyer first seen between two ticks is decided under: the versions in force on
+        the tenant's business date; before its first tick, the first versions recorded; else the
+        built-in default. Read in the transaction, so a rebuild (which records the configuration
+        again as it replays the log) sees what live saw at the same event."""
+        on = await self.store.business_date(session, tenant_id)
+        if on is not None:
+            return await self.on(session, tenant_id, on)
+        policies = await self.store.configurations(session, tenant_id, POLICY)
+        profiles = await self.store.configurations(session, tenant_id, TENANT)
+        return DayContext(
+            self._policy(policies[0]) if policies else DEFAULT_POLICY,
+            _law(profiles[0] if profiles else None),
+        )
+
+    def _policy(self, entry: Configuration) -> CreditPolicy:
+        return self.public.policy_of_event(credit.CreditPolicyPublished.model_validate(entry.body))
+
+
+def _law(profile: Configuration | None) -> str | None:
+    law = profile.body.get("jurisdiction") if profile else None
+    return law if isinstance(law, str) else None
+
+
+def wiring(
+    reviewer: ContractReviewer,
+    *,
+    source: str,
+    store: StateStore,
+    read_models: Sequence[Projection[BuyerCredit, Event]],
+    public: PublicEvents,
+) -> CreditWiring:
+    """`store` is the kernel's (the credit policy in force is read from it); the read models and
+    the public mapping are adapters the composition root passes in: imports point inward."""
+    in_force = InForce(store, public)
 
     def policy_published(event: CloudEvent[Any]) -> Configuration | None:
         if event.source != source:
@@ -366,74 +403,37 @@ def wiring(
         )
 
     async def adopt(
-        session: AsyncSession, tenant_id: str, state: BuyerCredit, command: c.Command
+        session: Session, tenant_id: str, state: BuyerCredit, command: c.Command
     ) -> c.Command | None:
         """A buyer without a policy adopts the one in force before its command is decided."""
         if state.policy is not None or isinstance(command, c.StartDay):
             return None
-        context = await first_seen_context(configured, session, tenant_id)
+        context = await in_force.first_seen(session, tenant_id)
         return c.AdoptPolicy(context.policy, context.tenant_law)
 
     return Wiring(
         decider=CreditDecider(reviewer),
         state=STATE,
-        translate=translations(source),
-        projections=projections(),
-        publish=publish,
+        translate=translations(source, public),
+        projections=read_models,
+        publish=public.publish,
         refusals=(c.CreditError,),
-        day_context=day_context,
+        day_context=in_force.on,
         adopt=adopt,
         configure={credit.CreditPolicyPublished: policy_published},
-    )
-
-
-async def tenant_law(
-    store: StateStore, session: AsyncSession | AsyncConnection, tenant_id: str, day: date
-) -> str | None:
-    """The tenant's own jurisdiction on `day` (its `TenantProfiled`), if it has said."""
-    profile = await store.in_force(session, tenant_id, TENANT, day)
-    law = profile.body.get("jurisdiction") if profile else None
-    return law if isinstance(law, str) else None
-
-
-async def policy_in_force(
-    store: StateStore, session: AsyncSession | AsyncConnection, tenant_id: str, day: date
-) -> CreditPolicy:
-    """The version in force on `day`, else the built-in default (version 0)."""
-    entry = await store.in_force(session, tenant_id, POLICY, day)
-    if entry is None:
-        return DEFAULT_POLICY
-    return policy_of_event(credit.CreditPolicyPublished.model_validate(entry.body))
-
-
-async def first_seen_context(
-    store: StateStore, session: AsyncSession, tenant_id: str
-) -> DayContext:
-    """What a buyer first seen between two ticks is decided under: the versions in force on the
-    tenant's business date; before its first tick, the first versions recorded; else the built-in
-    default. Read in the transaction, so a rebuild (which records the configuration again as it
-    replays the log) sees what live saw at the same event."""
-    on = await store.business_date(session, tenant_id)
-    if on is not None:
-        return DayContext(
-            await policy_in_force(store, session, tenant_id, on),
-            await tenant_law(store, session, tenant_id, on),
-        )
-    policies = await store.configurations(session, tenant_id, POLICY)
-    profiles = await store.configurations(session, tenant_id, TENANT)
-    law = profiles[0].body.get("jurisdiction") if profiles else None
-    return DayContext(
-        (
-            policy_of_event(credit.CreditPolicyPublished.model_validate(policies[0].body))
-            if policies
-            else DEFAULT_POLICY
-        ),
-        law if isinstance(law, str) else None,
     )
 
 
 CreditKernel = Kernel[BuyerCredit, c.Command, Event]
 
 
-def kernel(reviewer: ContractReviewer, store: StateStore, *, source: str) -> CreditKernel:
-    return Kernel(wiring(reviewer, source=source, store=store), store)
+def kernel(
+    reviewer: ContractReviewer,
+    store: StateStore,
+    *,
+    source: str,
+    read_models: Sequence[Projection[BuyerCredit, Event]],
+    public: PublicEvents,
+) -> CreditKernel:
+    wired = wiring(reviewer, source=source, store=store, read_models=read_models, public=public)
+    return Kernel(wired, store)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from arshield_credit_assessment.adapters import public_events
 from arshield_credit_assessment.application.wiring import DayContext, kernel, wiring
 from arshield_credit_assessment.domain.policy import DEFAULT_POLICY
 from arshield_credit_assessment.settings import CreditSettings
@@ -25,6 +26,7 @@ from .factories import REVIEWER
 pytestmark = pytest.mark.unit
 
 DAY = date(2024, 3, 1)
+SOURCE = "arshield/credit-assessment"
 
 
 def ev(data: Payload, subject: str = "b1") -> CloudEvent[Any]:
@@ -41,13 +43,20 @@ def ev(data: Payload, subject: str = "b1") -> CloudEvent[Any]:
 def credit_kernel() -> Kernel[Any, Any, Any]:
     """The wiring without a database: no read models, the default policy in force."""
     store = InMemoryStateStore()
-    credit_wiring = wiring(REVIEWER, source="arshield/credit-assessment", store=store)
+    credit_wiring = wiring(
+        REVIEWER, source=SOURCE, store=store, read_models=(), public=public_events
+    )
 
     async def default_policy(session: Any, tenant_id: str, day: date) -> DayContext:
         return DayContext(DEFAULT_POLICY, None)
 
-    return Kernel(
-        dataclasses.replace(credit_wiring, projections=(), day_context=default_policy), store
+    return Kernel(dataclasses.replace(credit_wiring, day_context=default_policy), store)
+
+
+def kernel_without_read_models() -> Kernel[Any, Any, Any]:
+    """The kernel as the service wires it, on an in-memory store and without read models."""
+    return kernel(
+        REVIEWER, InMemoryStateStore(), source=SOURCE, read_models=(), public=public_events
     )
 
 
@@ -152,7 +161,7 @@ def version_1(published_on: date) -> CloudEvent[Any]:
     return envelope(
         data,
         id=str(uuid.uuid4()),
-        source="arshield/credit-assessment",
+        source=SOURCE,
         subject="t1",
         tenantid="t1",
         time=datetime(2024, 3, 1, 9, tzinfo=UTC),
@@ -180,8 +189,7 @@ async def test_a_buyer_first_seen_after_the_days_tick_is_limited_under_the_versi
     reaches it before day 3: it is still limited under version 1 (unrated grade 5: min(cap
     200,000, 0 cover + appetite 20,000) = 20,000), not the built-in default's 50,000. b1, seen
     before any tick and any version, has the default's 50,000 until day 2 brings version 1."""
-    k = kernel(REVIEWER, InMemoryStateStore(), source="arshield/credit-assessment")
-    k.wiring = dataclasses.replace(k.wiring, projections=())
+    k = kernel_without_read_models()
     day2 = DAY + timedelta(days=1)
     out = await run_batch(
         k,
@@ -206,8 +214,7 @@ async def test_a_buyer_first_seen_after_the_days_tick_is_limited_under_the_versi
 
 
 async def test_before_the_first_tick_a_buyer_adopts_the_first_version_recorded() -> None:
-    k = kernel(REVIEWER, InMemoryStateStore(), source="arshield/credit-assessment")
-    k.wiring = dataclasses.replace(k.wiring, projections=())
+    k = kernel_without_read_models()
     out = await run_batch(k, [version_1(DAY), registered("b1", DAY)])
     (limit,) = [e.data for e in out if isinstance(e.data, credit.CreditLimitChanged)]
     assert (limit.new_limit.amount, limit.policy_version) == (20_000, "credit-v1")

@@ -13,13 +13,7 @@ from pydantic import BaseModel, Field
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.application import use_cases
 from arshield_credit_assessment.entrypoints.api.credit_checks import DecisionOut, row_out
-from arshield_credit_assessment.entrypoints.api.deps import (
-    Kernel,
-    RelayWake,
-    Session,
-    Settings,
-    not_found,
-)
+from arshield_credit_assessment.entrypoints.api.deps import Desk, RelayWake, Session, not_found
 from arshield_events.fields import BusinessDate, Text
 from arshield_events.money import Money
 from arshield_runtime.http import PathId, ReadPrincipal, WritePrincipal
@@ -124,10 +118,11 @@ async def exposure(
     buyer_id: PathId,
     principal: ReadPrincipal,
     session: Session,
+    desk: Desk,
     as_of: Annotated[BusinessDate | None, Query(description="default: the business date")] = None,
 ) -> Any:
     """Open receivables plus open orders per currency at the end of a business date."""
-    on = as_of or await use_cases.today(session, principal.tenant_id)
+    on = as_of or await use_cases.today(session, desk.kernel, principal.tenant_id)
     rows = await queries.exposure_as_of(session, principal.tenant_id, buyer_id, on)
     return ExposureOut(
         buyer_id=buyer_id,
@@ -162,18 +157,18 @@ async def expected_sales(
     body: ExpectedSalesIn,
     principal: WritePrincipal,
     session: Session,
-    settings: Settings,
+    desk: Desk,
     wake: RelayWake,
 ) -> Any:
     """Record the expected monthly sales to the buyer (the `need` input of its limit); applied
     when read back from the log."""
     event = await use_cases.record_expected_sales(
         session,
+        desk,
         principal.tenant_id,
         buyer_id,
         body.monthly_sales,
         recorded_by=principal.name,
-        source=settings.source,
         wake=wake,
     )
     return ExpectedSalesOut(
@@ -205,21 +200,19 @@ async def release_hold(
     body: ReleaseIn,
     principal: WritePrincipal,
     session: Session,
-    kernel: Kernel,
-    settings: Settings,
+    desk: Desk,
     wake: RelayWake,
 ) -> Any:
     """A person lifts a hold (stop-supply and insolvency holds wait for one), with a reason."""
     try:
         on = await use_cases.release_hold(
             session,
-            kernel,
+            desk,
             principal.tenant_id,
             buyer_id,
             hold_id,
             reason=body.reason,
             released_by=principal.name,
-            source=settings.source,
             wake=wake,
         )
     except use_cases.NotFound as missing:

@@ -17,13 +17,7 @@ from arshield_credit_assessment.domain.review import (
     Terms,
     standard_terms,
 )
-from arshield_credit_assessment.entrypoints.api.deps import (
-    Kernel,
-    RelayWake,
-    Reviewer,
-    Session,
-    Settings,
-)
+from arshield_credit_assessment.entrypoints.api.deps import Desk, RelayWake, Session
 from arshield_events.fields import BusinessDate, CountryCode, Id, ShortText
 from arshield_runtime.http import ReadPrincipal, WritePrincipal
 
@@ -114,25 +108,15 @@ async def review_contract(
     body: ReviewIn,
     principal: WritePrincipal,
     session: Session,
-    kernel: Kernel,
-    reviewer: Reviewer,
-    settings: Settings,
+    desk: Desk,
     wake: RelayWake,
 ) -> Any:
     """Review an order's or invoice's contract terms under their law; `ContractReviewed` is
     written to the log."""
-    on = await use_cases.today(session, principal.tenant_id)
+    on = await use_cases.today(session, desk.kernel, principal.tenant_id)
     terms = body.contract_terms.terms(body.payment_terms_days, body.amount, on, body.buyer_country)
     review_id, review, version, on = await use_cases.review_contract(
-        session,
-        kernel,
-        reviewer,
-        principal.tenant_id,
-        body.buyer_id,
-        body.subject,
-        terms,
-        source=settings.source,
-        wake=wake,
+        session, desk, principal.tenant_id, body.buyer_id, body.subject, terms, wake=wake
     )
     return ReviewOut(
         review_id=review_id,
@@ -172,12 +156,12 @@ _INTEREST_CLAUSE = {
 
 @router.get("/contract-templates/{jurisdiction}", response_model=TemplateOut)
 async def contract_template(
-    jurisdiction: JurisdictionCode, principal: ReadPrincipal, reviewer: Reviewer, session: Session
+    jurisdiction: JurisdictionCode, principal: ReadPrincipal, desk: Desk, session: Session
 ) -> Any:
     """The standard terms the tenant should use under `jurisdiction` (they pass the review)."""
-    on = await use_cases.today(session, principal.tenant_id)
+    on = await use_cases.today(session, desk.kernel, principal.tenant_id)
     terms = standard_terms(jurisdiction, on)
-    review = reviewer.review(terms, (jurisdiction,))
+    review = desk.reviewer.review(terms, (jurisdiction,))
     standard = STANDARD_TERMS[jurisdiction]
     return TemplateOut(
         jurisdiction=jurisdiction,

@@ -20,12 +20,10 @@ from arshield_credit_assessment.entrypoints.api.contracts import (
 )
 from arshield_credit_assessment.entrypoints.api.deps import (
     Amount,
-    Kernel,
+    Desk,
     Limit,
     RelayWake,
-    Reviewer,
     Session,
-    Settings,
     StatementConnection,
     money,
     not_found,
@@ -125,9 +123,7 @@ async def credit_check(
     body: CheckIn,
     principal: WritePrincipal,
     connection: StatementConnection,
-    kernel: Kernel,
-    reviewer: Reviewer,
-    settings: Settings,
+    desk: Desk,
     wake: RelayWake,
 ) -> Any:
     """Approve, refer or decline an order from the service's own state; the same decision is
@@ -147,7 +143,7 @@ async def credit_check(
         terms=terms,
     )
     decision, review = await use_cases.credit_check(
-        connection, kernel, reviewer, principal.tenant_id, asked, source=settings.source, wake=wake
+        connection, desk, principal.tenant_id, asked, wake=wake
     )
     out = decision_out(body.buyer_id, decision)
     if review is not None:
@@ -181,21 +177,19 @@ async def decide_referral(
     body: PersonDecisionIn,
     principal: WritePrincipal,
     session: Session,
-    kernel: Kernel,
-    settings: Settings,
+    desk: Desk,
     wake: RelayWake,
 ) -> Any:
     """A person approves or declines a referred order; recorded with who decided."""
     try:
         decided = await use_cases.decide_referral(
             session,
-            kernel,
+            desk,
             principal.tenant_id,
             decision_id,
             outcome=body.decision,
             reason=body.reason,
             decided_by=principal.name,
-            source=settings.source,
             wake=wake,
         )
     except use_cases.NotFound as missing:

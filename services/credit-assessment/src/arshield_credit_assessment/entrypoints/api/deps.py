@@ -5,21 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from arshield_credit_assessment.application.wiring import CreditKernel
-from arshield_credit_assessment.application.wiring import kernel as credit_kernel
-from arshield_credit_assessment.domain.review import ContractReviewer
-from arshield_credit_assessment.settings import CreditSettings
-from arshield_latepay import ReferenceRates
+from arshield_credit_assessment.application.use_cases import CreditDesk
 from arshield_runtime.http import Authenticated, ProblemError
 from arshield_runtime.paging import page_after as page_after
 from arshield_runtime.paging import page_of as page_of
-from arshield_runtime.statestore import PostgresStateStore
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -62,30 +57,10 @@ async def open_statement_connection(
 # would be sent to a worker thread on every request.
 
 
-async def _settings(request: Request) -> CreditSettings:
-    settings: CreditSettings = request.app.state.settings
-    return settings
-
-
-async def _reviewer(request: Request) -> ContractReviewer:
-    reviewer: ContractReviewer | None = getattr(request.app.state, "reviewer", None)
-    if reviewer is None:
-        reviewer = ContractReviewer(
-            ReferenceRates.shipped(), request.app.state.settings.default_jurisdiction
-        )
-        request.app.state.reviewer = reviewer
-    return reviewer
-
-
-async def _kernel(request: Request) -> CreditKernel:
-    """The service's kernel (`app.state.kernel`, set by bootstrap), else one on PostgreSQL."""
-    kernel: CreditKernel | None = getattr(request.app.state, "kernel", None)
-    if kernel is None:
-        kernel = credit_kernel(
-            await _reviewer(request), PostgresStateStore(), source=request.app.state.settings.source
-        )
-        request.app.state.kernel = kernel
-    return kernel
+async def _desk(request: Request) -> CreditDesk:
+    """What the use cases decide with (`app.state.desk`, put together by bootstrap)."""
+    desk: CreditDesk = request.app.state.desk
+    return desk
 
 
 async def _relay_wake(request: Request) -> Callable[[], None] | None:
@@ -95,19 +70,9 @@ async def _relay_wake(request: Request) -> Callable[[], None] | None:
 
 Session = Annotated[AsyncSession, Depends(open_session)]
 StatementConnection = Annotated[AsyncConnection, Depends(open_statement_connection)]
-Settings = Annotated[CreditSettings, Depends(_settings)]
-Kernel = Annotated[CreditKernel, Depends(_kernel)]
-Reviewer = Annotated[ContractReviewer, Depends(_reviewer)]
+Desk = Annotated[CreditDesk, Depends(_desk)]
 RelayWake = Annotated[Callable[[], None] | None, Depends(_relay_wake)]
 
 
 def not_found(detail: str) -> ProblemError:
     return ProblemError(404, "Not found", detail)
-
-
-def invalid(loc: str, msg: str) -> ProblemError:
-    return ProblemError(422, "Invalid request", f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg}])
-
-
-def jsonable(value: Any) -> Any:
-    return value

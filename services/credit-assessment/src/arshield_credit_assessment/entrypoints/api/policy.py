@@ -10,14 +10,13 @@ from pydantic import BaseModel, Field
 
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.application import use_cases
-from arshield_credit_assessment.application.wiring import POLICY, policy_in_force
+from arshield_credit_assessment.application.wiring import POLICY
 from arshield_credit_assessment.domain.policy import Band, CreditPolicy, band_problems
 from arshield_credit_assessment.entrypoints.api.deps import (
-    Kernel,
+    Desk,
     Limit,
     RelayWake,
     Session,
-    Settings,
     page_after,
     page_of,
 )
@@ -85,10 +84,10 @@ def _policy_json(policy: CreditPolicy) -> dict[str, Any]:
 
 
 @router.get("/credit-policy", response_model=CreditPolicyOut)
-async def current_policy(principal: ReadPrincipal, session: Session, kernel: Kernel) -> Any:
+async def current_policy(principal: ReadPrincipal, session: Session, desk: Desk) -> Any:
     """The version in force on the tenant's business date (version 0 is the built-in default)."""
-    on = await use_cases.today(session, principal.tenant_id)
-    policy = await policy_in_force(kernel.store, session, principal.tenant_id, on)
+    on = await use_cases.today(session, desk.kernel, principal.tenant_id)
+    policy = await desk.in_force.policy(session, principal.tenant_id, on)
     return CreditPolicyOut(
         version=policy.version,
         policy_version=policy.ref,
@@ -102,17 +101,17 @@ async def current_policy(principal: ReadPrincipal, session: Session, kernel: Ker
 async def policy_versions(
     principal: ReadPrincipal,
     session: Session,
-    kernel: Kernel,
+    desk: Desk,
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> Any:
     """Every version written, newest first; `read_back` once the log has brought it back (it is
     in force from its `effective_on`)."""
     tenant = principal.tenant_id
-    on = await use_cases.today(session, tenant)
+    on = await use_cases.today(session, desk.kernel, tenant)
     rows = await queries.written_policies(session, tenant)
-    read_back = {c.version for c in await kernel.store.configurations(session, tenant, POLICY)}
-    in_force = (await policy_in_force(kernel.store, session, tenant, on)).version
+    read_back = {c.version for c in await desk.kernel.configurations(session, tenant, POLICY)}
+    in_force = (await desk.in_force.policy(session, tenant, on)).version
     after = page_after(cursor)
     if after is not None:
         if not after.isdigit() or len(after) > 9:
@@ -136,7 +135,7 @@ async def publish_policy(
     body: CreditPolicyIn,
     principal: AdminPrincipal,
     session: Session,
-    settings: Settings,
+    desk: Desk,
     wake: RelayWake,
 ) -> Any:
     """Publish the next version (`CreditPolicyPublished` on the log); it takes effect at the next
@@ -165,10 +164,10 @@ async def publish_policy(
         )
     event = await use_cases.publish_policy(
         session,
+        desk,
         principal.tenant_id,
         body.model_dump(mode="json"),
         published_by=principal.name,
-        source=settings.source,
         wake=wake,
     )
     return CreditPolicyOut(

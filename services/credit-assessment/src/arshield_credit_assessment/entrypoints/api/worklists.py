@@ -10,7 +10,13 @@ from pydantic import BaseModel
 
 from arshield_credit_assessment.adapters import queries
 from arshield_credit_assessment.application import use_cases
-from arshield_credit_assessment.entrypoints.api.deps import Limit, Session, page_after, page_of
+from arshield_credit_assessment.entrypoints.api.deps import (
+    Desk,
+    Limit,
+    Session,
+    page_after,
+    page_of,
+)
 from arshield_runtime.http import Page, ReadPrincipal
 
 router = APIRouter()
@@ -63,11 +69,15 @@ class DueReviewOut(BaseModel):
 
 @router.get("/reviews/due", response_model=Page[DueReviewOut])
 async def due_reviews(
-    principal: ReadPrincipal, session: Session, limit: Limit = 50, cursor: str | None = None
+    principal: ReadPrincipal,
+    session: Session,
+    desk: Desk,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> Any:
     """Limits whose review date has come (12 months, sooner for worse grades), with the buyer's
     payment performance since the limit was set."""
-    on = await use_cases.today(session, principal.tenant_id)
+    on = await use_cases.today(session, desk.kernel, principal.tenant_id)
     rows = await queries.due_reviews(
         session, principal.tenant_id, on, after=page_after(cursor), limit=limit + 1
     )
