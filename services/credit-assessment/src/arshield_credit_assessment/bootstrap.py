@@ -38,7 +38,9 @@ def bootstrap(
         read_models=projections(),
         public=public_events,
     )
-    desk = CreditDesk(kernel, reviewer, queries, public_events, settings.source)
+    desk = CreditDesk(
+        kernel, reviewer, records=queries, public=public_events, source=settings.source
+    )
     return ServiceDefinition(
         settings=settings,
         router=kernel.router(),

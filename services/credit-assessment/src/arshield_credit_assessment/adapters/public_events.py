@@ -1,5 +1,6 @@
 """The one place credit-assessment's domain events become public `arshield.credit` events (and
-public events of its own topic become domain values again, when read back from the log)."""
+public events of its own topic become domain values again, when read back from the log); the
+application reaches it through `application.ports.PublicEvents`."""
 
 from __future__ import annotations
 

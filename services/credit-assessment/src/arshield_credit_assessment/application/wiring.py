@@ -1,6 +1,6 @@
 """Credit-assessment on the kernel: the translation table (public event -> commands for buyers),
-the decider, the state's codec, the policy a business day is decided under, the projections and
-the public mapping.
+the decider, the state's codec and the policy a business day is decided under; the read models
+and the public mapping are the adapters the composition root passes in.
 
 What the API decides (credit checks, a person's answer to a referral, a hold lifted by a person,
 a contract review, expected sales) is written to the outbox only and applied when read back from
