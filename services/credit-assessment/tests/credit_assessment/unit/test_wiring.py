@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from arshield_credit_assessment.adapters import public_events
-from arshield_credit_assessment.application.wiring import DayContext, kernel, wiring
+from arshield_credit_assessment.application.wiring import CreditKernel, DayContext, kernel, wiring
 from arshield_credit_assessment.domain.policy import DEFAULT_POLICY
 from arshield_credit_assessment.settings import CreditSettings
 from arshield_events import credit, erp, risk
@@ -53,7 +53,7 @@ def credit_kernel() -> Kernel[Any, Any, Any]:
     return Kernel(dataclasses.replace(credit_wiring, day_context=default_policy), store)
 
 
-def kernel_without_read_models() -> Kernel[Any, Any, Any]:
+def kernel_without_read_models() -> CreditKernel:
     """The kernel as the service wires it, on an in-memory store and without read models."""
     return kernel(
         REVIEWER, InMemoryStateStore(), source=SOURCE, read_models=(), public=public_events
