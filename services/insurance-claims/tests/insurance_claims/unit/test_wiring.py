@@ -18,6 +18,8 @@ from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import InvoiceIssued
 from arshield_events.money import Money
 from arshield_events.risk import BuyerInsolvent
+from arshield_insurance_claims.adapters.postgres import PORTS
+from arshield_insurance_claims.adapters.public_events import publish
 from arshield_insurance_claims.application.wiring import DayContext, InsuranceKernel, wiring
 from arshield_insurance_claims.domain.commands import AggregateBudget
 from arshield_insurance_claims.domain.state import BuyerInsurance
@@ -39,8 +41,8 @@ def kernel(store: InMemoryStateStore) -> InsuranceKernel:
     async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
         return DayContext({"POL-1": POLICY}, AggregateBudget({"POL-1": POLICY.aggregate_limit}))
 
-    base = wiring(SOURCE)
-    return Kernel(dataclasses.replace(base, projections=(), day_context=day_context), store)
+    base = wiring(SOURCE, PORTS, read_models=(), publish=publish)
+    return Kernel(dataclasses.replace(base, day_context=day_context), store)
 
 
 def fact(data: Payload, on: date, source: str = "erp/test", id_: str | None = None) -> Any:
