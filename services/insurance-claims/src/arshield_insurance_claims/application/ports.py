@@ -1,5 +1,5 @@
 """What the application reads and keeps outside a buyer's state, as Protocols: the composition
-root gives it the adapters (the service's own modules on PostgreSQL, in-memory fakes in tests), so
+root gives it the adapters (`adapters/postgres.py`: the service's own modules on its tables), so
 its imports point inward and it passes the runtime's `Session` on without issuing SQL itself."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """insurance-claims on the kernel: the translation table (public event -> commands for buyers),
 the decider, the state's codec, what a business day needs (the policies in force and what is
-left of their aggregate limits), the projections and the public mapping.
+left of their aggregate limits, read through the application's ports), with the read models and
+the public mapping the composition root passes in.
 
 The service reads its own topic back: the events its API and the insurer's callbacks decided
 (limit requests, cover decisions, claim outcomes) restore the state on a rebuild and change
