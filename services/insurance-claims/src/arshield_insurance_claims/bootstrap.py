@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from arshield_events import insurance as insurance_events
-from arshield_insurance_claims.adapters.tables import INSURERS
-from arshield_insurance_claims.application.wiring import kernel as insurance_kernel
+from arshield_insurance_claims.adapters import postgres
 from arshield_insurance_claims.application.wiring import router as consumer_router
 from arshield_insurance_claims.entrypoints.api import router as api_router
 from arshield_insurance_claims.settings import InsuranceClaimsSettings
@@ -22,16 +21,17 @@ def bootstrap(
     settings: InsuranceClaimsSettings | None = None, *, store: StateStore | None = None
 ) -> ServiceDefinition:
     settings = settings or InsuranceClaimsSettings()
-    kernel = insurance_kernel(store or PostgresStateStore(), source=settings.source)
+    ports = postgres.PORTS
+    kernel = postgres.kernel(store or PostgresStateStore(), source=settings.source)
     box = SecretBox(settings.secrets_key.get_secret_value())
     # the runtime copies `state` onto the app before background tasks start: routes get the
     # wake-up now, and it reaches the dispatcher once that runs
     wake = Wake()
-    state: dict[str, object] = {"kernel": kernel, "dispatcher": wake}
+    state: dict[str, object] = {"kernel": kernel, "ports": ports, "dispatcher": wake}
 
     async def dispatch_webhooks(running: RunningService) -> None:
-        await seal_plaintext_secrets(running.engine, box, INSURERS.tables)
-        dispatcher = WebhookDispatcher(running.engine, INSURERS.tables, settings)
+        await seal_plaintext_secrets(running.engine, box, ports.insurers.tables)
+        dispatcher = WebhookDispatcher(running.engine, ports.insurers.tables, settings)
         wake.attach(dispatcher.wake)
         try:
             await dispatcher.run()
@@ -41,7 +41,7 @@ def bootstrap(
 
     return ServiceDefinition(
         settings=settings,
-        router=consumer_router(kernel),
+        router=consumer_router(kernel, ports),
         migrations=MIGRATIONS,
         http_routers=[api_router],
         background=[dispatch_webhooks],

@@ -334,7 +334,7 @@ class InsurerDeliveriesProjection:
                         "next_attempt_at": self._now(),
                     }
                 )
-        await webhook_store.enqueue(session, t.INSURERS.tables, rows)
+        await webhook_store.enqueue(session, t.webhooks, rows)
 
 
 def _subject(event: domain.DomainEvent) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +46,18 @@ async def buyers_of_policy(session: AsyncSession, tenant_id: str, policy_id: str
     b = t.buyers
     query = sa.select(b.c.buyer_id).where(b.c.tenant_id == tenant_id, b.c.policy_id == policy_id)
     return list((await session.scalars(query.order_by(b.c.buyer_id))).all())
+
+
+async def claimed_since(
+    session: AsyncSession, tenant_id: str, policy_id: str, since: date
+) -> Decimal:
+    c = t.claims
+    used = await session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(c.c.claimed_indemnity), 0)).where(
+            c.c.tenant_id == tenant_id, c.c.policy_id == policy_id, c.c.filed_on >= since
+        )
+    )
+    return Decimal(used or 0)
 
 
 async def buyer_ids(

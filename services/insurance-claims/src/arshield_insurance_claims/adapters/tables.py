@@ -1,12 +1,13 @@
-"""The service's tables: read models (projections of the log), policy versions, and the insurer
-as the runtime's webhook partner. Buyer states and business dates are the kernel's."""
+"""The service's tables: read models (projections of the log), policy versions, and the insurer's
+webhook tables (the partner itself is `insurers.INSURERS`). Buyer states and business dates are
+the kernel's."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from arshield_runtime.webhooks.tables import Partner, webhook_tables
+from arshield_runtime.webhooks.tables import webhook_tables
 
 metadata = sa.MetaData()
 Money = sa.Numeric(19, 4)
@@ -154,8 +155,3 @@ webhooks = webhook_tables(
     delivery_columns=[sa.Column("buyer_id", sa.Text), sa.Column("subject_id", sa.Text)],
     callback_columns=[sa.Column("subject_id", sa.Text, nullable=False)],
 )
-
-INSURERS = Partner(
-    tables=webhooks, noun="insurer", id_prefix="ins_", problem_type="urn:arshield:insurance"
-)
-"""Credit insurers as the runtime's webhook partners."""

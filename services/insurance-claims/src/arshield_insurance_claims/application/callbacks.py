@@ -13,16 +13,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.fields import BusinessDate, Id, Text
 from arshield_events.money import Money
-from arshield_insurance_claims.adapters import queries
-from arshield_insurance_claims.adapters.tables import INSURERS
 from arshield_insurance_claims.application import use_cases
+from arshield_insurance_claims.application.ports import Ports
 from arshield_insurance_claims.application.wiring import InsuranceKernel
 from arshield_insurance_claims.domain.commands import SettleClaim
 from arshield_runtime.http import ProblemError
+from arshield_runtime.kernel import Session
 from arshield_runtime.webhooks.callbacks import SignedCallback, remember
 
 
@@ -69,8 +68,9 @@ def _parsed(raw: bytes) -> CoverDecisionIn | ClaimOutcomeIn:
 
 
 async def insurer_callback(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    ports: Ports,
     callback: SignedCallback,
     *,
     source: str,
@@ -82,6 +82,7 @@ async def insurer_callback(
         state = await use_cases.insurer_decides_cover(
             session,
             kernel,
+            ports,
             tenant,
             body.buyer_id,
             insurer_id=insurer_id,
@@ -107,10 +108,10 @@ async def insurer_callback(
         }
         subject = body.decision_id
     else:
-        found = await queries.claim(session, tenant, body.claim_id)
+        found = await ports.queries.claim(session, tenant, body.claim_id)
         if found is None:
             raise ProblemError(404, "Not found", f"claim {body.claim_id} does not exist")
-        policy = await use_cases.policy_named(session, tenant, found["policy_id"])
+        policy = await use_cases.policy_named(session, ports, tenant, found["policy_id"])
         if policy.insurer_id != insurer_id:
             raise ProblemError(
                 404, "Not found", f"claim {body.claim_id} is not one of {insurer_id}"
@@ -152,5 +153,5 @@ async def insurer_callback(
         }
         subject = body.claim_id
     # the answer as the route gives it, so that a replay answers the very same document
-    await remember(session, INSURERS, callback, response, subject_id=subject)
+    await remember(session, ports.insurers, callback, response, subject_id=subject)
     return response

@@ -10,11 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from arshield_events.fields import FIRST_BUSINESS_DATE
-from arshield_insurance_claims.adapters import configuration
-from arshield_insurance_claims.adapters.tables import INSURERS
+from arshield_insurance_claims.application.ports import Ports
 from arshield_insurance_claims.application.wiring import InsuranceKernel, forget_policy
 from arshield_insurance_claims.domain.commands import (
     Command,
@@ -25,19 +22,20 @@ from arshield_insurance_claims.domain.commands import (
 from arshield_insurance_claims.domain.policy import InsurancePolicy, PolicyRules
 from arshield_insurance_claims.domain.state import BuyerInsurance, Decision
 from arshield_runtime.http import ProblemError
+from arshield_runtime.kernel import Session
 from arshield_runtime.messaging import BatchScope, RequestEmitter
 from arshield_runtime.webhooks import store as webhook_store
 
 Wake = Callable[[], None] | None
 
 
-async def business_date(session: AsyncSession, kernel: InsuranceKernel, tenant_id: str) -> date:
+async def business_date(session: Session, kernel: InsuranceKernel, tenant_id: str) -> date:
     """The tenant's business date (the latest tick consumed), else today's date."""
     return await kernel.business_date(session, tenant_id) or datetime.now(UTC).date()
 
 
 async def buyer_state(
-    session: AsyncSession, kernel: InsuranceKernel, tenant_id: str, buyer_id: str
+    session: Session, kernel: InsuranceKernel, tenant_id: str, buyer_id: str
 ) -> BuyerInsurance:
     unit = kernel.unit_of_work(session, BatchScope())
     await unit.load([(tenant_id, buyer_id)])
@@ -45,8 +43,9 @@ async def buyer_state(
 
 
 async def write_policy(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    ports: Ports,
     tenant_id: str,
     policy_id: str,
     rules: PolicyRules,
@@ -58,7 +57,8 @@ async def write_policy(
     """Write the policy's next version: it applies from the next business day (from the first
     one when the tenant has none yet), and travels on the log as `InsurancePolicyWritten`."""
     if rules.insurer_id is not None and (
-        await webhook_store.endpoint(session, INSURERS.tables, tenant_id, rules.insurer_id) is None
+        await webhook_store.endpoint(session, ports.insurers.tables, tenant_id, rules.insurer_id)
+        is None
     ):
         raise ProblemError(
             422,
@@ -66,24 +66,26 @@ async def write_policy(
             f"insurer {rules.insurer_id} is not registered (POST /v1/insurers)",
             errors=[{"loc": "insurer_id", "msg": "no such insurer endpoint"}],
         )
-    version = await configuration.next_version(session, tenant_id, policy_id)
+    version = await ports.policies.next_version(session, tenant_id, policy_id)
     today = await kernel.business_date(session, tenant_id)
     effective_on = FIRST_BUSINESS_DATE if today is None else today + timedelta(days=1)
     policy = InsurancePolicy(
         policy_id=policy_id, version=version, effective_on=effective_on, **rules.model_dump()
     )
-    await configuration.save_policy(session, tenant_id, policy, written_by)
+    await ports.policies.save_policy(session, tenant_id, policy, written_by)
     scope = BatchScope()
-    await forget_policy(session, kernel, scope, tenant_id, policy_id)
+    await forget_policy(session, kernel, ports.queries, scope, tenant_id, policy_id)
     await scope.flush(session)
     emitter = RequestEmitter(source, tenant_id, f"policy:{policy_id}:v{version}")
-    emitter.emit(configuration.policy_event(policy, written_by), purpose="policy-written")
+    emitter.emit(ports.policies.policy_event(policy, written_by), purpose="policy-written")
     await emitter.flush(session, wake)
     return policy
 
 
-async def policy_named(session: AsyncSession, tenant_id: str, policy_id: str) -> InsurancePolicy:
-    policy = (await configuration.policies_in_force(session, tenant_id)).get(policy_id)
+async def policy_named(
+    session: Session, ports: Ports, tenant_id: str, policy_id: str
+) -> InsurancePolicy:
+    policy = (await ports.policies.policies_in_force(session, tenant_id)).get(policy_id)
     if policy is None:
         raise ProblemError(
             422,
@@ -95,7 +97,7 @@ async def policy_named(session: AsyncSession, tenant_id: str, policy_id: str) ->
 
 
 async def run(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
     tenant_id: str,
     buyer_id: str,
@@ -129,8 +131,9 @@ def in_policy_currency(policy: InsurancePolicy, currency: str) -> None:
 
 
 async def request_limit(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    ports: Ports,
     tenant_id: str,
     buyer_id: str,
     *,
@@ -142,7 +145,7 @@ async def request_limit(
     wake: Wake,
 ) -> str:
     """Ask the insurer for a limit on the buyer (sent by webhook); returns the request's id."""
-    policy = await policy_named(session, tenant_id, policy_id)
+    policy = await policy_named(session, ports, tenant_id, policy_id)
     in_policy_currency(policy, currency)
     request_id = f"lrq_{uuid.uuid4().hex[:20]}"
     command = RequestLimit(
@@ -159,8 +162,9 @@ async def request_limit(
 
 
 async def set_discretionary_limit(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    ports: Ports,
     tenant_id: str,
     buyer_id: str,
     *,
@@ -171,7 +175,7 @@ async def set_discretionary_limit(
     wake: Wake,
 ) -> str:
     """The insured's own limit (from a credit report or payment experience), in force today."""
-    policy = await policy_named(session, tenant_id, policy_id)
+    policy = await policy_named(session, ports, tenant_id, policy_id)
     in_policy_currency(policy, currency)
     today = await business_date(session, kernel, tenant_id)
     decision_id = f"dsc_{uuid.uuid4().hex[:20]}"
@@ -199,8 +203,9 @@ async def set_discretionary_limit(
 
 
 async def insurer_decides_cover(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    ports: Ports,
     tenant_id: str,
     buyer_id: str,
     *,
@@ -223,7 +228,7 @@ async def insurer_decides_cover(
     policy_id = request.policy_id if request is not None else state.policy_id
     if policy_id is None:
         raise ProblemError(404, "Not found", f"buyer {buyer_id} has no cover under any policy")
-    policy = await policy_named(session, tenant_id, policy_id)
+    policy = await policy_named(session, ports, tenant_id, policy_id)
     if policy.insurer_id != insurer_id:
         raise ProblemError(404, "Not found", f"policy {policy_id} is not insured by {insurer_id}")
     if decision == "refused" or decision == "withdrawn":

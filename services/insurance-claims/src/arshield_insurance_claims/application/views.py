@@ -7,37 +7,37 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from arshield_insurance_claims.adapters import configuration, queries
 from arshield_insurance_claims.application import use_cases
+from arshield_insurance_claims.application.ports import Ports
 from arshield_insurance_claims.application.wiring import InsuranceKernel
 from arshield_insurance_claims.domain.cover import assess, cover_in_force
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance
+from arshield_runtime.kernel import Session
 
 
 async def _buyer(
-    session: AsyncSession, kernel: InsuranceKernel, tenant_id: str, buyer_id: str
+    session: Session, kernel: InsuranceKernel, ports: Ports, tenant_id: str, buyer_id: str
 ) -> tuple[BuyerInsurance, InsurancePolicy | None]:
     state = await use_cases.buyer_state(session, kernel, tenant_id, buyer_id)
     policy_id = state.policy_id
     policy = None
     if policy_id is not None:
-        policy = (await configuration.policies_in_force(session, tenant_id)).get(policy_id)
+        policy = (await ports.policies.policies_in_force(session, tenant_id)).get(policy_id)
     return state, policy
 
 
 async def cover(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    ports: Ports,
     tenant_id: str,
     buyer_id: str,
     *,
     on: date | None,
     known_on: date | None,
 ) -> dict[str, Any] | None:
-    state, _ = await _buyer(session, kernel, tenant_id, buyer_id)
+    state, _ = await _buyer(session, kernel, ports, tenant_id, buyer_id)
     if state.policy_id is None:
         return None
     today = await use_cases.business_date(session, kernel, tenant_id)
@@ -49,15 +49,15 @@ async def cover(
         "on": on,
         "known_on": known_on,
         "in_force": None if record is None else record.model_dump(mode="json"),
-        "history": await queries.cover_history(session, tenant_id, buyer_id),
-        "limit_requests": await queries.limit_requests(session, tenant_id, buyer_id),
+        "history": await ports.queries.cover_history(session, tenant_id, buyer_id),
+        "limit_requests": await ports.queries.limit_requests(session, tenant_id, buyer_id),
     }
 
 
 async def exposure(
-    session: AsyncSession, kernel: InsuranceKernel, tenant_id: str, buyer_id: str
+    session: Session, kernel: InsuranceKernel, ports: Ports, tenant_id: str, buyer_id: str
 ) -> dict[str, Any]:
-    state, policy = await _buyer(session, kernel, tenant_id, buyer_id)
+    state, policy = await _buyer(session, kernel, ports, tenant_id, buyer_id)
     assessed = assess(state, policy)
     outstanding = sum((a.outstanding for a in assessed if a.outstanding > 0), Decimal(0))
     insured = sum((a.insured_amount for a in assessed), Decimal(0))
@@ -89,14 +89,14 @@ async def exposure(
 
 
 async def recourse_statement(
-    session: AsyncSession, tenant_id: str, claim_id: str
+    session: Session, ports: Ports, tenant_id: str, claim_id: str
 ) -> dict[str, Any] | None:
     """What the insurer paid, what was recovered after the date of loss and how it was shared,
     and what the insured owes the insurer (its share of recoveries)."""
-    claim = await queries.claim(session, tenant_id, claim_id)
+    claim = await ports.queries.claim(session, tenant_id, claim_id)
     if claim is None:
         return None
-    recoveries = await queries.recovered_for_claim(session, tenant_id, claim_id)
+    recoveries = await ports.queries.recovered_for_claim(session, tenant_id, claim_id)
     after_loss = [r for r in recoveries if r["method"] == "pro_rata"]
     to_insurer = sum((r["to_insurer"] for r in after_loss), Decimal(0))
     to_insured = sum((r["to_insured"] for r in after_loss), Decimal(0))

@@ -1,6 +1,7 @@
 """insurance-claims on the kernel: the translation table (public event -> commands for buyers),
 the decider, the state's codec, what a business day needs (the policies in force and what is
-left of their aggregate limits), the projections and the public mapping.
+left of their aggregate limits, read through the application's ports), with the read models and
+the public mapping the composition root passes in.
 
 The service reads its own topic back: the events its API and the insurer's callbacks decided
 (limit requests, cover decisions, claim outcomes) restore the state on a rebuild and change
@@ -21,17 +22,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events import dunning, erp, ledger, risk
 from arshield_events import insurance as public
 from arshield_events.envelope import CloudEvent
-from arshield_insurance_claims.adapters import configuration, queries
-from arshield_insurance_claims.adapters import tables as t
-from arshield_insurance_claims.adapters.projections import projections
-from arshield_insurance_claims.adapters.public_events import publish
+from arshield_insurance_claims.application.ports import Ports, Queries
 from arshield_insurance_claims.domain.commands import (
     AggregateBudget,
     ApplyCreditNote,
@@ -59,7 +55,7 @@ from arshield_insurance_claims.domain.events import ClaimFiled, DomainEvent
 from arshield_insurance_claims.domain.evolve import evolve
 from arshield_insurance_claims.domain.policy import InsurancePolicy
 from arshield_insurance_claims.domain.state import BuyerInsurance, Evidence, Invoice
-from arshield_runtime.kernel import Change, Emit, Kernel, Translate, Wiring
+from arshield_runtime.kernel import Change, Emit, Kernel, Projection, Session, Translate, Wiring
 from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext
 from arshield_runtime.statestore import StateStore
 
@@ -68,6 +64,7 @@ log = logging.getLogger(__name__)
 InsuranceWiring = Wiring[BuyerInsurance, Command, DomainEvent]
 InsuranceKernel = Kernel[BuyerInsurance, Command, DomainEvent]
 Commands = Iterator[tuple[str, Command]]
+Publish = Callable[[Change[BuyerInsurance, DomainEvent]], Iterable[Emit]]
 
 
 @dataclass(frozen=True)
@@ -326,20 +323,18 @@ def _restored_policy(policy_id: str, currency: str = "EUR") -> InsurancePolicy:
 
 
 async def aggregate_used(
-    session: AsyncSession, tenant_id: str, policies: dict[str, InsurancePolicy], day: date
+    session: Session,
+    queries: Queries,
+    tenant_id: str,
+    policies: dict[str, InsurancePolicy],
+    day: date,
 ) -> AggregateBudget:
     """What is left of each policy's aggregate limit in the policy year of `day`."""
     budget = AggregateBudget()
-    c = t.claims
     for policy_id, policy in policies.items():
-        used = await session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(c.c.claimed_indemnity), 0)).where(
-                c.c.tenant_id == tenant_id,
-                c.c.policy_id == policy_id,
-                c.c.filed_on >= policy.policy_year_start(day),
-            )
-        )
-        budget.remaining[policy_id] = policy.aggregate_limit - Decimal(used or 0)
+        since = policy.policy_year_start(day)
+        used = await queries.claimed_since(session, tenant_id, policy_id, since)
+        budget.remaining[policy_id] = policy.aggregate_limit - used
     return budget
 
 
@@ -348,7 +343,7 @@ READ_BACK = (public.CoverLimitRequested, public.CoverChanged, public.ClaimSettle
 decided, and publish nothing again."""
 
 
-def publisher(source: str) -> Callable[[Change[BuyerInsurance, DomainEvent]], Iterable[Emit]]:
+def publisher(source: str, publish: Publish) -> Publish:
     def published(change: Change[BuyerInsurance, DomainEvent]) -> Iterable[Emit]:
         cause = change.cause
         if cause is not None and cause.source == source and isinstance(cause.data, READ_BACK):
@@ -358,29 +353,47 @@ def publisher(source: str) -> Callable[[Change[BuyerInsurance, DomainEvent]], It
     return published
 
 
-def wiring(source: str) -> InsuranceWiring:
-    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
-        policies = await configuration.policies_in_force(session, tenant_id, day)
-        return DayContext(policies, await aggregate_used(session, tenant_id, policies, day))
+def wiring(
+    source: str,
+    ports: Ports,
+    *,
+    read_models: Sequence[Projection[BuyerInsurance, DomainEvent]],
+    publish: Publish,
+) -> InsuranceWiring:
+    """The ports, the read models and the public mapping are adapters the composition root
+    passes in: imports point inward."""
+
+    async def day_context(session: Session, tenant_id: str, day: date) -> DayContext:
+        policies = await ports.policies.policies_in_force(session, tenant_id, day)
+        budget = await aggregate_used(session, ports.queries, tenant_id, policies, day)
+        return DayContext(policies, budget)
 
     return Wiring(
         decider=InsuranceDecider(),
         state=TypeAdapter(BuyerInsurance),
         translate=translations(source),
-        projections=projections(),
-        publish=publisher(source),
+        projections=read_models,
+        publish=publisher(source, publish),
         refusals=(InsuranceError,),
         day_context=day_context,
     )
 
 
-def kernel(store: StateStore, *, source: str) -> InsuranceKernel:
-    return Kernel(wiring(source), store)
+def kernel(
+    store: StateStore,
+    *,
+    source: str,
+    ports: Ports,
+    read_models: Sequence[Projection[BuyerInsurance, DomainEvent]],
+    publish: Publish,
+) -> InsuranceKernel:
+    return Kernel(wiring(source, ports, read_models=read_models, publish=publish), store)
 
 
 async def forget_policy(
-    session: AsyncSession,
+    session: Session,
     kernel: InsuranceKernel,
+    queries: Queries,
     scope: BatchScope,
     tenant_id: str,
     policy_id: str,
@@ -394,7 +407,7 @@ async def forget_policy(
         await unit.execute(tenant_id, buyer_id, ForgetPolicy(policy_id), None)
 
 
-def configuration_router(kernel: InsuranceKernel) -> EventRouter:
+def configuration_router(kernel: InsuranceKernel, ports: Ports) -> EventRouter:
     """Policy versions read back from the log: kept in `insurance_policies` (a rebuild restores
     them there), and the policy's buyers plan their deadlines afresh (live, the API did both
     already, and doing them again changes nothing)."""
@@ -404,16 +417,17 @@ def configuration_router(kernel: InsuranceKernel) -> EventRouter:
     async def policy_written(ctx: HandlerContext) -> None:
         e: public.InsurancePolicyWritten = ctx.event.data
         tenant = ctx.event.tenantid
-        await configuration.save_policy(
-            ctx.session, tenant, configuration.policy_of(e), e.written_by
+        policies = ports.policies
+        await policies.save_policy(ctx.session, tenant, policies.policy_of(e), e.written_by)
+        await forget_policy(
+            ctx.session, kernel, ports.queries, ctx.batch, tenant, e.insurance_policy_id
         )
-        await forget_policy(ctx.session, kernel, ctx.batch, tenant, e.insurance_policy_id)
 
     return router
 
 
-def router(kernel: InsuranceKernel) -> EventRouter:
+def router(kernel: InsuranceKernel, ports: Ports) -> EventRouter:
     """The consumer's router: the kernel's, and the configuration events'."""
     combined = kernel.router()
-    combined.include(configuration_router(kernel))
+    combined.include(configuration_router(kernel, ports))
     return combined

@@ -8,7 +8,7 @@ import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -18,7 +18,14 @@ from arshield_events.envelope import CloudEvent, Payload, envelope
 from arshield_events.erp import InvoiceIssued
 from arshield_events.money import Money
 from arshield_events.risk import BuyerInsolvent
-from arshield_insurance_claims.application.wiring import DayContext, InsuranceKernel, wiring
+from arshield_insurance_claims.adapters.postgres import PORTS
+from arshield_insurance_claims.adapters.public_events import publish
+from arshield_insurance_claims.application.wiring import (
+    DayContext,
+    InsuranceKernel,
+    aggregate_used,
+    wiring,
+)
 from arshield_insurance_claims.domain.commands import AggregateBudget
 from arshield_insurance_claims.domain.state import BuyerInsurance
 from arshield_insurance_claims.settings import InsuranceClaimsSettings
@@ -39,8 +46,8 @@ def kernel(store: InMemoryStateStore) -> InsuranceKernel:
     async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
         return DayContext({"POL-1": POLICY}, AggregateBudget({"POL-1": POLICY.aggregate_limit}))
 
-    base = wiring(SOURCE)
-    return Kernel(dataclasses.replace(base, projections=(), day_context=day_context), store)
+    base = wiring(SOURCE, PORTS, read_models=(), publish=publish)
+    return Kernel(dataclasses.replace(base, day_context=day_context), store)
 
 
 def fact(data: Payload, on: date, source: str = "erp/test", id_: str | None = None) -> Any:
@@ -160,3 +167,27 @@ async def test_the_subscriber_hands_its_topics_facts_to_the_kernel() -> None:
         )
     assert [e.id for e in emitted] == [e.id for e in await history(InMemoryStateStore())]
     assert emitted[-1].data.claimed_indemnity == Money.of("5400.00", "EUR")
+
+
+async def test_a_business_day_is_left_what_each_policy_year_has_not_claimed() -> None:
+    """Through the read models' port: each policy's aggregate limit less what was claimed under
+    it since the start of the policy year the day falls in (the last anniversary of its period
+    start on or before the day)."""
+    asked: list[tuple[str, str, date]] = []
+
+    class Claimed:
+        async def claimed_since(
+            self, session: Any, tenant_id: str, policy_id: str, since: date
+        ) -> Decimal:
+            asked.append((tenant_id, policy_id, since))
+            return {"POL-1": Decimal("250000.00"), "POL-2": Decimal(0)}[policy_id]
+
+    mid_year = policy(
+        policy_id="POL-2", aggregate_limit=Decimal("500000"), period_start_on=date(2024, 7, 1)
+    )
+    policies = {"POL-1": POLICY, "POL-2": mid_year}
+    session, claimed = cast(Any, None), cast(Any, Claimed())  # all the port the day needs
+    budget = await aggregate_used(session, claimed, TENANT, policies, date(2025, 3, 10))
+    # 1,000,000 - 250,000 since 2025-01-01; 500,000 - 0 since 2024-07-01 (2025-07-01 is to come)
+    assert budget.remaining == {"POL-1": Decimal("750000.00"), "POL-2": Decimal("500000")}
+    assert asked == [(TENANT, "POL-1", date(2025, 1, 1)), (TENANT, "POL-2", date(2024, 7, 1))]

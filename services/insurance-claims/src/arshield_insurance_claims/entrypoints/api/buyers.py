@@ -16,6 +16,7 @@ from arshield_insurance_claims.application import use_cases, views
 from arshield_insurance_claims.entrypoints.api.deps import (
     Amount,
     Kernel,
+    Ports,
     RelayWake,
     Session,
     Settings,
@@ -111,13 +112,14 @@ async def cover(
     principal: ReadPrincipal,
     session: Session,
     kernel: Kernel,
+    ports: Ports,
     on: date | None = None,
     known_on: date | None = None,
 ) -> Any:
     """The cover in force on `on` (default: the business date) as known on `known_on` (default:
     everything known), with every decision and limit request."""
     found = await views.cover(
-        session, kernel, principal.tenant_id, buyer_id, on=on, known_on=known_on
+        session, kernel, ports, principal.tenant_id, buyer_id, on=on, known_on=known_on
     )
     if found is None:
         raise not_found("cover for buyer", buyer_id)
@@ -126,10 +128,10 @@ async def cover(
 
 @router.get("/buyers/{buyer_id}/exposure", response_model=ExposureOut)
 async def exposure(
-    buyer_id: PathId, principal: ReadPrincipal, session: Session, kernel: Kernel
+    buyer_id: PathId, principal: ReadPrincipal, session: Session, kernel: Kernel, ports: Ports
 ) -> Any:
     """Every open invoice: insured or not and why, its insured and uninsured amounts."""
-    return await views.exposure(session, kernel, principal.tenant_id, buyer_id)
+    return await views.exposure(session, kernel, ports, principal.tenant_id, buyer_id)
 
 
 def _positive(amount: Money, field: str) -> Decimal:
@@ -150,6 +152,7 @@ async def request_limit(
     principal: WritePrincipal,
     session: Session,
     kernel: Kernel,
+    ports: Ports,
     settings: Settings,
     wake: RelayWake,
 ) -> Any:
@@ -158,6 +161,7 @@ async def request_limit(
     request_id = await use_cases.request_limit(
         session,
         kernel,
+        ports,
         principal.tenant_id,
         buyer_id,
         policy_id=body.policy_id,
@@ -177,6 +181,7 @@ async def discretionary_limit(
     principal: WritePrincipal,
     session: Session,
     kernel: Kernel,
+    ports: Ports,
     settings: Settings,
     wake: RelayWake,
 ) -> Any:
@@ -184,6 +189,7 @@ async def discretionary_limit(
     decision_id = await use_cases.set_discretionary_limit(
         session,
         kernel,
+        ports,
         principal.tenant_id,
         buyer_id,
         policy_id=body.policy_id,

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from arshield_insurance_claims.adapters.tables import INSURERS
+from arshield_insurance_claims.adapters.insurers import INSURERS
 from arshield_insurance_claims.application.callbacks import insurer_callback
 from arshield_insurance_claims.entrypoints.api.deps import (
     Kernel,
+    Ports,
     RelayWake,
     Session,
     Settings,
@@ -45,6 +46,7 @@ async def callback(
     signed: Verified,
     session: Session,
     kernel: Kernel,
+    ports: Ports,
     settings: Settings,
     wake: RelayWake,
 ) -> Any:
@@ -54,4 +56,4 @@ async def callback(
     answer and changes nothing, whatever key a replayed message (same `webhook-id`) carries."""
     if signed.replayed is not None:
         return replay(signed)
-    return await insurer_callback(session, kernel, signed, source=settings.source, wake=wake)
+    return await insurer_callback(session, kernel, ports, signed, source=settings.source, wake=wake)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from arshield_insurance_claims.adapters import queries
 from arshield_insurance_claims.application import views
-from arshield_insurance_claims.entrypoints.api.deps import Amount, Limit, Session, not_found
+from arshield_insurance_claims.entrypoints.api.deps import Amount, Limit, Ports, Session, not_found
 from arshield_runtime.http import Filter, Page, PathId, ReadPrincipal
 from arshield_runtime.paging import page_after, page_of
 
@@ -104,10 +104,12 @@ async def claim(claim_id: PathId, principal: ReadPrincipal, session: Session) ->
 
 
 @router.get("/claims/{claim_id}/recourse", response_model=RecourseOut)
-async def recourse(claim_id: PathId, principal: ReadPrincipal, session: Session) -> Any:
+async def recourse(
+    claim_id: PathId, principal: ReadPrincipal, session: Session, ports: Ports
+) -> Any:
     """The recourse statement: recoveries after the date of loss shared pro rata, and what the
     insured owes the insurer."""
-    found = await views.recourse_statement(session, principal.tenant_id, claim_id)
+    found = await views.recourse_statement(session, ports, principal.tenant_id, claim_id)
     if found is None:
         raise not_found("claim", claim_id)
     return found

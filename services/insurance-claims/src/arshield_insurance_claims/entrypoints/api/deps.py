@@ -11,8 +11,9 @@ from pydantic import PlainSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from arshield_events.money import format_decimal
+from arshield_insurance_claims.adapters import postgres
+from arshield_insurance_claims.application import ports
 from arshield_insurance_claims.application.wiring import InsuranceKernel
-from arshield_insurance_claims.application.wiring import kernel as insurance_kernel
 from arshield_insurance_claims.settings import InsuranceClaimsSettings
 from arshield_runtime.http import Authenticated, ProblemError
 from arshield_runtime.statestore import PostgresStateStore
@@ -45,12 +46,18 @@ def _settings(request: Request) -> InsuranceClaimsSettings:
 
 
 def _kernel(request: Request) -> InsuranceKernel:
-    """The service's kernel (`app.state.kernel`, set by bootstrap)."""
+    """The service's kernel (`app.state.kernel`, set by bootstrap), else one on PostgreSQL."""
     kernel: InsuranceKernel | None = getattr(request.app.state, "kernel", None)
     if kernel is None:
-        kernel = insurance_kernel(PostgresStateStore(), source=_settings(request).source)
+        kernel = postgres.kernel(PostgresStateStore(), source=_settings(request).source)
         request.app.state.kernel = kernel
     return kernel
+
+
+def _ports(request: Request) -> ports.Ports:
+    """The application's ports (`app.state.ports`, set by bootstrap), else those on PostgreSQL."""
+    found: ports.Ports | None = getattr(request.app.state, "ports", None)
+    return postgres.PORTS if found is None else found
 
 
 def _relay_wake(request: Request) -> Callable[[], None] | None:
@@ -61,6 +68,7 @@ def _relay_wake(request: Request) -> Callable[[], None] | None:
 Session = Annotated[AsyncSession, Depends(open_session)]
 Settings = Annotated[InsuranceClaimsSettings, Depends(_settings)]
 Kernel = Annotated[InsuranceKernel, Depends(_kernel)]
+Ports = Annotated[ports.Ports, Depends(_ports)]
 RelayWake = Annotated[Callable[[], None] | None, Depends(_relay_wake)]
 
 

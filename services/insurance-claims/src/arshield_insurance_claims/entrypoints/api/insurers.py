@@ -3,7 +3,7 @@ in this service's words (`/insurers/{insurer_id}`, deliveries filtered by buyer)
 
 from __future__ import annotations
 
-from arshield_insurance_claims.adapters.tables import INSURERS
+from arshield_insurance_claims.adapters.insurers import INSURERS
 from arshield_insurance_claims.entrypoints.api.deps import open_session
 from arshield_runtime.webhooks.api import AdminApi, admin_router
 

@@ -12,6 +12,7 @@ from arshield_insurance_claims.application import use_cases
 from arshield_insurance_claims.domain.policy import InsurancePolicy, PolicyRules
 from arshield_insurance_claims.entrypoints.api.deps import (
     Kernel,
+    Ports,
     RelayWake,
     Session,
     Settings,
@@ -69,6 +70,7 @@ async def write_policy(
     principal: AdminPrincipal,
     session: Session,
     kernel: Kernel,
+    ports: Ports,
     settings: Settings,
     wake: RelayWake,
 ) -> Any:
@@ -77,6 +79,7 @@ async def write_policy(
     policy = await use_cases.write_policy(
         session,
         kernel,
+        ports,
         principal.tenant_id,
         policy_id,
         rules,
