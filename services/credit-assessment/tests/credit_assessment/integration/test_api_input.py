@@ -1,11 +1,13 @@
 """Bad input to the API answers a decision or a problem document naming the field, never a 500:
 an unknown buyer is declined, another currency referred, zero or negative amounts and terms over
 3,650 days refused; a policy with overlapping or missing grades or a negative amount refused; the
-standard terms of every jurisdiction pass the review."""
+standard terms of every jurisdiction pass the review; expected sales and the due reviews answer
+before any tick."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -174,3 +176,21 @@ async def test_unknown_things_are_404(api: Any) -> None:
     )
     assert released.status_code == 404
     assert (await client.get("/v1/contract-templates/XX", headers=keys["read"])).status_code == 422
+
+
+async def test_expected_sales_are_recorded_and_no_review_is_due_before_any_tick(api: Any) -> None:
+    """Before the first tick the business date is today's date: the sales are recorded on it (and
+    applied when read back from the log), and no limit has a review date yet."""
+    client, keys, _ = api
+    sales = {"monthly_sales": {"amount": "12000.50", "currency": "EUR"}}
+    answer = await client.put("/v1/buyers/b-1/expected-sales", headers=keys["write"], json=sales)
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {
+        "buyer_id": "b-1",
+        "monthly_sales": {"amount": "12000.50", "currency": "EUR"},
+        "recorded_by": "write",
+        "recorded_on": datetime.now(UTC).date().isoformat(),
+    }
+    due = await client.get("/v1/reviews/due", headers=keys["read"])
+    assert due.status_code == 200, due.text
+    assert due.json()["items"] == []
