@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, Protocol, cast
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -48,6 +48,25 @@ class RecordProcessor(Protocol):
     """What the subscriber hands each polled batch to (`consumer.BatchProcessor`, or a fake)."""
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None: ...
+
+    def commit_offsets(self) -> dict[TopicPartition, int] | None:
+        """What Kafka may commit after `process` (per partition, the first record not handled
+        yet), or None for everything polled."""
+
+    def forget(self) -> dict[TopicPartition, int]:
+        """After a failed batch: drop what is held in memory; returns, per partition, the offset
+        to read again from."""
+
+
+class HandlesAllPolled:
+    """For a processor that handles every record of a batch before it returns (nothing held):
+    Kafka commits everything polled, and a failed batch leaves nothing to forget."""
+
+    def commit_offsets(self) -> None:
+        return None
+
+    def forget(self) -> dict[TopicPartition, int]:
+        return {}
 
 
 def build_broker(
@@ -102,11 +121,21 @@ def build_broker(
             await processor.process(batch)
         except Exception:
             log.exception("batch failed outside any handler; it will be consumed again")
+            rewind = processor.forget()
             await message.nack()
+            for tp, offset in rewind.items():
+                message.consumer.seek(tp, offset)
             await asyncio.sleep(failed_batch_pause)
             return
         try:
-            await message.ack()
+            offsets = processor.commit_offsets()
+            if offsets is None:
+                await message.ack()
+            else:
+                # Records held for a business day not yet taken are read again after a restart.
+                consumer = cast("AIOKafkaConsumer", message.consumer)
+                assigned = consumer.assignment()
+                await consumer.commit({tp: n for tp, n in offsets.items() if tp in assigned})
         except KafkaError as error:
             # The effects are committed; a redelivery after this is absorbed by the inbox.
             log.warning("offset commit failed (%r); the batch may be redelivered", error)
