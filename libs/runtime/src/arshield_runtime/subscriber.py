@@ -39,6 +39,13 @@ from arshield_events.topics import dlq
 
 log = logging.getLogger(__name__)
 
+FETCH_MAX_BYTES = 4 * 1024 * 1024
+PARTITION_FETCH_MAX_BYTES = 512 * 1024
+"""What one fetch brings at most (all partitions, and per partition). A consumer behind a backlog
+(a replay publishes its facts faster than the services take them) would otherwise hold up to 50 MB
+of records in memory ahead of its batches, as Python objects several times that size; a few
+batches ahead is all the pipeline needs."""
+
 LONG_POLL_MS = 30_000
 """How long an idle consumer blocks in one fetch; records end it at once, and stopping the broker
 cancels it."""
@@ -100,6 +107,8 @@ def build_broker(
         max_records=batch_max,
         batch_timeout_ms=LONG_POLL_MS,
         auto_offset_reset="earliest",
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_MAX_BYTES,
         ack_policy=AckPolicy.MANUAL,
         description=f"CloudEvents consumed as group {group_id}, in batches of up to {batch_max} "
         "records, each batch in one transaction with the inbox; offsets committed after it.",
