@@ -4,13 +4,25 @@ imports an adapter). Every call passes the runtime's `Session` on; the SQL is th
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from arshield_dunning.domain.cases import AgencyCase, CaseUpdated
 from arshield_dunning.domain.claims import ClaimCalculator
+from arshield_dunning.domain.events import DomainEvent
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
-from arshield_runtime.kernel import Session
+from arshield_dunning.domain.state import BuyerDunning
+from arshield_runtime.kernel import Change, Emit, Projection, Session
 from arshield_runtime.webhooks.callbacks import SignedCallback
+
+ReadModels = Sequence[Projection[BuyerDunning, DomainEvent]]
+"""The read models the kernel keeps in each batch's transaction (the runtime's protocol)."""
+
+
+class Publish(Protocol):
+    """The public mapping: the public events of one decision."""
+
+    def __call__(self, change: Change[BuyerDunning, DomainEvent], /) -> Iterable[Emit]: ...
 
 
 class Claims(Protocol):

@@ -17,7 +17,7 @@ place so the one reading of each public event lives beside the decider it feeds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from arshield_dunning.application.ports import Claims, Queries
+from arshield_dunning.application.ports import Claims, Publish, Queries, ReadModels
 from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.domain.commands import (
     ApplyCreditNote,
@@ -62,16 +62,7 @@ from arshield_dunning.domain.state import (
 from arshield_events import dunning as dunning_events
 from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import (
-    TENANT,
-    Change,
-    Emit,
-    Kernel,
-    Projection,
-    Session,
-    Translate,
-    Wiring,
-)
+from arshield_runtime.kernel import TENANT, Kernel, Session, Translate, Wiring
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 from arshield_runtime.telemetry import consumed_traceparent
 
@@ -80,8 +71,6 @@ log = logging.getLogger(__name__)
 DunningWiring = Wiring[BuyerDunning, Command, DomainEvent]
 DunningKernel = Kernel[BuyerDunning, Command, DomainEvent]
 Commands = Iterator[tuple[str, Command]]
-ReadModels = Sequence[Projection[BuyerDunning, DomainEvent]]
-Publish = Callable[[Change[BuyerDunning, DomainEvent]], Iterable[Emit]]
 
 
 @dataclass(frozen=True)
