@@ -25,12 +25,12 @@ from arshield_events.topics import CLOCK, ERP, LEDGER
 from arshield_runtime.messaging import EventRouter, HandlerContext
 from arshield_runtime.service import asyncapi_router
 from arshield_runtime.settings import ServiceSettings
-from arshield_runtime.subscriber import build_broker, envelope_schemas
+from arshield_runtime.subscriber import HandlesAllPolled, build_broker, envelope_schemas
 
 pytestmark = pytest.mark.unit
 
 
-class NoProcessor:
+class NoProcessor(HandlesAllPolled):
     async def process(self, records: Any) -> None:
         raise AssertionError("the document is generated without consuming")
 

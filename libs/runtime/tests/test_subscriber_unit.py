@@ -17,12 +17,12 @@ from arshield_events.envelope import CloudEvent, envelope
 from arshield_events.erp import BuyerRegistered
 from arshield_events.registry import event_headers, parse_event, serialize_event
 from arshield_events.topics import CLOCK, ERP
-from arshield_runtime.subscriber import build_broker
+from arshield_runtime.subscriber import HandlesAllPolled, build_broker
 
 pytestmark = pytest.mark.unit
 
 
-class RecordingProcessor:
+class RecordingProcessor(HandlesAllPolled):
     """Stands in for `BatchProcessor`: records each batch; fails the first `failures` batches."""
 
     def __init__(self, failures: int = 0) -> None:

@@ -1,28 +1,14 @@
-"""Business time: one `BusinessDayStarted` per day, each published once the platform is quiet."""
+"""Business time: the tenant's calendar on the clock topic (its ticks and the days it closed)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from arshield_cli.reading import tenant_events
 from arshield_events import topics
-from arshield_events.clock import BusinessDayStarted
-from arshield_events.envelope import CloudEvent, derived_event_id, envelope
+from arshield_events.clock import CLOCK_SOURCE, BusinessDayStarted, DayMarker, tick
 
-CLOCK_SOURCE = "arshield/clock"
-
-
-def tick(tenant: str, day: date) -> CloudEvent[BusinessDayStarted]:
-    """The tick for `day`: its id depends on tenant and date only, so a re-published tick is a
-    duplicate every consumer ignores."""
-    return envelope(
-        BusinessDayStarted(business_date=day),
-        id=derived_event_id(CLOCK_SOURCE, tenant, day.isoformat()),
-        source=CLOCK_SOURCE,
-        subject=tenant,
-        tenantid=tenant,
-        time=datetime.combine(day, time(0), tzinfo=UTC),
-    )
+__all__ = ["CLOCK_SOURCE", "days_between", "last_mark", "last_tick", "tick"]
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -37,3 +23,15 @@ async def last_tick(bootstrap: str, tenant: str) -> date | None:
         if isinstance(event.data, BusinessDayStarted)
     ]
     return max(days, default=None)
+
+
+async def last_mark(bootstrap: str, tenant: str) -> tuple[date, bool] | None:
+    """Where the tenant's calendar stands: the latest day ticked, or closed after it."""
+    positions = [
+        (event.data.business_date, False)
+        if isinstance(event.data, BusinessDayStarted)
+        else event.data.position
+        for event in await tenant_events(bootstrap, topics.CLOCK, tenant)
+        if isinstance(event.data, BusinessDayStarted | DayMarker)
+    ]
+    return max(positions, default=None)

@@ -254,7 +254,10 @@ def run_demo(tenant: str = "demo", csv_file: Path | None = None) -> None:
     facts = read_facts(source, tenant=tenant)
     first, last = min(f.on for f in facts), max(f.on for f in facts)
     _insurance_policy(keys, partner_ids["insurance-claims"], first)
-    console.print(f"replaying {source.name} day by day (tick when quiet, then the day's facts) …")
+    console.print(
+        f"replaying {source.name}: each day's marker, then its facts, as fast as the services "
+        "take them …"
+    )
     started = time.perf_counter()
     published = asyncio.run(replay_file(source, tenant=tenant))
     elapsed = time.perf_counter() - started

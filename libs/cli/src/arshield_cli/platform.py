@@ -35,6 +35,13 @@ class ServiceSpec:
     module: str
     port: int
     topics: tuple[str, ...]
+    publishes: str
+    """The topic it writes its events and day markers to."""
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents `source` of what it emits."""
+        return f"arshield/{self.name}"
 
     @property
     def env_prefix(self) -> str:
@@ -59,18 +66,20 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("ledger", "arshield_ledger", 8101, (topics.ERP, topics.CLOCK)),
+    ServiceSpec("ledger", "arshield_ledger", 8101, (topics.ERP, topics.CLOCK), topics.LEDGER),
     ServiceSpec(
         "dunning",
         "arshield_dunning",
         8102,
         (topics.ERP, topics.LEDGER, topics.CLOCK, topics.RISK, topics.DUNNING),
+        topics.DUNNING,
     ),
     ServiceSpec(
         "risk-monitor",
         "arshield_risk_monitor",
         8103,
         (topics.ERP, topics.LEDGER, topics.EXTERNAL, topics.CLOCK, topics.RISK),
+        topics.RISK,
     ),
     ServiceSpec(
         "credit-assessment",
@@ -85,12 +94,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
             topics.CLOCK,
             topics.CREDIT,
         ),
+        topics.CREDIT,
     ),
     ServiceSpec(
         "insurance-claims",
         "arshield_insurance_claims",
         8105,
         (topics.ERP, topics.LEDGER, topics.RISK, topics.DUNNING, topics.CLOCK, topics.INSURANCE),
+        topics.INSURANCE,
     ),
 )
 

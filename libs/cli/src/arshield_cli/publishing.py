@@ -25,6 +25,23 @@ class Publisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
+    async def publish_everywhere(self, event: CloudEvent[Any], topics: Iterable[str]) -> int:
+        """Publish `event` into every partition of each of `topics` (a day marker)."""
+        futures = [
+            await self._producer.send(
+                topic,
+                value=serialize_event(event),
+                key=event.key.encode(),
+                partition=partition,
+                headers=event_headers(event),
+            )
+            for topic in topics
+            for partition in sorted(await self._producer.partitions_for(topic))
+        ]
+        for future in futures:
+            await future
+        return len(futures)
+
     async def publish(self, events: Iterable[CloudEvent[Any]]) -> int:
         """Publish in order and return once Kafka acknowledged every one."""
         futures = [

@@ -234,6 +234,8 @@ class ServiceProcess:
             prefix + "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
             prefix + "WEBHOOK_RETRY_SCHEDULE": "[1, 2, 3]",
             prefix + "WEBHOOK_JITTER": "0",
+            # The test plays the clock on the clock topic, with no service upstream marking days.
+            prefix + "DAY_TOPICS": "[]",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

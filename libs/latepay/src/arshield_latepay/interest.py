@@ -46,6 +46,22 @@ reader can compare them; the calendars and rate tables live in their own modules
   30-50 % (Supreme People's Court interpretation on sales contract disputes, art. 18, as revised
   in 2020): the lower end, + 30 %, is claimed. Unknown parties or signing date: the reading that
   claims less (no floor, no 0.05 % a day), said in the basis. No fixed compensation.
+- EU member states (`ContractTerms.member_state`, with `Jurisdiction.EU`) where the directive's
+  generic rule would under- or over-claim; the due date moves by the member state's calendar:
+  - NL (Art. 6:119a and 6:120(2) BW): the directive's rate (ECB MRO on 1 Jan/1 Jul + 8 points)
+    and 40 EUR (Art. 6:96(4) BW), but Art. 6:119a(3) BW adds, at the end of each year of the
+    delay, the interest of that year to the amount interest is computed on (yearly compounding).
+    Each year runs from the day interest started, and the interest of a year is added while the
+    debt is unpaid (the reading that claims less: a capitalised sum alone bears no more).
+  - BE (Law of 2 August 2002 art. 5): ECB MRO rate of the half-year + 8 points, rounded up to the
+    next half percentage point; 40 EUR (art. 6).
+  - AT (§ 456 UGB: 9.2 points above the OeNB Basiszinssatz in force on the last day of the
+    previous half-year; 40 EUR, § 458 UGB) and PL (ustawa o przeciwdziałaniu nadmiernym
+    opóźnieniom w transakcjach handlowych, as amended in 2020: the NBP reference rate + 10
+    points, + 8 for a public medical debtor; 40/70/100 EUR converted to PLN at the NBP rate,
+    art. 10) are refused (`RateUnavailableError`): their reference rates (and PL's EUR/PLN
+    rates) are not among the shipped tables, and the directive's ECB + 8 would under-claim
+    (PL) or misstate (AT) the claim, so none is guessed.
 """
 
 from __future__ import annotations
@@ -54,11 +70,11 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from arshield_events.money import round_to_minor_units
 from arshield_latepay.calendars import DUE_DATE_RULE, moved_due_date
-from arshield_latepay.jurisdictions import Jurisdiction
+from arshield_latepay.jurisdictions import Calendar, Jurisdiction, MemberState
 from arshield_latepay.rates import RateSeries, RateUnavailableError, ReferenceRates
 
 __all__ = [
@@ -107,6 +123,13 @@ class ContractTerms:
     """The creditor was an SME when the contract was signed (CN; None: unknown)."""
     debtor_is_large_or_public: bool | None = None
     """The debtor is a large enterprise, state organ or public institution (CN; None: unknown)."""
+    member_state: MemberState | None = None
+    """The EU member state whose statute governs (with `Jurisdiction.EU`; None: the directive)."""
+
+    @property
+    def calendar(self) -> Calendar:
+        """Whose business days move the due date."""
+        return self.member_state or self.jurisdiction
 
     @property
     def sme_regulations_apply(self) -> bool | None:
@@ -238,6 +261,8 @@ class _Plan:
     rate_from: Callable[[date], _Rate]
     refixed_per_half_year: bool
     uk_act_applies: bool = False
+    compounds_yearly: bool = False
+    """NL (Art. 6:119a(3) BW): each year's interest is added to the principal at its end."""
 
 
 def half_year_start(day: date) -> date:
@@ -266,6 +291,8 @@ def _plan(terms: ContractTerms, start: date, rates: ReferenceRates) -> _Plan:
         return _cn_plan(terms, start, rates)
     if terms.jurisdiction is Jurisdiction.UK:
         return _uk_plan(agreed, start, rates)
+    if terms.jurisdiction is Jurisdiction.EU and terms.member_state is not None:
+        return _member_state_plan(terms.member_state, agreed, rates)
     regime = _STATUTORY[terms.jurisdiction]
 
     def statutory(day: date) -> _Rate:
@@ -290,6 +317,59 @@ def _plan(terms: ContractTerms, start: date, rates: ReferenceRates) -> _Plan:
     if terms.jurisdiction is Jurisdiction.FR:
         return _fr_plan(agreed, rates)
     return _Plan((f"agreed annual rate {agreed}%",), lambda _day: _constant(None, agreed), False)
+
+
+_NL_BASIS = (
+    "Art. 6:119a and 6:120(2) BW: ECB MRO rate on 1 Jan/1 Jul + 8 points, each year's interest"
+    " added to the principal at its end (Art. 6:119a(3)); 40 EUR (Art. 6:96(4))"
+)
+_BE_BASIS = (
+    "Law of 2 August 2002 art. 5, 6: ECB MRO rate on 1 Jan/1 Jul + 8 points, rounded up to the"
+    " next half point; 40 EUR"
+)
+_REFUSED = {
+    MemberState.AT: (
+        "§ 456 UGB: 9.2 points above the OeNB Basiszinssatz of the previous half-year's last day;"
+        " the OeNB Basiszinssatz table is not shipped, so the claim is not computed"
+    ),
+    MemberState.PL: (
+        "ustawa o przeciwdziałaniu nadmiernym opóźnieniom w transakcjach handlowych (as amended in"
+        " 2020): NBP reference rate + 10 points (+ 8 for a public medical debtor), compensation"
+        " 40/70/100 EUR in PLN at the NBP rate; neither the NBP reference-rate table nor the"
+        " EUR/PLN rates are shipped, so the claim is not computed"
+    ),
+}
+_HALF_POINT = Decimal("0.5")
+
+
+def _member_state_plan(state: MemberState, agreed: Decimal | None, rates: ReferenceRates) -> _Plan:
+    refused = _REFUSED.get(state)
+    if refused is not None:
+        raise RateUnavailableError(refused)
+    ecb = rates.table(RateSeries.ECB_MRO)
+    if state is MemberState.NL:
+
+        def nl(day: date) -> _Rate:
+            reference = ecb.rate_on(half_year_start(day))
+            return reference, reference + 8, None
+
+        if agreed is not None:
+            # Art. 6:119a(3) compounds the statutory interest; an agreed rate's compounding is the
+            # contract's to say, so none is claimed (the reading that claims less).
+            note = f"agreed annual rate {agreed}%, not compounded (Art. 6:119a(3) BW is statutory)"
+            return _Plan((note,), lambda _day: _constant(None, agreed), False)
+        return _Plan((_NL_BASIS,), nl, True, compounds_yearly=True)
+
+    def be(day: date) -> _Rate:
+        reference = ecb.rate_on(half_year_start(day))
+        halves = ((reference + 8) / _HALF_POINT).to_integral_value(rounding=ROUND_CEILING)
+        return reference, halves * _HALF_POINT, None
+
+    if agreed is not None:
+        return _Plan(
+            (f"agreed annual rate {agreed}%",), lambda _day: _constant(None, agreed), False
+        )
+    return _Plan((_BE_BASIS,), be, True)
 
 
 def _fr_plan(agreed: Decimal, rates: ReferenceRates) -> _Plan:
@@ -446,11 +526,11 @@ def late_payment_claim(
     uk_act_applies = False
     late_from: date | None = None
     for debt in debts:
-        due = moved_due_date(terms.jurisdiction, debt.due_on)
+        due = moved_due_date(terms.calendar, debt.due_on)
         if due != debt.due_on:
             moves[
                 f"due date {debt.due_on.isoformat()} is not a business day, moved to"
-                f" {due.isoformat()} ({DUE_DATE_RULE[terms.jurisdiction]})"
+                f" {due.isoformat()} ({DUE_DATE_RULE[terms.calendar]})"
             ] = None
         start = due + timedelta(days=1)
         if as_of < start:
@@ -490,6 +570,14 @@ def late_payment_claim(
     )
 
 
+def _years_after(start: date, years: int) -> date:
+    """The same day `years` later (29 February: 1 March when that year has none)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return date(start.year + years, 3, 1)
+
+
 def _no_claim_basis(terms: ContractTerms, rates: ReferenceRates, as_of: date) -> str:
     """The basis of a claim with no debt overdue yet: the rule as it would start the next day."""
     try:
@@ -509,17 +597,30 @@ def _debt_periods(
         while boundary <= as_of:
             cuts.add(boundary)
             boundary = _next_half_year(boundary)
+    anniversaries = set()
+    if plan.compounds_yearly:
+        years = 1
+        while (anniversary := _years_after(start, years)) <= as_of:
+            anniversaries.add(anniversary)
+            years += 1
+        cuts.update(anniversaries)
     bounds = sorted(d for d in cuts if d <= as_of)
     bounds.append(as_of + timedelta(days=1))
 
     out: list[tuple[InterestPeriod, Decimal, str | None]] = []
+    capitalised = this_year = Decimal(0)
     for seg_start, seg_next in itertools.pairwise(bounds):
+        if seg_start in anniversaries:  # Art. 6:119a(3) BW: the year's interest joins the principal
+            capitalised += this_year
+            this_year = Decimal(0)
         principal = debt.outstanding_at_end_of(seg_start - timedelta(days=1))
         if principal <= 0:
             continue
+        principal += capitalised
         reference, annual, note = plan.rate_from(seg_start)
         days = (seg_next - seg_start).days
         exact = principal * annual * days / (100 * _YEAR_DAYS)
+        this_year += exact
         period = InterestPeriod(
             due_on=debt.due_on,
             start=seg_start,

@@ -14,8 +14,10 @@ class Jurisdiction(StrEnum):
 
 
 class MemberState(StrEnum):
-    """EU member states with a business-day calendar of their own (due-date moves) but no
-    late-payment regime here yet: their invoices are claimed under `Jurisdiction.EU`."""
+    """EU member states with a business-day calendar of their own (due-date moves) and, where the
+    directive's generic rule would under- or over-claim, their own statute: named with
+    `Jurisdiction.EU` in `ContractTerms.member_state` (NL compounds yearly, BE rounds the rate
+    up to a half point; AT and PL are refused: their reference rates are not shipped)."""
 
     NL = "NL"
     BE = "BE"

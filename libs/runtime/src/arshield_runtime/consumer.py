@@ -16,26 +16,27 @@ import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from arshield_events.envelope import CloudEvent
-from arshield_events.registry import EventRejected, parse_event
+from arshield_runtime import days
 from arshield_runtime import outbox as outbox_store
+from arshield_runtime.days import DayAligner, MarkDay, Step
 from arshield_runtime.db import LEGACY_TENANT, BulkInsert, inbox
 from arshield_runtime.messaging import (
     BatchScope,
+    Delivery,
     EventRouter,
     HandlerContext,
-    Origin,
+    InboxKey,
     Rejected,
     dead_letter_record,
+    to_delivery,
 )
 from arshield_runtime.outbox import OutboxRecord
 from arshield_runtime.retry import until_it_works
@@ -74,37 +75,6 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, sa_exc.TimeoutError)
 
 
-InboxKey = tuple[str, str, str]
-"""(tenant, source, event id): what makes two deliveries the same event."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One consumed record, parsed (or with the reason it could not be)."""
-
-    record: ConsumerRecord[bytes, bytes]
-    origin: Origin
-    event: CloudEvent[Any] | None
-    error: str | None
-
-    @property
-    def inbox_key(self) -> InboxKey:
-        if self.event is not None:
-            return (self.event.tenantid, self.event.source, self.event.id)
-        # Unparseable records have no id: their place in the log identifies them.
-        return ("", f"kafka:{self.origin.topic}", f"{self.origin.partition}:{self.origin.offset}")
-
-
-def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
-    origin = Origin(record.topic, record.partition, record.offset)
-    try:
-        if record.value is None:
-            raise EventRejected("the record has no value", [])
-        return Delivery(record, origin, parse_event(record.value), None)
-    except EventRejected as rejected:
-        return Delivery(record, origin, None, str(rejected))
-
-
 def in_written_order(
     records: Sequence[ConsumerRecord[bytes, bytes]],
 ) -> list[ConsumerRecord[bytes, bytes]]:
@@ -135,10 +105,16 @@ def _legacy_handled(keys: Sequence[InboxKey]) -> sa.Select[Any]:
 
 
 class _HandlerFailedError(Exception):
-    def __init__(self, delivery: Delivery, cause: BaseException) -> None:
+    def __init__(self, topic: str, cause: BaseException) -> None:
         super().__init__(str(cause))
-        self.delivery = delivery
+        self.topic = topic
         self.cause = cause
+
+
+def steps_topic(steps: Sequence[Step]) -> str:
+    """The topic a failed transaction is counted under: its first record's."""
+    first = next((step for step in steps if isinstance(step, Delivery)), None)
+    return "" if first is None else first.origin.topic
 
 
 class BatchProcessor:
@@ -154,7 +130,10 @@ class BatchProcessor:
         handler_attempts: int = 3,
         replaying: bool = False,
         on_committed: Callable[[], None] | None = None,
+        aligner: DayAligner | None = None,
     ) -> None:
+        """`aligner`: business days from the day markers of the log (`arshield_runtime.days`);
+        without one, each tick read from the clock topic is taken as it comes."""
         self._engine = engine
         self._router = router
         self._service = service
@@ -163,6 +142,7 @@ class BatchProcessor:
         self._replaying = replaying
         self._on_committed = on_committed or (lambda: None)
         self._legacy_rows: bool | None = None  # rows from before the tenant was in the key
+        self.aligner = aligner
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Handle a batch; returns once every record's effect (or dead letter) is committed.
@@ -174,8 +154,25 @@ class BatchProcessor:
         """
         deliveries = [to_delivery(record) for record in in_written_order(records)]
         started = time.perf_counter()
-        await self._retrying_transients(lambda: self._process_together(deliveries))
+        steps: list[Step] = list(deliveries)
+        if self.aligner is not None:
+            await self._retrying_transients(self._load_days)
+            steps = self.aligner.plan(deliveries)
+        await self._retrying_transients(lambda: self._process_together(steps))
         labelled(BATCH_SECONDS, self._service).observe(time.perf_counter() - started)
+
+    def commit_offsets(self) -> dict[TopicPartition, int] | None:
+        if self.aligner is None or not self.aligner.holding:
+            return None
+        return self.aligner.commit_offsets()
+
+    def forget(self) -> dict[TopicPartition, int]:
+        return {} if self.aligner is None else self.aligner.forget()
+
+    async def _load_days(self) -> None:
+        assert self.aligner is not None
+        async with AsyncSession(self._engine) as session:
+            await self.aligner.load(session)
 
     async def _retrying_transients(self, work: Callable[[], Awaitable[None]]) -> None:
         def transient(error: Exception) -> bool:
@@ -187,18 +184,22 @@ class BatchProcessor:
 
         await until_it_works(work, on=transient)
 
-    async def _process_together(self, deliveries: list[Delivery]) -> None:
+    async def _process_together(self, steps: list[Step]) -> None:
         try:
-            await self._transaction(deliveries)
+            await self._transaction(steps)
         except _HandlerFailedError as failed:
             if is_transient(failed.cause):
                 raise
-            labelled(EVENTS_FAILED, self._service, failed.delivery.origin.topic).inc()
+            labelled(EVENTS_FAILED, self._service, failed.topic).inc()
             log.info("batch rolled back (%r); handling its events one at a time", failed.cause)
-            for delivery in deliveries:
-                await self._retrying_transients(functools.partial(self._process_alone, delivery))
+            for step in steps:
+                await self._retrying_transients(functools.partial(self._process_alone, step))
 
-    async def _process_alone(self, delivery: Delivery) -> None:
+    async def _process_alone(self, step: Step) -> None:
+        if not isinstance(step, Delivery):
+            await self._transaction([step])
+            return
+        delivery = step
         failures = 0
         while True:
             try:
@@ -257,19 +258,23 @@ class BatchProcessor:
             self._legacy_rows = bool(await session.scalar(_HAS_LEGACY_ROWS))
         return self._legacy_rows
 
-    async def _transaction(self, deliveries: list[Delivery]) -> None:
+    async def _transaction(self, steps: Sequence[Step]) -> None:
+        """Handle the steps in order in one transaction: records and ticks (each once, by its inbox
+        row), and the day markers taken and written (`arshield_runtime.days`)."""
         relevant = [
             d
-            for d in deliveries
-            if d.event is None or self._router.handler_for(d.event.data) is not None
+            for d in steps
+            if isinstance(d, Delivery)
+            and (d.event is None or self._router.handler_for(d.event.data) is not None)
         ]
+        marks = [step for step in steps if not isinstance(step, Delivery)]
         emitted: list[OutboxRecord] = []
         scope = BatchScope()
         async with AsyncSession(self._engine, expire_on_commit=False) as session:
             try:
                 async with session.begin():
                     fresh = await self._claim(session, relevant)
-                    handled: list[Delivery] = []
+                    handled: set[int] = set()
                     for delivery in relevant:
                         key = delivery.inbox_key
                         topic = delivery.origin.topic
@@ -281,17 +286,23 @@ class BatchProcessor:
                             emitted.append(self._dlq_record(delivery, delivery.error or "invalid"))
                             labelled(EVENTS_DEAD_LETTERED, self._service, topic).inc()
                             continue
-                        handled.append(delivery)
-                    events = [d.event for d in handled if d.event is not None]
+                        handled.add(id(delivery))
+                    events = [d.event for d in relevant if id(d) in handled and d.event is not None]
                     await self._router.prepare(session, events, scope)
-                    for delivery in handled:
-                        emitted.extend(await self._handle(session, delivery, scope))
+                    for step in steps:
+                        if isinstance(step, Delivery):
+                            if id(step) in handled:
+                                emitted.extend(await self._handle(session, step, scope))
+                        elif isinstance(step, MarkDay) and not self._replaying:
+                            assert self.aligner is not None
+                            emitted.extend(self.aligner.day_records(step))
                     await scope.flush(session)
                     await outbox_store.append(session, emitted)
+                    await days.save(session, marks)
             except _HandlerFailedError:
                 raise
             except Exception as error:
-                raise _HandlerFailedError(deliveries[0], error) from error
+                raise _HandlerFailedError(steps_topic(steps), error) from error
         if emitted:
             self._on_committed()
 
@@ -325,6 +336,6 @@ class BatchProcessor:
                 await handler(context)
             except Exception as error:
                 span.record_exception(error)
-                raise _HandlerFailedError(delivery, error) from error
+                raise _HandlerFailedError(delivery.origin.topic, error) from error
         labelled(EVENTS_CONSUMED, self._service, delivery.origin.topic, event.type).inc()
         return context.emitted

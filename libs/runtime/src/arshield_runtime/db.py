@@ -84,6 +84,27 @@ business_dates = sa.Table(
     sa.Column("business_date", sa.Date, nullable=False),
 )
 
+day_marks = sa.Table(
+    "day_marks",
+    runtime_metadata,
+    # Business time taken from the log: the latest day marker consumed, per tenant, from each
+    # partition of the topics that gate the service's business days (`arshield_runtime.days`).
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("topic", sa.Text, primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("closing", sa.Boolean, nullable=False),
+)
+
+days_marked = sa.Table(
+    "days_marked",
+    runtime_metadata,
+    # The latest day marker the service wrote, per tenant, into every partition it publishes to.
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("closing", sa.Boolean, nullable=False),
+)
+
 tenant_wakes = sa.Table(
     "tenant_wakes",
     runtime_metadata,

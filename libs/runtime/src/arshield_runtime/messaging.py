@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
-from arshield_events.registry import event_headers, serialize_event
+from arshield_events.registry import EventRejected, event_headers, parse_event, serialize_event
 from arshield_runtime.outbox import OutboxRecord
 from arshield_runtime.outbox import append as append_to_outbox
 from arshield_runtime.telemetry import current_trace_headers
@@ -29,6 +30,37 @@ class Origin:
     topic: str
     partition: int
     offset: int
+
+
+InboxKey = tuple[str, str, str]
+"""(tenant, source, event id): what makes two deliveries the same event."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One consumed record, parsed (or with the reason it could not be)."""
+
+    record: ConsumerRecord[bytes, bytes]
+    origin: Origin
+    event: CloudEvent[Any] | None
+    error: str | None
+
+    @property
+    def inbox_key(self) -> InboxKey:
+        if self.event is not None:
+            return (self.event.tenantid, self.event.source, self.event.id)
+        # Unparseable records have no id: their place in the log identifies them.
+        return ("", f"kafka:{self.origin.topic}", f"{self.origin.partition}:{self.origin.offset}")
+
+
+def to_delivery(record: ConsumerRecord[bytes, bytes]) -> Delivery:
+    origin = Origin(record.topic, record.partition, record.offset)
+    try:
+        if record.value is None:
+            raise EventRejected("the record has no value", [])
+        return Delivery(record, origin, parse_event(record.value), None)
+    except EventRejected as rejected:
+        return Delivery(record, origin, None, str(rejected))
 
 
 def outbox_record(

@@ -49,6 +49,12 @@ class OutboxRecord:
         return {"topic": self.topic, "key": self.key, "value": self.value, "headers": self.headers}
 
 
+PARTITIONS_HEADER = "arshield-partitions"
+ALL_PARTITIONS = {PARTITIONS_HEADER: "all"}
+"""The header of a row the relay writes into every partition of its topic (a day marker), in place
+of the one its key chooses; the header itself is not published."""
+
+
 def headers_json(headers: dict[str, str]) -> str:
     return json.dumps(headers, sort_keys=True)
 
@@ -206,19 +212,29 @@ class OutboxRelay:
             await self._observe_backlog(connection, rows)
             if not rows:
                 return 0
-            futures = [
-                await self._producer.send(
-                    self._topic_names.get(row.topic, row.topic),
-                    value=row.value,
-                    key=row.key.encode(),
-                    headers=[(name, value.encode()) for name, value in row.headers.items()],
-                )
-                for row in rows
-            ]
+            futures = []
+            for row in rows:
+                topic = self._topic_names.get(row.topic, row.topic)
+                headers = dict(row.headers)
+                everywhere = headers.pop(PARTITIONS_HEADER, None) == "all"
+                partitions = await self._partitions(topic) if everywhere else [None]
+                futures += [
+                    await self._producer.send(
+                        topic,
+                        value=row.value,
+                        key=row.key.encode(),
+                        partition=partition,
+                        headers=[(name, value.encode()) for name, value in headers.items()],
+                    )
+                    for partition in partitions
+                ]
             await asyncio.gather(*futures)
             await connection.execute(_DELETE, {"ids": [row.id for row in rows]})
         OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
+
+    async def _partitions(self, topic: str) -> list[int | None]:
+        return sorted(await self._producer.partitions_for(topic))
 
     async def _observe_backlog(
         self, connection: AsyncConnection, rows: Sequence[sa.Row[Any]]

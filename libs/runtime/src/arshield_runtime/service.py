@@ -20,9 +20,11 @@ from fastapi import APIRouter
 from faststream.specification.asyncapi import AsyncAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from arshield_events import topics
 from arshield_events.envelope import Payload
 from arshield_runtime.consumer import BatchProcessor
-from arshield_runtime.db import create_engine, migrate
+from arshield_runtime.days import DayAligner
+from arshield_runtime.db import create_engine, day_marks, days_marked, migrate
 from arshield_runtime.http import create_app
 from arshield_runtime.kafka import topic_partitions
 from arshield_runtime.messaging import EventRouter
@@ -124,6 +126,7 @@ async def run_service(definition: ServiceDefinition) -> None:
         source=settings.source,
         handler_attempts=settings.handler_attempts,
         on_committed=relay.wake,
+        aligner=await day_aligner(definition),
     )
     broker = build_broker(
         bootstrap=settings.kafka_bootstrap,
@@ -196,6 +199,30 @@ async def run_service(definition: ServiceDefinition) -> None:
         await engine.dispose()
 
 
+async def day_aligner(definition: ServiceDefinition) -> DayAligner | None:
+    """The service's business days from the day markers of its `day_topics` (by default every
+    topic it consumes but the clock's and those it publishes), or None when there are none."""
+    settings = definition.settings
+    names = settings.topic_names
+    publishes = sorted({payload.topic for payload in definition.publishes} - {topics.CLOCK})
+    clock_topic = names.get(topics.CLOCK, topics.CLOCK)
+    upstream = settings.day_topics
+    if upstream is None:
+        own = {clock_topic, *(names.get(topic, topic) for topic in publishes)}
+        upstream = [topic for topic in settings.topics if topic not in own]
+    if not upstream:
+        return None
+    partitions = await until_it_works(
+        lambda: topic_partitions(settings.kafka_bootstrap, upstream), on=LookupError
+    )
+    return DayAligner(
+        gated=frozenset(partitions),
+        source=settings.source,
+        clock_topic=clock_topic,
+        marks_to=tuple(publishes),
+    )
+
+
 def asyncapi_router(broker: Any, settings: ServiceSettings) -> APIRouter:
     """`/asyncapi.json`: the service's topics, generated from its FastStream broker.
 
@@ -235,7 +262,7 @@ async def rebuild(definition: ServiceDefinition) -> int:
     tune_collector()
     await migrate(definition.migrations, settings.database_url)
     engine = create_engine(settings.database_url)
-    tables = [*definition.projection_tables, "inbox"]
+    tables = [*definition.projection_tables, "inbox", day_marks.name, days_marked.name]
     async with engine.begin() as connection:
         await connection.execute(sa.text(f"TRUNCATE {', '.join(tables)}"))
     processor = BatchProcessor(
@@ -245,6 +272,7 @@ async def rebuild(definition: ServiceDefinition) -> int:
         source=settings.source,
         handler_attempts=settings.handler_attempts,
         replaying=True,
+        aligner=await day_aligner(definition),
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, Protocol, cast
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -39,6 +39,13 @@ from arshield_events.topics import dlq
 
 log = logging.getLogger(__name__)
 
+FETCH_MAX_BYTES = 4 * 1024 * 1024
+PARTITION_FETCH_MAX_BYTES = 512 * 1024
+"""What one fetch brings at most (all partitions, and per partition). A consumer behind a backlog
+(a replay publishes its facts faster than the services take them) would otherwise hold up to 50 MB
+of records in memory ahead of its batches, as Python objects several times that size; a few
+batches ahead is all the pipeline needs."""
+
 LONG_POLL_MS = 30_000
 """How long an idle consumer blocks in one fetch; records end it at once, and stopping the broker
 cancels it."""
@@ -48,6 +55,25 @@ class RecordProcessor(Protocol):
     """What the subscriber hands each polled batch to (`consumer.BatchProcessor`, or a fake)."""
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None: ...
+
+    def commit_offsets(self) -> dict[TopicPartition, int] | None:
+        """What Kafka may commit after `process` (per partition, the first record not handled
+        yet), or None for everything polled."""
+
+    def forget(self) -> dict[TopicPartition, int]:
+        """After a failed batch: drop what is held in memory; returns, per partition, the offset
+        to read again from."""
+
+
+class HandlesAllPolled:
+    """For a processor that handles every record of a batch before it returns (nothing held):
+    Kafka commits everything polled, and a failed batch leaves nothing to forget."""
+
+    def commit_offsets(self) -> None:
+        return None
+
+    def forget(self) -> dict[TopicPartition, int]:
+        return {}
 
 
 def build_broker(
@@ -81,6 +107,8 @@ def build_broker(
         max_records=batch_max,
         batch_timeout_ms=LONG_POLL_MS,
         auto_offset_reset="earliest",
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_MAX_BYTES,
         ack_policy=AckPolicy.MANUAL,
         description=f"CloudEvents consumed as group {group_id}, in batches of up to {batch_max} "
         "records, each batch in one transaction with the inbox; offsets committed after it.",
@@ -102,11 +130,21 @@ def build_broker(
             await processor.process(batch)
         except Exception:
             log.exception("batch failed outside any handler; it will be consumed again")
+            rewind = processor.forget()
             await message.nack()
+            for tp, offset in rewind.items():
+                message.consumer.seek(tp, offset)
             await asyncio.sleep(failed_batch_pause)
             return
         try:
-            await message.ack()
+            offsets = processor.commit_offsets()
+            if offsets is None:
+                await message.ack()
+            else:
+                # Records held for a business day not yet taken are read again after a restart.
+                consumer = cast("AIOKafkaConsumer", message.consumer)
+                assigned = consumer.assignment()
+                await consumer.commit({tp: n for tp, n in offsets.items() if tp in assigned})
         except KafkaError as error:
             # The effects are committed; a redelivery after this is absorbed by the inbox.
             log.warning("offset commit failed (%r); the batch may be redelivered", error)

@@ -21,11 +21,11 @@ from arshield_events.envelope import CloudEvent
 from arshield_events.registry import event_headers, parse_event, serialize_event
 from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.messaging import EventRouter
-from arshield_runtime.subscriber import build_broker
+from arshield_runtime.subscriber import HandlesAllPolled, build_broker
 
 
 @dataclass
-class KernelProcessor:
+class KernelProcessor(HandlesAllPolled):
     """Each polled batch parsed and handled by the kernel in memory; what it emitted is kept."""
 
     kernel: Kernel[Any, Any, Any]

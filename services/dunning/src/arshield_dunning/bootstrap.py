@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from arshield_dunning.adapters import queries
+from arshield_dunning.adapters.agencies import AGENCIES
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
-from arshield_dunning.adapters.tables import AGENCIES
+from arshield_dunning.adapters.projections import projections
+from arshield_dunning.adapters.public_events import publish
 from arshield_dunning.application.wiring import kernel as dunning_kernel
 from arshield_dunning.entrypoints.api import router as api_router
 from arshield_dunning.settings import DunningSettings
@@ -31,6 +34,9 @@ def bootstrap(
         claims,
         store or PostgresStateStore(),
         source=settings.source,
+        read_models=projections(),
+        publish=publish,
+        queries=queries,
         watch_from_grade=settings.watch_from_grade,
     )
     box = SecretBox(settings.secrets_key.get_secret_value())

@@ -228,7 +228,7 @@ async def test_agency_secrets_are_sealed_at_rest_and_plaintext_rows_sealed_on_st
     accepted = {"case_id": case_id, "status": "accepted"}
     assert (await callback(env, agency_id, secret, accepted, "s1")).status_code == 200
     box = SecretBox(env.settings.secrets_key.get_secret_value())
-    assert await seal_plaintext_secrets(env.engine, box, t.AGENCIES.tables) == 1
+    assert await seal_plaintext_secrets(env.engine, box, t.webhooks) == 1
     async with env.engine.connect() as connection:
         stored = await connection.scalar(
             sa.select(t.agencies.c.secret).where(t.agencies.c.agency_id == agency_id)
@@ -271,7 +271,7 @@ async def test_a_failed_delivery_stores_the_status_not_the_body(
             .values(secret=SecretBox(env.settings.secrets_key.get_secret_value()).seal(secret))
         )
     delivery_id = await pending_delivery(env, agency_id)
-    dispatcher = WebhookDispatcher(env.engine, t.AGENCIES.tables, env.settings)
+    dispatcher = WebhookDispatcher(env.engine, t.webhooks, env.settings)
     try:
         assert await dispatcher.dispatch_due() == 1
     finally:
@@ -317,7 +317,7 @@ async def test_deliveries_go_to_the_checked_address_with_the_original_host(
         )
     delivery_id = await pending_delivery(env, agency_id)
     resolver = LoopbackResolver(name)
-    dispatcher = WebhookDispatcher(env.engine, t.AGENCIES.tables, env.settings, resolver=resolver)
+    dispatcher = WebhookDispatcher(env.engine, t.webhooks, env.settings, resolver=resolver)
     try:
         await dispatcher.dispatch_due()
     finally:

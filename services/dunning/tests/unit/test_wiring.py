@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from arshield_dunning.adapters import queries
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
+from arshield_dunning.adapters.public_events import publish
 from arshield_dunning.application.wiring import DayContext, DunningKernel, wiring
 from arshield_dunning.domain.policy import Policy, Segment
 from arshield_dunning.domain.state import BuyerDunning
@@ -31,7 +33,9 @@ CLAIMS = LatepayClaims(ReferenceRates.shipped(), tenant_jurisdiction="EU")
 
 
 def dunning_kernel(store: InMemoryStateStore) -> DunningKernel:
-    base = wiring(CLAIMS, source="arshield/dunning")
+    base = wiring(
+        CLAIMS, source="arshield/dunning", read_models=(), publish=publish, queries=queries
+    )
 
     async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
         # the policies a tenant never wrote: the built-in defaults
@@ -156,7 +160,14 @@ async def test_a_policy_written_on_the_log_governs_from_its_effective_date() -> 
     from arshield_events.dunning import DunningPolicyWritten
 
     store = InMemoryStateStore()
-    base = wiring(CLAIMS, source="arshield/dunning", store=store)
+    base = wiring(
+        CLAIMS,
+        source="arshield/dunning",
+        read_models=(),
+        publish=publish,
+        queries=queries,
+        store=store,
+    )
 
     async def day_context(session: Any, tenant_id: str, day: date) -> DayContext:
         return DayContext(await policies_from(store, session, tenant_id, day), CLAIMS, None)

@@ -1,4 +1,4 @@
-"""Collection cases: the write side of agency reports."""
+"""Collection cases: the write side of agency reports (the application's `CaseBook`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_dunning.adapters import tables as t
+from arshield_dunning.adapters.agencies import AGENCIES
 from arshield_dunning.domain.cases import AgencyCase, CaseUpdated
+from arshield_runtime.webhooks.callbacks import SignedCallback, remember
 
 
 async def case_for_update(session: AsyncSession, tenant_id: str, case_id: str) -> AgencyCase | None:
@@ -57,6 +59,12 @@ async def save_update(
             updated_at=sa.func.now(),
         )
     )
+
+
+async def remember_answer(
+    session: AsyncSession, callback: SignedCallback, response: dict[str, Any], case_id: str
+) -> None:
+    await remember(session, AGENCIES, callback, response, case_id=case_id)
 
 
 def dumps(value: Any) -> str:

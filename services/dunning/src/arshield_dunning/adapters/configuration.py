@@ -1,5 +1,5 @@
-"""What operators change through the API: policy versions (agencies and re-deliveries are the
-runtime's webhook endpoints and deliveries)."""
+"""What operators change through the API: policy versions, the application's `PolicyBook`
+(agencies and re-deliveries are the runtime's webhook endpoints and deliveries)."""
 
 from __future__ import annotations
 

@@ -295,7 +295,7 @@ class WebhookDeliveriesProjection:
             for e in change.events
             if isinstance(e, CaseOpened) and e.agency_id is not None
         ]
-        await webhook_store.enqueue(session, t.AGENCIES.tables, rows)
+        await webhook_store.enqueue(session, t.webhooks, rows)
 
 
 def projections() -> list[Any]:

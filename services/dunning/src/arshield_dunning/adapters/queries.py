@@ -1,4 +1,5 @@
-"""The read side: what routes and the business day read from dunning's tables (no writes)."""
+"""The read side: what routes and the business day read from dunning's tables (no writes); the
+application's `Queries`."""
 
 from __future__ import annotations
 

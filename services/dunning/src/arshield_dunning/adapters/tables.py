@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from arshield_runtime.webhooks.tables import Partner, webhook_tables
+from arshield_runtime.webhooks.tables import webhook_tables
 
 metadata = sa.MetaData()
 
@@ -152,8 +152,3 @@ agencies = webhooks.endpoints
 deliveries = webhooks.deliveries
 delivery_attempts = webhooks.attempts
 callbacks = webhooks.callbacks
-
-AGENCIES = Partner(
-    tables=webhooks, noun="agency", id_prefix="agy_", problem_type="urn:arshield:dunning"
-)
-"""Collection agencies as the runtime's webhook partners."""

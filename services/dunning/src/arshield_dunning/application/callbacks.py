@@ -13,18 +13,17 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from arshield_dunning.adapters import cases
-from arshield_dunning.adapters.tables import AGENCIES
+from arshield_dunning.application.ports import CaseBook
 from arshield_dunning.domain.cases import CaseRefused, CaseReport, decide_update, evolve_case
 from arshield_dunning.domain.state import Money
 from arshield_events import dunning as public
 from arshield_events.fields import BusinessDate, Id, ShortText, Text
 from arshield_events.money import Money as PublicMoney
 from arshield_runtime.http import ProblemError
+from arshield_runtime.kernel import Session
 from arshield_runtime.messaging import RequestEmitter
-from arshield_runtime.webhooks.callbacks import SignedCallback, remember
+from arshield_runtime.webhooks.callbacks import SignedCallback
 
 
 class CaseUpdateIn(BaseModel):
@@ -41,9 +40,10 @@ class CaseUpdateIn(BaseModel):
 
 
 async def agency_callback(
-    session: AsyncSession,
+    session: Session,
     callback: SignedCallback,
     *,
+    cases: CaseBook,
     business_date: Callable[[], Any],
     source: str,
     wake: Callable[[], None] | None,
@@ -94,7 +94,7 @@ async def agency_callback(
         "currency": case.currency,
         "event_id": event.id,
     }
-    await remember(session, AGENCIES, callback, response, case_id=case.case_id)
+    await cases.remember_answer(session, callback, response, case.case_id)
     return response
 
 

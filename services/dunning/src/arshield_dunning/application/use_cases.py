@@ -8,14 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from arshield_dunning.adapters import configuration, queries
+from arshield_dunning.application.ports import PolicyBook, Queries
 from arshield_dunning.application.wiring import DunningKernel, policies_in_force
 from arshield_dunning.domain.commands import RecordPromise
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
 from arshield_dunning.domain.state import BuyerDunning
 from arshield_events.dunning import DunningPolicyWritten
+from arshield_runtime.kernel import Session
 from arshield_runtime.messaging import BatchScope, RequestEmitter
 
 PROMISE_HORIZON = timedelta(days=366)
@@ -34,13 +33,13 @@ class PromiseInvalid(Exception):  # noqa: N818 - an answer, not a program error
         self.detail, self.errors = detail, errors or []
 
 
-async def business_date(session: AsyncSession, kernel: DunningKernel, tenant_id: str) -> date:
+async def business_date(session: Session, kernel: DunningKernel, tenant_id: str) -> date:
     """The tenant's business date (the latest tick consumed), else today's date."""
     return await kernel.business_date(session, tenant_id) or datetime.now(UTC).date()
 
 
 async def buyer_state(
-    session: AsyncSession, kernel: DunningKernel, tenant_id: str, buyer_id: str
+    session: Session, kernel: DunningKernel, tenant_id: str, buyer_id: str
 ) -> BuyerDunning:
     unit = kernel.unit_of_work(session, BatchScope())
     await unit.load([(tenant_id, buyer_id)])
@@ -48,14 +47,15 @@ async def buyer_state(
 
 
 async def buyer_known(
-    session: AsyncSession, kernel: DunningKernel, tenant_id: str, buyer_id: str
+    session: Session, kernel: DunningKernel, tenant_id: str, buyer_id: str
 ) -> bool:
     return bool(await kernel.store.load(session, [(tenant_id, buyer_id)]))
 
 
 async def record_promise(
-    session: AsyncSession,
+    session: Session,
     kernel: DunningKernel,
+    queries: Queries,
     tenant_id: str,
     *,
     invoice_ids: tuple[str, ...],
@@ -108,8 +108,9 @@ FIRST_DAY = date(1900, 1, 1)
 
 
 async def write_policy(
-    session: AsyncSession,
+    session: Session,
     kernel: DunningKernel,
+    policies: PolicyBook,
     tenant_id: str,
     segment: Segment,
     rules: PolicyRules,
@@ -121,7 +122,7 @@ async def write_policy(
     """Write the segment's next policy version. It travels on the log (`DunningPolicyWritten`,
     ARCHITECTURE decision 1) and is in force from the next business day: the kernel records it
     when consumed and wakes every buyer that day, live and in a rebuild alike."""
-    policy = await configuration.add_policy(session, tenant_id, segment, rules, created_by)
+    policy = await policies.add_policy(session, tenant_id, segment, rules, created_by)
     today = await kernel.business_date(session, tenant_id)
     event = DunningPolicyWritten(
         segment=segment.value,

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from arshield_dunning.adapters import queries
+from arshield_dunning.application.ports import Queries
 from arshield_dunning.application.use_cases import business_date, buyer_known, buyer_state
 from arshield_dunning.application.wiring import DunningKernel, policies_in_force
 from arshield_dunning.domain.policy import plan
+from arshield_runtime.kernel import Session
 
 
 async def invoice_timeline(
-    session: AsyncSession, kernel: DunningKernel, tenant_id: str, invoice_id: str
+    session: Session, kernel: DunningKernel, queries: Queries, tenant_id: str, invoice_id: str
 ) -> dict[str, Any] | None:
     buyer_id = await queries.buyer_of_invoice(session, tenant_id, invoice_id)
     if buyer_id is None:
@@ -71,7 +70,7 @@ async def invoice_timeline(
 
 
 async def buyer_standing(
-    session: AsyncSession, kernel: DunningKernel, tenant_id: str, buyer_id: str
+    session: Session, kernel: DunningKernel, queries: Queries, tenant_id: str, buyer_id: str
 ) -> dict[str, Any] | None:
     if not await buyer_known(session, kernel, tenant_id, buyer_id):
         return None

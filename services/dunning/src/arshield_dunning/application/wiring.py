@@ -1,5 +1,7 @@
 """Dunning on the kernel: the translation table (public event -> commands for buyers), the decider,
-the state's codec, the configuration a business day needs, the projections and the public mapping.
+the state's codec and the configuration a business day needs. The projections, the public mapping
+and the claim rules and queries a business day asks are adapters, which the composition root
+(`bootstrap`) passes in: imports point inward.
 
 Wake-ups: `wake_on(state)` plans by the policy the buyer's last business day was decided under
 (kept in its state by `PolicyApplied`). A buyer not known to be on the current policy (new, or moved
@@ -22,12 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from arshield_dunning.adapters import queries
-from arshield_dunning.adapters.latepay_claims import LatepayClaims
-from arshield_dunning.adapters.projections import projections
-from arshield_dunning.adapters.public_events import publish
+from arshield_dunning.application.ports import Claims, Publish, Queries, ReadModels
 from arshield_dunning.domain.claims import ClaimCalculator
 from arshield_dunning.domain.commands import (
     ApplyCreditNote,
@@ -64,7 +62,7 @@ from arshield_dunning.domain.state import (
 from arshield_events import dunning as dunning_events
 from arshield_events import erp, ledger, risk
 from arshield_events.envelope import CloudEvent
-from arshield_runtime.kernel import TENANT, Kernel, Translate, Wiring
+from arshield_runtime.kernel import TENANT, Kernel, Session, Translate, Wiring
 from arshield_runtime.statestore import Configuration, PostgresStateStore, StateStore
 from arshield_runtime.telemetry import consumed_traceparent
 
@@ -349,17 +347,21 @@ def translations(*, source: str, watch_from_grade: int = 7) -> dict[type[Any], T
 
 
 def wiring(
-    claims: LatepayClaims,
+    claims: Claims,
     *,
     source: str,
+    read_models: ReadModels,
+    publish: Publish,
+    queries: Queries,
     watch_from_grade: int = 7,
     store: StateStore | None = None,
 ) -> DunningWiring:
     """`store` is the kernel's (the tenant's profile is read from it: the law of invoices without
-    contract terms, the same rule the ledger asks)."""
+    contract terms, the same rule the ledger asks); `queries` tell a business day the agency new
+    cases go to."""
     configured = store if store is not None else PostgresStateStore()
 
-    async def day_context(session: AsyncSession, tenant_id: str, day: date) -> DayContext:
+    async def day_context(session: Session, tenant_id: str, day: date) -> DayContext:
         profile = await configured.in_force(session, tenant_id, TENANT, day)
         return DayContext(
             policies=await policies_from(configured, session, tenant_id, day),
@@ -387,7 +389,7 @@ def wiring(
         decider=DunningDecider(),
         state=TypeAdapter(BuyerDunning),
         translate=translations(source=source, watch_from_grade=watch_from_grade),
-        projections=projections(),
+        projections=read_models,
         publish=publish,
         refusals=(DunningError,),
         day_context=day_context,
@@ -400,7 +402,7 @@ def policy_kind(segment: Segment) -> str:
 
 
 async def policies_from(
-    store: StateStore, session: AsyncSession, tenant_id: str, day: date
+    store: StateStore, session: Session, tenant_id: str, day: date
 ) -> dict[Segment, Policy]:
     """The policy in force on `day` per segment, as read from the log (version 0, the built-in
     default, where none was written). A version whose rules no longer validate (written under an
@@ -421,14 +423,28 @@ async def policies_from(
 
 
 async def policies_in_force(
-    session: AsyncSession, kernel: DunningKernel, tenant_id: str, day: date
+    session: Session, kernel: DunningKernel, tenant_id: str, day: date
 ) -> dict[Segment, Policy]:
     return await policies_from(kernel.store, session, tenant_id, day)
 
 
 def kernel(
-    claims: LatepayClaims, store: StateStore, *, source: str, watch_from_grade: int = 7
+    claims: Claims,
+    store: StateStore,
+    *,
+    source: str,
+    read_models: ReadModels,
+    publish: Publish,
+    queries: Queries,
+    watch_from_grade: int = 7,
 ) -> DunningKernel:
-    return Kernel(
-        wiring(claims, source=source, watch_from_grade=watch_from_grade, store=store), store
+    wired = wiring(
+        claims,
+        source=source,
+        read_models=read_models,
+        publish=publish,
+        queries=queries,
+        watch_from_grade=watch_from_grade,
+        store=store,
     )
+    return Kernel(wired, store)

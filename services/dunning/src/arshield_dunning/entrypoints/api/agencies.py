@@ -3,7 +3,7 @@ admin API in dunning's words (`/agencies/{agency_id}`, deliveries filtered by ca
 
 from __future__ import annotations
 
-from arshield_dunning.adapters.tables import AGENCIES
+from arshield_dunning.adapters.agencies import AGENCIES
 from arshield_dunning.entrypoints.api.deps import open_session
 from arshield_runtime.webhooks.api import AdminApi, admin_router
 

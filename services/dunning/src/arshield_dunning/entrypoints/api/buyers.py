@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from arshield_dunning.adapters import queries
 from arshield_dunning.application import views
 from arshield_dunning.entrypoints.api.deps import IsoDateTime, Kernel, Session, not_found
 from arshield_runtime.http import PathId, ReadPrincipal
@@ -57,7 +58,7 @@ async def buyer_dunning(
 ) -> BuyerStanding:
     """A buyer's dunning standing: segment (and watch), open balance, controller assignment,
     statements, promises, and its buyer-level actions (statements, controller assignment)."""
-    found = await views.buyer_standing(session, kernel, principal.tenant_id, buyer_id)
+    found = await views.buyer_standing(session, kernel, queries, principal.tenant_id, buyer_id)
     if found is None:
         raise not_found("buyer", buyer_id)
     return BuyerStanding.model_validate(found)

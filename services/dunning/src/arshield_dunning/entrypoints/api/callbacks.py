@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from arshield_dunning.adapters.tables import AGENCIES
+from arshield_dunning.adapters import cases
+from arshield_dunning.adapters.agencies import AGENCIES
 from arshield_dunning.application import use_cases
 from arshield_dunning.application.callbacks import agency_callback
 from arshield_dunning.entrypoints.api.deps import Kernel, RelayWake, Session, Settings, open_session
@@ -51,5 +52,10 @@ async def callback(
         return await use_cases.business_date(session, kernel, tenant)
 
     return await agency_callback(
-        session, signed, business_date=business_date, source=settings.source, wake=wake
+        session,
+        signed,
+        cases=cases,
+        business_date=business_date,
+        source=settings.source,
+        wake=wake,
     )

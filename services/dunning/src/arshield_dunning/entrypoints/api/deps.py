@@ -11,7 +11,10 @@ from fastapi import Depends, Query, Request
 from pydantic import PlainSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from arshield_dunning.adapters import queries
 from arshield_dunning.adapters.latepay_claims import LatepayClaims
+from arshield_dunning.adapters.projections import projections
+from arshield_dunning.adapters.public_events import publish
 from arshield_dunning.application.wiring import DunningKernel
 from arshield_dunning.application.wiring import kernel as dunning_kernel
 from arshield_dunning.settings import DunningSettings
@@ -52,6 +55,9 @@ def _kernel(request: Request) -> DunningKernel:
             claims,
             PostgresStateStore(),
             source=settings.source,
+            read_models=projections(),
+            publish=publish,
+            queries=queries,
             watch_from_grade=settings.watch_from_grade,
         )
         request.app.state.kernel = kernel

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from arshield_dunning.adapters import queries
+from arshield_dunning.adapters import configuration, queries
 from arshield_dunning.application import use_cases
 from arshield_dunning.domain.policy import Policy, PolicyRules, Segment
 from arshield_dunning.entrypoints.api.deps import (
@@ -96,6 +96,7 @@ async def write_policy(
     policy = await use_cases.write_policy(
         session,
         kernel,
+        configuration,
         principal.tenant_id,
         segment,
         rules,

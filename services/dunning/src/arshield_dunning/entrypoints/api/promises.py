@@ -82,6 +82,7 @@ async def record_promise(
         promise_id = await use_cases.record_promise(
             session,
             kernel,
+            queries,
             principal.tenant_id,
             invoice_ids=body.invoice_ids,
             promised_on=body.promised_on,

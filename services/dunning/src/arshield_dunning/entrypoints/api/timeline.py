@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from arshield_dunning.adapters import queries
 from arshield_dunning.application import views
 from arshield_dunning.entrypoints.api.deps import Kernel, Session, not_found
 from arshield_events.money import Money as PublicMoney
@@ -46,7 +47,7 @@ async def invoice_timeline(
 ) -> Timeline:
     """The invoice's dunning timeline: what was done (with the policy version and facts behind
     it), what was skipped, and what is scheduled under the current policy."""
-    found = await views.invoice_timeline(session, kernel, principal.tenant_id, invoice_id)
+    found = await views.invoice_timeline(session, kernel, queries, principal.tenant_id, invoice_id)
     if found is None:
         raise not_found("invoice", invoice_id)
     return Timeline.model_validate(found)
