@@ -331,6 +331,7 @@ class BatchProcessor:
                 source=self._source,
                 replaying=self._replaying,
                 batch=scope,
+                task=delivery.task,
             )
             try:
                 await handler(context)
