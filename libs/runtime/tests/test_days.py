@@ -195,3 +195,12 @@ def test_what_was_taken_survives_forgetting_only_through_the_database() -> None:
 def test_marker_position_orders_a_days_start_before_its_close() -> None:
     start, close = DayMarker(business_date=D1), DayMarker(business_date=D1, closing=True)
     assert start.position < close.position < DayMarker(business_date=D2).position
+
+
+def test_what_is_held_of_a_partition_given_to_another_instance_is_dropped() -> None:
+    log, days = Log(), aligner(ERP, LEDGER, partitions=2)
+    days.plan([log.marker(ERP, 0, D1), log.fact(ERP, 0, "p1"), log.marker(ERP, 1, D1)])
+    assert days.holding
+    days.revoked([TopicPartition(ERP, 0)])
+    assert not days.holding
+    assert TopicPartition(ERP, 0) not in days.commit_offsets()

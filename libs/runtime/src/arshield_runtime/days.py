@@ -124,6 +124,13 @@ class DayAligner:
         self._loaded = False
         return rewind
 
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        """Drop what is held of `partitions`, now another instance's: it reads them again from
+        the first record held (the offset committed)."""
+        for tp in partitions:
+            self._pending.pop(tp, None)
+            self._consumed.pop(tp, None)
+
     def commit_offsets(self) -> dict[TopicPartition, int]:
         """Per partition read so far, the offset Kafka may commit: the first record still held, or
         the next after the last one read."""
