@@ -4,7 +4,6 @@ with the records that waited for it, and marks it once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -19,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from arshield_events.clock import BusinessDayStarted, DayMarker, day_marker
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import event_headers, parse_event, serialize_event
-from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.days import DayAligner
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.messaging import EventRouter, HandlerContext
-from arshield_runtime.subscriber import build_broker
 
+from . import test_messaging_integration as messaging
 from .test_messaging_integration import effect_router, registered
 
 pytestmark = pytest.mark.integration
@@ -76,7 +74,6 @@ async def consume_until(
     group: str,
     done: Callable[[], Awaitable[bool]],
 ) -> None:
-    """A fresh consumer (as after a restart: nothing in memory) until `done`, then stopped."""
     aligner = DayAligner(
         gated=frozenset(topics),
         partitions=1,
@@ -84,25 +81,9 @@ async def consume_until(
         clock_topic="clock",
         marks_to=("arshield.test",),
     )
-    processor = BatchProcessor(
-        engine, day_router(), service="test", source="arshield/test", aligner=aligner
+    await messaging.consume_until(
+        engine, bootstrap, topics, group, done, router=day_router(), aligner=aligner
     )
-    broker = build_broker(
-        bootstrap=bootstrap,
-        topics=topics,
-        group_id=group,
-        processor=processor,
-        batch_max=100,
-        client_id="test",
-    )
-    await broker.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + 30
-        while not await done():
-            assert asyncio.get_running_loop().time() < deadline, "the consumer did not get there"
-            await asyncio.sleep(0.2)
-    finally:
-        await broker.stop()
 
 
 async def rows(engine: AsyncEngine, sql: str) -> list[tuple[Any, ...]]:
