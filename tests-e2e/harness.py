@@ -131,7 +131,8 @@ def normalized(events: list[Any]) -> list[tuple[str, str, str]]:
     result = []
     for event in unique.values():
         data = {k: v for k, v in event.data.model_dump(mode="json").items() if k not in _OWN_IDS}
-        result.append((event.type, event.subject, json.dumps(data, sort_keys=True)))
+        subject = "<tenant>" if event.subject == event.tenantid else event.subject
+        result.append((event.type, subject, json.dumps(data, sort_keys=True)))
     return sorted(result)
 
 

@@ -235,7 +235,6 @@ async def started_services(args: argparse.Namespace) -> AsyncIterator[Target]:
                 f"{prefix}TOPICS": "[" + ",".join(f'"{t}.bench-{run}"' for t in inputs[svc]) + "]",
                 f"{prefix}RATE_LIMIT_PER_SECOND": "1000000",
                 f"{prefix}RATE_LIMIT_BURST": "1000000",
-                f"{prefix}DAY_TOPICS": "[]",  # no business days: HTTP load alone
             }
             log = (logs / f"{svc}.log").open("wb")
             processes.append(spawn(svc, env, log))

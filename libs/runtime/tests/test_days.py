@@ -62,9 +62,10 @@ class Log:
         return self.record(topic, partition, event)
 
 
-def aligner(*partitions: tuple[str, int]) -> DayAligner:
+def aligner(*topics: str, partitions: int = 1) -> DayAligner:
     return DayAligner(
-        gated=frozenset(TopicPartition(t, p) for t, p in partitions),
+        gated=frozenset(topics),
+        partitions=partitions,
         source="arshield/dunning",
         clock_topic="clock",
         marks_to=(OWN,),
@@ -77,17 +78,19 @@ def describe(steps: list[Step]) -> list[str]:
         if isinstance(step, TakeMark):
             out.append(f"take {step.partition.topic}/{step.partition.partition} {step.mark[0]}")
         elif isinstance(step, MarkDay):
-            out.append(f"mark {step.mark[0]}{' closed' if step.mark[1] else ''}")
+            out.append(f"mark {step.mark[0]}{' closed' if step.mark[1] else ''} in {step.task}")
         elif step.event is not None and isinstance(step.event.data, BusinessDayStarted):
-            out.append(f"tick {step.event.data.business_date}")
+            assert step.task is not None
+            out.append(f"tick {step.event.data.business_date} for {step.task.index}")
         else:
             assert step.event is not None
             out.append(f"fact {step.event.data.payment_id}")
     return out
 
 
-def test_a_day_is_taken_once_every_gated_partition_marked_it_and_its_facts_wait_for_it() -> None:
-    log, days = Log(), aligner((ERP, 0), (ERP, 1), (LEDGER, 0))
+def test_a_day_is_taken_once_every_gated_topic_marked_it_and_its_facts_wait_for_it() -> None:
+    """Partition p of every day topic is one task: its day waits for p of each, not for others."""
+    log, days = Log(), aligner(ERP, LEDGER, partitions=2)
     first = [
         log.marker(ERP, 0, D1),
         log.fact(ERP, 0, "p1"),  # dated D1: after D1's decisions
@@ -98,60 +101,76 @@ def test_a_day_is_taken_once_every_gated_partition_marked_it_and_its_facts_wait_
     # the ledger's mark of D1 completes the day: the tick, then the mark, then the waiting fact
     assert describe(days.plan([log.marker(LEDGER, 0, D1)])) == [
         "take ledger/0 2024-03-01",
-        "tick 2024-03-01",
-        "mark 2024-03-01",
+        "tick 2024-03-01 for 0",
+        "mark 2024-03-01 in 0",
         "fact p1",
     ]
-    assert not days.holding
+    assert not days.holding  # task 1 waits for the ledger's partition 1, holding nothing
 
 
 def test_days_are_taken_one_at_a_time_even_when_read_in_one_batch() -> None:
-    log, days = Log(), aligner((ERP, 0), (ERP, 1))
+    log, days = Log(), aligner(ERP, LEDGER)
     batch = [
         log.marker(ERP, 0, D1),
         log.marker(ERP, 0, D2),
         log.fact(ERP, 0, "p2"),
-        log.marker(ERP, 1, D1),
-        log.fact(ERP, 1, "q1"),
-        log.marker(ERP, 1, D2),
+        log.marker(LEDGER, 0, D1),
+        log.fact(LEDGER, 0, "q1"),
+        log.marker(LEDGER, 0, D2),
     ]
     assert describe(days.plan(batch)) == [
         "take erp/0 2024-03-01",
-        "take erp/1 2024-03-01",
-        "tick 2024-03-01",
-        "mark 2024-03-01",
+        "take ledger/0 2024-03-01",
+        "tick 2024-03-01 for 0",
+        "mark 2024-03-01 in 0",
         "take erp/0 2024-03-02",
         "fact q1",
-        "take erp/1 2024-03-02",
-        "tick 2024-03-02",
-        "mark 2024-03-02",
+        "take ledger/0 2024-03-02",
+        "tick 2024-03-02 for 0",
+        "mark 2024-03-02 in 0",
         "fact p2",
     ]
 
 
+def test_each_task_takes_its_days_alone_with_a_tick_of_its_own() -> None:
+    log, days = Log(), aligner(ERP, partitions=2)
+    steps = days.plan([log.marker(ERP, 1, D1), log.fact(ERP, 1, "q1"), log.fact(ERP, 0, "p0")])
+    assert describe(steps) == [
+        "take erp/1 2024-03-01",
+        "fact p0",  # no marker for the tenant in partition 0 yet: nothing to wait for
+        "tick 2024-03-01 for 1",
+        "mark 2024-03-01 in 1",
+        "fact q1",
+    ]
+    steps += days.plan([log.marker(ERP, 0, D1)])
+    ticks = [s for s in steps if isinstance(s, Delivery) and s.task is not None]
+    assert [t.task.index for t in ticks if t.task] == [1, 0]
+    assert len({t.inbox_key for t in ticks}) == 2
+
+
 def test_a_closing_mark_is_passed_on_without_a_tick_and_a_skipped_day_is_not_ticked() -> None:
-    log, days = Log(), aligner((ERP, 0))
+    log, days = Log(), aligner(ERP)
     steps = days.plan(
         [log.marker(ERP, 0, D1), log.marker(ERP, 0, D1, closing=True), log.marker(ERP, 0, D3)]
     )
     assert describe(steps) == [
         "take erp/0 2024-03-01",
-        "tick 2024-03-01",
-        "mark 2024-03-01",
+        "tick 2024-03-01 for 0",
+        "mark 2024-03-01 in 0",
         "take erp/0 2024-03-01",
-        "mark 2024-03-01 closed",
+        "mark 2024-03-01 closed in 0",
         "take erp/0 2024-03-03",
-        "tick 2024-03-03",
-        "mark 2024-03-03",
+        "tick 2024-03-03 for 0",
+        "mark 2024-03-03 in 0",
     ]
     mark = next(step for step in steps if isinstance(step, MarkDay))
     (record,) = days.day_records(mark)
     assert record.topic == OWN
-    assert record.headers[PARTITIONS_HEADER] == "all"
+    assert record.headers[PARTITIONS_HEADER] == "0"
 
 
 def test_one_tenant_waiting_never_holds_another_tenant_back() -> None:
-    log, days = Log(), aligner((ERP, 0), (ERP, 1))
+    log, days = Log(), aligner(ERP, LEDGER)
     batch = [log.marker(ERP, 0, D1, tenant="a"), log.fact(ERP, 0, "a1", tenant="a")]
     batch += [log.fact(ERP, 0, "b1", tenant="b")]
     assert describe(days.plan(batch)) == ["take erp/0 2024-03-01", "fact b1"]
@@ -159,14 +178,14 @@ def test_one_tenant_waiting_never_holds_another_tenant_back() -> None:
 
 
 def test_ticks_read_from_the_clock_and_own_markers_read_back_are_ignored() -> None:
-    log, days = Log(), aligner((ERP, 0))
+    log, days = Log(), aligner(ERP)
     own = log.record(OWN, 0, day_marker("arshield/dunning", "t1", D1))
     clock = log.record("clock", 0, tick("t1", D1))
     assert describe(days.plan([own, clock, log.fact(ERP, 0, "p1")])) == ["fact p1"]
 
 
 def test_what_was_taken_survives_forgetting_only_through_the_database() -> None:
-    log, days = Log(), aligner((ERP, 0), (ERP, 1))
+    log, days = Log(), aligner(ERP, LEDGER)
     days.plan([log.marker(ERP, 0, D1), log.fact(ERP, 0, "p1")])
     rewind = days.forget()
     assert rewind == {TopicPartition(ERP, 0): 1}
@@ -176,3 +195,12 @@ def test_what_was_taken_survives_forgetting_only_through_the_database() -> None:
 def test_marker_position_orders_a_days_start_before_its_close() -> None:
     start, close = DayMarker(business_date=D1), DayMarker(business_date=D1, closing=True)
     assert start.position < close.position < DayMarker(business_date=D2).position
+
+
+def test_what_is_held_of_a_partition_given_to_another_instance_is_dropped() -> None:
+    log, days = Log(), aligner(ERP, LEDGER, partitions=2)
+    days.plan([log.marker(ERP, 0, D1), log.fact(ERP, 0, "p1"), log.marker(ERP, 1, D1)])
+    assert days.holding
+    days.revoked([TopicPartition(ERP, 0)])
+    assert not days.holding
+    assert TopicPartition(ERP, 0) not in days.commit_offsets()

@@ -1,10 +1,9 @@
 """Business days from the day markers of the log, over the real Kafka broker and PostgreSQL: a
-consumer that stops between taking one partition's marker and taking the day takes it exactly
-once, with the records that waited for it, and marks it once."""
+consumer that stops between taking one topic's marker and taking the day takes it exactly once,
+with the records that waited for it, and marks it once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -12,19 +11,18 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_events.clock import BusinessDayStarted, DayMarker, day_marker
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import event_headers, parse_event, serialize_event
-from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.days import DayAligner
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.messaging import EventRouter, HandlerContext
-from arshield_runtime.subscriber import build_broker
 
+from . import test_messaging_integration as messaging
 from .test_messaging_integration import effect_router, registered
 
 pytestmark = pytest.mark.integration
@@ -70,34 +68,22 @@ async def send(bootstrap: str, topic: str, partition: int, event: CloudEvent[Any
 
 
 async def consume_until(
-    engine: AsyncEngine, bootstrap: str, topic: str, group: str, done: Callable[[], Awaitable[bool]]
+    engine: AsyncEngine,
+    bootstrap: str,
+    topics: list[str],
+    group: str,
+    done: Callable[[], Awaitable[bool]],
 ) -> None:
-    """A fresh consumer (as after a restart: nothing in memory) until `done`, then stopped."""
     aligner = DayAligner(
-        gated=frozenset({TopicPartition(topic, 0), TopicPartition(topic, 1)}),
+        gated=frozenset(topics),
+        partitions=1,
         source="arshield/test",
         clock_topic="clock",
         marks_to=("arshield.test",),
     )
-    processor = BatchProcessor(
-        engine, day_router(), service="test", source="arshield/test", aligner=aligner
+    await messaging.consume_until(
+        engine, bootstrap, topics, group, done, router=day_router(), aligner=aligner
     )
-    broker = build_broker(
-        bootstrap=bootstrap,
-        topics=[topic],
-        group_id=group,
-        processor=processor,
-        batch_max=100,
-        client_id="test",
-    )
-    await broker.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + 30
-        while not await done():
-            assert asyncio.get_running_loop().time() < deadline, "the consumer did not get there"
-            await asyncio.sleep(0.2)
-    finally:
-        await broker.stop()
 
 
 async def rows(engine: AsyncEngine, sql: str) -> list[tuple[Any, ...]]:
@@ -105,59 +91,61 @@ async def rows(engine: AsyncEngine, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await connection.execute(sa.text(sql))]
 
 
-async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+async def committed(bootstrap: str, group: str) -> dict[str, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
     finally:
         await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+    return {tp.topic: meta.offset for tp, meta in offsets.items()}
 
 
 async def test_a_consumer_restarted_between_a_marker_and_its_day_takes_the_day_once(
     engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
 ) -> None:
-    (topic,) = await fresh_topics("arshield.erp", partitions=2)
-    group = f"days-{topic}"
-    clock = "arshield/clock"
-    await send(kafka_bootstrap, topic, 0, day_marker(clock, TENANT, DAY))
-    await send(kafka_bootstrap, topic, 0, registered("b1", event_id="fact-of-the-day"))
+    topics = await fresh_topics("arshield.erp", "arshield.ledger", partitions=1)
+    erp, ledger = topics
+    group = f"days-{erp}"
+    await send(kafka_bootstrap, erp, 0, day_marker("arshield/clock", TENANT, DAY))
+    await send(kafka_bootstrap, erp, 0, registered("b1", event_id="fact-of-the-day"))
 
     async def first_marker_taken() -> bool:
         return bool(await rows(engine, "SELECT tenant_id FROM day_marks"))
 
-    await consume_until(engine, kafka_bootstrap, topic, group, first_marker_taken)
+    await consume_until(engine, kafka_bootstrap, topics, group, first_marker_taken)
     # the fact after the marker waits for its day, and is not committed to Kafka
     assert await rows(engine, "SELECT event_id FROM effects") == []
     assert await rows(engine, "SELECT tenant_id FROM days_marked") == []
-    assert (await committed(kafka_bootstrap, group, topic)).get(0) == 1
+    assert (await committed(kafka_bootstrap, group)).get(erp) == 1
 
-    await send(kafka_bootstrap, topic, 1, day_marker(clock, TENANT, DAY))
+    await send(kafka_bootstrap, ledger, 0, day_marker("arshield/ledger", TENANT, DAY))
 
     async def day_taken() -> bool:
         return len(await rows(engine, "SELECT event_id FROM effects")) == 2
 
-    await consume_until(engine, kafka_bootstrap, topic, group, day_taken)
+    await consume_until(engine, kafka_bootstrap, topics, group, day_taken)
     assert [b for (b,) in await rows(engine, "SELECT buyer_id FROM effects ORDER BY id")] == [
         "day 2024-01-02",
         "b1",
     ]
-    assert await rows(engine, "SELECT business_date, closing FROM days_marked") == [(DAY, False)]
+    assert await rows(engine, "SELECT task, business_date, closing FROM days_marked") == [
+        (0, DAY, False)
+    ]
     outbox = await rows(engine, "SELECT topic, value, headers FROM outbox")
     assert len(outbox) == 1
     out_topic, value, headers = outbox[0]
     marker = parse_event(value)
     assert out_topic == "arshield.test"
-    assert headers["arshield-partitions"] == "all"
+    assert headers["arshield-partitions"] == "0"
     assert isinstance(marker.data, DayMarker)
     assert marker.data.position == (DAY, False)
     assert marker.source == "arshield/test"
 
     # Everything read again from the start (a consumer group without offsets): nothing twice.
     async def all_read() -> bool:
-        return (await committed(kafka_bootstrap, f"{group}-again", topic)) == {0: 2, 1: 1}
+        return (await committed(kafka_bootstrap, f"{group}-again")) == {erp: 2, ledger: 1}
 
-    await consume_until(engine, kafka_bootstrap, topic, f"{group}-again", all_read)
+    await consume_until(engine, kafka_bootstrap, topics, f"{group}-again", all_read)
     assert len(await rows(engine, "SELECT event_id FROM effects")) == 2
     assert len(await rows(engine, "SELECT id FROM outbox")) == 1

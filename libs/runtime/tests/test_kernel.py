@@ -254,8 +254,8 @@ async def test_a_store_names_the_buyers_due_by_a_day_in_buyer_order(
             (("globex", "b-0"), "{}", date(2024, 1, 1)),
         ],
     )
-    assert await store.due(session, "acme", date(2024, 3, 1)) == ["b-1", "b-3"]
-    assert await store.due(session, "acme", date(2024, 1, 31)) == []
+    assert await store.due(session, "acme", date(2024, 3, 1), None) == ["b-1", "b-3"]
+    assert await store.due(session, "acme", date(2024, 1, 31), None) == []
 
 
 async def test_a_tenants_business_date_never_goes_back(
@@ -297,11 +297,12 @@ async def test_a_store_answers_the_configuration_in_force_on_a_date(
     assert await store.configurations(session, "acme", "tenant") == []
 
 
-async def test_a_tenant_wake_up_makes_every_buyer_due_once(
+async def test_a_tenant_wake_up_makes_every_buyer_due_on_the_first_day_taken_after_it(
     store_and_session: tuple[StateStore, Any],
 ) -> None:
-    """A configuration version taking effect on 1 Mar: every buyer of the tenant is due on that
-    day's tick (whatever its own wake-up), once; the earlier of two wake-ups stands."""
+    """A configuration version taking effect on 1 Mar: every buyer of the tenant is due on the
+    first day taken on or after it (whatever its own wake-up), by each task that takes days (`after`
+    is the day it took before), and not again; a wake-up already past wakes on the next day."""
     store, session = store_and_session
     await store.save(
         session,
@@ -313,10 +314,16 @@ async def test_a_tenant_wake_up_makes_every_buyer_due_once(
     )
     await store.wake_tenant(session, "acme", date(2024, 3, 5))
     await store.wake_tenant(session, "acme", date(2024, 3, 1))
-    assert await store.due(session, "acme", date(2024, 2, 29)) == []
-    assert await store.due(session, "acme", date(2024, 3, 1)) == ["b-1", "b-2"]
-    assert await store.due(session, "acme", date(2024, 3, 2)) == []
-    assert await store.due(session, "globex", date(2024, 3, 2)) == []
+    assert await store.due(session, "acme", date(2024, 2, 29), None) == []
+    assert await store.due(session, "acme", date(2024, 3, 1), date(2024, 2, 29)) == ["b-1", "b-2"]
+    # a second task taking the same day after another wakes them as well
+    assert await store.due(session, "acme", date(2024, 3, 1), date(2024, 2, 28)) == ["b-1", "b-2"]
+    assert await store.due(session, "acme", date(2024, 3, 2), date(2024, 3, 1)) == []
+    assert await store.due(session, "acme", date(2024, 3, 5), date(2024, 3, 4)) == ["b-1", "b-2"]
+    assert await store.due(session, "globex", date(2024, 3, 2), None) == []
+    await store.advance(session, "acme", date(2024, 3, 10))
+    await store.wake_tenant(session, "acme", date(2024, 3, 7))  # past: the next day instead
+    assert await store.due(session, "acme", date(2024, 3, 11), date(2024, 3, 10)) == ["b-1", "b-2"]
 
 
 # --- the pipeline on the fake ----------------------------------------------------------------
@@ -355,8 +362,8 @@ async def test_a_configuration_event_is_recorded_and_wakes_the_tenant_on_its_dat
     await run_batch(kernel, [version])
     recorded = await kernel.configurations(None, "acme", "toy")  # type: ignore[arg-type]
     assert [(c.version, c.effective_on) for c in recorded] == [("toy-2", date(2024, 3, 8))]
-    assert await store.due(None, "acme", date(2024, 3, 7)) == []
-    assert await store.due(None, "acme", date(2024, 3, 8)) == ["b-1", "b-2"]
+    assert await store.due(None, "acme", date(2024, 3, 7), date(2024, 3, 6)) == []
+    assert await store.due(None, "acme", date(2024, 3, 8), date(2024, 3, 7)) == ["b-1", "b-2"]
 
 
 @pytest.mark.unit

@@ -24,6 +24,7 @@ from arshield_events.registry import event_headers, serialize_event
 from arshield_runtime import db as db_module
 from arshield_runtime import outbox as outbox_store
 from arshield_runtime.consumer import BatchProcessor
+from arshield_runtime.days import DayAligner
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.messaging import EventRouter, HandlerContext, Rejected, outbox_record
 from arshield_runtime.outbox import OutboxRecord, OutboxRelay, new_producer
@@ -134,12 +135,27 @@ async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
 
 
 async def consume_until(
-    engine: AsyncEngine, bootstrap: str, topic: str, group: str, done: Any, timeout: float = 30
+    engine: AsyncEngine,
+    bootstrap: str,
+    topic: str | list[str],
+    group: str,
+    done: Any,
+    timeout: float = 30,
+    *,
+    router: EventRouter | None = None,
+    aligner: DayAligner | None = None,
 ) -> None:
-    processor = BatchProcessor(engine, effect_router(), service="test", source="arshield/test")
+    """A fresh consumer (as after a restart: nothing in memory) until `done`, then stopped."""
+    processor = BatchProcessor(
+        engine,
+        router or effect_router(),
+        service="test",
+        source="arshield/test",
+        aligner=aligner,
+    )
     broker = build_broker(
         bootstrap=bootstrap,
-        topics=[topic],
+        topics=[topic] if isinstance(topic, str) else topic,
         group_id=group,
         processor=processor,
         batch_max=100,

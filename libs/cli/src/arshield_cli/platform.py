@@ -62,7 +62,13 @@ class ServiceSpec:
             f"{self.env_prefix}HTTP_HOST": HOST,
             f"{self.env_prefix}HTTP_PORT": str(self.port),
             f"{self.env_prefix}TOPICS": json.dumps(list(self.topics)),
+            f"{self.env_prefix}DAY_TOPICS": json.dumps(self.day_topics),
         }
+
+    @property
+    def day_topics(self) -> list[str]:
+        """Whose day markers bring it its business days: what it reads from upstream."""
+        return [topic for topic in self.topics if topic not in (topics.CLOCK, self.publishes)]
 
 
 SERVICES: tuple[ServiceSpec, ...] = (

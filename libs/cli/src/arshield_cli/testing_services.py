@@ -30,8 +30,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from arshield_cli.clock import tick
+from arshield_cli.clock import CLOCK_SOURCE, tick
 from arshield_cli.testing import free_port
+from arshield_events.clock import day_marker
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import event_headers, parse_event, serialize_event
 from arshield_runtime.auth import create_api_key
@@ -162,6 +163,37 @@ class Topics:
                 raise TimeoutError(f"group {group} did not consume everything in time")
             await asyncio.sleep(0.03)
 
+    async def mark_days(
+        self, tenant: str, days: dict[date, list[CloudEvent[Any]]], upstream: Sequence[str]
+    ) -> date:
+        """Business time in the log, as the clock and the services upstream write it: each day's
+        marker into every partition of the `upstream` contract topics, then the day's facts, without
+        waiting; at the end the last day's closing marker. Returns the last day."""
+        names = [self.topic_map[topic] for topic in upstream]
+        everywhere = [tp for name in names for tp in await self.partitions_of(name)]
+
+        async def mark(day: date, closing: bool = False) -> None:
+            marker = day_marker(CLOCK_SOURCE, tenant, day, closing=closing)
+            futures = [
+                await self.producer.send(
+                    tp.topic,
+                    value=serialize_event(marker),
+                    key=marker.key.encode(),
+                    partition=tp.partition,
+                    headers=event_headers(marker),
+                )
+                for tp in everywhere
+            ]
+            for future in futures:
+                await future
+
+        for day in sorted(days):
+            await mark(day)
+            await self.publish(days[day])
+        last = max(days)
+        await mark(last, closing=True)
+        return last
+
     async def run_days(
         self, service: Grouped, tenant: str, days: dict[date, list[CloudEvent[Any]]]
     ) -> None:
@@ -234,8 +266,6 @@ class ServiceProcess:
             prefix + "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
             prefix + "WEBHOOK_RETRY_SCHEDULE": "[1, 2, 3]",
             prefix + "WEBHOOK_JITTER": "0",
-            # The test plays the clock on the clock topic, with no service upstream marking days.
-            prefix + "DAY_TOPICS": "[]",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

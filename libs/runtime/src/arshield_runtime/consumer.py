@@ -15,7 +15,7 @@ import functools
 import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -168,6 +168,10 @@ class BatchProcessor:
 
     def forget(self) -> dict[TopicPartition, int]:
         return {} if self.aligner is None else self.aligner.forget()
+
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        if self.aligner is not None:
+            self.aligner.revoked(partitions)
 
     async def _load_days(self) -> None:
         assert self.aligner is not None
@@ -331,6 +335,7 @@ class BatchProcessor:
                 source=self._source,
                 replaying=self._replaying,
                 batch=scope,
+                task=delivery.task,
             )
             try:
                 await handler(context)

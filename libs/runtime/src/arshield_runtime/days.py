@@ -1,16 +1,23 @@
 """Business days carried by the log: a consumer aligned on day markers (ARCHITECTURE decision 5).
 
 The clock writes a `DayMarker` for the tenant into every partition of the source topics; every
-service writes its own into every partition of the topics it publishes. A service reads the
-markers of the topics that gate its business days (its upstream topics) and, for each tenant:
+service writes its own into the partitions of the topics it publishes. Topics are co-partitioned
+(the same key in the same partition number everywhere), so partition number p of every topic is
+one task, as in Kafka Streams: everything about the buyers whose key falls in p. A service reads
+the markers of the topics that gate its business days (its upstream topics) and, per tenant and
+task:
 
 - a record that follows a marker of day D in its partition is held until the service has taken
-  day D (the facts of day D wait for day D's decisions, as Flink aligns on a barrier);
-- once it has taken a marker of day D from every gated partition, it takes day D: the tick
-  (`BusinessDayStarted`, the very event the clock publishes, so its id is the same) goes through
-  the service's router, then the service marks day D in every partition it publishes to, after that
-  day's output (`MarkDay`), so services downstream wait for its decisions, not for a quiet
-  platform. A closing marker (`closing`) is passed on in the same way, without a tick.
+  day D for that task (the facts of day D wait for day D's decisions, as Flink aligns on a barrier);
+- once partition p of every gated topic has marked day D, it takes day D for p: a tick
+  (`BusinessDayStarted`, its id derived from the clock's and p) goes through the service's router,
+  which decides for the buyers of partition p, then the service marks day D in partition p of the
+  topics it publishes, after that day's output (`MarkDay`), so services downstream wait for its
+  decisions, not for a quiet platform. A closing marker (`closing`) is passed on in the same way,
+  without a tick.
+
+Two instances in one consumer group each hold some tasks and take their days alone; an instance
+never waits for a partition it does not read.
 
 Everything the aligner decides is a plan of steps for one transaction (records to handle, ticks,
 markers taken, days marked), computed in memory from the records alone, so the same log always
@@ -30,10 +37,11 @@ from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.clock import BusinessDayStarted, DayMarker, day_marker, tick
+from arshield_events.envelope import derived_event_id
 from arshield_events.registry import serialize_event
 from arshield_runtime.db import BulkInsert, day_marks, days_marked
-from arshield_runtime.messaging import Delivery, Origin, outbox_record
-from arshield_runtime.outbox import ALL_PARTITIONS, OutboxRecord
+from arshield_runtime.messaging import DayTask, Delivery, Origin, outbox_record
+from arshield_runtime.outbox import PARTITIONS_HEADER, OutboxRecord
 
 Mark = tuple[date, bool]
 """Where a marker stands in business time (`DayMarker.position`): a day's start, then its close."""
@@ -50,9 +58,10 @@ class TakeMark:
 
 @dataclass(frozen=True)
 class MarkDay:
-    """A step: the service marks `mark` for `tenant` in every partition it publishes to."""
+    """A step: the service marks `mark` for `tenant` in partition `task` of what it publishes."""
 
     tenant: str
+    task: int
     mark: Mark
 
 
@@ -72,17 +81,19 @@ class _Held:
 class DayAligner:
     """Plans each consumed batch around the day markers of the `gated` partitions.
 
-    `clock_topic`: where the ticks it takes seem to come from (their origin in the inbox);
-    `marks_to`: the contract topics this service publishes, where it marks its days."""
+    `gated`: the day topics and their (common) partition count; `clock_topic`: where the ticks it
+    takes seem to come from (their origin in the inbox); `marks_to`: the contract topics this
+    service publishes, where it marks its days."""
 
-    gated: frozenset[TopicPartition]
+    gated: frozenset[str]
+    partitions: int
     source: str
     clock_topic: str
     marks_to: tuple[str, ...]
     _pending: dict[TopicPartition, list[_Held]] = field(default_factory=dict)
     _read: dict[tuple[str, TopicPartition], Mark] = field(default_factory=dict)
-    _taken: dict[str, dict[TopicPartition, Mark]] = field(default_factory=dict)
-    _marked: dict[str, Mark] = field(default_factory=dict)
+    _taken: dict[tuple[str, int], dict[str, Mark]] = field(default_factory=dict)
+    _marked: dict[tuple[str, int], Mark] = field(default_factory=dict)
     _consumed: dict[TopicPartition, int] = field(default_factory=dict)
     _sequence: int = 0
     _loaded: bool = False
@@ -97,12 +108,11 @@ class DayAligner:
         self._read.clear()
         self._marked.clear()
         for row in await session.execute(sa.select(day_marks)):
-            tp = TopicPartition(row.topic, row.partition)
             mark = (row.business_date, row.closing)
-            self._taken.setdefault(row.tenant_id, {})[tp] = mark
-            self._read[(row.tenant_id, tp)] = mark
+            self._taken.setdefault((row.tenant_id, row.partition), {})[row.topic] = mark
+            self._read[(row.tenant_id, TopicPartition(row.topic, row.partition))] = mark
         for row in await session.execute(sa.select(days_marked)):
-            self._marked[row.tenant_id] = (row.business_date, row.closing)
+            self._marked[(row.tenant_id, row.task)] = (row.business_date, row.closing)
         self._loaded = True
 
     def forget(self) -> dict[TopicPartition, int]:
@@ -113,6 +123,13 @@ class DayAligner:
         self._consumed.clear()
         self._loaded = False
         return rewind
+
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        """Drop what is held of `partitions`, now another instance's: it reads them again from
+        the first record held (the offset committed)."""
+        for tp in partitions:
+            self._pending.pop(tp, None)
+            self._consumed.pop(tp, None)
 
     def commit_offsets(self) -> dict[TopicPartition, int]:
         """Per partition read so far, the offset Kafka may commit: the first record still held, or
@@ -138,10 +155,11 @@ class DayAligner:
             if event is not None and isinstance(event.data, BusinessDayStarted):
                 continue  # the markers bring the days; a tick read from the clock is ignored
             tenant = None if event is None else event.tenantid
-            if event is not None and isinstance(event.data, DayMarker) and tp not in self.gated:
+            marker = event is not None and isinstance(event.data, DayMarker)
+            if marker and tp.topic not in self.gated:
                 continue  # a marker where none gates (its own, read back)
             after = None if tenant is None else self._read.get((tenant, tp))
-            if event is not None and isinstance(event.data, DayMarker) and tenant is not None:
+            if marker and event is not None and tenant is not None:
                 position = event.data.position
                 self._read[(tenant, tp)] = position if after is None else max(after, position)
             self._sequence += 1
@@ -152,20 +170,22 @@ class DayAligner:
         steps: list[Step] = []
         while True:
             released = self._release()
-            touched: set[str] = set()
+            touched: set[tuple[str, int]] = set()
             for held in released:
                 event = held.delivery.event
                 if event is not None and isinstance(event.data, DayMarker):
-                    tp = TopicPartition(held.delivery.origin.topic, held.delivery.origin.partition)
-                    taken = self._taken.setdefault(event.tenantid, {})
+                    origin = held.delivery.origin
+                    task = (event.tenantid, origin.partition)
+                    taken = self._taken.setdefault(task, {})
                     position = event.data.position
-                    if tp not in taken or taken[tp] < position:
-                        taken[tp] = position
+                    if origin.topic not in taken or taken[origin.topic] < position:
+                        taken[origin.topic] = position
+                        tp = TopicPartition(origin.topic, origin.partition)
                         steps.append(TakeMark(event.tenantid, tp, position))
-                        touched.add(event.tenantid)
+                        touched.add(task)
                 else:
                     steps.append(held.delivery)
-            days = [step for tenant in sorted(touched) for step in self._take_day(tenant)]
+            days = [step for task in sorted(touched) for step in self._take_day(*task)]
             steps += days
             if not released and not days:
                 return steps
@@ -178,7 +198,9 @@ class DayAligner:
             for held in queue:
                 if held.tenant is None or held.after is None:
                     released.append(held)
-                elif held.tenant in waiting or not self._has_marked(held.tenant, held.after):
+                elif held.tenant in waiting or not self._has_marked(
+                    held.tenant, tp.partition, held.after
+                ):
                     waiting.add(held.tenant)
                     kept.append(held)
                 else:
@@ -187,32 +209,36 @@ class DayAligner:
         released.sort(key=lambda held: held.sequence)
         return released
 
-    def _has_marked(self, tenant: str, mark: Mark) -> bool:
-        marked = self._marked.get(tenant)
+    def _has_marked(self, tenant: str, task: int, mark: Mark) -> bool:
+        marked = self._marked.get((tenant, task))
         return marked is not None and marked >= mark
 
-    def _take_day(self, tenant: str) -> list[Step]:
-        taken = self._taken.get(tenant, {})
-        if not self.gated or any(tp not in taken for tp in self.gated):
+    def _take_day(self, tenant: str, task: int) -> list[Step]:
+        taken = self._taken.get((tenant, task), {})
+        if any(topic not in taken for topic in self.gated):
             return []
-        ready = min(taken[tp] for tp in self.gated)
-        marked = self._marked.get(tenant)
+        ready = min(taken[topic] for topic in self.gated)
+        marked = self._marked.get((tenant, task))
         if marked is not None and ready <= marked:
             return []
         steps: list[Step] = []
         day, closing = ready
         if not closing and (marked is None or day > marked[0]):
-            steps.append(self._tick(tenant, day))
-        steps.append(MarkDay(tenant, ready))
-        self._marked[tenant] = ready
+            previous = None if marked is None else marked[0]
+            steps.append(self._tick(tenant, day, DayTask(task, self.partitions, previous)))
+        steps.append(MarkDay(tenant, task, ready))
+        self._marked[(tenant, task)] = ready
         return steps
 
-    def _tick(self, tenant: str, day: date) -> Delivery:
-        event = tick(tenant, day)
+    def _tick(self, tenant: str, day: date, task: DayTask) -> Delivery:
+        clock = tick(tenant, day)
+        event = clock.model_copy(
+            update={"id": derived_event_id(clock.source, clock.id, f"partition {task.index}")}
+        )
         value = serialize_event(event)
         record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
             topic=self.clock_topic,
-            partition=-1,
+            partition=task.index,
             offset=-1,
             timestamp=0,
             timestamp_type=0,
@@ -223,16 +249,17 @@ class DayAligner:
             serialized_value_size=len(value),
             headers=(),
         )
-        return Delivery(record, Origin(self.clock_topic, -1, -1), event, None)
+        return Delivery(record, Origin(self.clock_topic, task.index, -1), event, None, task)
 
     # --- the steps' writes ------------------------------------------------------------------
 
     def day_records(self, step: MarkDay) -> list[OutboxRecord]:
-        """The marker rows of `step`, one per topic, each written to all its partitions."""
+        """The marker rows of `step`, one per topic, each written to the task's partition."""
         day, closing = step.mark
         event = day_marker(self.source, step.tenant, day, closing=closing)
         records = [outbox_record(event, topic) for topic in self.marks_to]
-        return [OutboxRecord(r.topic, r.key, r.value, r.headers | ALL_PARTITIONS) for r in records]
+        partition = {PARTITIONS_HEADER: str(step.task)}
+        return [OutboxRecord(r.topic, r.key, r.value, r.headers | partition) for r in records]
 
 
 _SAVE_TAKEN = BulkInsert(
@@ -243,8 +270,8 @@ _SAVE_TAKEN = BulkInsert(
 )
 _SAVE_MARKED = BulkInsert(
     days_marked,
-    ("tenant_id", "business_date", "closing"),
-    conflict=("tenant_id",),
+    ("tenant_id", "task", "business_date", "closing"),
+    conflict=("tenant_id", "task"),
     update=("business_date", "closing"),
 )
 
@@ -252,13 +279,13 @@ _SAVE_MARKED = BulkInsert(
 async def save(session: AsyncSession, steps: Iterable[TakeMark | MarkDay]) -> None:
     """Write the markers taken and the days marked by `steps` (the latest of each key)."""
     taken: dict[tuple[str, str, int], Mark] = {}
-    marked: dict[str, Mark] = {}
+    marked: dict[tuple[str, int], Mark] = {}
     for step in steps:
         if isinstance(step, TakeMark):
             taken[(step.tenant, step.partition.topic, step.partition.partition)] = step.mark
         else:
-            marked[step.tenant] = step.mark
+            marked[(step.tenant, step.task)] = step.mark
     if taken:
         await _SAVE_TAKEN.execute(session, [(*key, *mark) for key, mark in taken.items()])
     if marked:
-        await _SAVE_MARKED.execute(session, [(tenant, *mark) for tenant, mark in marked.items()])
+        await _SAVE_MARKED.execute(session, [(*key, *mark) for key, mark in marked.items()])

@@ -99,8 +99,10 @@ day_marks = sa.Table(
 days_marked = sa.Table(
     "days_marked",
     runtime_metadata,
-    # The latest day marker the service wrote, per tenant, into every partition it publishes to.
+    # The latest day marker the service wrote, per tenant and task (partition number), into that
+    # partition of the topics it publishes.
     sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("task", sa.Integer, primary_key=True),
     sa.Column("business_date", sa.Date, nullable=False),
     sa.Column("closing", sa.Boolean, nullable=False),
 )
@@ -109,9 +111,9 @@ tenant_wakes = sa.Table(
     "tenant_wakes",
     runtime_metadata,
     # Every buyer of the tenant is due on this date (a configuration version takes effect then),
-    # whatever its own wake-up date; consumed by that day's tick.
+    # whatever its own wake-up date: the first day each task takes on or after it wakes them all.
     sa.Column("tenant_id", sa.Text, primary_key=True),
-    sa.Column("wake_on", sa.Date, nullable=False),
+    sa.Column("wake_on", sa.Date, primary_key=True),
 )
 
 configurations = sa.Table(

@@ -62,6 +62,13 @@ class ProblemError(Exception):
         self.errors, self.headers = errors, headers
 
 
+def invalid_request(error: ValidationError | RequestValidationError) -> ProblemError:
+    """The 422 problem for a request that failed validation, naming each field (`loc`)."""
+    errors = [{"loc": _location(e["loc"]), "msg": e["msg"]} for e in error.errors()]
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
+    return ProblemError(422, "Invalid request", detail, errors=errors)
+
+
 class ProblemItem(BaseModel):
     loc: str
     msg: str
@@ -119,13 +126,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": _location(e["loc"]), "msg": e["msg"]} for e in error.errors()]
+        problem = invalid_request(error)
         return problem_response(
-            422,
-            "Invalid request",
-            "; ".join(f"{e['loc']}: {e['msg']}" for e in errors),
+            problem.status,
+            problem.title,
+            problem.detail,
             instance=request.url.path,
-            errors=errors,
+            errors=problem.errors,
         )
 
     # Starlette's class, which FastAPI's subclasses: the router's own 404 and 405 raise it.

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.clock import BusinessDayStarted
-from arshield_events.envelope import CloudEvent, Payload
+from arshield_events.envelope import CloudEvent, Payload, partition_key
 from arshield_events.erp import TenantProfiled
 from arshield_events.registry import parse_event
 from arshield_runtime.db import business_dates, buyer_states, configurations, tenant_wakes
@@ -272,8 +272,16 @@ class Kernel(Generic[S, C, E]):
             tenant_id = ctx.event.tenantid
             unit = self.unit_of_work(ctx.session, ctx.batch)
             await unit.flush()  # the batch's earlier facts decide who is due
+            task = ctx.task
+            before = (
+                task.previous
+                if task is not None
+                else await self.store.business_date(ctx.session, tenant_id)
+            )
             await self.store.advance(ctx.session, tenant_id, day)
-            due = await self.store.due(ctx.session, tenant_id, day)
+            due = await self.store.due(ctx.session, tenant_id, day, before)
+            if task is not None:  # the day of one partition: its buyers alone
+                due = [buyer for buyer in due if task.holds(partition_key(tenant_id, buyer))]
             await unit.load((tenant_id, buyer) for buyer in due)
             decider, load_context = self.wiring.decider, self.wiring.day_context
             context = (

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import murmur2
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
@@ -32,6 +33,27 @@ class Origin:
     offset: int
 
 
+@dataclass(frozen=True)
+class DayTask:
+    """A business day taken for one task (`arshield_runtime.days`): partition `index` of `count`
+    in every co-partitioned topic, whose day before was `previous`."""
+
+    index: int
+    count: int
+    previous: date | None
+
+    def holds(self, key: str) -> bool:
+        """Whether the record key `key` (`tenant:buyer`) falls in this task's partition, as
+        Kafka's default partitioner places it."""
+        return partition_of(key, self.count) == self.index
+
+
+def partition_of(key: str, count: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives the key among `count`."""
+    hashed: int = murmur2(key.encode())
+    return (hashed & 0x7FFFFFFF) % count
+
+
 InboxKey = tuple[str, str, str]
 """(tenant, source, event id): what makes two deliveries the same event."""
 
@@ -44,6 +66,8 @@ class Delivery:
     origin: Origin
     event: CloudEvent[Any] | None
     error: str | None
+    task: DayTask | None = None
+    """Set on a business day taken for one task (not read from Kafka)."""
 
     @property
     def inbox_key(self) -> InboxKey:
@@ -115,6 +139,8 @@ class HandlerContext:
     replaying: bool = False
     emitted: list[OutboxRecord] = field(default_factory=list)
     batch: BatchScope = field(default_factory=BatchScope)
+    task: DayTask | None = None
+    """On a business day taken for one task: decide only for the buyers of its partition."""
 
     def emit(
         self,

@@ -44,6 +44,23 @@ _RUNTIME_STEPS: tuple[str, ...] = (
     """,
     # API keys may expire.
     "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires_at timestamp with time zone",
+    # A tenant's wake-ups are kept (each task of a day consumes them by date, not by deleting
+    # them); one pending from before wakes at the next day taken, as it would have.
+    """
+    DO $$
+    BEGIN
+      IF (
+        SELECT count(*) FROM information_schema.key_column_usage
+        WHERE table_schema = current_schema() AND table_name = 'tenant_wakes'
+          AND constraint_name = 'tenant_wakes_pkey'
+      ) = 1 THEN
+        UPDATE tenant_wakes w SET wake_on = GREATEST(w.wake_on, b.business_date + 1)
+          FROM business_dates b WHERE b.tenant_id = w.tenant_id;
+        ALTER TABLE tenant_wakes DROP CONSTRAINT tenant_wakes_pkey;
+        ALTER TABLE tenant_wakes ADD CONSTRAINT tenant_wakes_pkey PRIMARY KEY (tenant_id, wake_on);
+      END IF;
+    END $$
+    """,
 )
 
 

@@ -51,8 +51,9 @@ class OutboxRecord:
 
 PARTITIONS_HEADER = "arshield-partitions"
 ALL_PARTITIONS = {PARTITIONS_HEADER: "all"}
-"""The header of a row the relay writes into every partition of its topic (a day marker), in place
-of the one its key chooses; the header itself is not published."""
+"""The header of a row the relay writes into one given partition of its topic (a partition number)
+or into every partition (`all`), in place of the one its key chooses (a day marker); the header
+itself is not published."""
 
 
 def headers_json(headers: dict[str, str]) -> str:
@@ -216,8 +217,14 @@ class OutboxRelay:
             for row in rows:
                 topic = self._topic_names.get(row.topic, row.topic)
                 headers = dict(row.headers)
-                everywhere = headers.pop(PARTITIONS_HEADER, None) == "all"
-                partitions = await self._partitions(topic) if everywhere else [None]
+                placed = headers.pop(PARTITIONS_HEADER, None)
+                partitions: list[int | None] = (
+                    [None]
+                    if placed is None
+                    else await self._partitions(topic)
+                    if placed == "all"
+                    else [int(placed)]
+                )
                 futures += [
                     await self._producer.send(
                         topic,

@@ -200,26 +200,26 @@ async def run_service(definition: ServiceDefinition) -> None:
 
 
 async def day_aligner(definition: ServiceDefinition) -> DayAligner | None:
-    """The service's business days from the day markers of its `day_topics` (by default every
-    topic it consumes but the clock's and those it publishes), or None when there are none."""
+    """The service's business days from the day markers of its `day_topics`, or None when it
+    takes the clock's ticks as they come."""
     settings = definition.settings
-    names = settings.topic_names
-    publishes = sorted({payload.topic for payload in definition.publishes} - {topics.CLOCK})
-    clock_topic = names.get(topics.CLOCK, topics.CLOCK)
     upstream = settings.day_topics
-    if upstream is None:
-        own = {clock_topic, *(names.get(topic, topic) for topic in publishes)}
-        upstream = [topic for topic in settings.topics if topic not in own]
     if not upstream:
         return None
     partitions = await until_it_works(
         lambda: topic_partitions(settings.kafka_bootstrap, upstream), on=LookupError
     )
+    counts = {topic: sum(1 for tp in partitions if tp.topic == topic) for topic in upstream}
+    if len(set(counts.values())) != 1:
+        raise ValueError(f"the day topics must be co-partitioned (one partition count): {counts}")
+    names = settings.topic_names
+    publishes = {payload.topic for payload in definition.publishes} - {topics.CLOCK}
     return DayAligner(
-        gated=frozenset(partitions),
+        gated=frozenset(upstream),
+        partitions=next(iter(counts.values())),
         source=settings.source,
-        clock_topic=clock_topic,
-        marks_to=tuple(publishes),
+        clock_topic=names.get(topics.CLOCK, topics.CLOCK),
+        marks_to=tuple(sorted(publishes)),
     )
 
 

@@ -28,12 +28,13 @@ class ServiceSettings(BaseSettings):
         description="where a contract topic lives in this deployment, when not under its own name "
         "(the outbox publishes there; tests give each run its own topics)",
     )
-    day_topics: list[str] | None = Field(
-        default=None,
-        description="the topics whose day markers bring the service its business days (each "
-        "taken once every partition of them has marked it); by default every topic it consumes "
-        "but the clock's and its own. Empty: each tick read from the clock topic is taken as it "
-        "comes (a service run alone, with nothing upstream that marks days)",
+    day_topics: list[str] = Field(
+        default_factory=list,
+        description="the topics whose day markers bring the service its business days, all "
+        "co-partitioned: partition p of each is one task, whose day is taken once p of every one "
+        "has marked it (ARCHITECTURE decision 5); in a deployment, every topic it consumes but the "
+        "clock's and its own. Empty: each tick read from the clock topic is taken as it comes (a "
+        "service run alone, with nothing upstream that marks days)",
     )
     batch_max: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(

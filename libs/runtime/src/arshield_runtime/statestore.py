@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -50,13 +50,15 @@ class StateStore(Protocol):
 
     async def save(self, session: Any, rows: Sequence[StateRow]) -> None: ...
 
-    async def due(self, session: Any, tenant_id: str, day: date) -> list[str]:
+    async def due(self, session: Any, tenant_id: str, day: date, after: date | None) -> list[str]:
         """The tenant's buyers whose wake-up date is `day` or earlier, in buyer order; every buyer
-        of the tenant when a tenant wake-up (`wake_tenant`) has come, which this consumes."""
+        of the tenant when a tenant wake-up (`wake_tenant`) falls after `after` (the day taken
+        before) and on or before `day`."""
         ...
 
     async def wake_tenant(self, session: Any, tenant_id: str, day: date) -> None:
-        """Every buyer of the tenant is due on `day` (or an earlier tenant wake-up already set)."""
+        """Every buyer of the tenant is due on `day`, or on the day after the tenant's business
+        date when `day` has passed."""
         ...
 
     async def advance(self, session: Any, tenant_id: str, day: date) -> date:
@@ -113,26 +115,29 @@ class PostgresStateStore:
     async def save(self, session: Any, rows: Sequence[StateRow]) -> None:
         await _SAVE.execute(session, [(t, b, state, wake) for (t, b), state, wake in rows])
 
-    async def due(self, session: Any, tenant_id: str, day: date) -> list[str]:
-        woken = await session.scalar(
-            sa.delete(tenant_wakes)
-            .where(tenant_wakes.c.tenant_id == tenant_id, tenant_wakes.c.wake_on <= day)
-            .returning(tenant_wakes.c.tenant_id)
+    async def due(self, session: Any, tenant_id: str, day: date, after: date | None) -> list[str]:
+        woken = sa.exists().where(
+            tenant_wakes.c.tenant_id == tenant_id,
+            tenant_wakes.c.wake_on <= day,
+            *([] if after is None else [tenant_wakes.c.wake_on > after]),
         )
-        query = sa.select(buyer_states.c.buyer_id).where(buyer_states.c.tenant_id == tenant_id)
-        if woken is None:
-            query = query.where(buyer_states.c.wake_on <= day)
+        query = sa.select(buyer_states.c.buyer_id).where(
+            buyer_states.c.tenant_id == tenant_id,
+            sa.or_(buyer_states.c.wake_on <= day, woken),
+        )
         rows = await session.execute(query.order_by(buyer_states.c.buyer_id))
         return [row.buyer_id for row in rows]
 
     async def wake_tenant(self, session: Any, tenant_id: str, day: date) -> None:
+        taken = (
+            sa.select(business_dates.c.business_date + 1)
+            .where(business_dates.c.tenant_id == tenant_id)
+            .scalar_subquery()
+        )
         await session.execute(
             pg_insert(tenant_wakes)
-            .values(tenant_id=tenant_id, wake_on=day)
-            .on_conflict_do_update(
-                index_elements=[tenant_wakes.c.tenant_id],
-                set_={"wake_on": sa.func.least(tenant_wakes.c.wake_on, day)},
-            )
+            .values(tenant_id=tenant_id, wake_on=sa.func.greatest(day, taken))
+            .on_conflict_do_nothing()
         )
 
     async def advance(self, session: Any, tenant_id: str, day: date) -> date:
@@ -204,7 +209,7 @@ class InMemoryStateStore:
         self.states: dict[BuyerKey, tuple[str, date | None]] = {}
         self.dates: dict[str, date] = {}
         self.configured: list[Configuration] = []
-        self.tenant_wakes: dict[str, date] = {}
+        self.tenant_wakes: dict[str, set[date]] = {}
 
     async def load(self, session: Any, keys: Sequence[BuyerKey]) -> dict[BuyerKey, str]:
         return {key: self.states[key][0] for key in keys if key in self.states}
@@ -213,11 +218,11 @@ class InMemoryStateStore:
         for key, state, wake in rows:
             self.states[key] = (state, wake)
 
-    async def due(self, session: Any, tenant_id: str, day: date) -> list[str]:
-        woken = self.tenant_wakes.get(tenant_id)
-        everyone = woken is not None and woken <= day
-        if everyone:
-            del self.tenant_wakes[tenant_id]
+    async def due(self, session: Any, tenant_id: str, day: date, after: date | None) -> list[str]:
+        everyone = any(
+            wake <= day and (after is None or wake > after)
+            for wake in self.tenant_wakes.get(tenant_id, ())
+        )
         return sorted(
             buyer
             for (tenant, buyer), (_, wake) in self.states.items()
@@ -225,7 +230,9 @@ class InMemoryStateStore:
         )
 
     async def wake_tenant(self, session: Any, tenant_id: str, day: date) -> None:
-        self.tenant_wakes[tenant_id] = min(day, self.tenant_wakes.get(tenant_id, day))
+        taken = self.dates.get(tenant_id)
+        wake = day if taken is None else max(day, taken + timedelta(days=1))
+        self.tenant_wakes.setdefault(tenant_id, set()).add(wake)
 
     async def advance(self, session: Any, tenant_id: str, day: date) -> date:
         self.dates[tenant_id] = max(day, self.dates.get(tenant_id, day))

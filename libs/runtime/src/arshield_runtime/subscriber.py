@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, Protocol, cast
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -64,6 +64,10 @@ class RecordProcessor(Protocol):
         """After a failed batch: drop what is held in memory; returns, per partition, the offset
         to read again from."""
 
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        """The group gave `partitions` to another instance: drop what is held of them (the new
+        owner reads them again from the committed offset)."""
+
 
 class HandlesAllPolled:
     """For a processor that handles every record of a batch before it returns (nothing held):
@@ -74,6 +78,20 @@ class HandlesAllPolled:
 
     def forget(self) -> dict[TopicPartition, int]:
         return {}
+
+    def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        return None
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, processor: RecordProcessor) -> None:
+        self._processor = processor
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._processor.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
 
 
 def build_broker(
@@ -109,6 +127,7 @@ def build_broker(
         auto_offset_reset="earliest",
         fetch_max_bytes=FETCH_MAX_BYTES,
         max_partition_fetch_bytes=PARTITION_FETCH_MAX_BYTES,
+        listener=_Rebalance(processor),
         ack_policy=AckPolicy.MANUAL,
         description=f"CloudEvents consumed as group {group_id}, in batches of up to {batch_max} "
         "records, each batch in one transaction with the inbox; offsets committed after it.",

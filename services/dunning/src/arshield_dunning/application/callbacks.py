@@ -20,7 +20,7 @@ from arshield_dunning.domain.state import Money
 from arshield_events import dunning as public
 from arshield_events.fields import BusinessDate, Id, ShortText, Text
 from arshield_events.money import Money as PublicMoney
-from arshield_runtime.http import ProblemError
+from arshield_runtime.http import ProblemError, invalid_request
 from arshield_runtime.kernel import Session
 from arshield_runtime.messaging import RequestEmitter
 from arshield_runtime.webhooks.callbacks import SignedCallback
@@ -102,15 +102,7 @@ def _parsed(raw: bytes) -> CaseUpdateIn:
     try:
         return CaseUpdateIn.model_validate_json(raw)
     except ValidationError as invalid:
-        errors = [
-            {"loc": ".".join(str(x) for x in e["loc"]), "msg": e["msg"]} for e in invalid.errors()
-        ]
-        raise ProblemError(
-            422,
-            "Invalid request",
-            "; ".join(f"{e['loc']}: {e['msg']}" for e in errors),
-            errors=errors,
-        ) from None
+        raise invalid_request(invalid) from None
 
 
 def _problem(refused: CaseRefused) -> ProblemError:

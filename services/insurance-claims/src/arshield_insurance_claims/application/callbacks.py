@@ -20,7 +20,7 @@ from arshield_insurance_claims.application import use_cases
 from arshield_insurance_claims.application.ports import Ports
 from arshield_insurance_claims.application.wiring import InsuranceKernel
 from arshield_insurance_claims.domain.commands import SettleClaim
-from arshield_runtime.http import ProblemError
+from arshield_runtime.http import ProblemError, invalid_request
 from arshield_runtime.kernel import Session
 from arshield_runtime.webhooks.callbacks import SignedCallback, remember
 
@@ -56,15 +56,7 @@ def _parsed(raw: bytes) -> CoverDecisionIn | ClaimOutcomeIn:
     try:
         return _CALLBACK.validate_json(raw)
     except ValidationError as invalid:
-        errors = [
-            {"loc": ".".join(str(x) for x in e["loc"]), "msg": e["msg"]} for e in invalid.errors()
-        ]
-        raise ProblemError(
-            422,
-            "Invalid request",
-            "; ".join(f"{e['loc']}: {e['msg']}" for e in errors),
-            errors=errors,
-        ) from None
+        raise invalid_request(invalid) from None
 
 
 async def insurer_callback(

@@ -140,7 +140,7 @@ _ORDER = {
     "anomalies": "tenant_id, buyer_id, anomaly_no",
     "business_dates": "tenant_id",
     "configurations": "tenant_id, kind, position",
-    "tenant_wakes": "tenant_id",
+    "tenant_wakes": "tenant_id, wake_on",
 }
 
 
