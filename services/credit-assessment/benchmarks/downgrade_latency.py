@@ -98,7 +98,6 @@ async def measure(rate: float, duration: float) -> dict[str, float]:
         consumer_group=f"bench-{suffix}",
         http_port=free_port(),
         environment="test",
-        day_topics=[],  # the benchmark plays the clock on the clock topic: nothing upstream marks days
     )
     await migrate(bootstrap(settings).migrations, settings.database_url)
     service = await asyncio.create_subprocess_exec(

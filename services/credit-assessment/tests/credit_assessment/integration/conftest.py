@@ -156,7 +156,6 @@ async def credit_service(
         consumer_group=f"credit-test-{uuid.uuid4().hex[:8]}",
         http_port=free_port(),
         environment="test",
-        day_topics=[],  # the test plays the clock on the clock topic: nothing upstream marks days
     )
     await migrate(bootstrap(settings).migrations, fresh_database)
     engine = create_engine(fresh_database, pool_size=2)
