@@ -31,7 +31,7 @@ pytestmark = pytest.mark.unit
 
 
 class NoProcessor(HandlesAllPolled):
-    async def process(self, records: Any) -> None:
+    async def process(self, records: Any, caught_up: Any = None) -> None:
         raise AssertionError("the document is generated without consuming")
 
 

@@ -29,7 +29,9 @@ class RecordingProcessor(HandlesAllPolled):
         self.batches: list[list[ConsumerRecord[bytes, bytes]]] = []
         self.failures = failures
 
-    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    async def process(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], caught_up: Any = None
+    ) -> None:
         self.batches.append(list(records))
         if self.failures:
             self.failures -= 1

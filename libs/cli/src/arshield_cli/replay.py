@@ -66,10 +66,14 @@ async def advance_clock(
         for day in days_between(first, to):
             if last_day is not None and day < last_day:
                 continue  # a resumed replay: that day is done
-            if last_day is None or day > last_day:
-                published += await publisher.publish([tick(tenant, day)])
+            if last_day is None or day >= last_day:
+                # The markers go out before the calendar's record of the tick: a replay stopped
+                # between the two writes the markers again when it resumes (a repeat changes
+                # nothing), never the tick without them.
                 marker = day_marker(CLOCK_SOURCE, tenant, day)
                 published += await publisher.publish_everywhere(marker, SOURCE_TOPICS)
+            if last_day is None or day > last_day:
+                published += await publisher.publish([tick(tenant, day)])
             if by_day.get(day):
                 # On the last day of a resumed replay the facts go out again; consumers ignore
                 # the ones they already have.

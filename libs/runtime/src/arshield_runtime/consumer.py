@@ -15,7 +15,7 @@ import functools
 import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,7 +144,11 @@ class BatchProcessor:
         self._legacy_rows: bool | None = None  # rows from before the tenant was in the key
         self.aligner = aligner
 
-    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    async def process(
+        self,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        caught_up: Collection[TopicPartition] | None = None,
+    ) -> None:
         """Handle a batch; returns once every record's effect (or dead letter) is committed.
 
         The batch is handled in the order its records were written across partitions (each
@@ -157,7 +161,7 @@ class BatchProcessor:
         steps: list[Step] = list(deliveries)
         if self.aligner is not None:
             await self._retrying_transients(self._load_days)
-            steps = self.aligner.plan(deliveries)
+            steps = self.aligner.plan(deliveries, caught_up)
         await self._retrying_transients(lambda: self._process_together(steps))
         labelled(BATCH_SECONDS, self._service).observe(time.perf_counter() - started)
 

@@ -28,7 +28,7 @@ Held records are not committed to Kafka: after a crash they are read again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -76,6 +76,10 @@ class _Held:
     after: Mark | None
     """The tenant's latest marker before the record in its partition: it waits for that day."""
 
+    @property
+    def timestamp(self) -> int:
+        return int(self.delivery.record.timestamp)
+
 
 @dataclass
 class DayAligner:
@@ -95,6 +99,7 @@ class DayAligner:
     _taken: dict[tuple[str, int], dict[str, Mark]] = field(default_factory=dict)
     _marked: dict[tuple[str, int], Mark] = field(default_factory=dict)
     _consumed: dict[TopicPartition, int] = field(default_factory=dict)
+    _caught_up: frozenset[TopicPartition] | None = None
     _sequence: int = 0
     _loaded: bool = False
 
@@ -130,6 +135,10 @@ class DayAligner:
         for tp in partitions:
             self._pending.pop(tp, None)
             self._consumed.pop(tp, None)
+            # read again from the record after its last marker taken
+            for (tenant, task), taken in self._taken.items():
+                if task == tp.partition and tp.topic in taken:
+                    self._read[(tenant, tp)] = taken[tp.topic]
 
     def commit_offsets(self) -> dict[TopicPartition, int]:
         """Per partition read so far, the offset Kafka may commit: the first record still held, or
@@ -146,8 +155,16 @@ class DayAligner:
 
     # --- planning ---------------------------------------------------------------------------
 
-    def plan(self, deliveries: Sequence[Delivery]) -> list[Step]:
-        """The steps for `deliveries` (in written order) and whatever they release."""
+    def plan(
+        self,
+        deliveries: Sequence[Delivery],
+        caught_up: Collection[TopicPartition] | None = None,
+    ) -> list[Step]:
+        """The steps for `deliveries` (in written order) and whatever they release.
+
+        `caught_up`: the partitions read to their end as of this batch; None when every
+        partition's records come merged by time (a rebuild)."""
+        self._caught_up = None if caught_up is None else frozenset(caught_up)
         for delivery in deliveries:
             tp = TopicPartition(delivery.origin.topic, delivery.origin.partition)
             self._consumed[tp] = delivery.origin.offset + 1
@@ -191,23 +208,68 @@ class DayAligner:
                 return steps
 
     def _release(self) -> list[_Held]:
+        """What may be handled now: every record of a partition that does not gate days, and, per
+        task, the records of its day partitions whose day has come, merged by timestamp."""
         released: list[_Held] = []
+        tasks: set[int] = set()
         for tp, queue in self._pending.items():
-            waiting: set[str] = set()
-            kept: list[_Held] = []
-            for held in queue:
-                if held.tenant is None or held.after is None:
-                    released.append(held)
-                elif held.tenant in waiting or not self._has_marked(
-                    held.tenant, tp.partition, held.after
-                ):
-                    waiting.add(held.tenant)
-                    kept.append(held)
-                else:
-                    released.append(held)
-            self._pending[tp] = kept
+            if tp.topic in self.gated:
+                tasks.add(tp.partition)
+            elif queue:
+                released += queue
+                self._pending[tp] = []
         released.sort(key=lambda held: held.sequence)
+        for task in sorted(tasks):
+            released += self._merge(task)
         return released
+
+    def _merge(self, task: int) -> list[_Held]:
+        """The task's records in the order they were written across its day partitions (by
+        timestamp, as Kafka Streams merges a task's partitions): the earliest free record goes
+        first, once no partition still unread can hold an earlier one. A consumer that fetched one
+        partition's backlog ahead of another's thus handles a fact before the reaction to it."""
+        partitions = [TopicPartition(topic, task) for topic in sorted(self.gated)]
+        merged: list[_Held] = []
+        while True:
+            best: tuple[TopicPartition, int, _Held] | None = None
+            for tp in partitions:
+                index = self._first_free(tp)
+                if index is not None:
+                    held = self._pending[tp][index]
+                    if best is None or (held.timestamp, held.sequence) < (
+                        best[2].timestamp,
+                        best[2].sequence,
+                    ):
+                        best = (tp, index, held)
+            if best is None:
+                return merged
+            tp, index, held = best
+            if not all(self._bounded(other, held.timestamp) for other in partitions if other != tp):
+                return merged
+            del self._pending[tp][index]
+            merged.append(held)
+
+    def _first_free(self, tp: TopicPartition) -> int | None:
+        """The first record of the partition whose day has come (another tenant's waiting one
+        is passed over; one of the same tenant is not)."""
+        waiting: set[str] = set()
+        for index, held in enumerate(self._pending.get(tp, ())):
+            if held.tenant is None or held.after is None:
+                return index
+            if held.tenant in waiting or not self._has_marked(
+                held.tenant, tp.partition, held.after
+            ):
+                waiting.add(held.tenant)
+                continue
+            return index
+        return None
+
+    def _bounded(self, tp: TopicPartition, timestamp: int) -> bool:
+        """Whether nothing of `tp` still unread can have been written before `timestamp`."""
+        if self._caught_up is None or tp in self._caught_up:
+            return True
+        queue = self._pending.get(tp, [])
+        return bool(queue) and queue[-1].timestamp >= timestamp
 
     def _has_marked(self, tenant: str, task: int, mark: Mark) -> bool:
         marked = self._marked.get((tenant, task))

@@ -18,11 +18,12 @@ import asyncio
 import copy
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, Protocol, cast
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -54,7 +55,12 @@ cancels it."""
 class RecordProcessor(Protocol):
     """What the subscriber hands each polled batch to (`consumer.BatchProcessor`, or a fake)."""
 
-    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None: ...
+    async def process(
+        self,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        caught_up: Collection[TopicPartition] | None = None,
+    ) -> None:
+        """Handle a polled batch; `caught_up`: the partitions read to their end (None: unknown)."""
 
     def commit_offsets(self) -> dict[TopicPartition, int] | None:
         """What Kafka may commit after `process` (per partition, the first record not handled
@@ -128,6 +134,9 @@ def build_broker(
         fetch_max_bytes=FETCH_MAX_BYTES,
         max_partition_fetch_bytes=PARTITION_FETCH_MAX_BYTES,
         listener=_Rebalance(processor),
+        # Partition p of every topic to one instance (topics are co-partitioned): a task's day
+        # partitions are never split between two instances.
+        partition_assignment_strategy=(RangePartitionAssignor,),
         ack_policy=AckPolicy.MANUAL,
         description=f"CloudEvents consumed as group {group_id}, in batches of up to {batch_max} "
         "records, each batch in one transaction with the inbox; offsets committed after it.",
@@ -146,7 +155,7 @@ def build_broker(
             records = message.raw_message = tuple(records)
         batch = records if isinstance(records, tuple) else (records,)
         try:
-            await processor.process(batch)
+            await processor.process(batch, await caught_up(message.consumer))
         except Exception:
             log.exception("batch failed outside any handler; it will be consumed again")
             rewind = processor.forget()
@@ -170,6 +179,18 @@ def build_broker(
 
     document(broker, subscriber, topics, handles=handles, publishes=publishes)
     return broker
+
+
+async def caught_up(consumer: object) -> set[TopicPartition] | None:
+    """The assigned partitions read to their end as of the last fetch (None under a test broker)."""
+    if not isinstance(consumer, AIOKafkaConsumer):
+        return None
+    done = set()
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is not None and await consumer.position(tp) >= high:
+            done.add(tp)
+    return done
 
 
 class LongPollBatchSubscriber(BatchSubscriber):

@@ -32,7 +32,9 @@ class KernelProcessor(HandlesAllPolled):
     router: EventRouter | None = None
     emitted: list[CloudEvent[Any]] = field(default_factory=list)
 
-    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    async def process(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], caught_up: Any = None
+    ) -> None:
         events = [parse_event(record.value or b"") for record in records]
         self.emitted += await run_batch(self.kernel, events, router=self.router)
 
