@@ -25,8 +25,18 @@ from arshield_latepay import (
     late_payment_claim,
     law_of,
 )
+from arshield_ledger.domain.commands import TenantLaw
 from arshield_ledger.domain.reports import EntryRow
 from arshield_ledger.domain.state import CORRECTION
+
+__all__ = [
+    "InterestAnswer",
+    "InvoiceTerms",
+    "TenantLaw",
+    "contract_of",
+    "debts",
+    "invoice_interest",
+]
 
 
 @dataclass(frozen=True)
@@ -39,14 +49,6 @@ class InvoiceTerms:
     signed_on: date | None = None
     creditor_is_sme: bool | None = None
     debtor_is_large_or_public: bool | None = None
-
-
-@dataclass(frozen=True)
-class TenantLaw:
-    """What the tenant's profile says: its jurisdiction, and whether it is an SME."""
-
-    jurisdiction: str | None = None
-    is_sme: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -83,17 +85,10 @@ def debts(entries: Sequence[EntryRow], due_dates: dict[int, date]) -> list[Debt]
     return out
 
 
-def invoice_interest(
-    terms: InvoiceTerms,
-    entries: Sequence[EntryRow],
-    due_dates: dict[int, date],
-    as_of: date,
-    rates: ReferenceRates,
-    tenant: TenantLaw | None = None,
-) -> InterestAnswer:
+def contract_of(terms: InvoiceTerms, tenant: TenantLaw | None = None) -> ContractTerms | None:
+    """The law of the invoice: its contract terms, else the one rule (`law_of`)."""
     tenant = tenant or TenantLaw()
-    assumed = terms.jurisdiction is None
-    contract = law_of(
+    return law_of(
         ContractTerms(
             Jurisdiction(terms.jurisdiction),
             terms.agreed_annual_rate,
@@ -108,6 +103,19 @@ def invoice_interest(
         terms.currency,
         tenant_is_sme=tenant.is_sme,
     )
+
+
+def invoice_interest(
+    terms: InvoiceTerms,
+    entries: Sequence[EntryRow],
+    due_dates: dict[int, date],
+    as_of: date,
+    rates: ReferenceRates,
+    tenant: TenantLaw | None = None,
+) -> InterestAnswer:
+    tenant = tenant or TenantLaw()
+    assumed = terms.jurisdiction is None
+    contract = contract_of(terms, tenant)
     if contract is None:
         return InterestAnswer(
             None,
