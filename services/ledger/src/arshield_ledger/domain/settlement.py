@@ -44,6 +44,13 @@ from arshield_latepay import (
 )
 from arshield_ledger.domain.commands import TenantLaw
 from arshield_ledger.domain.interest import InvoiceTerms, contract_of
+from arshield_ledger.domain.reports import (
+    COSTS_CHARGED,
+    COSTS_SETTLED,
+    INTEREST_CHARGED,
+    INTEREST_SETTLED,
+    SETTLED_KINDS,
+)
 
 __all__ = [
     "COSTS_CHARGED",
@@ -59,10 +66,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-COSTS_CHARGED, COSTS_SETTLED = "costs_charged", "costs_settled"
-INTEREST_CHARGED, INTEREST_SETTLED = "interest_charged", "interest_settled"
-SETTLED_KINDS = (COSTS_SETTLED, INTEREST_SETTLED)
-"""Entry kinds of money a payment paid to costs and interest (paid, but no instalment moves)."""
 
 
 @cache
