@@ -375,7 +375,10 @@ class Account:
             return ZERO
         owed = owed_before_principal(
             inv.terms,
-            [PartHistory(p.due_on, p.amount, tuple(p.moves)) for p in inv.instalments],
+            [
+                PartHistory(p.due_on, p.amount, tuple(p.moves), p.outstanding)
+                for p in inv.instalments
+            ],
             inv.costs_paid,
             inv.interest_paid,
             on,

@@ -22,7 +22,7 @@ is therefore applied exactly as before.
 Decided once, at the payment: a fact learned later and dated earlier (a corrective credit note,
 a corrected rate table) does not re-open a split already made, as a creditor's receipt would not.
 A rate the law needs that is not in the tables leaves the payment to the principal (never
-guessed).
+guessed), and so does an instalment whose history a state kept before this rule does not hold.
 """
 
 from __future__ import annotations
@@ -87,6 +87,13 @@ class PartHistory:
     due_on: date
     amount: Decimal
     moves: tuple[tuple[date, Decimal], ...]
+    outstanding: Decimal
+
+    @property
+    def complete(self) -> bool:
+        """Whether the moves account for the outstanding amount (a state kept before moves were
+        recorded lacks its history: its interest is not known, so nothing is split)."""
+        return self.amount + sum((m for _, m in self.moves), ZERO) == self.outstanding
 
     def debt(self, issued_on: date) -> Debt:
         running = self.amount
@@ -120,6 +127,8 @@ def owed_before_principal(
     or a rate it needs is not in the tables."""
     contract = contract_of(terms, tenant)
     if contract is None or not orders_principal_last(contract.jurisdiction):
+        return None
+    if not all(p.complete for p in parts):
         return None
     try:
         claim = late_payment_claim(

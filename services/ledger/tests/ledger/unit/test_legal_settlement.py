@@ -259,3 +259,17 @@ def test_the_tenants_law_is_adopted_once_and_refreshed_by_the_business_day() -> 
     acc.run(StartBusinessDay(date(2025, 1, 2), TenantLaw("FR")))
     assert (acc.state.tenant_jurisdiction, acc.state.tenant_is_sme) == ("FR", None)
     assert BuyerLedger().law_adopted is False
+
+
+def test_a_state_kept_before_moves_were_recorded_is_not_split() -> None:
+    """An instalment whose moves do not account for its outstanding amount (kept before this
+    rule) has no known interest: the payment goes to principal rather than to a guess."""
+    acc = _ledger("DE")
+    _pay(acc, "p", "1000", DUE)  # 9,000 left, the 1,000 recorded as a move
+    inv = acc.state.invoices["i"]
+    part = inv.instalments[0].model_copy(update={"moves": ()})
+    old = acc.state.model_copy(
+        update={"invoices": {"i": inv.model_copy(update={"instalments": (part,)})}}
+    )
+    acc = LedgerDriver(old)
+    assert _split(_pay(acc, "q", "5000", PAID_ON)) == [("payment", D(-5000))]
