@@ -25,8 +25,10 @@ def bootstrap(
     store: StateStore | None = None,
     reference_rates: ReferenceRates | None = None,
 ) -> ServiceDefinition:
-    ledger = wiring(PROJECTIONS, publish)
-    kernel = Kernel(ledger, store or PostgresStateStore())
+    store = store or PostgresStateStore()
+    rates = reference_rates or ReferenceRates.shipped()
+    ledger = wiring(PROJECTIONS, publish, store=store, rates=rates)
+    kernel = Kernel(ledger, store)
     return ServiceDefinition(
         settings=settings or LedgerSettings(),
         router=kernel.router(),
@@ -35,5 +37,5 @@ def bootstrap(
         http_routers=[api_router, ingestion_router],
         projection_tables=kernel.rebuild_tables,
         publishes=ledger_events.EVENTS,
-        state={"reference_rates": reference_rates or ReferenceRates.shipped()},
+        state={"reference_rates": rates},
     )

@@ -4,6 +4,11 @@ the state's codec, the read models and the public mapping.
 The kernel handles `BusinessDayStarted` itself: it advances the tenant's business date and gives
 the day command to each buyer whose `wake_on` date has come (an instalment's next overdue
 announcement falls due).
+
+The tenant's law (its `TenantProfiled` jurisdiction and SME flag, the law of an invoice without
+contract terms) is configuration the decider needs to split a partial payment: the wiring reads it
+from the kernel's store and passes it in a command, to a buyer before its first decision
+(`AdoptTenantLaw`) and to every buyer's business day (`StartBusinessDay.law`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pydantic import TypeAdapter
 
 from arshield_events import erp
 from arshield_events.envelope import CloudEvent
+from arshield_latepay import ReferenceRates
 from arshield_ledger.domain.commands import (
+    AdoptTenantLaw,
     Allocation,
     CancelInvoice,
     Command,
@@ -27,13 +34,15 @@ from arshield_ledger.domain.commands import (
     ReceivePayment,
     ResolveDispute,
     StartBusinessDay,
+    TenantLaw,
     WriteOffInvoice,
 )
 from arshield_ledger.domain.decide import Refused, decide
 from arshield_ledger.domain.events import Event
 from arshield_ledger.domain.evolve import evolve
 from arshield_ledger.domain.state import BuyerLedger, fingerprint
-from arshield_runtime.kernel import Change, Emit, Projection, Wiring
+from arshield_runtime.kernel import TENANT, Change, Emit, Projection, Wiring
+from arshield_runtime.statestore import Configuration, StateStore
 
 Commands = Iterator[tuple[str, Command]]
 
@@ -41,11 +50,14 @@ Commands = Iterator[tuple[str, Command]]
 class LedgerDecider:
     """The ledger's pure domain in the shape the kernel runs."""
 
+    def __init__(self, rates: ReferenceRates | None = None) -> None:
+        self.rates = rates
+
     def initial(self, tenant_id: str, buyer_id: str) -> BuyerLedger:
         return BuyerLedger()
 
     def decide(self, state: BuyerLedger, command: Command) -> list[Event]:
-        return decide(state, command)
+        return decide(state, command, self.rates)
 
     def evolve(self, state: BuyerLedger, event: Event) -> BuyerLedger:
         return evolve(state, event)
@@ -54,7 +66,39 @@ class LedgerDecider:
         return state.wake_on()
 
     def on_day(self, state: BuyerLedger, day: date, context: Any) -> Command | None:
-        return StartBusinessDay(day)
+        return StartBusinessDay(day, context if isinstance(context, TenantLaw) else None)
+
+
+def _law(profile: Configuration | None) -> TenantLaw:
+    if profile is None:
+        return TenantLaw()
+    return TenantLaw(profile.body.get("jurisdiction"), profile.body.get("is_sme"))
+
+
+class TenantLawInForce:
+    """The tenant's law read from the kernel's store (its `TenantProfiled` versions)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    async def on(self, session: Any, tenant_id: str, day: date) -> TenantLaw:
+        """The law in force on the tenant's business day `day` (the kernel's day context)."""
+        return _law(await self.store.in_force(session, tenant_id, TENANT, day))
+
+    async def adopt(
+        self, session: Any, tenant_id: str, state: BuyerLedger, command: Command
+    ) -> Command | None:
+        """A buyer that has not adopted the tenant's law adopts the one in force on the tenant's
+        business date (before its first tick: the first version recorded). Read in the
+        transaction, so a rebuild, which records the profiles again as it replays the log, sees
+        what live saw at the same event."""
+        if state.law_adopted or isinstance(command, StartBusinessDay | AdoptTenantLaw):
+            return None
+        on = await self.store.business_date(session, tenant_id)
+        if on is not None:
+            return AdoptTenantLaw(await self.on(session, tenant_id, on))
+        profiles = await self.store.configurations(session, tenant_id, TENANT)
+        return AdoptTenantLaw(_law(profiles[0] if profiles else None))
 
 
 def invoice_issued(event: CloudEvent[Any]) -> Commands:
@@ -156,11 +200,17 @@ STATE = TypeAdapter(BuyerLedger)
 def wiring(
     projections: Sequence[Projection[BuyerLedger, Event]] = (),
     publish: Callable[[Change[BuyerLedger, Event]], Iterable[Emit]] = lambda change: (),
+    *,
+    store: StateStore | None = None,
+    rates: ReferenceRates | None = None,
 ) -> Wiring[BuyerLedger, Command, Event]:
     """The kernel's wiring; the read models and the public mapping are adapters, which the
-    composition root (`bootstrap`) passes in: imports point inward."""
+    composition root (`bootstrap`) passes in: imports point inward. `store`: the kernel's, which
+    the tenant's law is read from (None: no tenant law, invoices without contract terms follow
+    their currency's statute); `rates`: the reference rates partial payments are split with."""
+    law = None if store is None else TenantLawInForce(store)
     return Wiring(
-        decider=LedgerDecider(),
+        decider=LedgerDecider(rates),
         state=STATE,
         translate={
             erp.InvoiceIssued: invoice_issued,
@@ -174,4 +224,6 @@ def wiring(
         projections=projections,
         publish=publish,
         refusals=(Refused,),
+        day_context=None if law is None else law.on,
+        adopt=None if law is None else law.adopt,
     )

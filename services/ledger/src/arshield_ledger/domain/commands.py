@@ -103,10 +103,29 @@ class ResolveDispute:
 
 
 @dataclass(frozen=True)
+class TenantLaw:
+    """What the tenant's profile says (`TenantProfiled`): its jurisdiction, and whether it is an
+    SME. The law of an invoice without contract terms (`arshield_latepay.law_of`) follows it."""
+
+    jurisdiction: str | None = None
+    is_sme: bool | None = None
+
+
+@dataclass(frozen=True)
+class AdoptTenantLaw:
+    """The tenant's law in force, given to a buyer's ledger before it first decides (the wiring
+    reads the profile): a payment on an invoice without contract terms is split by it."""
+
+    law: TenantLaw
+
+
+@dataclass(frozen=True)
 class StartBusinessDay:
-    """Announce what became overdue by this business date (the kernel's day command)."""
+    """Announce what became overdue by this business date (the kernel's day command); `law`: the
+    tenant's law in force that day (None: not read, the ledger keeps the one it adopted)."""
 
     business_date: date
+    law: TenantLaw | None = None
 
 
 PendingFact = Annotated[
@@ -122,4 +141,5 @@ Command = (
     | RaiseDispute
     | ResolveDispute
     | StartBusinessDay
+    | AdoptTenantLaw
 )

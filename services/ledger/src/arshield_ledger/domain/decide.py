@@ -33,6 +33,11 @@ Rules taken here (documented judgement calls, each recorded as an anomaly where 
 - A disputed invoice stays in the receivables, flagged; it is not chosen for unallocated cash. It is
   announced overdue like any other, flagged `disputed`: the credit insurer must hear of it (the
   notification deadline runs regardless), while dunning pauses on a dispute by its own rule.
+- A payment that leaves an invoice's principal unpaid goes first to the costs and the interest
+  accrued up to its day where the invoice's law orders it (BGB § 367, Code civil art. 1343-1,
+  Civil Code art. 561: `settlement`); one that pays off the principal still owed settles it. The
+  law is the invoice's contract terms, else the tenant's (`AdoptTenantLaw`, refreshed by each
+  business day), else the statute of its currency.
 - Overdue is decided by business-day ticks: an instalment is announced once when it becomes overdue
   and again on crossing into 31-60, 61-90 and 90+ (a tick that skips buckets announces the current).
 """
@@ -44,7 +49,9 @@ from datetime import date
 from decimal import Decimal
 
 from arshield_events.ledger import InvoiceStatus
+from arshield_latepay import ReferenceRates, settle
 from arshield_ledger.domain.commands import (
+    AdoptTenantLaw,
     CancelInvoice,
     Command,
     InstalmentTerms,
@@ -54,6 +61,7 @@ from arshield_ledger.domain.commands import (
     RaiseDispute,
     ReceivePayment,
     ResolveDispute,
+    TenantLaw,
     WriteOffInvoice,
 )
 from arshield_ledger.domain.events import (
@@ -79,6 +87,18 @@ from arshield_ledger.domain.events import (
     InvoiceWrittenOff,
     PaymentLeftUnapplied,
     ResolutionHeld,
+    TenantLawAdopted,
+)
+from arshield_ledger.domain.evolve import MOVES_INSTALMENT
+from arshield_ledger.domain.interest import InvoiceTerms
+from arshield_ledger.domain.settlement import (
+    COSTS_CHARGED,
+    COSTS_SETTLED,
+    INTEREST_CHARGED,
+    INTEREST_SETTLED,
+    PartHistory,
+    owed_before_principal,
+    shipped_rates,
 )
 from arshield_ledger.domain.state import (
     BUCKETS,
@@ -98,16 +118,23 @@ class Refused(Exception):  # noqa: N818 - a verdict on the input, not a program 
     """The fact is refused (bad input); the state is unchanged and no event is decided."""
 
 
-def decide(state: BuyerLedger, command: Command) -> list[Event]:
-    """The events that `command` means for the buyer in `state` (none: nothing changes)."""
-    return work(state, command).events
+def decide(
+    state: BuyerLedger, command: Command, rates: ReferenceRates | None = None
+) -> list[Event]:
+    """The events that `command` means for the buyer in `state` (none: nothing changes);
+    `rates`: the reference rates a partial payment's interest is computed with (the shipped
+    tables by default)."""
+    return work(state, command, rates).events
 
 
-def work(state: BuyerLedger, command: Command) -> Account:
+def work(state: BuyerLedger, command: Command, rates: ReferenceRates | None = None) -> Account:
     """The working copy after `command`, with the events it recorded (tests compare it with the
     state `evolve` derives from those events)."""
     account = Account.of(state)
-    if isinstance(command, IssueInvoice):
+    account.rates = rates or shipped_rates()
+    if isinstance(command, AdoptTenantLaw):
+        account.adopt_law(command.law)
+    elif isinstance(command, IssueInvoice):
         account.issue(command)
     elif isinstance(command, ReceivePayment):
         account.receive_payment(command)
@@ -122,6 +149,8 @@ def work(state: BuyerLedger, command: Command) -> Account:
     elif isinstance(command, ResolveDispute):
         account.resolve_dispute(command)
     else:
+        if command.law is not None:
+            account.adopt_law(command.law)
         account.start_business_day(command.business_date)
     return account
 
@@ -137,6 +166,7 @@ class Instalment:
     outstanding: Decimal
     alerted: int = 0
     paid_on: date | None = None
+    moves: list[tuple[date, Decimal]] = field(default_factory=list)
 
     @property
     def days_late(self) -> int | None:
@@ -169,6 +199,21 @@ class Invoice:
     creditor_is_sme: bool | None = None
     debtor_is_large_or_public: bool | None = None
     written_off_on: date | None = None
+    costs_paid: Decimal = ZERO
+    interest_paid: Decimal = ZERO
+
+    @property
+    def terms(self) -> InvoiceTerms:
+        return InvoiceTerms(
+            self.currency,
+            self.amount,
+            self.issued_on,
+            self.jurisdiction,
+            self.agreed_annual_rate,
+            self.signed_on,
+            self.creditor_is_sme,
+            self.debtor_is_large_or_public,
+        )
 
     @property
     def parts(self) -> tuple[Instalment, ...]:
@@ -209,6 +254,10 @@ class Account:
     resolved: dict[str, str] = field(default_factory=dict)
     entry_no: int = 0
     anomaly_no: int = 0
+    tenant_jurisdiction: str | None = None
+    tenant_is_sme: bool | None = None
+    law_adopted: bool = False
+    rates: ReferenceRates | None = field(default=None, compare=False)
     events: list[Event] = field(default_factory=list, compare=False)
     entries: list[Entry] = field(default_factory=list, compare=False)
     touched: set[str] = field(default_factory=set, compare=False)
@@ -226,7 +275,18 @@ class Account:
                     inv.issued_on,
                     inv.due_on,
                     inv.content,
-                    [Instalment(**p.model_dump()) for p in inv.instalments],
+                    [
+                        Instalment(
+                            p.seq,
+                            p.due_on,
+                            p.amount,
+                            p.outstanding,
+                            p.alerted,
+                            p.paid_on,
+                            list(p.moves),
+                        )
+                        for p in inv.instalments
+                    ],
                     inv.payment_terms_days,
                     inv.jurisdiction,
                     inv.agreed_annual_rate,
@@ -240,6 +300,8 @@ class Account:
                     creditor_is_sme=inv.creditor_is_sme,
                     debtor_is_large_or_public=inv.debtor_is_large_or_public,
                     written_off_on=inv.written_off_on,
+                    costs_paid=inv.costs_paid,
+                    interest_paid=inv.interest_paid,
                 )
                 for i, inv in state.invoices.items()
             },
@@ -253,6 +315,9 @@ class Account:
             resolved=dict(state.resolved),
             entry_no=state.entry_no,
             anomaly_no=state.anomaly_no,
+            tenant_jurisdiction=state.tenant_jurisdiction,
+            tenant_is_sme=state.tenant_is_sme,
+            law_adopted=state.law_adopted,
         )
 
     def unapplied(self, currency: str) -> Decimal:
@@ -286,6 +351,61 @@ class Account:
         self.events.append(EntryPosted(entry))
         if invoice_id is not None:
             self.touched.add(invoice_id)
+            if seq is not None and kind in MOVES_INSTALMENT:
+                for part in self.invoices[invoice_id].instalments:
+                    if part.seq == seq:
+                        part.moves.append((on, amount))
+
+    def adopt_law(self, law: TenantLaw) -> None:
+        """The tenant's law in force (for invoices without contract terms) from now on."""
+        if self.law_adopted and (self.tenant_jurisdiction, self.tenant_is_sme) == (
+            law.jurisdiction,
+            law.is_sme,
+        ):
+            return
+        self.tenant_jurisdiction, self.tenant_is_sme = law.jurisdiction, law.is_sme
+        self.law_adopted = True
+        self.events.append(TenantLawAdopted(law.jurisdiction, law.is_sme))
+
+    def _settle_first(self, inv: Invoice, offered: Decimal, on: date, ref: str) -> Decimal:
+        """What of `offered` (money for `inv`, applied on `on`) settles costs and interest before
+        the principal (`settlement`): posted as `*_charged` / `*_settled` pairs and counted as
+        paid. Zero where the law orders nothing, or `offered` pays off the principal owed."""
+        if offered <= 0 or offered >= inv.outstanding or not inv.open:
+            return ZERO
+        owed = owed_before_principal(
+            inv.terms,
+            [
+                PartHistory(p.due_on, p.amount, tuple(p.moves), p.outstanding)
+                for p in inv.instalments
+            ],
+            inv.costs_paid,
+            inv.interest_paid,
+            on,
+            TenantLaw(self.tenant_jurisdiction, self.tenant_is_sme),
+            self.rates or shipped_rates(),
+        )
+        if owed is None:
+            return ZERO
+        split = settle(
+            owed.jurisdiction,
+            offered,
+            costs=owed.costs,
+            interest=owed.interest,
+            principal=inv.outstanding,
+        )
+        for amount, charged, settled in (
+            (split.costs, COSTS_CHARGED, COSTS_SETTLED),
+            (split.interest, INTEREST_CHARGED, INTEREST_SETTLED),
+        ):
+            if amount <= 0:
+                continue
+            self._entry(inv.invoice_id, None, inv.currency, on, charged, amount, ref, split.rule)
+            self._entry(inv.invoice_id, None, inv.currency, on, settled, -amount, ref, split.rule)
+        inv.costs_paid += split.costs
+        inv.interest_paid += split.interest
+        inv.paid += split.costs + split.interest
+        return split.costs + split.interest
 
     def _anomaly(self, kind: str, on: date, invoice_id: str | None, ref: str, detail: str) -> None:
         self.anomaly_no += 1
@@ -346,9 +466,10 @@ class Account:
         ref: str,
     ) -> Decimal:
         """Reduce the instalments oldest due first by up to `amount`; returns the part used."""
-        left = amount
         effective = max(on, inv.issued_on)
         paying = kind in ("payment", "unapplied_cash")
+        first = self._settle_first(inv, amount, effective, ref) if paying else ZERO
+        left = amount - first
         for part in sorted(inv.instalments, key=lambda i: (i.due_on, i.seq)):
             if left <= 0:
                 break
@@ -360,10 +481,9 @@ class Account:
             if paying:
                 part.note_payment(effective)
             self._entry(inv.invoice_id, part.seq, inv.currency, effective, kind, -take, ref)
-        used = amount - left
         if paying:
-            inv.paid += used
-        return used
+            inv.paid += amount - first - left
+        return amount - left
 
     # -- operations ---------------------------------------------------------------------------
     def issue(self, fact: IssueInvoice) -> None:
@@ -522,31 +642,36 @@ class Account:
         )
         for _due, _issued, _id, _seq, inv, part in parts:
             for cash in purse:
-                take = min(cash.amount, part.outstanding)
-                if take <= 0:
+                if cash.amount <= 0 or part.outstanding <= 0:
                     continue
                 on = max(cash.received_on, inv.issued_on)
-                part.outstanding -= take
-                part.note_payment(on)
-                inv.paid += take
-                cash.amount -= take
-                self.events.append(CashDrawn(currency, cash.cash_no, take))
-                self._entry(
-                    inv.invoice_id,
-                    part.seq,
-                    currency,
-                    on,
-                    "unapplied_cash",
-                    -take,
-                    cash.ref,
-                )
+                first = self._settle_first(inv, cash.amount, on, cash.ref)
+                take = min(cash.amount - first, part.outstanding)
+                drawn = first + max(take, ZERO)
+                if drawn <= 0:
+                    continue
+                cash.amount -= drawn
+                self.events.append(CashDrawn(currency, cash.cash_no, drawn))
+                if take > 0:
+                    part.outstanding -= take
+                    part.note_payment(on)
+                    inv.paid += take
+                    self._entry(
+                        inv.invoice_id,
+                        part.seq,
+                        currency,
+                        on,
+                        "unapplied_cash",
+                        -take,
+                        cash.ref,
+                    )
                 self._entry(
                     None,
                     None,
                     currency,
                     on,
                     "cash_applied",
-                    take,
+                    drawn,
                     cash.ref,
                     inv.invoice_id,
                 )
@@ -686,9 +811,12 @@ class Account:
         )
         left = amount
         for _due, _issued, _id, _seq, inv, part in parts:
+            left -= self._settle_first(inv, left, max(on, inv.issued_on), ref)
             if left <= 0:
                 break
             take = min(left, part.outstanding)
+            if take <= 0:
+                continue
             part.outstanding -= take
             part.note_payment(max(on, inv.issued_on))
             inv.paid += take

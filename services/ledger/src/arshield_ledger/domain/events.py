@@ -213,6 +213,14 @@ class InvoiceSettled:
     currency: str
 
 
+@dataclass(frozen=True)
+class TenantLawAdopted:
+    """The tenant's law the ledger splits payments by, for invoices without contract terms."""
+
+    jurisdiction: str | None
+    is_sme: bool | None
+
+
 Event = (
     InvoiceRecorded
     | EntryPosted
@@ -233,4 +241,5 @@ Event = (
     | InstalmentAnnouncedOverdue
     | InvoiceBalanceChanged
     | InvoiceSettled
+    | TenantLawAdopted
 )

@@ -31,6 +31,7 @@ from arshield_ledger.domain.events import (
     InvoiceWrittenOff,
     PaymentLeftUnapplied,
     ResolutionHeld,
+    TenantLawAdopted,
 )
 from arshield_ledger.domain.state import (
     ZERO,
@@ -44,6 +45,8 @@ from arshield_ledger.domain.state import (
 MOVES_INSTALMENT = ("payment", "unapplied_cash", "credit_note", "cancelled", "written_off")
 """Entry kinds that move an instalment's outstanding amount (`issued` sets it at recording)."""
 PAYING = ("payment", "unapplied_cash")
+_SETTLED = {"costs_settled": "costs_paid", "interest_settled": "interest_paid"}
+"""What a payment settled before the principal (`settlement`): paid, no instalment moves."""
 _CASH_KINDS: dict[str, CashKind] = {
     "payment_on_account": "payment",
     "credit_note_on_account": "credit_note",
@@ -118,6 +121,13 @@ def evolve(state: BuyerLedger, event: Event) -> BuyerLedger:
         return _invoice(state, state.invoices[event.invoice_id], settled_on=event.settled_on)
     if isinstance(event, PaymentLeftUnapplied):
         return state  # the cash itself came with its `*_on_account` entry
+    if isinstance(event, TenantLawAdopted):
+        return _with(
+            state,
+            tenant_jurisdiction=event.jurisdiction,
+            tenant_is_sme=event.is_sme,
+            law_adopted=True,
+        )
     raise TypeError(f"not a ledger event: {event!r}")
 
 
@@ -165,13 +175,24 @@ def _post(state: BuyerLedger, entry: Entry) -> BuyerLedger:
     inv = state.invoices[entry.invoice_id]
     if entry.kind == "payments_released":
         return _invoice(state, inv, paid=ZERO)
+    settled = _SETTLED.get(entry.kind)
+    if settled is not None:
+        return _invoice(
+            state,
+            inv,
+            paid=inv.paid - entry.amount,
+            **{settled: getattr(inv, settled) - entry.amount},
+        )
     if entry.seq is None or entry.kind not in MOVES_INSTALMENT:
         return state
     update: dict[str, Any] = {}
     parts = []
     for part in inv.instalments:
         if part.seq == entry.seq:
-            change: dict[str, Any] = {"outstanding": part.outstanding + entry.amount}
+            change: dict[str, Any] = {
+                "outstanding": part.outstanding + entry.amount,
+                "moves": (*part.moves, (entry.effective_on, entry.amount)),
+            }
             if entry.kind in PAYING:
                 on = entry.effective_on
                 change["paid_on"] = on if part.paid_on is None else max(part.paid_on, on)

@@ -25,8 +25,18 @@ from arshield_latepay import (
     late_payment_claim,
     law_of,
 )
-from arshield_ledger.domain.reports import EntryRow
+from arshield_ledger.domain.commands import TenantLaw
+from arshield_ledger.domain.reports import COSTS_SETTLED, INTEREST_SETTLED, EntryRow
 from arshield_ledger.domain.state import CORRECTION
+
+__all__ = [
+    "InterestAnswer",
+    "InvoiceTerms",
+    "TenantLaw",
+    "contract_of",
+    "debts",
+    "invoice_interest",
+]
 
 
 @dataclass(frozen=True)
@@ -42,18 +52,28 @@ class InvoiceTerms:
 
 
 @dataclass(frozen=True)
-class TenantLaw:
-    """What the tenant's profile says: its jurisdiction, and whether it is an SME."""
-
-    jurisdiction: str | None = None
-    is_sme: bool | None = None
-
-
-@dataclass(frozen=True)
 class InterestAnswer:
     claim: LatePaymentClaim | None
     jurisdiction_assumed: bool
     note: str
+    interest_paid: Decimal = Decimal(0)
+    """What payments settled of the interest before the principal (`settlement`)."""
+    compensation_paid: Decimal = Decimal(0)
+    """What payments settled of the fixed compensation before the principal."""
+    principal_outstanding: Decimal = Decimal(0)
+
+    @property
+    def interest_owed(self) -> Decimal | None:
+        """Accrued and not yet paid (it stays owed after the principal is paid in full)."""
+        if self.claim is None:
+            return None
+        return max(Decimal(0), self.claim.interest - self.interest_paid)
+
+    @property
+    def compensation_owed(self) -> Decimal | None:
+        if self.claim is None:
+            return None
+        return max(Decimal(0), self.claim.compensation - self.compensation_paid)
 
 
 def debts(entries: Sequence[EntryRow], due_dates: dict[int, date]) -> list[Debt]:
@@ -83,17 +103,10 @@ def debts(entries: Sequence[EntryRow], due_dates: dict[int, date]) -> list[Debt]
     return out
 
 
-def invoice_interest(
-    terms: InvoiceTerms,
-    entries: Sequence[EntryRow],
-    due_dates: dict[int, date],
-    as_of: date,
-    rates: ReferenceRates,
-    tenant: TenantLaw | None = None,
-) -> InterestAnswer:
+def contract_of(terms: InvoiceTerms, tenant: TenantLaw | None = None) -> ContractTerms | None:
+    """The law of the invoice: its contract terms, else the one rule (`law_of`)."""
     tenant = tenant or TenantLaw()
-    assumed = terms.jurisdiction is None
-    contract = law_of(
+    return law_of(
         ContractTerms(
             Jurisdiction(terms.jurisdiction),
             terms.agreed_annual_rate,
@@ -108,6 +121,19 @@ def invoice_interest(
         terms.currency,
         tenant_is_sme=tenant.is_sme,
     )
+
+
+def invoice_interest(
+    terms: InvoiceTerms,
+    entries: Sequence[EntryRow],
+    due_dates: dict[int, date],
+    as_of: date,
+    rates: ReferenceRates,
+    tenant: TenantLaw | None = None,
+) -> InterestAnswer:
+    tenant = tenant or TenantLaw()
+    assumed = terms.jurisdiction is None
+    contract = contract_of(terms, tenant)
     if contract is None:
         return InterestAnswer(
             None,
@@ -130,6 +156,12 @@ def invoice_interest(
     except RateUnavailableError as missing:
         # A rate the law needs is not in the shipped tables for that period: say so, never guess.
         return InterestAnswer(None, assumed, f"interest cannot be computed yet: {missing}")
+    known = [e for e in entries if e.effective_on <= as_of]
+    paid = {
+        kind: -sum((e.amount for e in known if e.kind == kind), Decimal(0))
+        for kind in (COSTS_SETTLED, INTEREST_SETTLED)
+    }
+    principal = sum((e.amount for e in known if e.seq is not None), Decimal(0))
     if not assumed:
         note = claim.basis
     elif tenant.jurisdiction is not None:
@@ -138,4 +170,6 @@ def invoice_interest(
         note = (
             f"no contract terms: the statutory rule of {terms.currency} ({jurisdiction}) is assumed"
         )
-    return InterestAnswer(claim, assumed, note)
+    return InterestAnswer(
+        claim, assumed, note, paid[INTEREST_SETTLED], paid[COSTS_SETTLED], principal
+    )

@@ -36,6 +36,12 @@ SALES_KINDS = ("issued", "credit_note", "credit_note_on_account", "cancelled")
 (applied to the invoice, or their surplus kept on account: -) and cancellations (the invoice's
 amount less its credit notes: -). A cancellation's `payments_released` is not a sale."""
 PAYMENT_KINDS = ("payment", "unapplied_cash")
+COSTS_CHARGED, COSTS_SETTLED = "costs_charged", "costs_settled"
+INTEREST_CHARGED, INTEREST_SETTLED = "interest_charged", "interest_settled"
+SETTLED_KINDS = (COSTS_SETTLED, INTEREST_SETTLED)
+"""What a partial payment settled of the costs and the interest before the principal, where the
+invoice's law orders it (`settlement`): paid, but no instalment moves. Each comes with its
+`*_charged` entry (the claim it met), so an invoice's entries sum to the principal owed."""
 WRITTEN_OFF = "written_off"
 """Entry kind of a write-off: what was left unpaid leaves the receivables as a bad debt."""
 
@@ -125,7 +131,7 @@ def invoice_as_of(
             by_seq[e.seq] = by_seq.get(e.seq, ZERO) + e.amount
             if e.kind in PAYMENT_KINDS and e.amount < 0:
                 last_paid[e.seq] = max(e.effective_on, last_paid.get(e.seq, e.effective_on))
-        if e.kind in PAYMENT_KINDS or e.kind == "payments_released":
+        if e.kind in PAYMENT_KINDS or e.kind in SETTLED_KINDS or e.kind == "payments_released":
             paid -= e.amount
         elif e.kind == "credit_note":
             credited -= e.amount

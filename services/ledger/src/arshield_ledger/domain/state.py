@@ -142,6 +142,9 @@ class InstalmentState(BaseModel):
     """The overdue level last announced (0 none, 1..4 for 1-30 ... 90+)."""
     paid_on: date | None = None
     """The date of the last payment applied to this instalment (credit notes do not count)."""
+    moves: tuple[tuple[date, Decimal], ...] = ()
+    """Every movement of the outstanding amount after issue (effective date, signed amount), in
+    posting order: the history the interest a partial payment meets is computed on."""
 
     @property
     def days_late(self) -> int | None:
@@ -176,6 +179,10 @@ class InvoiceState(BaseModel):
     disputes: dict[str, Decimal] = {}
     settled_on: date | None = None
     status: InvoiceStatus = "open"
+    costs_paid: Decimal = ZERO
+    """What payments settled of the fixed compensation before the principal (BGB § 367 ...)."""
+    interest_paid: Decimal = ZERO
+    """What payments settled of the late interest before the principal."""
 
     @property
     def parts(self) -> tuple[InstalmentState, ...]:
@@ -226,6 +233,10 @@ class BuyerLedger(BaseModel):
     """Disputes raised and resolved (id -> outcome): a repeated fact about them is a no-op."""
     entry_no: int = 0
     anomaly_no: int = 0
+    tenant_jurisdiction: str | None = None
+    tenant_is_sme: bool | None = None
+    law_adopted: bool = False
+    """The tenant's law was given (`AdoptTenantLaw`, or a business day that read it)."""
 
     def unapplied(self, currency: str) -> Decimal:
         return sum((c.amount for c in self.cash.get(currency, ())), ZERO)

@@ -110,7 +110,11 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         assert (await c.get("/v1/invoices/i1")).status_code == 401
         assert (await c.get("/v1/invoices/i1", headers=writer)).status_code == 403
 
-        # i1: 1000 due 2025-02-01, 400 paid 02-10 (named), 600 by p2 on 03-20 (oldest due first).
+        # i1 (DE): 1000 due 2025-02-01, a Saturday, moved to 02-03 (BGB § 193); 400 paid 02-10
+        # (named). BGB § 367, decided when it was applied: the 400 settles the 40 EUR and
+        # 1000 x 11.27 % x 7/365 = 2.16 of interest first, then 357.84 of principal (642.16
+        # left). p2's 700 on 03-20 (oldest due first) pays off those 642.16: the buyer's
+        # designation of the principal, all principal; paid, 47 days late.
         body = (await c.get("/v1/invoices/i1", headers=acme)).json()
         assert (body["status"], body["outstanding"]["amount"], body["days_late"]) == (
             "paid",
@@ -120,9 +124,18 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         kinds = [h["kind"] for h in body["history"]]
         assert kinds[0] == "issued"
         assert kinds.count("payment") == 2
+        assert kinds.count("interest_settled") == kinds.count("costs_settled") == 1
         assert "overdue" in kinds
+        split = (await c.get("/v1/invoices/i1/interest", headers=acme)).json()
+        assert (split["compensation_paid"]["amount"], split["interest_paid"]["amount"]) == (
+            "40",
+            "2.16",
+        )
+        assert split["principal_outstanding"]["amount"] == "0"
+        # still owed: 2.1614 + 642.16 x 11.27 % x 38/365 (02-11..03-20: 7.5345) = 9.70 - 2.16
+        assert split["interest_owed"]["amount"] == "7.54"
         past = (await c.get("/v1/invoices/i1", params={"as_of": "2025-02-15"}, headers=acme)).json()
-        assert (past["status"], past["outstanding"]["amount"]) == ("overdue", "600")
+        assert (past["status"], past["outstanding"]["amount"]) == ("overdue", "642.16")
         before = await c.get("/v1/invoices/i1", params={"as_of": "2025-01-01"}, headers=acme)
         assert before.status_code == 404
         # Another tenant's invoice with the same id is its own; another tenant's buyer is 404.
@@ -130,12 +143,12 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         assert other["amount"] == {"amount": "70", "currency": "EUR"}
         assert (await c.get("/v1/buyers/b1/balance", headers=globex)).status_code == 404
 
-        # b1 on 2025-02-15: i1 600 (14 days late), i2 instalment 1 200 (10 days), disputed i2.
+        # b1 on 2025-02-15: i1 642.16 (14 days late), i2 instalment 1 200 (10 days), disputed i2.
         ageing = (
             await c.get("/v1/buyers/b1/ageing", params={"as_of": "2025-02-15"}, headers=acme)
         ).json()
         [eur] = ageing["ageing"]
-        assert eur["buckets"]["1-30"]["amount"] == "800"
+        assert eur["buckets"]["1-30"]["amount"] == "842.16"
         assert eur["buckets"]["current"]["amount"] == "600"
         assert eur["disputed"]["amount"] == "800"
 
@@ -157,25 +170,35 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         ).json()
         [st] = statement["statements"]
         assert st["opening_balance"]["amount"] == "1800"  # 1000 + 900 - 100 + 250 - 250
-        assert st["closing_balance"]["amount"] == "1400"
-        assert [line["kind"] for line in st["lines"]] == ["payment"]
+        # p1's 400: 40 costs and 2.16 interest charged and settled, 357.84 of principal
+        assert st["closing_balance"]["amount"] == "1442.16"
+        assert [line["kind"] for line in st["lines"]] == [
+            "costs_charged",
+            "costs_settled",
+            "interest_charged",
+            "interest_settled",
+            "payment",
+        ]
 
-        # b3 never paid: 2440 sits in 90+ at the end of May. p2 skipped i2 while it was disputed;
-        # its 100 stayed on account until the dispute was rejected (03-25), then went to i2's first
-        # instalment (200, due 02-05, leaving 100 in 90+); the second is 61-90, the third 31-60.
+        # b3 never paid: 2450 sits in 90+ at the end of May (its 10 on 02-20 went to the 40 EUR
+        # costs, BGB § 367). p2 skipped i2 while it was disputed; its 57.84 (700 - 642.16) stayed
+        # on account until the dispute was rejected (03-25), then went to i2 as of 03-20: 40 EUR,
+        # interest 200 x 11.27 % x 43/365 (2.6554) + 300 x 11.27 % x 15/365 (1.3894) = 4.04,
+        # 13.80 of principal to the first instalment (200, due 02-05), leaving 186.20 in 90+
+        # (2450 + 186.20 = 2636.20); the second is 61-90, the third 31-60.
         portfolio = (
             await c.get("/v1/portfolio/ageing", params={"as_of": "2025-05-31"}, headers=acme)
         ).json()
         by_currency = {p["ageing"]["currency"]: p for p in portfolio["currencies"]}
         eur_buckets = by_currency["EUR"]["ageing"]["buckets"]
         assert {b: eur_buckets[b]["amount"] for b in ("90+", "61-90", "31-60")} == {
-            "90+": "2540",
+            "90+": "2636.2",
             "61-90": "300",
             "31-60": "300",
         }
         assert by_currency["EUR"]["largest_overdue_buyers"][0] == {
             "buyer_id": "b3",
-            "overdue": {"amount": "2440", "currency": "EUR"},
+            "overdue": {"amount": "2450", "currency": "EUR"},
         }
 
         metrics = (
@@ -185,15 +208,16 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         ).json()
         eur_m = {m["currency"]: m for m in metrics["metrics"]}["EUR"]
         # Net credit sales (DOMAIN.md): 1000 + 900 + 250 + 2500 issued less credit notes c1 100
-        # and c3 50 = 4500 over 90 days; at 03-31: b3 2440 and i2 700 (p2's 100 applied to it
-        # when its dispute was rejected), of which i2's third instalment (300, due 04-05) is
-        # current.
+        # and c3 50 = 4500 over 90 days; at 03-31, principal owed (BGB § 367, above): b3 2450
+        # and i2 786.20 (800 less the 13.80 of principal of p2's 57.84, applied when its dispute
+        # was rejected), of which i2's third instalment (300, due 04-05) is current.
         assert eur_m["credit_sales"]["amount"] == "4500"
-        assert eur_m["closing_receivables"]["amount"] == "3140"
-        assert eur_m["dso"] == "62.80"  # 3140 / 4500 * 90
+        assert eur_m["closing_receivables"]["amount"] == "3236.2"
+        assert eur_m["dso"] == "64.72"  # 3236.20 / 4500 * 90 = 64.724
         assert eur_m["best_possible_dso"] == "6.00"  # 300 / 4500 * 90
-        assert eur_m["average_days_delinquent"] == "56.80"
-        assert eur_m["cei_percent"] == "32.38"  # (0 + 4500 - 3140) / (0 + 4500 - 300) * 100
+        assert eur_m["average_days_delinquent"] == "58.72"  # 64.72 - 6.00
+        # (0 + 4500 - 3236.20) / (0 + 4500 - 300) * 100 = 1263.80 / 42 = 30.090
+        assert eur_m["cei_percent"] == "30.09"
 
         interest = (
             await c.get("/v1/invoices/k1/interest", params={"as_of": "2025-02-19"}, headers=acme)
@@ -204,6 +228,16 @@ async def check_api(engine: Any, settings: LedgerSettings) -> None:
         assert interest["compensation"] == {"amount": "40", "currency": "EUR"}
         assumed = (await c.get("/v1/invoices/g2/interest", headers=acme)).json()
         assert (assumed["jurisdiction"], assumed["jurisdiction_assumed"]) == ("UK", True)
+        # g1 (UK, 5000 GBP due 01-31) paid in full on 03-02, 30 days late: the UK Act orders
+        # nothing, all principal; the claim stays owed in May. Bank Rate on 2024-12-31 4.75 % + 8
+        # = 12.75 %: 5000 x 12.75 % x 30/365 = 52.40; 70 GBP for a debt of 1,000 to 9,999.99 GBP
+        # (Late Payment Act s.5A).
+        paid_late = (
+            await c.get("/v1/invoices/g1/interest", params={"as_of": "2025-05-31"}, headers=acme)
+        ).json()
+        assert paid_late["principal_outstanding"] == {"amount": "0", "currency": "GBP"}
+        assert paid_late["interest_owed"] == {"amount": "52.4", "currency": "GBP"}
+        assert paid_late["compensation_owed"] == {"amount": "70", "currency": "GBP"}
 
         anomalies = (await c.get("/v1/anomalies", params={"limit": 2}, headers=acme)).json()
         assert len(anomalies["items"]) == 2

@@ -13,7 +13,8 @@ import pytest
 
 from arshield_events.clock import BusinessDayStarted
 from arshield_events.envelope import Payload, envelope
-from arshield_events.erp import InvoiceIssued, PaymentReceived
+from arshield_events.erp import InvoiceIssued, PaymentReceived, TenantProfiled
+from arshield_events.ledger import InvoiceBalanceChanged, PaymentOverdue
 from arshield_events.money import Money
 from arshield_ledger.adapters.public_events import publish
 from arshield_ledger.application.wiring import STATE, wiring
@@ -160,3 +161,39 @@ async def test_the_ledgers_subscriber_hands_its_topics_facts_to_the_kernel() -> 
         "arshield.ledger.PaymentOverdue.v1",
     ]
     assert await store.business_date(None, "acme") == date(2025, 2, 1)
+
+
+async def test_the_tenants_law_splits_a_partial_payment_and_the_public_events_agree() -> None:
+    """An invoice without contract terms follows the tenant's profile (DE, read by the wiring and
+    passed to the decider): BGB § 367 sends 40 EUR and 10,000 x 11.27 % x 30/365 = 92.63 of a
+    5,000 payment on 2025-03-02 to costs and interest, so the balance published is 5,132.63, and
+    so is the overdue announcement of the next tick (31 days past due: 31-60)."""
+    store, recorder = InMemoryStateStore(), Recorder()
+    kernel = Kernel(wiring((recorder,), publish, store=store), store)
+    profile = TenantProfiled(jurisdiction="DE", effective_on=date(2025, 1, 1))
+    invoice = issued("i-1", "b-1", "10000.00", date(2025, 1, 31))
+    out = await run_batch(
+        kernel,
+        [
+            fact(profile),
+            fact(invoice),
+            fact(paid("p-1", "b-1", "5000.00", date(2025, 3, 2), "i-1")),
+            tick(date(2025, 3, 3)),
+        ],
+    )
+    balances = [
+        (e.data.outstanding.amount, e.data.status)
+        for e in out
+        if isinstance(e.data, InvoiceBalanceChanged)
+    ]
+    assert balances[-2:] == [
+        (Decimal("5132.63"), "partially_paid"),
+        (Decimal("5132.63"), "overdue"),
+    ]
+    [overdue] = [e.data for e in out if isinstance(e.data, PaymentOverdue)]
+    assert (overdue.outstanding.amount, overdue.bucket) == (Decimal("5132.63"), "31-60")
+    state = STATE.validate_json(store.states[("acme", "b-1")][0])
+    assert (state.tenant_jurisdiction, state.invoices["i-1"].interest_paid) == (
+        "DE",
+        Decimal("92.63"),
+    )

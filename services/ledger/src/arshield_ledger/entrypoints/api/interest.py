@@ -45,6 +45,15 @@ class InterestView(BaseModel):
     compensation: Amount | None
     periods: list[InterestPeriodView]
     rate_table_versions: dict[str, int]
+    interest_paid: Amount
+    """What partial payments settled of the interest before the principal, where the law orders
+    it (BGB § 367, Code civil art. 1343-1, Civil Code art. 561)."""
+    compensation_paid: Amount | None
+    interest_owed: Amount | None
+    """Accrued and not paid: still owed after the principal is paid in full."""
+    compensation_owed: Amount | None
+    principal_outstanding: Amount
+    """The principal still owed as of `as_of` (after what payments settled first)."""
 
 
 @router.get("/invoices/{invoice_id}/interest", response_model=InterestView)
@@ -98,4 +107,15 @@ async def invoice_interest_view(
             for p in (claim.periods if claim else ())
         ],
         rate_table_versions=claim.rate_table_versions if claim else {},
+        interest_paid=money(answer.interest_paid, row.currency),
+        compensation_paid=money(answer.compensation_paid, claim.compensation_currency)
+        if claim
+        else None,
+        interest_owed=money(answer.interest_owed, row.currency)
+        if answer.interest_owed is not None
+        else None,
+        compensation_owed=money(answer.compensation_owed, claim.compensation_currency)
+        if claim and answer.compensation_owed is not None
+        else None,
+        principal_outstanding=money(answer.principal_outstanding, row.currency),
     )
