@@ -70,7 +70,7 @@ async def test_two_instances_in_one_group_reach_what_one_reaches(
             last[tenant] = await stack.mark_days(tenant, every_day, [topics.ERP])
         (end,) = set(last.values())
         tasks = len(await stack.partitions_of(stack.topic_map[topics.ERP]))
-        deadline = asyncio.get_running_loop().time() + 120
+        deadline = asyncio.get_running_loop().time() + 300
         for database in (alone, shared):
             while not await closed(database, len(facts), end, tasks):
                 assert asyncio.get_running_loop().time() < deadline, "the days were not closed"
