@@ -153,10 +153,10 @@ async def runtime_consumer(
     processor = BatchProcessor(engine, router, service="bench", source="arshield/bench")
     original = processor.process
 
-    async def counting(records):  # type: ignore[no-untyped-def]
+    async def counting(records, caught_up=None):  # type: ignore[no-untyped-def]
         nonlocal processed, first
         first = first or time.perf_counter()
-        await original(records)
+        await original(records, caught_up)
         processed += len(records)
 
     processor.process = counting  # type: ignore[method-assign]
