@@ -4,9 +4,8 @@ with the records that waited for it, and marks it once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,24 +18,15 @@ from arshield_events.clock import BusinessDayStarted, DayMarker, day_marker
 from arshield_events.envelope import CloudEvent
 from arshield_events.registry import event_headers, parse_event, serialize_event
 from arshield_runtime.days import DayAligner
-from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.messaging import EventRouter, HandlerContext
 
 from . import test_messaging_integration as messaging
 from .test_messaging_integration import effect_router, registered
+from .test_messaging_integration import engine as engine  # the fixture: migrated, disposed
 
 pytestmark = pytest.mark.integration
-MIGRATIONS = Path(__file__).parent / "fixture_migrations"
 TENANT = "acme"
 DAY = date(2024, 1, 2)
-
-
-@pytest.fixture
-async def engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    await migrate(MIGRATIONS, fresh_database)
-    engine = create_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def day_router() -> EventRouter:
