@@ -229,11 +229,12 @@ class DayAligner:
         first, once no partition still unread can hold an earlier one. A consumer that fetched one
         partition's backlog ahead of another's thus handles a fact before the reaction to it."""
         partitions = [TopicPartition(topic, task) for topic in sorted(self.gated)]
+        tenants = {tp: {held.tenant for held in self._pending.get(tp, ())} for tp in partitions}
         merged: list[_Held] = []
         while True:
             best: tuple[TopicPartition, int, _Held] | None = None
             for tp in partitions:
-                index = self._first_free(tp)
+                index = self._first_free(tp, tenants[tp])
                 if index is not None:
                     held = self._pending[tp][index]
                     if best is None or (held.timestamp, held.sequence) < (
@@ -249,10 +250,11 @@ class DayAligner:
             del self._pending[tp][index]
             merged.append(held)
 
-    def _first_free(self, tp: TopicPartition) -> int | None:
+    def _first_free(self, tp: TopicPartition, tenants: set[str | None]) -> int | None:
         """The first record of the partition whose day has come (another tenant's waiting one
-        is passed over; one of the same tenant is not)."""
-        waiting: set[str] = set()
+        is passed over; one of the same tenant is not). `tenants`: those the queue may hold, so
+        the look ends once every one of them is found waiting."""
+        waiting: set[str | None] = set()
         for index, held in enumerate(self._pending.get(tp, ())):
             if held.tenant is None or held.after is None:
                 return index
@@ -260,6 +262,8 @@ class DayAligner:
                 held.tenant, tp.partition, held.after
             ):
                 waiting.add(held.tenant)
+                if waiting >= tenants:
+                    return None
                 continue
             return index
         return None
