@@ -24,7 +24,7 @@ from arshield_cli.replay import advance_clock
 from arshield_cli.stack import StackSettings
 
 console = Console()
-clock_app = typer.Typer(no_args_is_help=True, help="Business time: ticks published when quiet.")
+clock_app = typer.Typer(no_args_is_help=True, help="Business time: day markers in the log.")
 services_app = typer.Typer(no_args_is_help=True, help="The platform's services as local processes.")
 
 
@@ -68,7 +68,9 @@ def clock_advance(
         None, "--from", help="first date (default: day after the last tick)"
     ),
 ) -> None:
-    """Publish one BusinessDayStarted per day up to --to, each once the platform is quiet."""
+    """Mark every day up to --to in the log (a day marker in every partition of the ERP and
+    external topics, and the day's BusinessDayStarted), then close --to and wait until every
+    service has closed it."""
     stack = StackSettings()
     target = date.fromisoformat(to)
     first = date.fromisoformat(start) if start else None

@@ -254,9 +254,9 @@ async def rebuild(definition: ServiceDefinition) -> int:
     """Replay the whole log into empty projections; returns how many records were replayed.
 
     Records are merged across partitions by their timestamp (each partition kept in its own
-    order), which reproduces the live interleaving of facts and business-day ticks, since a tick
-    is only published once everything before it was consumed. Emitted events are dropped: they
-    were published when the events were first handled.
+    order), as a task merges them live, and the day markers in the log bring the business days at
+    the same places they did live (`arshield_runtime.days`). Emitted events are dropped: they were
+    published when the events were first handled.
     """
     settings = definition.settings
     tune_collector()
