@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -40,6 +41,27 @@ async def closed(database_url: str, tenants: int, day: date, tasks: int) -> bool
     return int(count or 0) == tenants * tasks
 
 
+def assigned(log: Path, topic: str) -> set[str]:
+    """The partitions of `topic` the instance holds, as its last assignment line says."""
+    text = log.read_text() if log.exists() else ""
+    if "assigned to partitions" not in text:
+        return set()
+    last = text.split("assigned to partitions")[-1].splitlines()[0]
+    return set(re.findall(rf"topic='{re.escape(topic)}', partition=(\d+)", last))
+
+
+async def settled(logs: Path, topic: str, tasks: int) -> None:
+    """Until the pair's group has given each instance its share of the tasks (the facts are
+    published after that, so no rebalance moves a task while its days are taken)."""
+    deadline = asyncio.get_running_loop().time() + 120
+    while True:
+        held = [assigned(logs / f"{name}.log", topic) for name in ("a", "b")]
+        if all(held) and not held[0] & held[1] and len(held[0] | held[1]) == tasks:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"the group did not settle: {held}"
+        await asyncio.sleep(0.2)
+
+
 async def test_two_instances_in_one_group_reach_what_one_reaches(
     kafka_bootstrap: str, new_database: Any, fresh_topics: Any, tmp_path: Path
 ) -> None:
@@ -60,6 +82,8 @@ async def test_two_instances_in_one_group_reach_what_one_reaches(
     processes = [one, *pair]
     try:
         await asyncio.gather(*(process.start() for process in processes))
+        erp = stack.topic_map[topics.ERP]
+        await settled(tmp_path, erp, tasks=3)
         facts: dict[str, dict[date, list[CloudEvent[Any]]]] = defaultdict(lambda: defaultdict(list))
         for on, tenant, buyer, payload, event_id in scenario.build().facts:
             facts[tenant][on].append(event(payload, tenant, buyer, on, event_id))
