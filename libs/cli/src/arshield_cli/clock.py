@@ -8,21 +8,11 @@ from arshield_cli.reading import tenant_events
 from arshield_events import topics
 from arshield_events.clock import CLOCK_SOURCE, BusinessDayStarted, DayMarker, tick
 
-__all__ = ["CLOCK_SOURCE", "days_between", "last_mark", "last_tick", "tick"]
+__all__ = ["CLOCK_SOURCE", "days_between", "last_mark", "tick"]
 
 
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-async def last_tick(bootstrap: str, tenant: str) -> date | None:
-    """The latest business date already ticked for `tenant` (the clock topic is small)."""
-    days = [
-        event.data.business_date
-        for event in await tenant_events(bootstrap, topics.CLOCK, tenant)
-        if isinstance(event.data, BusinessDayStarted)
-    ]
-    return max(days, default=None)
 
 
 async def last_mark(bootstrap: str, tenant: str) -> tuple[date, bool] | None:

@@ -10,7 +10,7 @@ writes its own into every partition of the topic it publishes (ARCHITECTURE deci
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from arshield_events import topics
 from arshield_events.envelope import CloudEvent, Payload, derived_event_id, envelope
@@ -86,7 +86,3 @@ def day_marker(
         tenantid=tenant,
         time=_midnight(day),
     )
-
-
-def is_marker(event: CloudEvent[Any]) -> bool:
-    return isinstance(event.data, DayMarker)

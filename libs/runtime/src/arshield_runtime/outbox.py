@@ -50,10 +50,8 @@ class OutboxRecord:
 
 
 PARTITIONS_HEADER = "arshield-partitions"
-ALL_PARTITIONS = {PARTITIONS_HEADER: "all"}
-"""The header of a row the relay writes into one given partition of its topic (a partition number)
-or into every partition (`all`), in place of the one its key chooses (a day marker); the header
-itself is not published."""
+"""The header of a row the relay writes into the partition it names (a day marker of one task), in
+place of the one its key chooses; the header itself is not published."""
 
 
 def headers_json(headers: dict[str, str]) -> str:
@@ -215,33 +213,21 @@ class OutboxRelay:
                 return 0
             futures = []
             for row in rows:
-                topic = self._topic_names.get(row.topic, row.topic)
                 headers = dict(row.headers)
                 placed = headers.pop(PARTITIONS_HEADER, None)
-                partitions: list[int | None] = (
-                    [None]
-                    if placed is None
-                    else await self._partitions(topic)
-                    if placed == "all"
-                    else [int(placed)]
-                )
-                futures += [
+                futures.append(
                     await self._producer.send(
-                        topic,
+                        self._topic_names.get(row.topic, row.topic),
                         value=row.value,
                         key=row.key.encode(),
-                        partition=partition,
+                        partition=None if placed is None else int(placed),
                         headers=[(name, value.encode()) for name, value in headers.items()],
                     )
-                    for partition in partitions
-                ]
+                )
             await asyncio.gather(*futures)
             await connection.execute(_DELETE, {"ids": [row.id for row in rows]})
         OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
-
-    async def _partitions(self, topic: str) -> list[int | None]:
-        return sorted(await self._producer.partitions_for(topic))
 
     async def _observe_backlog(
         self, connection: AsyncConnection, rows: Sequence[sa.Row[Any]]
