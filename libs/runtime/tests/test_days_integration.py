@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arshield_events.clock import BusinessDayStarted, DayMarker, day_marker
@@ -82,13 +81,8 @@ async def rows(engine: AsyncEngine, sql: str) -> list[tuple[Any, ...]]:
 
 
 async def committed(bootstrap: str, group: str) -> dict[str, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {tp.topic: meta.offset for tp, meta in offsets.items()}
+    """The group's committed offset per topic (one partition each here)."""
+    return {tp.topic: n for tp, n in (await messaging.group_offsets(bootstrap, group)).items()}
 
 
 async def test_a_consumer_restarted_between_a_marker_and_its_day_takes_the_day_once(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -123,15 +123,21 @@ async def effects(engine: AsyncEngine) -> list[tuple[str, str]]:
         return [(row.event_id, row.buyer_id) for row in rows]
 
 
-async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
-    """The sum over partitions of the group's committed offsets on `topic`."""
+async def group_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """The group's committed offset per partition."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
     finally:
         await admin.close()
-    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+    return {tp: meta.offset for tp, meta in offsets.items()}
+
+
+async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
+    """The sum over partitions of the group's committed offsets on `topic`."""
+    offsets = await group_offsets(bootstrap, group)
+    return sum(offset for tp, offset in offsets.items() if tp.topic == topic and offset > 0)
 
 
 async def consume_until(
