@@ -236,3 +236,20 @@ def test_a_task_handles_its_records_in_the_order_written_whatever_order_they_are
     assert describe(days.plan([reaction], caught_up=set())) == []  # the erp may hold earlier ones
     assert describe(days.plan([fact], caught_up=set())) == ["fact p1"]  # the reaction: is erp done?
     assert describe(days.plan([], caught_up={TopicPartition(ERP, 0)})) == ["fact r1"]
+
+
+def test_a_record_is_handled_as_of_its_tasks_day_whatever_day_another_task_reached() -> None:
+    """Tasks take their days apart: a fact of D1 in task 0 is handled as of D1 though task 1 has
+    taken D3 already (the tenant's latest day is not the record's)."""
+    log, days = Log(), aligner(ERP, partitions=2)
+    ahead = [log.marker(ERP, 1, day) for day in (D1, D2, D3)]
+    behind = [log.marker(ERP, 0, D1), log.fact(ERP, 0, "p1"), log.marker(ERP, 0, D2)]
+    steps = days.plan([*ahead, *behind])
+    facts = [s for s in steps if isinstance(s, Delivery) and s.task is None]
+    assert [(f.event.data.payment_id, f.day) for f in facts if f.event] == [("p1", D1)]
+    ticks = {(s.task.index, s.day) for s in steps if isinstance(s, Delivery) and s.task}
+    assert ticks == {(0, D1), (0, D2), (1, D1), (1, D2), (1, D3)}
+    # a record no marker precedes belongs to no day
+    (free,) = days.plan([log.fact(ERP, 0, "p0", tenant="t2")])
+    assert isinstance(free, Delivery)
+    assert free.day is None

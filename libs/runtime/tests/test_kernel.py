@@ -510,22 +510,26 @@ async def test_the_kernel_runs_in_the_consumers_transaction(
 @pytest.mark.unit
 async def test_what_the_wiring_asks_first_is_decided_before_the_command() -> None:
     """`Wiring.adopt`: a buyer seen for the first time is first registered under a placeholder
-    name, then the command itself is decided; a known buyer is asked nothing more."""
-    asked: list[tuple[str, Watch]] = []
+    name, then the command itself is decided; a known buyer is asked nothing more. It is asked on
+    the day the record belongs to in its task, else on the tenant's business date."""
+    asked: list[tuple[str, date | None, Watch]] = []
 
-    async def adopt(session: Any, tenant_id: str, state: Watch, command: Command) -> Command | None:
-        asked.append((tenant_id, state))
+    async def adopt(
+        session: Any, tenant_id: str, on: date | None, state: Watch, command: Command
+    ) -> Command | None:
+        asked.append((tenant_id, on, state))
         return None if state.registered_on else Register("(first seen)", date(2024, 3, 1))
 
     store, names = InMemoryStateStore(), NamesProjection()
     kernel = Kernel(dataclasses.replace(wiring(names), adopt=adopt), store)
-    monday = date(2024, 3, 4)
-    await run_batch(kernel, [registered("b-1", monday)])
+    monday, friday = date(2024, 3, 4), date(2024, 3, 8)
+    await store.advance(None, "acme", friday)  # another task of the tenant is at Friday
+    await run_batch(kernel, [registered("b-1", monday)], day=monday)
     await run_batch(kernel, [registered("b-1", monday, name="Buyer GmbH")])
     state = Watch.model_validate_json(store.states[("acme", "b-1")][0])
     assert state.names == ("(first seen)", "Buyer Ltd", "Buyer GmbH")
     assert state.registered_on == date(2024, 3, 1)
-    assert [(tenant, s.registered_on) for tenant, s in asked] == [
-        ("acme", None),
-        ("acme", date(2024, 3, 1)),
+    assert [(tenant, on, s.registered_on) for tenant, on, s in asked] == [
+        ("acme", monday, None),
+        ("acme", friday, date(2024, 3, 1)),
     ]

@@ -340,6 +340,7 @@ class BatchProcessor:
                 replaying=self._replaying,
                 batch=scope,
                 task=delivery.task,
+                day=delivery.day,
             )
             try:
                 await handler(context)

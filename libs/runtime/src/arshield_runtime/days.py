@@ -8,7 +8,9 @@ the markers of the topics that gate its business days (its upstream topics) and,
 task:
 
 - a record that follows a marker of day D in its partition is held until the service has taken
-  day D for that task (the facts of day D wait for day D's decisions, as Flink aligns on a barrier);
+  day D for that task (the facts of day D wait for day D's decisions, as Flink aligns on a barrier),
+  and is handled as of day D (`Delivery.day`): tasks take their days apart, so the tenant's latest
+  day, which another task may have reached, is not the record's;
 - once partition p of every gated topic has marked day D, it takes day D for p: a tick
   (`BusinessDayStarted`, its id derived from the clock's and p) goes through the service's router,
   which decides for the buyers of partition p, then the service marks day D in partition p of the
@@ -29,7 +31,7 @@ Held records are not committed to Kafka: after a crash they are read again.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import sqlalchemy as sa
@@ -200,6 +202,8 @@ class DayAligner:
                         tp = TopicPartition(origin.topic, origin.partition)
                         steps.append(TakeMark(event.tenantid, tp, position))
                         touched.add(task)
+                elif held.after is not None:
+                    steps.append(replace(held.delivery, day=held.after[0]))
                 else:
                     steps.append(held.delivery)
             days = [step for task in sorted(touched) for step in self._take_day(*task)]
@@ -315,7 +319,7 @@ class DayAligner:
             serialized_value_size=len(value),
             headers=(),
         )
-        return Delivery(record, Origin(self.clock_topic, task.index, -1), event, None, task)
+        return Delivery(record, Origin(self.clock_topic, task.index, -1), event, None, task, day)
 
     # --- the steps' writes ------------------------------------------------------------------
 

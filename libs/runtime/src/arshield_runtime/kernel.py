@@ -105,6 +105,10 @@ TENANT = "tenant"
 
 
 class Emitter(Protocol):
+    @property
+    def day(self) -> date | None:
+        """The business day the cause belongs to in its task (`HandlerContext.day`), if any."""
+
     def emit(
         self, data: Payload, *, purpose: str, traceparent: str | None = None
     ) -> CloudEvent[Any]: ...
@@ -124,10 +128,12 @@ class Wiring(Generic[S, C, E]):
     day_context: Callable[[AsyncSession, str, date], Awaitable[Any]] | None = None
     """Loads, once per tenant and business day, what the day commands need (the configuration in
     force: `Kernel.in_force`)."""
-    adopt: Callable[[Session, str, S, C], Awaitable[C | None]] | None = None
+    adopt: Callable[[Session, str, date | None, S, C], Awaitable[C | None]] | None = None
     """A command to decide before `command` for a buyer whose state lacks what the command needs
-    (e.g. a buyer first seen between two ticks adopts the configuration in force); None: nothing.
-    Asked in the transaction, so a rebuild asks it at the same point of the log."""
+    (e.g. a buyer first seen between two ticks adopts the configuration in force on the day the
+    command arrives in: its task's day, else the tenant's business date, None before the first
+    tick); None: nothing. Asked in the transaction, so a rebuild asks it at the same point of the
+    log."""
     configure: Mapping[type[Payload], Configure] = field(default_factory=dict)
     """The service's configuration events: each consumed one is recorded as a version, and every
     buyer of the tenant gets its day command on the version's effective date (the decider sees the
@@ -175,7 +181,11 @@ class UnitOfWork(Generic[S, C, E]):
         key = (tenant_id, buyer_id)
         await self.load([key])
         if self.wiring.adopt is not None:
-            first = await self.wiring.adopt(self.session, tenant_id, self.states[key], command)
+            day = None if emitter is None else emitter.day
+            if day is None:
+                day = await self.store.business_date(self.session, tenant_id)
+            state = self.states[key]
+            first = await self.wiring.adopt(self.session, tenant_id, day, state, command)
             if first is not None:
                 await self._decide(key, first, emitter, cause)
         return await self._decide(key, command, emitter, cause)
@@ -323,7 +333,13 @@ class Kernel(Generic[S, C, E]):
         return await self.store.configurations(session, tenant_id, kind)
 
     async def business_date(self, session: AsyncSession, tenant_id: str) -> date | None:
+        """The latest business day any task of the tenant has taken (for requests)."""
         return await self.store.business_date(session, tenant_id)
+
+    async def today(self, ctx: HandlerContext) -> date | None:
+        """The business day a consumed record is handled in: its task's day, else (no marker
+        gates it) the tenant's business date."""
+        return ctx.day or await self.store.business_date(ctx.session, ctx.event.tenantid)
 
 
 async def run_batch(
@@ -332,11 +348,13 @@ async def run_batch(
     *,
     source: str = "arshield/unit",
     router: EventRouter | None = None,
+    day: date | None = None,
 ) -> list[CloudEvent[Any]]:
     """Handle `events` as one consumed batch without a database (the kernel's store and the
     wiring's projections must not need a session: `InMemoryStateStore` and fakes), and return what
     the batch emitted. For unit tests of a service's wiring; the consumer does this for real.
-    `router`: the service's, if it adds handlers to the kernel's."""
+    `router`: the service's, if it adds handlers to the kernel's; `day`: the business day the
+    records belong to in their task (`Delivery.day`)."""
     router, scope, emitted = router or kernel.router(), BatchScope(), []
     session: Any = None
     await router.prepare(session, events, scope)
@@ -344,7 +362,7 @@ async def run_batch(
         handler = router.handler_for(event.data)
         if handler is None:
             continue
-        ctx = HandlerContext(session, event, Origin("unit", 0, 0), source, batch=scope)
+        ctx = HandlerContext(session, event, Origin("unit", 0, 0), source, batch=scope, day=day)
         await handler(ctx)
         emitted += [parse_event(record.value) for record in ctx.emitted]
     await scope.flush(session)

@@ -68,6 +68,9 @@ class Delivery:
     error: str | None
     task: DayTask | None = None
     """Set on a business day taken for one task (not read from Kafka)."""
+    day: date | None = None
+    """The business day the record belongs to in its task (the day of the marker before it in
+    its partition), set by the day aligner; None where no marker gates it."""
 
     @property
     def inbox_key(self) -> InboxKey:
@@ -141,6 +144,9 @@ class HandlerContext:
     batch: BatchScope = field(default_factory=BatchScope)
     task: DayTask | None = None
     """On a business day taken for one task: decide only for the buyers of its partition."""
+    day: date | None = None
+    """The business day of the record in its task (`Delivery.day`): what "today" is for a fact,
+    whatever day other tasks of the tenant have reached."""
 
     def emit(
         self,
@@ -187,6 +193,8 @@ class RequestEmitter:
     """
 
     replaying = False
+    day: date | None = None
+    """A request is made on the tenant's business date, not on one task's day."""
 
     def __init__(self, source: str, tenant_id: str, cause_id: str) -> None:
         self.source, self.tenant_id, self.cause_id = source, tenant_id, cause_id

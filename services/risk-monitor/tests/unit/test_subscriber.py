@@ -18,7 +18,7 @@ from arshield_risk_monitor.adapters.public_events import publish_with
 from arshield_risk_monitor.application.wiring import router, wiring
 from arshield_risk_monitor.domain.scorecard import Scorecard
 from arshield_risk_monitor.settings import RiskMonitorSettings
-from arshield_runtime.kernel import Kernel
+from arshield_runtime.kernel import Kernel, run_batch
 from arshield_runtime.statestore import InMemoryStateStore
 from arshield_runtime.testing import kernel_broker
 
@@ -62,3 +62,40 @@ async def test_an_insolvency_notice_on_the_external_feed_reaches_the_service(
         out = await broker.send(ev(notice, source="feeds/test"))
     assert [e.type for e in out][:1] == ["arshield.risk.BuyerInsolvent.v1"]
     assert out[0].data.insolvent_on == DAY
+
+
+async def test_a_notice_is_handled_on_its_tasks_day_though_another_task_is_days_ahead(
+    scorecards: Mapping[str, Scorecard], ev: Any
+) -> None:
+    """Tasks take their days apart: the tenant's latest business date may be a later day another
+    task reached; the notice read on its own task's day raises the critical alert on that day."""
+    store = InMemoryStateStore()
+    base = wiring(
+        scorecards,
+        "test-1",
+        source="arshield/risk-monitor",
+        store=store,
+        read_models=lambda labels: (),
+        publish=publish_with,
+    )
+    kernel = Kernel(replace(base, projections=()), store)
+    registered = BuyerRegistered(
+        buyer_id="b1",
+        legal_name="Kern AG",
+        country="DE",
+        segment="standard",
+        preferred_language="de",
+        registered_on=DAY,
+    )
+    notice = InsolvencyNoticePublished(
+        buyer_id="b1",
+        published_on=DAY,
+        provider_id="court-register",
+        proceeding="proceedings_opened",
+        notice_ref="IN-1/26",
+    )
+    await run_batch(kernel, [ev(registered)], router=router(kernel), day=DAY)
+    await store.advance(None, ev(registered).tenantid, date(2026, 3, 4))
+    out = await run_batch(kernel, [ev(notice, source="feeds/test")], router=router(kernel), day=DAY)
+    alerts = [e.data for e in out if e.type == "arshield.risk.RiskAlertRaised.v1"]
+    assert [(a.level, a.raised_on) for a in alerts] == [("critical", DAY)]

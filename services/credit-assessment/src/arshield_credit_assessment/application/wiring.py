@@ -353,12 +353,12 @@ class InForce:
             await self.tenant_law(session, tenant_id, day),
         )
 
-    async def first_seen(self, session: Session, tenant_id: str) -> DayContext:
+    async def first_seen(self, session: Session, tenant_id: str, on: date | None) -> DayContext:
         """What a buyer first seen between two ticks is decided under: the versions in force on
-        the tenant's business date; before its first tick, the first versions recorded; else the
-        built-in default. Read in the transaction, so a rebuild (which records the configuration
-        again as it replays the log) sees what live saw at the same event."""
-        on = await self.store.business_date(session, tenant_id)
+        the business day `on` its first command arrives in; before its first tick, the first
+        versions recorded; else the built-in default. Read in the transaction, so a rebuild
+        (which records the configuration again as it replays the log) sees what live saw at the
+        same event."""
         if on is not None:
             return await self.on(session, tenant_id, on)
         policies = await self.store.configurations(session, tenant_id, POLICY)
@@ -403,12 +403,12 @@ def wiring(
         )
 
     async def adopt(
-        session: Session, tenant_id: str, state: BuyerCredit, command: c.Command
+        session: Session, tenant_id: str, on: date | None, state: BuyerCredit, command: c.Command
     ) -> c.Command | None:
         """A buyer without a policy adopts the one in force before its command is decided."""
         if state.policy is not None or isinstance(command, c.StartDay):
             return None
-        context = await in_force.first_seen(session, tenant_id)
+        context = await in_force.first_seen(session, tenant_id, on)
         return c.AdoptPolicy(context.policy, context.tenant_law)
 
     return Wiring(

@@ -86,15 +86,14 @@ class TenantLawInForce:
         return _law(await self.store.in_force(session, tenant_id, TENANT, day))
 
     async def adopt(
-        self, session: Any, tenant_id: str, state: BuyerLedger, command: Command
+        self, session: Any, tenant_id: str, on: date | None, state: BuyerLedger, command: Command
     ) -> Command | None:
-        """A buyer that has not adopted the tenant's law adopts the one in force on the tenant's
-        business date (before its first tick: the first version recorded). Read in the
-        transaction, so a rebuild, which records the profiles again as it replays the log, sees
-        what live saw at the same event."""
+        """A buyer that has not adopted the tenant's law adopts the one in force on the business
+        day `on` its command arrives in (before its first tick: the first version recorded). Read
+        in the transaction, so a rebuild, which records the profiles again as it replays the log,
+        sees what live saw at the same event."""
         if state.law_adopted or isinstance(command, StartBusinessDay | AdoptTenantLaw):
             return None
-        on = await self.store.business_date(session, tenant_id)
         if on is not None:
             return AdoptTenantLaw(await self.on(session, tenant_id, on))
         profiles = await self.store.configurations(session, tenant_id, TENANT)

@@ -276,7 +276,7 @@ def router(kernel: RiskKernel) -> EventRouter:
     async def insolvency_notice(ctx: HandlerContext) -> None:
         e: external.InsolvencyNoticePublished = ctx.event.data
         tenant_id = ctx.event.tenantid
-        today = await kernel.business_date(ctx.session, tenant_id)
+        today = await kernel.today(ctx)
         if today is not None and e.published_on > today:
             raise Rejected(
                 f"insolvency notice published on {e.published_on}, after the tenant's business "
