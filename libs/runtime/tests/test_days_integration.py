@@ -133,3 +133,54 @@ async def test_a_consumer_restarted_between_a_marker_and_its_day_takes_the_day_o
     await consume_until(engine, kafka_bootstrap, topics, f"{group}-again", all_read)
     assert len(await rows(engine, "SELECT event_id FROM effects")) == 2
     assert len(await rows(engine, "SELECT id FROM outbox")) == 1
+
+
+async def test_a_task_given_back_goes_on_from_the_days_the_other_instance_took(
+    engine: AsyncEngine, kafka_bootstrap: str, fresh_topics: Any
+) -> None:
+    """Instance X holds the task, loses it to Y, which takes a day and a marker of the next, and
+    gets it back (a rebalance mid-replay): X reads what Y took from the database, so the record Y
+    left waiting still waits for its day, and the day is taken (X's memory alone would hand the
+    record over before its day and never take the day)."""
+    topics = await fresh_topics("arshield.erp", "arshield.ledger", partitions=1)
+    erp, ledger = topics
+    group = f"moved-{erp}"
+    day2 = date(2024, 1, 3)
+
+    def instance() -> DayAligner:
+        return DayAligner(
+            gated=frozenset(topics),
+            partitions=1,
+            source="arshield/test",
+            clock_topic="clock",
+            marks_to=("arshield.test",),
+        )
+
+    async def run(aligner: DayAligner, done: Callable[[], Awaitable[bool]]) -> None:
+        await messaging.consume_until(
+            engine, kafka_bootstrap, topics, group, done, router=day_router(), aligner=aligner
+        )
+
+    async def taken(topic: str, day: date) -> bool:
+        found = await rows(engine, f"SELECT business_date FROM day_marks WHERE topic = '{topic}'")
+        return found == [(day,)]
+
+    async def effects() -> list[str]:
+        return [b for (b,) in await rows(engine, "SELECT buyer_id FROM effects ORDER BY id")]
+
+    x, y = instance(), instance()
+    await send(kafka_bootstrap, erp, 0, day_marker("arshield/clock", TENANT, DAY))
+    await send(kafka_bootstrap, erp, 0, registered("b1", event_id="fact-of-day-1"))
+    await run(x, lambda: taken(erp, DAY))  # x takes the marker; b1 waits for the ledger's
+    await send(kafka_bootstrap, ledger, 0, day_marker("arshield/ledger", TENANT, DAY))
+    await send(kafka_bootstrap, erp, 0, day_marker("arshield/clock", TENANT, day2))
+    await send(kafka_bootstrap, erp, 0, registered("b2", event_id="fact-of-day-2"))
+    await run(y, lambda: taken(erp, day2))  # y takes day 1 and the marker of day 2; b2 waits
+    assert await effects() == ["day 2024-01-02", "b1"]
+    await send(kafka_bootstrap, ledger, 0, day_marker("arshield/ledger", TENANT, day2))
+
+    async def day2_taken() -> bool:
+        return len(await effects()) == 4
+
+    await run(x, day2_taken)
+    assert await effects() == ["day 2024-01-02", "b1", "day 2024-01-03", "b2"]

@@ -108,7 +108,8 @@ class DayAligner:
     # --- state ------------------------------------------------------------------------------
 
     async def load(self, session: AsyncSession) -> None:
-        """Read what was taken and marked (once, and again after `forget`)."""
+        """Read what was taken and marked (once, and again after `forget` or a rebalance: a task
+        this instance is given may have moved on under another instance)."""
         if self._loaded:
             return
         self._taken.clear()
@@ -120,6 +121,14 @@ class DayAligner:
             self._read[(row.tenant_id, TopicPartition(row.topic, row.partition))] = mark
         for row in await session.execute(sa.select(days_marked)):
             self._marked[(row.tenant_id, row.task)] = (row.business_date, row.closing)
+        for tp, queue in self._pending.items():  # markers read and still held were read
+            for held in queue:
+                event = held.delivery.event
+                if event is not None and isinstance(event.data, DayMarker):
+                    key = (event.tenantid, tp)
+                    self._read[key] = max(
+                        self._read.get(key, event.data.position), event.data.position
+                    )
         self._loaded = True
 
     def forget(self) -> dict[TopicPartition, int]:
@@ -133,14 +142,13 @@ class DayAligner:
 
     def revoked(self, partitions: Iterable[TopicPartition]) -> None:
         """Drop what is held of `partitions`, now another instance's: it reads them again from
-        the first record held (the offset committed)."""
+        the first record held (the offset committed). What was taken and marked is read again
+        from the database before the next batch: a partition given back later comes with what
+        the other instance took meanwhile."""
         for tp in partitions:
             self._pending.pop(tp, None)
             self._consumed.pop(tp, None)
-            # read again from the record after its last marker taken
-            for (tenant, task), taken in self._taken.items():
-                if task == tp.partition and tp.topic in taken:
-                    self._read[(tenant, tp)] = taken[tp.topic]
+        self._loaded = False
 
     def commit_offsets(self) -> dict[TopicPartition, int]:
         """Per partition read so far, the offset Kafka may commit: the first record still held, or

@@ -90,11 +90,17 @@ class HandlesAllPolled:
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, processor: RecordProcessor) -> None:
+    """Partitions leave this instance only between two batches: the revoke waits for the batch in
+    hand to commit (its effects and its offsets), so the next owner of a task reads the database
+    and the offsets as this instance left them."""
+
+    def __init__(self, processor: RecordProcessor, batches: asyncio.Lock) -> None:
         self._processor = processor
+        self._batches = batches
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self._processor.revoked(revoked)
+        async with self._batches:
+            self._processor.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         return None
@@ -123,6 +129,7 @@ def build_broker(
     only describe the service in its AsyncAPI document.
     """
     broker = KafkaBroker(bootstrap, client_id=client_id, logger=log, log_level=logging.DEBUG)
+    batches = asyncio.Lock()
 
     subscriber = broker.subscriber(
         *topics,
@@ -133,7 +140,7 @@ def build_broker(
         auto_offset_reset="earliest",
         fetch_max_bytes=FETCH_MAX_BYTES,
         max_partition_fetch_bytes=PARTITION_FETCH_MAX_BYTES,
-        listener=_Rebalance(processor),
+        listener=_Rebalance(processor, batches),
         # Partition p of every topic to one instance (topics are co-partitioned): a task's day
         # partitions are never split between two instances.
         partition_assignment_strategy=(RangePartitionAssignor,),
@@ -154,6 +161,16 @@ def build_broker(
             # `nack` expects, to rewind each partition to the batch's first record).
             records = message.raw_message = tuple(records)
         batch = records if isinstance(records, tuple) else (records,)
+        async with batches:
+            held = assigned_only(batch, message.consumer)
+            if held is not batch:
+                message.raw_message = held  # what `nack` rewinds
+            if held:
+                await handle(message, held)
+
+    async def handle(
+        message: KafkaMessage, batch: tuple[ConsumerRecord[bytes, bytes], ...]
+    ) -> None:
         try:
             await processor.process(batch, await caught_up(message.consumer))
         except Exception:
@@ -179,6 +196,20 @@ def build_broker(
 
     document(broker, subscriber, topics, handles=handles, publishes=publishes)
     return broker
+
+
+def assigned_only(
+    batch: tuple[ConsumerRecord[bytes, bytes], ...], consumer: object
+) -> tuple[ConsumerRecord[bytes, bytes], ...]:
+    """The records of `batch` whose partition this instance still holds: a batch fetched before a
+    rebalance may carry records of a partition given to another instance meanwhile, which reads
+    them again from the committed offset."""
+    if not isinstance(consumer, AIOKafkaConsumer):
+        return batch
+    assigned = consumer.assignment()
+    if all(TopicPartition(r.topic, r.partition) in assigned for r in batch):
+        return batch
+    return tuple(r for r in batch if TopicPartition(r.topic, r.partition) in assigned)
 
 
 async def caught_up(consumer: object) -> set[TopicPartition] | None:
