@@ -93,7 +93,8 @@ def describe(steps: list[Step]) -> list[str]:
             out.append(f"mark {step.mark[0]}{' closed' if step.mark[1] else ''} in {step.task}")
         elif step.event is not None and isinstance(step.event.data, BusinessDayStarted):
             assert step.task is not None
-            out.append(f"tick {step.event.data.business_date} for {step.task.index}")
+            tasks = ",".join(map(str, step.task.indices))
+            out.append(f"tick {step.event.data.business_date} for {tasks}")
         else:
             assert step.event is not None
             out.append(f"fact {step.event.data.payment_id}")
@@ -156,7 +157,7 @@ def test_each_task_takes_its_days_alone_with_a_tick_of_its_own() -> None:
     ]
     steps += days.plan([log.marker(ERP, 0, D1)])
     ticks = [s for s in steps if isinstance(s, Delivery) and s.task is not None]
-    assert [t.task.index for t in ticks if t.task] == [1, 0]
+    assert [t.task.indices for t in ticks if t.task] == [(1,), (0,)]
     assert len({t.inbox_key for t in ticks}) == 2
 
 
@@ -247,8 +248,8 @@ def test_a_record_is_handled_as_of_its_tasks_day_whatever_day_another_task_reach
     steps = days.plan([*ahead, *behind])
     facts = [s for s in steps if isinstance(s, Delivery) and s.task is None]
     assert [(f.event.data.payment_id, f.day) for f in facts if f.event] == [("p1", D1)]
-    ticks = {(s.task.index, s.day) for s in steps if isinstance(s, Delivery) and s.task}
-    assert ticks == {(0, D1), (0, D2), (1, D1), (1, D2), (1, D3)}
+    ticks = [(s.task.indices, s.day) for s in steps if isinstance(s, Delivery) and s.task]
+    assert ticks == [((0, 1), D1), ((0, 1), D2), ((1,), D3)]  # ready together: one tick
     # a record no marker precedes belongs to no day
     (free,) = days.plan([log.fact(ERP, 0, "p0", tenant="t2")])
     assert isinstance(free, Delivery)

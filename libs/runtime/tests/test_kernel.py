@@ -533,3 +533,39 @@ async def test_what_the_wiring_asks_first_is_decided_before_the_command() -> Non
         ("acme", monday, None),
         ("acme", friday, date(2024, 3, 1)),
     ]
+
+
+@pytest.mark.unit
+async def test_tasks_taking_a_day_together_emit_what_each_task_taking_it_alone_emits() -> None:
+    """One tick for several tasks (`DayTask.indices`) decides for the buyers of each, and what a
+    buyer's decision emits is caused by its own task's tick: the same ids as task by task."""
+    from arshield_events.clock import tick as clock_tick
+    from arshield_runtime.messaging import BatchScope, DayTask, HandlerContext, Origin, task_tick
+
+    monday, tuesday = date(2024, 3, 4), date(2024, 3, 5)
+    buyers = [f"b-{n}" for n in range(8)]
+
+    async def day(tasks: list[tuple[int, ...]]) -> list[tuple[str, str]]:
+        store = InMemoryStateStore()
+        kernel = Kernel(wiring(), store)
+        await run_batch(kernel, [registered(b, monday) for b in buyers])
+        router, scope, out = kernel.router(), BatchScope(), []
+        for indices in tasks:
+            event = clock_tick("acme", tuesday)
+            if len(indices) == 1:
+                event = task_tick(event, indices[0])
+            handler = router.handler_for(event.data)
+            assert handler is not None
+            task = DayTask(indices, 3, monday)
+            ctx = HandlerContext(
+                None, event, Origin("clock", 0, -1), "arshield/unit", batch=scope, task=task
+            )  # type: ignore[arg-type]
+            await handler(ctx)
+            out += [(str(r.key), bytes(r.value).decode()) for r in ctx.emitted]
+        await scope.flush(None)  # type: ignore[arg-type]
+        return sorted(out)
+
+    alone = await day([(0,), (1,), (2,)])
+    together = await day([(0, 1, 2)])
+    assert len(alone) == len(buyers)  # every buyer alerted, once
+    assert together == alone

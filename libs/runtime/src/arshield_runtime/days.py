@@ -12,11 +12,13 @@ task:
   and is handled as of day D (`Delivery.day`): tasks take their days apart, so the tenant's latest
   day, which another task may have reached, is not the record's;
 - once partition p of every gated topic has marked day D, it takes day D for p: a tick
-  (`BusinessDayStarted`, its id derived from the clock's and p) goes through the service's router,
-  which decides for the buyers of partition p, then the service marks day D in partition p of the
-  topics it publishes, after that day's output (`MarkDay`), so services downstream wait for its
-  decisions, not for a quiet platform. A closing marker (`closing`) is passed on in the same way,
-  without a tick.
+  (`BusinessDayStarted`) goes through the service's router, which decides for the buyers of
+  partition p, then the service marks day D in partition p of the topics it publishes, after that
+  day's output (`MarkDay`), so services downstream wait for its decisions, not for a quiet
+  platform. Tasks ready for the same day in one batch share one tick (one query for who is due,
+  one load of the day's configuration), while what each buyer's decision emits is caused by its
+  own task's tick (an id derived from the clock's and p), whatever tasks went together. A closing
+  marker (`closing`) is passed on in the same way, without a tick.
 
 Two instances in one consumer group each hold some tasks and take their days alone; an instance
 never waits for a partition it does not read.
@@ -42,7 +44,7 @@ from arshield_events.clock import BusinessDayStarted, DayMarker, day_marker, tic
 from arshield_events.envelope import derived_event_id
 from arshield_events.registry import serialize_event
 from arshield_runtime.db import BulkInsert, day_marks, days_marked
-from arshield_runtime.messaging import DayTask, Delivery, Origin, outbox_record
+from arshield_runtime.messaging import DayTask, Delivery, Origin, outbox_record, task_tick
 from arshield_runtime.outbox import PARTITIONS_HEADER, OutboxRecord
 
 Mark = tuple[date, bool]
@@ -214,7 +216,7 @@ class DayAligner:
                     steps.append(replace(held.delivery, day=held.after[0]))
                 else:
                     steps.append(held.delivery)
-            days = [step for task in sorted(touched) for step in self._take_day(*task)]
+            days = self._take_days(touched)
             steps += days
             if not released and not days:
                 return steps
@@ -291,32 +293,44 @@ class DayAligner:
         marked = self._marked.get((tenant, task))
         return marked is not None and marked >= mark
 
-    def _take_day(self, tenant: str, task: int) -> list[Step]:
-        taken = self._taken.get((tenant, task), {})
-        if any(topic not in taken for topic in self.gated):
-            return []
-        ready = min(taken[topic] for topic in self.gated)
-        marked = self._marked.get((tenant, task))
-        if marked is not None and ready <= marked:
-            return []
-        steps: list[Step] = []
-        day, closing = ready
-        if not closing and (marked is None or day > marked[0]):
-            previous = None if marked is None else marked[0]
-            steps.append(self._tick(tenant, day, DayTask(task, self.partitions, previous)))
-        steps.append(MarkDay(tenant, task, ready))
-        self._marked[(tenant, task)] = ready
-        return steps
+    def _take_days(self, touched: Collection[tuple[str, int]]) -> list[Step]:
+        """The days the `touched` tasks can take now: one tick per tenant and day for every task
+        that takes it from the same day before (their buyers decided in one pass), then each
+        task's mark."""
+        ticks: dict[tuple[str, date, date | None], list[int]] = {}
+        marks: list[Step] = []
+        for tenant, task in sorted(touched):
+            taken = self._taken.get((tenant, task), {})
+            if any(topic not in taken for topic in self.gated):
+                continue
+            ready = min(taken[topic] for topic in self.gated)
+            marked = self._marked.get((tenant, task))
+            if marked is not None and ready <= marked:
+                continue
+            day, closing = ready
+            if not closing and (marked is None or day > marked[0]):
+                previous = None if marked is None else marked[0]
+                ticks.setdefault((tenant, day, previous), []).append(task)
+            marks.append(MarkDay(tenant, task, ready))
+            self._marked[(tenant, task)] = ready
+        return [
+            self._tick(tenant, day, DayTask(tuple(tasks), self.partitions, previous))
+            for (tenant, day, previous), tasks in ticks.items()
+        ] + marks
 
     def _tick(self, tenant: str, day: date, task: DayTask) -> Delivery:
         clock = tick(tenant, day)
-        event = clock.model_copy(
-            update={"id": derived_event_id(clock.source, clock.id, f"partition {task.index}")}
-        )
+        if len(task.indices) == 1:
+            event = task_tick(clock, task.indices[0])
+        else:
+            tasks = ",".join(map(str, task.indices))
+            event = clock.model_copy(
+                update={"id": derived_event_id(clock.source, clock.id, f"partitions {tasks}")}
+            )
         value = serialize_event(event)
         record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
             topic=self.clock_topic,
-            partition=task.index,
+            partition=task.indices[0],
             offset=-1,
             timestamp=0,
             timestamp_type=0,
@@ -327,7 +341,8 @@ class DayAligner:
             serialized_value_size=len(value),
             headers=(),
         )
-        return Delivery(record, Origin(self.clock_topic, task.index, -1), event, None, task, day)
+        origin = Origin(self.clock_topic, task.indices[0], -1)
+        return Delivery(record, origin, event, None, task, day)
 
     # --- the steps' writes ------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ date, so a rebuild decides each day under the configuration of that day.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -26,11 +26,20 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arshield_events.clock import BusinessDayStarted
+from arshield_events.clock import tick as clock_tick
 from arshield_events.envelope import CloudEvent, Payload, partition_key
 from arshield_events.erp import TenantProfiled
 from arshield_events.registry import parse_event
 from arshield_runtime.db import business_dates, buyer_states, configurations, tenant_wakes
-from arshield_runtime.messaging import BatchScope, EventRouter, HandlerContext, Origin, Rejected
+from arshield_runtime.messaging import (
+    BatchScope,
+    EventRouter,
+    HandlerContext,
+    Origin,
+    Rejected,
+    partition_of,
+    task_tick,
+)
 from arshield_runtime.statestore import BuyerKey, Configuration, StateStore
 
 Session = AsyncSession
@@ -290,17 +299,27 @@ class Kernel(Generic[S, C, E]):
             )
             await self.store.advance(ctx.session, tenant_id, day)
             due = await self.store.due(ctx.session, tenant_id, day, before)
-            if task is not None:  # the day of one partition: its buyers alone
+            if task is not None:  # the day of some partitions: their buyers alone
                 due = [buyer for buyer in due if task.holds(partition_key(tenant_id, buyer))]
             await unit.load((tenant_id, buyer) for buyer in due)
             decider, load_context = self.wiring.decider, self.wiring.day_context
             context = (
                 None if load_context is None else await load_context(ctx.session, tenant_id, day)
             )
+            # each task's own tick causes what its buyers' decisions emit
+            base = None if task is None else clock_tick(tenant_id, day)
+            causes: dict[int, HandlerContext] = {}
             for buyer_id in due:
                 command = decider.on_day(unit.states[(tenant_id, buyer_id)], day, context)
-                if command is not None:
-                    await unit.execute(tenant_id, buyer_id, command, ctx, ctx.event)
+                if command is None:
+                    continue
+                cause = ctx
+                if base is not None and task is not None:
+                    index = partition_of(partition_key(tenant_id, buyer_id), task.count)
+                    if index not in causes:
+                        causes[index] = replace(ctx, event=task_tick(base, index))
+                    cause = causes[index]
+                await unit.execute(tenant_id, buyer_id, command, cause, cause.event)
 
         async def configured(ctx: HandlerContext) -> None:
             configure = self.wiring.configure.get(type(ctx.event.data), tenant_profile)

@@ -35,17 +35,27 @@ class Origin:
 
 @dataclass(frozen=True)
 class DayTask:
-    """A business day taken for one task (`arshield_runtime.days`): partition `index` of `count`
-    in every co-partitioned topic, whose day before was `previous`."""
+    """A business day taken for some tasks at once (`arshield_runtime.days`): partitions
+    `indices` of `count` in every co-partitioned topic, each of which had taken `previous` last.
 
-    index: int
+    Each task keeps its own tick (`task_tick`) as the cause of what its buyers' day decisions
+    emit, so the ids emitted do not depend on which tasks happened to take the day together."""
+
+    indices: tuple[int, ...]
     count: int
     previous: date | None
 
     def holds(self, key: str) -> bool:
-        """Whether the record key `key` (`tenant:buyer`) falls in this task's partition, as
-        Kafka's default partitioner places it."""
-        return partition_of(key, self.count) == self.index
+        """Whether the record key `key` (`tenant:buyer`) falls in one of these tasks' partitions,
+        as Kafka's default partitioner places it."""
+        return partition_of(key, self.count) in self.indices
+
+
+def task_tick(tick: CloudEvent[Any], index: int) -> CloudEvent[Any]:
+    """The clock's `tick` as task `index` takes it: an id derived from the tick's and the task's."""
+    return tick.model_copy(
+        update={"id": derived_event_id(tick.source, tick.id, f"partition {index}")}
+    )
 
 
 def partition_of(key: str, count: int) -> int:
