@@ -98,6 +98,7 @@ def test_signals_as_of_a_day() -> None:
     assert s["partial_payments_90d"] == 1.0  # P2 left I2 partly unpaid
     assert s["disputes_90d"] == 1.0
     assert s["days_since_payment"] == 10.0  # last payment 2 March, I2 past due
+    assert s["overdue_days"] == 10.0  # I2, due 2 March, the oldest open invoice past due
     assert s["external_grade"] == 5.0
     assert s["external_grade_change_12m"] == 2.0  # from the 3 in force a year before
     assert s["equity_ratio"] == pytest.approx(0.25)
@@ -108,6 +109,7 @@ def test_signals_as_of_a_day() -> None:
     early = history.signals(date(2024, 1, 15))
     assert early["dbt_90d"] is None
     assert early["days_since_payment"] == 0.0
+    assert early["overdue_days"] == 0.0
     # The naive rule trips when I2 is 30 days overdue (1 April).
     assert history.naive_trip() == date(2024, 4, 1)
 

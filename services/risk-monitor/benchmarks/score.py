@@ -1,10 +1,11 @@
 """How long risk-monitor takes to score: one buyer on a fact (target: under 1 ms of Python), and
 a business day that rescores 10,000 buyers (target: within seconds).
 
-    uv run python services/risk-monitor/benchmarks/score.py [--buyers 10000]
+    uv run python services/risk-monitor/benchmarks/score.py [--buyers 10000] [--repeat 2]
 
 Pure Python, no database or broker: the decider (record, signals, score, publish rules), and the
-kernel on its in-memory store (adding the state's JSON codec, as the service pays it per buyer).
+kernel on its in-memory store (adding the state's JSON codec, as the service pays it per buyer),
+each tick measured again with the garbage collector off, in the same run.
 Uses the shipped scorecard when there is one, else the test scorecard of tests/fixtures.
 """
 
@@ -149,26 +150,18 @@ async def tick_through_kernel(cards: dict[str, Any], version: str, buyers: int) 
     return time.perf_counter() - start
 
 
-def patch_kernel_load() -> None:
-    """The kernel's `UnitOfWork.load` computes `set(keys) - self.states.keys()`, which walks every
-    state already loaded, once per buyer decided: a tick of n buyers costs O(n^2). This replaces
-    it, for the measurement only, by a lookup per key (the fix proposed for the runtime)."""
-    from arshield_runtime import kernel
+async def tick_without_gc(cards: dict[str, Any], version: str, buyers: int) -> float:
+    """The same tick with the garbage collector off (set-up included, collected after): how much
+    of the tick is the collector walking the states the batch holds."""
+    import gc
 
-    async def load(self: Any, keys: Any) -> None:
-        missing = sorted({key for key in keys if key not in self.states})
-        if not missing:
-            return
-        found = await self.store.load(self.session, missing)
-        for key in missing:
-            raw = found.get(key)
-            self.states[key] = (
-                self.wiring.decider.initial(*key)
-                if raw is None
-                else self.wiring.state.validate_json(raw)
-            )
-
-    kernel.UnitOfWork.load = load  # type: ignore[method-assign]
+    gc.collect()
+    gc.disable()
+    try:
+        return await tick_through_kernel(cards, version, buyers)
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def main() -> None:
@@ -176,13 +169,9 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2_000)
     parser.add_argument(
-        "--patched-kernel-load",
-        action="store_true",
-        help="measure the tick with the runtime's UnitOfWork.load fixed (see patch_kernel_load)",
+        "--repeat", type=int, default=1, help="ticks measured (each with and without the GC)"
     )
     args = parser.parse_args()
-    if args.patched_kernel_load:
-        patch_kernel_load()
     cards, version = catalogue()
     decider = RiskDecider(cards, version)
     state = assessed(decider, buyer(0, version), version)
@@ -201,12 +190,17 @@ def main() -> None:
             s = decider.evolve(s, event)
     pure = time.perf_counter() - start
     print(f"rescore {args.buyers} buyers at a tick (decider only): {pure:.2f} s")
-    kernel = asyncio.run(tick_through_kernel(cards, version, args.buyers))
-    print(
-        f"rescore {args.buyers} buyers at a tick (kernel, in-memory store, JSON state"
-        f"{', kernel load patched' if args.patched_kernel_load else ''}): "
-        f"{kernel:.2f} s ({kernel / args.buyers * 1e3:.3f} ms a buyer)"
-    )
+    for _ in range(args.repeat):
+        kernel = asyncio.run(tick_through_kernel(cards, version, args.buyers))
+        print(
+            f"rescore {args.buyers} buyers at a tick (kernel, in-memory store, JSON state): "
+            f"{kernel:.2f} s ({kernel / args.buyers * 1e3:.3f} ms a buyer)"
+        )
+        quiet = asyncio.run(tick_without_gc(cards, version, args.buyers))
+        print(
+            f"  the same with the garbage collector off: {quiet:.2f} s "
+            f"({quiet / args.buyers * 1e3:.3f} ms a buyer)"
+        )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ from arshield_cli.simulation.scorecard import Scorecard
 from arshield_cli.simulation.signals import SIGNALS
 from arshield_cli.simulation.simulator import SimulationConfig
 
-VERSION = "2026.12-2"
+VERSION = "2026.12-3"
 TRAIN_SEEDS = (101, 102, 103)
 TEST_SEEDS = (7, 8, 9)
 BASE_POINTS = 600
@@ -63,6 +63,7 @@ LABELS = {
     "partial_payments_90d": "Partial payments (90 days)",
     "disputes_90d": "Disputes raised (90 days)",
     "days_since_payment": "Days since the last payment while past due",
+    "overdue_days": "Days the oldest unpaid invoice is past due",
     "external_grade": "External rating grade",
     "external_grade_change_12m": "External grade change (12 months)",
     "equity_ratio": "Equity / total assets",
@@ -134,9 +135,12 @@ def round_split(value: float) -> float:
 ALERTS = {
     "warning_grade": 10,
     "critical_grade": 10,
-    "warning_pd": 0.3,
     "payment_stop_days": 999,
-    "warning_after_days": 10,
+    "warning_pd": 0.4,
+    "overdue_days": 60,
+    "overdue_min_pd": 0.15,
+    "overdue_external_grade": 5,
+    "warning_after_days": 14,
     "watch_after_days": 10,
     "lower_after_days": 30,
 }
@@ -145,7 +149,11 @@ PD, grade 8 sits in the middle of a risky book and a 30-day payment stop trips s
 `warning` is a PD of 30 % or more (an external grade of 8 or worse still warns), `critical` is
 insolvency. Since 2026.12-2 a watch or warning comes into force once its rule has held 10 days in
 a row, and a level is lowered once its rules have not held for 30 days: a one-day spike raises
-nothing, and a buyer is not moved on and off watch week after week (REPORT.md)."""
+nothing, and a buyer is not moved on and off watch week after week (REPORT.md). Since
+2026.12-3 (the same tables) a warning needs a PD of 40 % held 14 days, or the oldest open invoice
+60 days past due (held 14 days) for a buyer with a PD of 15 % or more that is unrated or rated 5
+or worse: the buyers that stop paying, whom the naive rule catches at 30 days overdue and the PD
+alone missed, without the rated buyers that pay late through a cash squeeze (REPORT.md)."""
 
 
 def fit() -> dict[str, object]:

@@ -50,7 +50,7 @@ def boosted(train: pd.DataFrame, test: pd.DataFrame, names: list[str], target: s
 
 
 def shipped_financial_factors(test: pd.DataFrame) -> float:
-    card = Scorecard.load(SCORECARDS / "2026.12-2.json")
+    card = Scorecard.load(SCORECARDS / "2026.12-3.json")
     factors = [f for f in card.document["factors"] if f["signal"] in POLISH_RATIOS]
     financial = Scorecard({**card.document, "factors": factors})
     points = []

@@ -27,7 +27,7 @@ class RiskMonitorSettings(ServiceSettings):
         ]
     )
     default_scorecard: str | None = Field(
-        default="2026.12-2",
+        default="2026.12-3",
         description="the scorecard version in force until a ScorecardActivated names another "
         "(ignored when no such version is shipped)",
     )

@@ -365,7 +365,13 @@ async def test_an_admin_puts_a_scorecard_version_in_force_as_an_event(
         current = (await api.get("/v1/scorecard", headers=read)).json()
         assert current["in_force"] == "test-1"
         # the shipped, fitted scorecard and the tests' two fixtures
-        assert current["known_versions"] == ["2026.12-1", "2026.12-2", "test-1", "test-2"]
+        assert current["known_versions"] == [
+            "2026.12-1",
+            "2026.12-2",
+            "2026.12-3",
+            "test-1",
+            "test-2",
+        ]
     published = await stack.wait_published(tenant, since, 1)
     assert kinds(published) == ["ScorecardActivated"]
     assert published[0].data.effective_on == on(1)

@@ -55,6 +55,22 @@ def test_a_payment_stop_warns_only_from_the_scorecards_pd() -> None:
     assert calm.level is None
 
 
+def test_an_invoice_long_overdue_warns_from_a_pd_unless_the_buyer_is_rated_well() -> None:
+    rules = AlertThresholds(overdue_days=60, overdue_min_pd=0.15, overdue_external_grade=5)
+    unrated = level_of(assessment(5, 0.15, overdue_days=60.0), [], rules)
+    assert (unrated.level, unrated.signal) == ("warning", "payment_stop")
+    assert unrated.detail == "an invoice 60 days past due"
+    assert level_of(assessment(5, 0.15, overdue_days=59.0), [], rules).level is None
+    assert level_of(assessment(5, 0.1499, overdue_days=90.0), [], rules).level is None
+    # rated 5 or worse: warned; rated 4 (the agency still sees a sound business): not by this
+    rated_weak = level_of(assessment(5, 0.2, overdue_days=60.0, external_grade=5.0), [], rules)
+    assert rated_weak.level == "warning"
+    rated_well = level_of(assessment(5, 0.2, overdue_days=90.0, external_grade=4.0), [], rules)
+    assert rated_well.level is None
+    # without overdue_days (the default, and every scorecard before 2026.12-3): no such rule
+    assert level_of(assessment(5, 0.2, overdue_days=400.0), [], RULES).level is None
+
+
 def test_watch_when_pd_doubled_within_90_days() -> None:
     # lowest PD in force over (D-90, D]: 0.004 (the mark of D-100 was in force at D-90)
     marks = [mark(100, 0.004, 4), mark(30, 0.006, 5)]

@@ -95,6 +95,17 @@ def test_days_since_payment_counts_only_while_something_is_past_due() -> None:
     assert sig.days_since_payment(due_today, D) == 0  # due today is not past due
 
 
+def test_overdue_days_are_the_oldest_open_invoices_days_past_due() -> None:
+    # open: b due D-10 and e not yet due; a, c, d settled, f cancelled: b is the oldest past due
+    assert sig.overdue_days(History(invoices=INVOICES), D) == 10
+    # a payment since does not reset it while the invoice stays open (days_since_payment does)
+    older = History(invoices=(*INVOICES, inv("g", days(75), "50")), last_payment_on=days(3))
+    assert sig.overdue_days(older, D) == 75
+    assert sig.compute(older, D)["overdue_days"] == 75.0
+    assert sig.overdue_days(History(invoices=(inv("t", D, "1"),)), D) == 0  # due today
+    assert sig.overdue_days(History(invoices=(inv("v", days(40), "1", void=True),)), D) == 0
+
+
 def test_external_grade_and_its_change_over_12_months() -> None:
     ratings = (
         Rating(published_on=days(500), grade=3),

@@ -80,6 +80,15 @@ def backtest(
     payment_stop_min_pd: float | None = typer.Option(
         None, help="--offline: the payment stop warns from this PD (default: the scorecard's)"
     ),
+    overdue_days: int | None = typer.Option(
+        None, help="--offline: warning once an invoice is this many days past due"
+    ),
+    overdue_min_pd: float | None = typer.Option(
+        None, help="--offline: the overdue rule warns from this PD (default: the scorecard's)"
+    ),
+    overdue_external_grade: int | None = typer.Option(
+        None, help="--offline: the overdue rule warns a rated buyer from this external grade"
+    ),
     warning_after_days: int | None = typer.Option(
         None, help="--offline: days a warning rule must hold first (default: the scorecard's)"
     ),
@@ -116,6 +125,9 @@ def backtest(
             "payment_stop_days": payment_stop_days,
             "warning_external_grade": warning_external_grade,
             "payment_stop_min_pd": payment_stop_min_pd,
+            "overdue_days": overdue_days,
+            "overdue_min_pd": overdue_min_pd,
+            "overdue_external_grade": overdue_external_grade,
             "warning_after_days": warning_after_days,
             "watch_after_days": watch_after_days,
             "lower_after_days": lower_after_days,

@@ -15,7 +15,7 @@ from typing import Any
 
 from arshield_cli.simulation.signals import Signals
 
-SHIPPED = Path("services/risk-monitor/src/arshield_risk_monitor/domain/scorecards/2026.12-2.json")
+SHIPPED = Path("services/risk-monitor/src/arshield_risk_monitor/domain/scorecards/2026.12-3.json")
 """The shipped scorecard, relative to the repository root."""
 
 

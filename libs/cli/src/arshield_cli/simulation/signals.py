@@ -29,6 +29,7 @@ SIGNALS = (
     "partial_payments_90d",
     "disputes_90d",
     "days_since_payment",
+    "overdue_days",
     "external_grade",
     "external_grade_change_12m",
     "equity_ratio",
@@ -177,11 +178,13 @@ class BuyerHistory:
             for invoice in self._by_due[: bisect_left(self._dues, day)]
             if invoice.settled_on is None or invoice.settled_on > day
         ]
-        days_since_payment = 0.0
+        days_since_payment = overdue_days = 0.0
         if past_due:
+            oldest = min(i.due for i in past_due)
             paid = bisect_right(self._payment_days, day)
-            since = self._payment_days[paid - 1] if paid else min(i.due for i in past_due)
+            since = self._payment_days[paid - 1] if paid else oldest
             days_since_payment = float((day - since).days)
+            overdue_days = float((day - oldest).days)
         ratings = self.ratings[: bisect_right(self._rating_days, day)]
         grade = float(ratings[-1][1]) if ratings else None
         change = None
@@ -207,6 +210,7 @@ class BuyerHistory:
                 bisect_right(self.disputes, day) - bisect_right(self.disputes, quarter_ago)
             ),
             "days_since_payment": days_since_payment,
+            "overdue_days": overdue_days,
             "external_grade": grade,
             "external_grade_change_12m": change,
             "equity_ratio": latest[1] if latest else None,

@@ -59,6 +59,12 @@ def level_of(
     if stop >= rules.payment_stop_days and (pd or 0.0) >= rules.payment_stop_min_pd:
         return Level("warning", "payment_stop", f"nothing paid for {stop:.0f} days while overdue")
     external = signals.get("external_grade")
+    if rules.overdue_days is not None:
+        overdue = signals.get("overdue_days") or 0.0
+        bound = rules.overdue_external_grade
+        rated_well = external is not None and bound is not None and external < bound
+        if overdue >= rules.overdue_days and (pd or 0.0) >= rules.overdue_min_pd and not rated_well:
+            return Level("warning", "payment_stop", f"an invoice {overdue:.0f} days past due")
     if external is not None and external >= rules.warning_external_grade:
         return Level("warning", "external_grade", f"external grade {external:.0f}")
     window = in_force(marks, assessment.on)

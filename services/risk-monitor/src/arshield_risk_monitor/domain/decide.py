@@ -75,6 +75,7 @@ FACTOR_SIGNALS = {
     "partial_payments_90d": "partial_payments",
     "disputes_90d": "disputes_rising",
     "days_since_payment": "payment_stop",
+    "overdue_days": "payment_stop",
     "external_grade": "external_grade_drop",
     "external_grade_change_12m": "external_grade_drop",
     "equity_ratio": "weaker_financials",

@@ -55,8 +55,9 @@ class AlertThresholds:
     """When a buyer's alert level rises (DOMAIN "Risk monitoring and the grade"): `watch` when
     its PD at least doubled within 90 days (and reached `watch_min_pd`), its grade fell by
     `watch_grade_drop` within 90 days, or its days beyond terms trend rose by `watch_dbt_trend`
-    days; `warning` at `warning_grade`, a payment stop of `payment_stop_days`, or an external
-    grade of `warning_external_grade` or worse; `critical` at `critical_grade` or insolvency.
+    days; `warning` at `warning_grade`, a payment stop of `payment_stop_days`, an invoice
+    `overdue_days` past due (if set), or an external grade of `warning_external_grade` or worse;
+    `critical` at `critical_grade` or insolvency.
 
     Persistence (`alerts.hold`): a rule must hold `watch_after_days` (watch) or
     `warning_after_days` (warning) before its level is in force, and a level in force is only
@@ -76,6 +77,14 @@ class AlertThresholds:
     payment_stop_min_pd: float = 0.0
     """The payment stop warns only a buyer whose PD is at least this (a buyer the scorecard
     already rates risky that stops paying, not a seasonal late payer in good standing)."""
+    overdue_days: int | None = None
+    """`warning` once the oldest open invoice is this many days past due (None: no such rule),
+    for a buyer whose PD is at least `overdue_min_pd` and, if rated, whose external grade is
+    `overdue_external_grade` or worse (None: whatever its rating). A buyer that stops paying
+    altogether defaults on the day its first unpaid invoice is 90 days overdue; a rated buyer
+    the agency still rates well that pays late through a squeeze is not warned by it alone."""
+    overdue_min_pd: float = 0.0
+    overdue_external_grade: int | None = None
     watch_after_days: int = 0
     warning_after_days: int = 0
     lower_after_days: int = 0

@@ -19,6 +19,7 @@ SIGNALS: tuple[str, ...] = (
     "partial_payments_90d",
     "disputes_90d",
     "days_since_payment",
+    "overdue_days",
     "external_grade",
     "external_grade_change_12m",
     "equity_ratio",
@@ -75,6 +76,13 @@ def days_since_payment(history: History, day: date) -> int:
     return max(0, (day - since).days)
 
 
+def overdue_days(history: History, day: date) -> int:
+    """Days the oldest open invoice is past due (0 if none is): an invoice is past due from the
+    day after its due date, so one due on `day` is not."""
+    past_due = [i.due_on for i in history.invoices if i.open and i.due_on and i.due_on < day]
+    return (day - min(past_due)).days if past_due else 0
+
+
 def rating_signals(ratings: tuple[Rating, ...], day: date) -> tuple[float | None, float | None]:
     known = [r for r in ratings if r.published_on <= day]
     if not known:
@@ -122,6 +130,7 @@ def compute(history: History, day: date) -> Signals:
         "partial_payments_90d": float(in_window(history.partial_payments, day, SHORT)),
         "disputes_90d": float(in_window(history.disputes, day, SHORT)),
         "days_since_payment": float(days_since_payment(history, day)),
+        "overdue_days": float(overdue_days(history, day)),
         "external_grade": grade,
         "external_grade_change_12m": change,
         **financial_signals(history.financials, day),
