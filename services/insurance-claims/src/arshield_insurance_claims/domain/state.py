@@ -256,7 +256,12 @@ class BuyerInsurance(BaseModel):
         return None
 
     def open_invoices(self) -> list[Invoice]:
+        """The open invoices, oldest due date first."""
         return sorted(
-            (i for i in self.invoices.values() if i.is_open),
-            key=lambda i: (i.due_on, i.shipped_on, i.invoice_id),
+            (i for i in self.invoices.values() if not i.cancelled and i.outstanding > 0),
+            key=_due_order,
         )
+
+
+def _due_order(invoice: Invoice) -> tuple[date, date, str]:
+    return (invoice.due_on, invoice.delivered_on or invoice.issued_on, invoice.invoice_id)
