@@ -127,10 +127,10 @@ json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.text(st.characters(exclude_categories=("Cs",))),
+    | st.text(st.characters(codec="utf-8")),
     lambda children: (
         st.lists(children, max_size=4)
-        | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",))), children, max_size=4)
+        | st.dictionaries(st.text(st.characters(codec="utf-8")), children, max_size=4)
     ),
     max_leaves=20,
 )

@@ -85,7 +85,7 @@ def buyer_facts(n: int) -> list[tuple[date, str, Payload]]:
     cover_kind = rng.choices(["insurer", "discretionary", "none"], [7, 2, 1])[0]
     covered_on = day(0, 20)
     if cover_kind == "insurer":
-        amount = rng.choice([4000, 8000, 15000, 40000])
+        limit = rng.choice([4000, 8000, 15000, 40000])
         facts.append(
             (
                 covered_on,
@@ -95,7 +95,7 @@ def buyer_facts(n: int) -> list[tuple[date, str, Payload]]:
                     buyer_id=buyer,
                     change="granted",
                     decided_by="insurer",
-                    cover=money(amount),
+                    cover=money(limit),
                     notified_on=covered_on,
                     effective_on=covered_on,
                     decision_id=f"dec-{n}-1",
@@ -105,7 +105,7 @@ def buyer_facts(n: int) -> list[tuple[date, str, Payload]]:
         )
         if rng.random() < 0.3:
             later = day(60, 250)
-            lower = rng.choice([0, amount // 2])
+            lower = rng.choice([0, limit // 2])
             facts.append(
                 (
                     later,
@@ -115,7 +115,7 @@ def buyer_facts(n: int) -> list[tuple[date, str, Payload]]:
                         buyer_id=buyer,
                         change="withdrawn" if lower == 0 else "reduced",
                         decided_by="insurer",
-                        previous_cover=money(amount),
+                        previous_cover=money(limit),
                         cover=money(lower),
                         notified_on=later,
                         effective_on=later + timedelta(days=30),
@@ -254,7 +254,7 @@ def buyer_facts(n: int) -> list[tuple[date, str, Payload]]:
     for p in range(rng.choice([0, 0, 1, 2, 3])):
         received = day(30, 400)
         allocated = rng.random() < 0.4
-        amount = Decimal(rng.choice([250, 1000, 2500, 6000]))
+        paid = Decimal(rng.choice([250, 1000, 2500, 6000]))
         target = rng.choice(invoices)
         facts.append(
             (
@@ -263,9 +263,9 @@ def buyer_facts(n: int) -> list[tuple[date, str, Payload]]:
                 erp.PaymentReceived(
                     payment_id=f"P{n}-{p}",
                     buyer_id=buyer,
-                    amount=money(amount),
+                    amount=money(paid),
                     received_on=received,
-                    allocations=(erp.Allocation(invoice_id=target[0], amount=money(amount)),)
+                    allocations=(erp.Allocation(invoice_id=target[0], amount=money(paid)),)
                     if allocated
                     else (),
                 ),
