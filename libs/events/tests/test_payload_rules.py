@@ -322,3 +322,21 @@ def test_payloads_are_frozen() -> None:
     with pytest.raises(ValidationError):
         invoice.invoice_id = "other"  # type: ignore[misc]
     assert hash(invoice) == hash(erp.InvoiceIssued.model_validate(invoice_data()))
+
+
+def test_an_id_list_names_each_id_once() -> None:
+    data = {
+        "notification_id": "N-1",
+        "insurance_policy_id": "POL-1",
+        "buyer_id": "BUY-1",
+        "invoice_ids": ["INV-2", "INV-1", "INV-2", "INV-3", "INV-1"],
+        "overdue_amount": eur("100.00"),
+        "oldest_due_on": "2024-01-01",
+        "deadline_on": "2024-03-16",
+        "notified_on": "2024-03-01",
+    }
+    with pytest.raises(ValidationError, match="repeated: INV-1, INV-2"):
+        insurance.OverdueNotifiedToInsurer.model_validate(data)
+    distinct = {**data, "invoice_ids": ["INV-2", "INV-1", "INV-3"]}
+    notified = insurance.OverdueNotifiedToInsurer.model_validate(distinct)
+    assert notified.invoice_ids == ("INV-2", "INV-1", "INV-3")

@@ -19,6 +19,7 @@ from arshield_events.money import Money, iso4217
 from arshield_events.registry import (
     EVENT_TYPES,
     EventRejected,
+    canonical_json,
     event_headers,
     event_key,
     events_of_topic,
@@ -120,6 +121,36 @@ def test_serialization_is_compact_sorted_json_without_floats(
         == json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
     )
     assert isinstance(document["data"]["amount"]["amount"], str)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(st.characters(codec="utf-8")),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(st.characters(codec="utf-8")), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_canonical_json_writes_what_json_dumps_writes(document: Any) -> None:
+    """Control characters, any code point, integers past 64 bits: the bytes `json` would write."""
+    reference = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    assert canonical_json(document) == reference.encode("utf-8")
+
+
+def test_canonical_json_escapes_as_json_does() -> None:
+    document = {"\u00e9": 'a\n\u0001"\\\u2028', "e": [2**64, -1, True, None]}
+    assert (
+        canonical_json(document)
+        == (
+            '{"e":[18446744073709551616,-1,true,null],"\u00e9":"a\\n\\u0001\\"\\\\\u2028"}'
+        ).encode()
+    )
 
 
 def test_absent_optional_envelope_attributes_are_left_out() -> None:

@@ -4,6 +4,7 @@ service (unit, on the fake) and through the real consumer over Kafka and Postgre
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -26,7 +27,15 @@ from arshield_events.registry import event_headers, serialize_event
 from arshield_events.risk import RiskAlertRaised
 from arshield_runtime.consumer import BatchProcessor
 from arshield_runtime.db import create_engine, migrate
-from arshield_runtime.kernel import TENANT, Change, Emit, Kernel, Wiring, run_batch
+from arshield_runtime.kernel import (
+    TENANT,
+    Change,
+    Emit,
+    Kernel,
+    Wiring,
+    collector_paused,
+    run_batch,
+)
 from arshield_runtime.messaging import Rejected
 from arshield_runtime.statestore import (
     Configuration,
@@ -421,6 +430,39 @@ async def test_the_same_tick_decides_the_same_events() -> None:
         out.append(await run_batch(kernel, [tick(date(2024, 3, 5))]))
     assert [e.id for e in out[0]] == [e.id for e in out[1]]
     assert len(out[0]) == 1
+
+
+@pytest.mark.unit
+async def test_a_business_day_decides_with_the_cyclic_collector_paused() -> None:
+    running: list[bool] = []
+
+    class Watching(WatchDecider):
+        def decide(self, state: Watch, command: Command) -> Sequence[Event]:
+            running.append(gc.isenabled())
+            return super().decide(state, command)
+
+    kernel = Kernel(replace(wiring(), decider=Watching()), InMemoryStateStore())
+    await run_batch(kernel, [registered("b-1", date(2024, 3, 4))])
+    assert len(await run_batch(kernel, [tick(date(2024, 3, 5))])) == 1
+    assert running == [True, False]  # the fact decided as always, the day's buyer paused
+    assert gc.isenabled()
+
+
+@pytest.mark.unit
+def test_after_a_day_the_collector_is_as_it_was_and_the_days_objects_are_not_young() -> None:
+    with collector_paused():
+        assert not gc.isenabled()
+        kept = [[n] for n in range(5000)]
+    assert gc.isenabled()
+    assert gc.get_count()[0] < 100  # 5,000 lists allocated, none left for a young collection
+    assert len(kept) == 5000
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # paused before the day: left paused
+    finally:
+        gc.enable()
 
 
 @pytest.mark.unit

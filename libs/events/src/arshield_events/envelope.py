@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
@@ -92,7 +93,18 @@ def partition_key(tenant_id: str, buyer_id: str) -> str:
 
 def derived_event_id(cause_source: str, cause_id: str, purpose: str) -> str:
     """An id that depends only on the cause, so re-handling a cause re-emits the same event."""
-    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{cause_source}\x1f{cause_id}\x1f{purpose}"))
+    h = uuid5_hex(_EVENT_ID_NAMESPACE, f"{cause_source}\x1f{cause_id}\x1f{purpose}")
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def uuid5_hex(namespace: uuid.UUID, name: str) -> str:
+    """`uuid.uuid5(namespace, name).hex`, without building the `UUID` (a third of the cost; a busy
+    tick derives tens of thousands of ids): the name's SHA-1 in the namespace, its first 16 bytes
+    with the version (5) and the RFC 4122 variant set (RFC 4122 section 4.3)."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])  # noqa: S324
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return digest.hex()
 
 
 def now_utc() -> datetime:

@@ -176,6 +176,8 @@ class Part(BaseModel):
 
 
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(values)) == len(values):
+        return values  # the usual case, without counting each id
     duplicates = sorted(value for value, count in Counter(values).items() if count > 1)
     if duplicates:
         raise ValueError(f"ids must be unique, repeated: {', '.join(duplicates)}")

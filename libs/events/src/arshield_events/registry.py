@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn, TypedDict
 
+import orjson
 from pydantic import ValidationError
 
 from arshield_events import clock, credit, dunning, erp, external, insurance, ledger, legacy, risk
@@ -441,9 +442,21 @@ def event_document(event: CloudEvent[Any]) -> dict[str, Any]:
 
 def serialize_event(event: CloudEvent[Any]) -> bytes:
     """Compact UTF-8 JSON with sorted keys: the same event always gives the same bytes."""
-    return json.dumps(
-        event_document(event), separators=(",", ":"), sort_keys=True, ensure_ascii=False
-    ).encode("utf-8")
+    return canonical_json(event_document(event))
+
+
+def canonical_json(document: Any) -> bytes:
+    """`json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)` in
+    UTF-8, written by orjson: the same bytes for what a document holds (strings, integers,
+    booleans, null, arrays, objects; an event has no float) several times faster, which a tick
+    writing thousands of events feels. What orjson refuses (an integer beyond 64 bits) goes
+    through `json`."""
+    try:
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            document, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+        ).encode("utf-8")
 
 
 def event_headers(event: CloudEvent[Any]) -> list[tuple[str, bytes]]:

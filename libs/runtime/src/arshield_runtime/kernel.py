@@ -17,7 +17,9 @@ date, so a rebuild decides each day under the configuration of that day.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
@@ -301,25 +303,28 @@ class Kernel(Generic[S, C, E]):
             due = await self.store.due(ctx.session, tenant_id, day, before)
             if task is not None:  # the day of some partitions: their buyers alone
                 due = [buyer for buyer in due if task.holds(partition_key(tenant_id, buyer))]
-            await unit.load((tenant_id, buyer) for buyer in due)
-            decider, load_context = self.wiring.decider, self.wiring.day_context
-            context = (
-                None if load_context is None else await load_context(ctx.session, tenant_id, day)
-            )
-            # each task's own tick causes what its buyers' decisions emit
-            base = None if task is None else clock_tick(tenant_id, day)
-            causes: dict[int, HandlerContext] = {}
-            for buyer_id in due:
-                command = decider.on_day(unit.states[(tenant_id, buyer_id)], day, context)
-                if command is None:
-                    continue
-                cause = ctx
-                if base is not None and task is not None:
-                    index = partition_of(partition_key(tenant_id, buyer_id), task.count)
-                    if index not in causes:
-                        causes[index] = replace(ctx, event=task_tick(base, index))
-                    cause = causes[index]
-                await unit.execute(tenant_id, buyer_id, command, cause, cause.event)
+            with collector_paused():
+                await unit.load((tenant_id, buyer) for buyer in due)
+                decider, load_context = self.wiring.decider, self.wiring.day_context
+                context = (
+                    None
+                    if load_context is None
+                    else await load_context(ctx.session, tenant_id, day)
+                )
+                # each task's own tick causes what its buyers' decisions emit
+                base = None if task is None else clock_tick(tenant_id, day)
+                causes: dict[int, HandlerContext] = {}
+                for buyer_id in due:
+                    command = decider.on_day(unit.states[(tenant_id, buyer_id)], day, context)
+                    if command is None:
+                        continue
+                    cause = ctx
+                    if base is not None and task is not None:
+                        index = partition_of(partition_key(tenant_id, buyer_id), task.count)
+                        if index not in causes:
+                            causes[index] = replace(ctx, event=task_tick(base, index))
+                        cause = causes[index]
+                    await unit.execute(tenant_id, buyer_id, command, cause, cause.event)
 
         async def configured(ctx: HandlerContext) -> None:
             configure = self.wiring.configure.get(type(ctx.event.data), tenant_profile)
@@ -359,6 +364,29 @@ class Kernel(Generic[S, C, E]):
         """The business day a consumed record is handled in: its task's day, else (no marker
         gates it) the tenant's business date."""
         return ctx.day or await self.store.business_date(ctx.session, ctx.event.tenantid)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a business day decides its due buyers, and what
+    the day allocated handed to the oldest generation unwalked.
+
+    Everything a day decides (the loaded states, the states reached, the events and their outbox
+    records) lives until its transaction commits: each collection the day's allocations
+    triggered walked objects still in use and freed nothing, and walked them again in the next
+    generation (a tenth to a fifth of a tick over 7,500 due buyers, measured in
+    insurance-claims). Freezing and unfreezing moves every tracked object to the oldest
+    generation without a walk; reference counting frees the day's objects once the batch is
+    done, as it frees everything else, and a cycle among them waits for a full collection."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if running:
+            gc.enable()
 
 
 async def run_batch(

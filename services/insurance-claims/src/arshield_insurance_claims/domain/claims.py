@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from arshield_events.envelope import uuid5_hex
 from arshield_events.money import round_to_minor_units
 from arshield_insurance_claims.domain.cover import assess
 from arshield_insurance_claims.domain.events import ClaimFiled, ClaimNotFiled
@@ -24,7 +25,7 @@ _IDS = uuid.UUID("6d0f3c1e-2b7a-4e58-9c41-8a5f2e3d7b90")
 
 def derived_id(prefix: str, *parts: object) -> str:
     """An id derived from its cause, so a replay decides the very same id."""
-    return f"{prefix}_{uuid.uuid5(_IDS, ':'.join(str(p) for p in parts)).hex[:24]}"
+    return f"{prefix}_{uuid5_hex(_IDS, ':'.join(map(str, parts)))[:24]}"
 
 
 def evidence_pack(state: BuyerInsurance, invoice_ids: tuple[str, ...]) -> tuple[Evidence, ...]:

@@ -36,7 +36,11 @@ def cover_in_force(
 
 def _first_insurer_decision(known: Sequence[CoverRecord]) -> date | None:
     """The day the insurer first decided on the buyer: a discretionary limit lapses from then."""
-    return min((c.notified_on for c in known if c.decided_by == "insurer"), default=None)
+    first: date | None = None
+    for record in known:
+        if record.decided_by == "insurer" and (first is None or record.notified_on < first):
+            first = record.notified_on
+    return first
 
 
 def _in_force(
@@ -106,6 +110,13 @@ def why_not_insured(
     return tuple(reasons)
 
 
+ZERO = Decimal(0)
+
+
+def _delivery_order(invoice: Invoice) -> tuple[date, date, str]:
+    return (invoice.delivered_on or invoice.issued_on, invoice.due_on, invoice.invoice_id)
+
+
 def assess(
     state: BuyerInsurance,
     policy: InsurancePolicy | None,
@@ -114,40 +125,59 @@ def assess(
     ignore_forfeiture: bool = False,
 ) -> list[InvoiceInsurance]:
     """Every non-cancelled invoice of the buyer with its insured amount, in delivery order."""
-    invoices = sorted(
-        (i for i in state.invoices.values() if not i.cancelled),
-        key=lambda i: (i.shipped_on, i.due_on, i.invoice_id),
-    )
+    invoices = sorted((i for i in state.invoices.values() if not i.cancelled), key=_delivery_order)
     covers = (
         state.covers if known_on is None else [c for c in state.covers if c.notified_on <= known_on]
     )
     first_insurer = _first_insurer_decision(covers)
-    used = Decimal(0)
+    used = ZERO
     out: list[InvoiceInsurance] = []
     for invoice in invoices:
-        cover = _in_force(covers, first_insurer, invoice.shipped_on)
+        cover = _in_force(covers, first_insurer, invoice.delivered_on or invoice.issued_on)
         reasons = why_not_insured(
             state, invoice, policy, cover, ignore_forfeiture=ignore_forfeiture
         )
-        limit = Decimal(0) if cover is None else cover.amount
-        insured_amount = Decimal(0)
-        disputed = invoice.disputed_amount
+        limit = ZERO if cover is None else cover.amount
+        insured_amount = ZERO
+        disputed = invoice.disputed_amount if invoice.disputed else ZERO
         if not reasons:
-            insured_amount = max(Decimal(0), min(invoice.outstanding - disputed, limit - used))
+            insured_amount = max(ZERO, min(invoice.outstanding - disputed, limit - used))
             used += insured_amount
+        # positional: a tick builds one per invoice of every due buyer, several times
         out.append(
             InvoiceInsurance(
-                invoice_id=invoice.invoice_id,
-                outstanding=invoice.outstanding,
-                insured=not reasons,
-                reasons=reasons,
-                cover_on_delivery=limit,
-                cover_decision=cover,
-                insured_amount=insured_amount,
-                disputed=disputed,
+                invoice.invoice_id,
+                invoice.outstanding,
+                not reasons,
+                reasons,
+                limit,
+                cover,
+                insured_amount,
+                disputed,
             )
         )
     return out
+
+
+def insured_invoice_ids(
+    state: BuyerInsurance, policy: InsurancePolicy | None, *, ignore_forfeiture: bool = False
+) -> set[str]:
+    """The invoices `assess` finds insured, whatever their amounts: the deadline engine asks only
+    which (an insured amount depends on the order of delivery, being insured does not)."""
+    covers = state.covers
+    first_insurer = _first_insurer_decision(covers)
+    return {
+        invoice.invoice_id
+        for invoice in state.invoices.values()
+        if not invoice.cancelled
+        and not why_not_insured(
+            state,
+            invoice,
+            policy,
+            _in_force(covers, first_insurer, invoice.delivered_on or invoice.issued_on),
+            ignore_forfeiture=ignore_forfeiture,
+        )
+    }
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from arshield_insurance_claims.domain.claims import derived_id, file_claim
 from arshield_insurance_claims.domain.commands import StartBusinessDay
-from arshield_insurance_claims.domain.cover import assess, cover_in_force
+from arshield_insurance_claims.domain.cover import cover_in_force, insured_invoice_ids
 from arshield_insurance_claims.domain.events import (
     DeadlineMissed,
     DomainEvent,
@@ -50,7 +50,7 @@ def oldest_unpaid_insured(
 ) -> Invoice | None:
     """The oldest open invoice past due on `day` that is insured (a forfeiture by a late
     notification does not move the deadlines on to the next invoice)."""
-    insured = {a.invoice_id for a in assess(state, policy, ignore_forfeiture=True) if a.insured}
+    insured = insured_invoice_ids(state, policy, ignore_forfeiture=True)
     for invoice in state.open_invoices():
         if invoice.invoice_id in insured and invoice.due_on < day:
             return invoice
@@ -74,7 +74,7 @@ def business_day_steps(
         state = evolve(state, event)
         out.append((event, state))
 
-    if state.policy != policy:
+    if state.policy is not policy and state.policy != policy:
         take(PolicyApplied(policy))
     if state.claim is not None or state.claim_skipped is not None:
         return out
@@ -209,7 +209,7 @@ def _notify(
     )
     forfeited: tuple[str, ...] = ()
     if not notification.in_time:
-        insured = {a.invoice_id for a in assess(state, policy) if a.insured}
+        insured = insured_invoice_ids(state, policy)
         forfeited = tuple(i for i in notification.invoice_ids if i in insured)
     return OverdueNotified(notification, forfeited, policy.insurer_id)
 
@@ -238,7 +238,7 @@ def wake_on(state: BuyerInsurance) -> date | None:
             for c in state.covers
             if c.decided_by == "insurer" and c.decision == "withdrawn"
         ]
-    insured = {a.invoice_id for a in assess(state, policy, ignore_forfeiture=True) if a.insured}
+    insured = insured_invoice_ids(state, policy, ignore_forfeiture=True)
     oldest = next((i for i in open_ if i.invoice_id in insured), None)
     if oldest is not None:
         notified = any(oldest.invoice_id in n.invoice_ids for n in state.notifications)
@@ -291,7 +291,7 @@ def deadlines(state: BuyerInsurance, policy: InsurancePolicy | None) -> list[Dea
                 )
             )
         return out
-    insured = {a.invoice_id for a in assess(state, policy, ignore_forfeiture=True) if a.insured}
+    insured = insured_invoice_ids(state, policy, ignore_forfeiture=True)
     oldest = next((i for i in state.open_invoices() if i.invoice_id in insured), None)
     if oldest is None:
         return out

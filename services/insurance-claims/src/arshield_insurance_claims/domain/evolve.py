@@ -21,29 +21,27 @@ from arshield_insurance_claims.domain.events import (
     RecoveryAllocated,
     StopSupplyRequired,
 )
-from arshield_insurance_claims.domain.state import BuyerInsurance
+from arshield_insurance_claims.domain.state import BuyerInsurance, replaced
 
 
 def evolve(state: BuyerInsurance, event: DomainEvent) -> BuyerInsurance:
     match event:
         case InvoiceChanged(invoice=invoice):
-            return state.model_copy(
-                update={"invoices": {**state.invoices, invoice.invoice_id: invoice}}
-            )
+            return replaced(state, {"invoices": {**state.invoices, invoice.invoice_id: invoice}})
         case InsolvencyNoted(insolvent_on=on):
-            return state.model_copy(update={"insolvent_on": on})
+            return replaced(state, {"insolvent_on": on})
         case InsolvencyLearned(learned_on=on):
-            return state.model_copy(update={"insolvency_learned_on": on})
+            return replaced(state, {"insolvency_learned_on": on})
         case EvidenceNoted(evidence=evidence):
-            return state.model_copy(update={"evidence": (*state.evidence, evidence)})
+            return replaced(state, {"evidence": (*state.evidence, evidence)})
         case HandoverNoted(on=on):
-            return state.model_copy(update={"handed_over_on": state.handed_over_on or on})
+            return replaced(state, {"handed_over_on": state.handed_over_on or on})
         case PolicyApplied(policy=policy):
-            return state.model_copy(update={"policy": policy})
+            return replaced(state, {"policy": policy})
         case PolicyForgotten():
-            return state.model_copy(update={"policy": None})
+            return replaced(state, {"policy": None})
         case LimitRequested(request=request):
-            return state.model_copy(update={"requests": (*state.requests, request)})
+            return replaced(state, {"requests": (*state.requests, request)})
         case CoverRecorded(record=record):
             requests = tuple(
                 r.model_copy(update={"decision_id": record.decision_id})
@@ -51,28 +49,27 @@ def evolve(state: BuyerInsurance, event: DomainEvent) -> BuyerInsurance:
                 else r
                 for r in state.requests
             )
-            return state.model_copy(
-                update={"covers": (*state.covers, record), "requests": requests}
-            )
+            return replaced(state, {"covers": (*state.covers, record), "requests": requests})
         case StopSupplyRequired(stop=stop):
-            return state.model_copy(update={"stop_supply": stop})
+            return replaced(state, {"stop_supply": stop})
         case OverdueNotified(notification=notification, forfeited=forfeited):
             invoices = {
                 key: (i.model_copy(update={"forfeited": True}) if key in forfeited else i)
                 for key, i in state.invoices.items()
             }
-            return state.model_copy(
-                update={
+            return replaced(
+                state,
+                {
                     "notifications": (*state.notifications, notification),
                     "invoices": invoices,
-                }
+                },
             )
         case DeadlineMissed(missed=missed):
-            return state.model_copy(update={"missed": (*state.missed, missed)})
+            return replaced(state, {"missed": (*state.missed, missed)})
         case ClaimFiled(claim=claim):
-            return state.model_copy(update={"claim": claim})
+            return replaced(state, {"claim": claim})
         case ClaimNotFiled(reason=reason):
-            return state.model_copy(update={"claim_skipped": reason})
+            return replaced(state, {"claim_skipped": reason})
         case ClaimSettled():
             assert state.claim is not None
             claim = state.claim.model_copy(
@@ -83,7 +80,7 @@ def evolve(state: BuyerInsurance, event: DomainEvent) -> BuyerInsurance:
                     "settled_on": event.settled_on,
                 }
             )
-            return state.model_copy(update={"claim": claim})
+            return replaced(state, {"claim": claim})
         case RecoveryAllocated(recovery=recovery):
-            return state.model_copy(update={"recoveries": (*state.recoveries, recovery)})
+            return replaced(state, {"recoveries": (*state.recoveries, recovery)})
     raise TypeError(f"unknown event {event!r}")

@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arshield_insurance_claims.domain.claims import share_recovery
-from arshield_insurance_claims.domain.cover import assess, cover_amount, cover_in_force
+from arshield_insurance_claims.domain.cover import (
+    assess,
+    cover_amount,
+    cover_in_force,
+    insured_invoice_ids,
+)
 from arshield_insurance_claims.domain.state import Claim, CoverRecord
 
 from .harness import Buyer, D, invoice
@@ -48,6 +53,8 @@ def test_each_invoice_is_insured_within_its_delivery_cover_and_its_outstanding(
             assert a.insured_amount == 0
     widest = max(c.amount for c in buyer.state.covers)
     assert sum(a.insured_amount for a in assessed) <= widest
+    insured = {a.invoice_id for a in assessed if a.insured}
+    assert insured_invoice_ids(buyer.state, buyer.policy) == insured
 
 
 @settings(max_examples=200, deadline=None)
