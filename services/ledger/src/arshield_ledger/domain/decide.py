@@ -49,7 +49,7 @@ from datetime import date
 from decimal import Decimal
 
 from arshield_events.ledger import InvoiceStatus
-from arshield_latepay import ReferenceRates, settle
+from arshield_latepay import ReferenceRates
 from arshield_ledger.domain.commands import (
     AdoptTenantLaw,
     CancelInvoice,
@@ -97,9 +97,9 @@ from arshield_ledger.domain.settlement import (
     INTEREST_CHARGED,
     INTEREST_SETTLED,
     PartHistory,
-    owed_before_principal,
     shipped_rates,
 )
+from arshield_ledger.domain.settlement import split as settle_split
 from arshield_ledger.domain.state import (
     BUCKETS,
     CORRECTION,
@@ -373,27 +373,21 @@ class Account:
         paid. Zero where the law orders nothing, or `offered` pays off the principal owed."""
         if offered <= 0 or offered >= inv.outstanding or not inv.open:
             return ZERO
-        owed = owed_before_principal(
+        split = settle_split(
             inv.terms,
             [
                 PartHistory(p.due_on, p.amount, tuple(p.moves), p.outstanding)
                 for p in inv.instalments
             ],
-            inv.costs_paid,
-            inv.interest_paid,
-            on,
-            TenantLaw(self.tenant_jurisdiction, self.tenant_is_sme),
-            self.rates or shipped_rates(),
-        )
-        if owed is None:
-            return ZERO
-        split = settle(
-            owed.jurisdiction,
             offered,
-            costs=owed.costs,
-            interest=owed.interest,
-            principal=inv.outstanding,
+            costs_paid=inv.costs_paid,
+            interest_paid=inv.interest_paid,
+            on=on,
+            tenant=TenantLaw(self.tenant_jurisdiction, self.tenant_is_sme),
+            rates=self.rates or shipped_rates(),
         )
+        if split is None:
+            return ZERO
         for amount, charged, settled in (
             (split.costs, COSTS_CHARGED, COSTS_SETTLED),
             (split.interest, INTEREST_CHARGED, INTEREST_SETTLED),
