@@ -57,6 +57,16 @@ class InvoiceReduced(Frozen):
     reduction: Reduction
 
 
+class PaymentSplit(Frozen):
+    """What a payment settled of the costs and the interest before the principal, by the
+    invoice's law (decided once, on the first business day that sees the payment)."""
+
+    invoice_id: str
+    source_id: str
+    costs: Decimal
+    interest: Decimal
+
+
 class LedgerBalanceNoted(Frozen):
     invoice_id: str
     outstanding: Decimal
@@ -206,6 +216,7 @@ DomainEvent = (
     | WatchChanged
     | InvoiceTracked
     | InvoiceReduced
+    | PaymentSplit
     | LedgerBalanceNoted
     | DeliveryNoted
     | InvoiceClosed

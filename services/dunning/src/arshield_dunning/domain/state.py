@@ -42,6 +42,18 @@ class Reduction(Frozen):
     kind: str  # payment | credit_note
     on: date
     amount: Decimal
+    costs: Decimal = ZERO
+    """What of a payment the invoice's law settled of the fixed compensation before the
+    principal (BGB § 367, Civil Code art. 561), as the ledger applied it."""
+    interest: Decimal = ZERO
+    """What of a payment the invoice's law settled of the interest before the principal."""
+    split: bool = False
+    """Whether the law's split of a payment is decided (on the first business day that sees it)."""
+
+    @property
+    def principal(self) -> Decimal:
+        """What of the reduction lowered the principal (the principal bearing interest)."""
+        return self.amount - self.costs - self.interest
 
 
 class LedgerNote(Frozen):
@@ -136,10 +148,34 @@ class InvoiceDunning(Frozen):
         is lower (the ledger also applies payments that name no invoice)."""
         if self.amount is None:
             return ZERO
-        own = self.amount.amount - sum((r.amount for r in self.reductions), ZERO)
+        own = self.amount.amount - sum((r.principal for r in self.reductions), ZERO)
         if self.ledger_outstanding is not None:
             own = min(own, self.ledger_outstanding)
         return max(own, ZERO)
+
+    @property
+    def costs_paid(self) -> Decimal:
+        """What payments settled of the fixed compensation before the principal."""
+        return sum((r.costs for r in self.reductions), ZERO)
+
+    @property
+    def interest_paid(self) -> Decimal:
+        """What payments settled of the interest before the principal."""
+        return sum((r.interest for r in self.reductions), ZERO)
+
+    def before(self, index: int) -> InvoiceDunning:
+        """The invoice as it stood when `reductions[index]` arrived: the reductions dated earlier
+        (or the same day and received before it) and the ledger's figures of earlier days."""
+        this = self.reductions[index]
+        return self.model_copy(
+            update={
+                "reductions": tuple(
+                    r for i, r in enumerate(self.reductions) if (r.on, i) < (this.on, index)
+                ),
+                "ledger_balances": tuple(n for n in self.ledger_balances if n.on < this.on),
+                "ledger_outstanding": None,
+            }
+        )
 
     def principal_changes(self) -> tuple[Reduction, ...]:
         """How the principal bearing interest fell, by date: the ERP's named payments and credit
@@ -154,7 +190,7 @@ class InvoiceDunning(Frozen):
         changes: list[Reduction] = []
         previous = total
         for day in days:
-            own = total - sum((r.amount for r in self.reductions if r.on <= day), ZERO)
+            own = total - sum((r.principal for r in self.reductions if r.on <= day), ZERO)
             noted = [n for n in self.ledger_balances if n.on <= day]
             principal = max(min(own, noted[-1].outstanding) if noted else own, ZERO)
             if principal != previous:
@@ -183,9 +219,10 @@ class InvoiceDunning(Frozen):
         undisputed part of a partly disputed invoice keeps its timeline)."""
         return self.outstanding - self.disputed
 
-    def parts(self) -> tuple[DuePart, ...]:
+    def parts(self, *, set_aside_disputed: bool = True) -> tuple[DuePart, ...]:
         """The invoice's instalments (or the invoice as one part) with what dunning pursues of
-        each by date.
+        each by date (with `set_aside_disputed` False: what the buyer owes of each, disputed or
+        not, as the ledger's debts).
 
         Every fall of the principal (`principal_changes`) settles the parts oldest due first, as
         the ledger applies payments and credit notes, so each part's balances are the ledger's
@@ -222,7 +259,7 @@ class InvoiceDunning(Frozen):
                 if notes[-1].on == on:
                     notes.pop()
                 notes.append(LedgerNote(on=on, outstanding=left[t.seq]))
-        aside = self.disputed
+        aside = self.disputed if set_aside_disputed else ZERO
         parts = []
         for t in order:
             held = min(aside, left[t.seq])
@@ -361,7 +398,7 @@ class BuyerDunning(Frozen):
         for inv in self.invoices.values():
             if inv.amount is None or inv.currency != currency or inv.closed is Closure.CANCELLED:
                 continue
-            named = inv.amount.amount - sum((r.amount for r in inv.reductions), ZERO)
+            named = inv.amount.amount - sum((r.principal for r in inv.reductions), ZERO)
             free += max(-named, ZERO)
             if inv.ledger_outstanding is not None:
                 gaps += max(max(named, ZERO) - inv.ledger_outstanding, ZERO)
