@@ -24,7 +24,14 @@ from arshield_cli.clock import tick
 from arshield_events import topics
 from arshield_events.dunning import DunningLevelReached
 from arshield_events.envelope import CloudEvent, Payload, envelope
-from arshield_events.erp import BuyerRegistered, Instalment, InvoiceIssued, PaymentReceived
+from arshield_events.erp import (
+    Allocation,
+    BuyerRegistered,
+    ContractTerms,
+    Instalment,
+    InvoiceIssued,
+    PaymentReceived,
+)
 from arshield_events.money import Money
 from arshield_events.registry import parse_event
 from arshield_ledger.bootstrap import bootstrap as ledger_bootstrap
@@ -204,5 +211,135 @@ async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_ins
                 assert Decimal(body["interest"]["amount"]) == letter.late_interest.amount
                 assert Decimal(body["compensation"]["amount"]) == (letter.fixed_compensation.amount)
                 assert body["compensation"]["currency"] == letter.fixed_compensation.currency
+    finally:
+        await engine.dispose()
+
+
+async def test_a_letter_claims_interest_on_the_principal_the_ledgers_split_left(
+    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
+) -> None:
+    """BGB § 367 Abs. 1 (costs, then interest, then principal), one rule for both sides.
+    10,000 EUR under German law due Friday 31 January 2025; 5,000 paid on 2 March 2025 naming it.
+    Basiszinssatz of 1 January 2025 2.27 % + 9 = 11.27 %. Interest 1 February-2 March (30 days):
+    10,000 x 11.27 % x 30/365 = 92.6301 -> 92.63; the payment settles 40 + 92.63 and 4,867.37
+    of the principal: 5,132.63 left.
+
+    Formal notice on 2 March: principal 5,132.63, no interest nor compensation left to claim.
+    Agency hand-over on 1 April: 5,132.63 x 11.27 % x 30/365 (3 March-1 April) = 47.5436 ->
+    47.54 interest owed (accrued 92.6301 + 47.5436 = 140.17, of which 92.63 paid); each equal to
+    the ledger's `/interest` answer that day (`interest_owed`, `compensation_owed`,
+    `principal_outstanding`)."""
+    since = await stack.offsets()
+    erp_topic = stack.topic_map[topics.ERP]
+    start = date(2025, 1, 1)
+    await stack.publish(
+        [
+            erp(
+                tenant,
+                BuyerRegistered(
+                    buyer_id="B1",
+                    legal_name="Muster GmbH",
+                    country="DE",
+                    segment="standard",
+                    preferred_language="de",
+                    registered_on=start,
+                ),
+                start,
+            ),
+            erp(
+                tenant,
+                InvoiceIssued(
+                    invoice_id="INV-DE",
+                    invoice_number="R-1",
+                    buyer_id="B1",
+                    issued_on=start,
+                    due_on=date(2025, 1, 31),
+                    amount=Money.of("10000.00", "EUR"),
+                    payment_terms_days=30,
+                    contract_terms=ContractTerms(
+                        jurisdiction="DE", late_interest="statutory", retention_of_title=False
+                    ),
+                ),
+                start,
+            ),
+            erp(
+                tenant,
+                PaymentReceived(
+                    payment_id="PAY-DE",
+                    buyer_id="B1",
+                    amount=Money.of("5000.00", "EUR"),
+                    received_on=date(2025, 3, 2),
+                    allocations=(
+                        Allocation(invoice_id="INV-DE", amount=Money.of("5000.00", "EUR")),
+                    ),
+                ),
+                date(2025, 3, 2),
+            ),
+        ]
+    )
+    settings = LedgerSettings(
+        database_url=ledger_database,
+        kafka_bootstrap=kafka_bootstrap,
+        topics=[erp_topic],
+        consumer_group=f"ledger-test-{uuid.uuid4().hex[:8]}",
+        http_port=random.randint(20000, 40000),
+        environment="test",
+    )
+    await migrate(ledger_bootstrap(settings).migrations, ledger_database)
+    await run_ledger(kafka_bootstrap, erp_topic, ledger_database, settings)
+    await stack.publish(await ledger_published(ledger_database))
+    await stack.wait_consumed(dunning.group)
+    day, ticks = date(2025, 1, 31), []
+    while day <= date(2025, 4, 1):
+        ticks.append(tick(tenant, day))
+        day += timedelta(days=1)
+    await stack.publish(ticks)
+    await stack.wait_consumed(dunning.group)
+
+    reached = {
+        e.data.level: e.data
+        for e in await stack.events(tenant, since)
+        if isinstance(e.data, DunningLevelReached)
+    }
+    formal, handover = reached["formal_notice"], reached["agency_handover"]
+    assert (formal.reached_on, handover.reached_on) == (date(2025, 3, 2), date(2025, 4, 1))
+    claimed = [
+        (
+            letter.claimed_principal.amount,
+            letter.late_interest.amount,
+            letter.fixed_compensation.amount,
+        )
+        for letter in (formal, handover)
+    ]
+    assert claimed == [
+        (Decimal("5132.63"), Decimal(0), Decimal(0)),
+        (Decimal("5132.63"), Decimal("47.54"), Decimal(0)),
+    ]
+
+    engine = create_engine(ledger_database)
+    try:
+        app = create_app(settings, engine, routers=[ledger_router])
+        app.state.reference_rates = ledger_bootstrap(settings).state["reference_rates"]
+        key = await create_api_key(engine, tenant_id=tenant, name="test", scopes=["read"])
+        headers = {"Authorization": f"Bearer {key}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as ledger:
+            answers = []
+            for letter in (formal, handover):
+                answer = await ledger.get(
+                    "/v1/invoices/INV-DE/interest",
+                    params={"as_of": letter.reached_on.isoformat()},
+                    headers=headers,
+                )
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                answers.append(
+                    (
+                        Decimal(body["principal_outstanding"]["amount"]),
+                        Decimal(body["interest_owed"]["amount"]),
+                        Decimal(body["compensation_owed"]["amount"]),
+                    )
+                )
+            assert answers == claimed
     finally:
         await engine.dispose()
