@@ -69,7 +69,8 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
     jurisdiction = draw(st.sampled_from(["DE", "EU", "FR", "UK"]))
     # A payment that names no invoice is split by the ledger alone: dunning sees the principal it
     # left (the ledger's balance), not what it settled of the interest (not covered here).
-    kinds = ["named", "unnamed", "credit"] if jurisdiction in ("EU", "UK") else ["named", "credit"]
+    kinds = ["named", "credit", "correction"]
+    kinds += ["unnamed"] if jurisdiction in ("EU", "UK") else []
     facts = []
     for n in range(draw(st.integers(0, 5))):
         on = ISSUED + timedelta(days=draw(st.integers(0, 200)))
@@ -173,15 +174,31 @@ def test_a_letters_claim_and_cash_on_account_equal_the_ledgers(history: dict[str
         )
     )
     for on, n, kind, paid in history["facts"]:
-        if kind == "credit":
+        if kind in ("credit", "correction"):
             credit = min(paid, amount / 4).quantize(Decimal("0.01"))
             with contextlib.suppress(Refused):  # beyond what is creditable: the ledger refuses it
+                if kind == "correction":  # an upheld dispute names the note: it corrects
+                    both.to_ledger(ledger.RaiseDispute(f"d{n}", "i", EUR, credit, on, "x"))
+                    both.to_dunning(
+                        RaiseDispute(dispute_id=f"d{n}", invoice_id="i", on=on, amount=credit)
+                    )
                 both.to_ledger(
                     ledger.IssueCreditNote(f"c{n}", "i", EUR, credit, on, _content(id=f"c{n}"))
                 )
                 both.to_dunning(
                     ApplyCreditNote(credit_note_id=f"c{n}", invoice_id="i", amount=credit, on=on)
                 )
+                if kind == "correction":
+                    both.to_ledger(ledger.ResolveDispute(f"d{n}", "i", "upheld", on, f"c{n}"))
+                    both.to_dunning(
+                        ResolveDispute(
+                            dispute_id=f"d{n}",
+                            invoice_id="i",
+                            outcome="upheld",
+                            on=on,
+                            credit_note_id=f"c{n}",
+                        )
+                    )
             continue
         named = kind == "named"
         allocations = (ledger.Allocation("i", paid),) if named else ()

@@ -314,15 +314,16 @@ def owed_claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Cla
     accrued and the compensation, less what payments already settled of them (the ledger's
     `interest_owed` and `compensation_owed`)."""
     assert inv.amount is not None
+    known = inv.known_on(as_of)
     claim = claims.claim(
         amount=inv.amount.amount,
         currency=inv.currency,
         issued_on=inv.issued_on,
         as_of=as_of,
         terms=inv.terms,
-        parts=inv.parts(),
+        parts=known.parts(),
     )
-    paid = [r for r in inv.reductions if r.on <= as_of]
+    paid = known.reductions
     interest_paid = sum((r.interest for r in paid), ZERO)
     costs_paid = sum((r.costs for r in paid), ZERO)
     if claim.compensation_currency != inv.currency:

@@ -67,6 +67,14 @@ class PaymentSplit(Frozen):
     interest: Decimal
 
 
+class CorrectionNoted(Frozen):
+    """An upheld dispute named `credit_note_id` as correcting the invoice: what it credits was
+    never owed, so it bears no interest (from the due date, not from the note's date)."""
+
+    invoice_id: str
+    credit_note_id: str
+
+
 class LedgerBalanceNoted(Frozen):
     invoice_id: str
     outstanding: Decimal
@@ -217,6 +225,7 @@ DomainEvent = (
     | InvoiceTracked
     | InvoiceReduced
     | PaymentSplit
+    | CorrectionNoted
     | LedgerBalanceNoted
     | DeliveryNoted
     | InvoiceClosed

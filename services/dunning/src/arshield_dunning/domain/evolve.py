@@ -12,6 +12,7 @@ from arshield_dunning.domain.events import (
     CaseOpened,
     CashOnAccountNoted,
     ControllerAssigned,
+    CorrectionNoted,
     DeliveryNoted,
     DisputeClosed,
     DisputeOpened,
@@ -91,6 +92,11 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
                     update={"promises": {**state.promises, promise.promise_id: promise}}
                 )
             return state
+        case CorrectionNoted():
+            inv = state.invoice(event.invoice_id)
+            return _update_invoice(
+                state, event.invoice_id, corrections=(*inv.corrections, event.credit_note_id)
+            )
         case PaymentSplit():
             inv = state.invoice(event.invoice_id)
             reductions = tuple(

@@ -85,6 +85,22 @@ class DuePart(Frozen):
         return self.balances[-1].outstanding if self.balances else self.amount
 
 
+def _backdated(
+    notes: list[LedgerNote], amount: Decimal, since: date, until: date
+) -> list[LedgerNote]:
+    """`notes` with `amount` less owed from `since` up to (not including) `until`."""
+    if since >= until:
+        return notes
+    held = [n.outstanding for n in notes if n.on <= since]
+    at_since = LedgerNote(on=since, outstanding=held[-1] if held else ZERO)
+    out = [n for n in notes if n.on < since] + [at_since]
+    out += [n for n in notes if since < n.on]
+    return [
+        LedgerNote(on=n.on, outstanding=n.outstanding - amount) if since <= n.on < until else n
+        for n in out
+    ]
+
+
 class DoneAction(Frozen):
     action: Action
     level: int
@@ -114,6 +130,8 @@ class InvoiceDunning(Frozen):
     """The instalments the invoice falls due in (none: the whole amount on `due_on`)."""
     proof_of_delivery: str | None = None
     reductions: tuple[Reduction, ...] = ()
+    corrections: tuple[str, ...] = ()
+    """The credit notes upheld disputes named as correcting the invoice."""
     ledger_outstanding: Decimal | None = None
     ledger_balances: tuple[LedgerNote, ...] = ()
     """The ledger's figures by date: it also applies payments that name no invoice."""
@@ -165,7 +183,9 @@ class InvoiceDunning(Frozen):
 
     def before(self, index: int) -> InvoiceDunning:
         """The invoice as it stood when `reductions[index]` arrived: the reductions dated earlier
-        (or the same day and received before it) and the ledger's figures of earlier days."""
+        (or the same day and received before it) and the ledger's figures of earlier days.
+        Correcting credit notes count from their own dates here, as in the ledger's split of a
+        payment (its instalments' moves are dated when they happened)."""
         this = self.reductions[index]
         return self.model_copy(
             update={
@@ -174,6 +194,17 @@ class InvoiceDunning(Frozen):
                 ),
                 "ledger_balances": tuple(n for n in self.ledger_balances if n.on < this.on),
                 "ledger_outstanding": None,
+                "corrections": (),
+            }
+        )
+
+    def known_on(self, day: date) -> InvoiceDunning:
+        """The invoice with the reductions and the ledger's figures dated up to `day` (what a
+        letter of that day knows: a correction dated later reaches back only from its date)."""
+        return self.model_copy(
+            update={
+                "reductions": tuple(r for r in self.reductions if r.on <= day),
+                "ledger_balances": tuple(n for n in self.ledger_balances if n.on <= day),
             }
         )
 
@@ -182,7 +213,8 @@ class InvoiceDunning(Frozen):
         notes, and wherever the ledger shows less owed (a payment it applied without the ERP
         naming the invoice, cash on account re-applied), the ledger's figure from its date.
         Whichever of the two facts arrives first, the other adds nothing: on each date the
-        principal is the lower of the two."""
+        principal is the lower of the two. What of a day's fall a correcting credit note explains
+        is its own change, of kind `correction` (`parts` dates it back to the due date)."""
         if self.amount is None:
             return ()
         total = self.amount.amount
@@ -193,16 +225,34 @@ class InvoiceDunning(Frozen):
             own = total - sum((r.principal for r in self.reductions if r.on <= day), ZERO)
             noted = [n for n in self.ledger_balances if n.on <= day]
             principal = max(min(own, noted[-1].outstanding) if noted else own, ZERO)
-            if principal != previous:
+            corrected = sum(
+                (
+                    r.amount
+                    for r in self.reductions
+                    if r.on == day and r.kind == "credit_note" and r.source_id in self.corrections
+                ),
+                ZERO,
+            )
+            correction = min(max(previous - principal, ZERO), corrected)
+            if correction > 0:
+                changes.append(
+                    Reduction(
+                        source_id=f"correction:{day.isoformat()}",
+                        kind="correction",
+                        on=day,
+                        amount=correction,
+                    )
+                )
+            if principal != previous - correction:
                 changes.append(
                     Reduction(
                         source_id=f"principal:{day.isoformat()}",
                         kind="principal",
                         on=day,
-                        amount=previous - principal,
+                        amount=previous - correction - principal,
                     )
                 )
-                previous = principal
+            previous = principal
         return tuple(changes)
 
     @property
@@ -226,7 +276,9 @@ class InvoiceDunning(Frozen):
 
         Every fall of the principal (`principal_changes`) settles the parts oldest due first, as
         the ledger applies payments and credit notes, so each part's balances are the ledger's
-        debt for that instalment. The disputed amount is then set aside from the earliest parts
+        debt for that instalment. What a correcting credit note took off a part counts from the
+        part's due date when that is earlier (DOMAIN.md, Ledger: it was never owed, so it bears
+        no interest), as the ledger's `/interest` dates it. The disputed amount is then set aside from the earliest parts
         first (the reading that claims less), over the part's whole history: it is not claimed
         while contested, interest included.
         """
@@ -241,6 +293,7 @@ class InvoiceDunning(Frozen):
         history: dict[int, list[LedgerNote]] = {
             t.seq: [LedgerNote(on=start, outstanding=t.amount)] for t in order
         }
+        corrected: list[tuple[InstalmentTerms, Decimal, date]] = []
         for change in self.principal_changes():
             on = max(change.on, start)
             amount = change.amount
@@ -259,6 +312,10 @@ class InvoiceDunning(Frozen):
                 if notes[-1].on == on:
                     notes.pop()
                 notes.append(LedgerNote(on=on, outstanding=left[t.seq]))
+                if change.kind == "correction":
+                    corrected.append((t, take, on))
+        for t, take, on in corrected:
+            history[t.seq] = _backdated(history[t.seq], take, max(min(on, t.due_on), start), on)
         aside = self.disputed if set_aside_disputed else ZERO
         parts = []
         for t in order:
