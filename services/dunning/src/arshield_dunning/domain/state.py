@@ -278,9 +278,9 @@ class InvoiceDunning(Frozen):
         the ledger applies payments and credit notes, so each part's balances are the ledger's
         debt for that instalment. What a correcting credit note took off a part counts from the
         part's due date when that is earlier (DOMAIN.md, Ledger: it was never owed, so it bears
-        no interest), as the ledger's `/interest` dates it. The disputed amount is then set aside from the earliest parts
-        first (the reading that claims less), over the part's whole history: it is not claimed
-        while contested, interest included.
+        no interest), as the ledger's `/interest` dates it. The disputed amount is then set aside
+        from the earliest parts first (the reading that claims less), over the part's whole
+        history: it is not claimed while contested, interest included.
         """
         if self.amount is None or self.due_on is None:
             return ()
