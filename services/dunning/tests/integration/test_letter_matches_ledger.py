@@ -103,121 +103,6 @@ async def ledger_published(database_url: str) -> list[CloudEvent[Any]]:
         await engine.dispose()
 
 
-async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_instalments(
-    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
-) -> None:
-    """3,000 EUR in instalments of 1,000 due 1 February, 1 March and 1 April 2024; 400 EUR paid on
-    10 February naming no invoice (the ledger applies it to instalment 1). EU Directive, 12.50 %.
-
-    First notice on 2 February: 1,000 x 12.50 % x 1/365 = 0.34 EUR.
-    Formal notice on 2 March: instalment 1 bears 1,000 for 2-10 February (9 days) and 600 for
-    11 February-2 March (21 days), instalment 2 1,000 for 1 day:
-    0.125 x (9,000 + 12,600 + 1,000)/365 = 7.7397 -> 7.74 EUR; 40 EUR compensation."""
-    since = await stack.offsets()
-    erp_topic = stack.topic_map[topics.ERP]
-    start = date(2024, 1, 1)
-    await stack.publish(
-        [
-            erp(
-                tenant,
-                BuyerRegistered(
-                    buyer_id="B1",
-                    legal_name="Voorbeeld BV",
-                    country="NL",
-                    segment="standard",
-                    preferred_language="en",
-                    registered_on=start,
-                ),
-                start,
-            ),
-            erp(
-                tenant,
-                InvoiceIssued(
-                    invoice_id="INV-1",
-                    invoice_number="INV-1",
-                    buyer_id="B1",
-                    issued_on=start,
-                    due_on=date(2024, 4, 1),
-                    amount=Money.of("3000.00", "EUR"),
-                    payment_terms_days=91,
-                    instalments=tuple(
-                        Instalment(
-                            seq=n, due_on=date(2024, n + 1, 1), amount=Money.of("1000.00", "EUR")
-                        )
-                        for n in (1, 2, 3)
-                    ),
-                ),
-                start,
-            ),
-            erp(
-                tenant,
-                PaymentReceived(
-                    payment_id="PAY-1",
-                    buyer_id="B1",
-                    amount=Money.of("400.00", "EUR"),
-                    received_on=date(2024, 2, 10),
-                ),
-                date(2024, 2, 10),
-            ),
-        ]
-    )
-    settings = LedgerSettings(
-        database_url=ledger_database,
-        kafka_bootstrap=kafka_bootstrap,
-        topics=[erp_topic],
-        consumer_group=f"ledger-test-{uuid.uuid4().hex[:8]}",
-        http_port=random.randint(20000, 40000),
-        environment="test",
-    )
-    await migrate(ledger_bootstrap(settings).migrations, ledger_database)
-    await run_ledger(kafka_bootstrap, erp_topic, ledger_database, settings)
-    await stack.publish(await ledger_published(ledger_database))
-    await stack.wait_consumed(dunning.group)
-    day = date(2024, 2, 1)  # the ticks that matter: from the day before the first notice
-    ticks = []
-    while day <= date(2024, 3, 2):
-        ticks.append(tick(tenant, day))
-        day += timedelta(days=1)
-    await stack.publish(ticks)
-    await stack.wait_consumed(dunning.group)
-
-    reached = {
-        e.data.level: e.data
-        for e in await stack.events(tenant, since)
-        if isinstance(e.data, DunningLevelReached)
-    }
-    first, formal = reached["first_overdue_notice"], reached["formal_notice"]
-    assert (first.reached_on, formal.reached_on) == (date(2024, 2, 2), date(2024, 3, 2))
-    assert first.late_interest.amount == Decimal("0.34")
-    assert (formal.late_interest.amount, formal.fixed_compensation.amount) == (
-        Decimal("7.74"),
-        Decimal("40"),
-    )
-    assert formal.claimed_principal.amount == Decimal("2600.00")
-
-    engine = create_engine(ledger_database)
-    try:
-        app = create_app(settings, engine, routers=[ledger_router])
-        app.state.reference_rates = ledger_bootstrap(settings).state["reference_rates"]
-        key = await create_api_key(engine, tenant_id=tenant, name="test", scopes=["read"])
-        headers = {"Authorization": f"Bearer {key}"}
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as ledger:
-            for letter in (first, formal):
-                answer = await ledger.get(
-                    "/v1/invoices/INV-1/interest",
-                    params={"as_of": letter.reached_on.isoformat()},
-                    headers=headers,
-                )
-                assert answer.status_code == 200, answer.text
-                body = answer.json()
-                assert Decimal(body["interest"]["amount"]) == letter.late_interest.amount
-                assert Decimal(body["compensation"]["amount"]) == (letter.fixed_compensation.amount)
-                assert body["compensation"]["currency"] == letter.fixed_compensation.currency
-    finally:
-        await engine.dispose()
-
-
 Claimed = tuple[Decimal, Decimal, Decimal]
 """(principal, interest, compensation) claimed, or owed in the ledger's answer."""
 
@@ -445,3 +330,62 @@ async def test_a_letter_charges_no_interest_on_what_a_correcting_credit_note_cre
         (Decimal("8000.00"), Decimal("164.38"), Decimal(40)),
         (Decimal("8000.00"), Decimal("164.38"), Decimal(40)),
     )
+
+
+async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_instalments(
+    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
+) -> None:
+    """3,000 EUR in instalments of 1,000 due 1 February, 1 March and 1 April 2024; 400 EUR paid on
+    10 February naming no invoice (the ledger applies it to instalment 1). EU Directive, 12.50 %.
+
+    First notice on 2 February: 1,000 x 12.50 % x 1/365 = 0.34 EUR.
+    Formal notice on 2 March: instalment 1 bears 1,000 for 2-10 February (9 days) and 600 for
+    11 February-2 March (21 days), instalment 2 1,000 for 1 day:
+    0.125 x (9,000 + 12,600 + 1,000)/365 = 7.7397 -> 7.74 EUR; 40 EUR compensation. Each equal
+    to the ledger's `/interest` answer that day."""
+    start = date(2024, 1, 1)
+    facts: list[tuple[Payload, date]] = [
+        _buyer("NL", "en"),
+        (
+            InvoiceIssued(
+                invoice_id="INV-1",
+                invoice_number="INV-1",
+                buyer_id="B1",
+                issued_on=start,
+                due_on=date(2024, 4, 1),
+                amount=Money.of("3000.00", "EUR"),
+                payment_terms_days=91,
+                instalments=tuple(
+                    Instalment(
+                        seq=n, due_on=date(2024, n + 1, 1), amount=Money.of("1000.00", "EUR")
+                    )
+                    for n in (1, 2, 3)
+                ),
+            ),
+            start,
+        ),
+        (
+            PaymentReceived(
+                payment_id="PAY-1",
+                buyer_id="B1",
+                amount=Money.of("400.00", "EUR"),
+                received_on=date(2024, 2, 10),
+            ),
+            date(2024, 2, 10),
+        ),
+    ]
+    # the ticks that matter: from the day before the first notice
+    seen = await letters_and_ledger(
+        stack,
+        dunning,
+        tenant,
+        ledger_database,
+        kafka_bootstrap,
+        facts,
+        (date(2024, 2, 1), date(2024, 3, 2)),
+        "INV-1",
+    )
+    first = (Decimal("3000.00"), Decimal("0.34"), Decimal(40))
+    formal = (Decimal("2600.00"), Decimal("7.74"), Decimal(40))
+    assert seen["first_overdue_notice"] == (date(2024, 2, 2), first, first)
+    assert seen["formal_notice"] == (date(2024, 3, 2), formal, formal)

@@ -81,14 +81,16 @@ def start_day(d: Decision, c: StartBusinessDay) -> None:
 
 
 def _split_payments(d: Decision, c: StartBusinessDay) -> None:
-    """Each payment an open invoice received since its last business day is split as the ledger
+    """Each payment an invoice received since its last business day is split as the ledger
     split it when it applied it: what the invoice's law sends to the costs and the interest
     before the principal (BGB § 367, Code civil art. 1343-1, Civil Code art. 561), so letters
     claim interest on the principal the ledger says is still owed, and not again the interest
     and compensation the payment settled. In the order the payments were made, once each (on a
     closed invoice too: what was settled of the interest stays settled)."""
     for invoice_id, inv in list(d.state.invoices.items()):
-        if not inv.known or inv.amount is None:
+        if inv.amount is None or not inv.known:
+            continue
+        if all(r.split or r.kind != "payment" for r in inv.reductions):
             continue
         order = sorted(range(len(inv.reductions)), key=lambda i: (inv.reductions[i].on, i))
         for index in order:
