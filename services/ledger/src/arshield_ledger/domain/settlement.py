@@ -59,6 +59,7 @@ __all__ = [
     "INTEREST_SETTLED",
     "SETTLED_KINDS",
     "PartHistory",
+    "corrected_moves",
     "shipped_rates",
     "split",
 ]
@@ -94,6 +95,24 @@ class PartHistory:
             running += amount
             changes[on] = running
         return Debt(self.due_on, tuple(BalanceChange(d, v) for d, v in sorted(changes.items())))
+
+
+def corrected_moves(
+    seq: int,
+    due_on: date,
+    moves: Sequence[tuple[date, Decimal]],
+    credit_moves: Sequence[tuple[str, int, date, Decimal]],
+    corrections: Sequence[str],
+) -> tuple[tuple[date, Decimal], ...]:
+    """An instalment's moves with what correcting credit notes took off it dated back to its due
+    date where that is earlier (DOMAIN.md, Ledger: never owed, so it bore no interest), as the
+    `/interest` answer dates them (`interest.debts`)."""
+    out = list(moves)
+    for credit_note, part, on, amount in credit_moves:
+        if part != seq or credit_note not in corrections or (on, amount) not in out:
+            continue
+        out[out.index((on, amount))] = (min(on, due_on), amount)
+    return tuple(out)
 
 
 def split(
