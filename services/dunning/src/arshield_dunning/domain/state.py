@@ -183,9 +183,7 @@ class InvoiceDunning(Frozen):
 
     def before(self, index: int) -> InvoiceDunning:
         """The invoice as it stood when `reductions[index]` arrived: the reductions dated earlier
-        (or the same day and received before it) and the ledger's figures of earlier days.
-        Correcting credit notes count from their own dates here, as in the ledger's split of a
-        payment (its instalments' moves are dated when they happened)."""
+        (or the same day and received before it) and the ledger's figures of earlier days."""
         this = self.reductions[index]
         return self.model_copy(
             update={
@@ -194,7 +192,6 @@ class InvoiceDunning(Frozen):
                 ),
                 "ledger_balances": tuple(n for n in self.ledger_balances if n.on < this.on),
                 "ledger_outstanding": None,
-                "corrections": (),
             }
         )
 
