@@ -1,6 +1,12 @@
 """Late-payment interest and fixed compensation by jurisdiction (pure; ledger and dunning)."""
 
-from arshield_latepay.allocation import ALLOCATION_RULE, Settlement, settle
+from arshield_latepay.allocation import (
+    ALLOCATION_RULE,
+    Settlement,
+    orders_principal_last,
+    settle,
+    split_payment,
+)
 from arshield_latepay.calendars import DUE_DATE_RULE, is_business_day, moved_due_date
 from arshield_latepay.interest import (
     BalanceChange,
@@ -47,6 +53,8 @@ __all__ = [
     "late_payment_claim",
     "law_of",
     "moved_due_date",
+    "orders_principal_last",
     "parse_table",
     "settle",
+    "split_payment",
 ]

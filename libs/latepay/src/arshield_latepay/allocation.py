@@ -12,16 +12,27 @@ interest soonest (the reading that claims less).
 
 Costs are the fixed compensation and recovery costs claimed on the invoice; interest what has
 accrued up to the payment's day (`late_payment_claim` as of that day).
+
+`split_payment` is the one rule the ledger (when it applies a payment) and dunning (when its letters
+claim interest on what a payment left of the principal) both ask: it decides what the law puts
+before the principal on the payment's day, and then `settle`s. A payment that pays off the
+principal still owed is the buyer's designation of the principal (BGB § 367 Abs. 2 lets the
+creditor refuse it, not re-allocate it; the same reading, the one that claims less, in FR and CN):
+it goes to the principal, and the interest and compensation stay owed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from arshield_latepay.interest import ContractTerms, Debt, late_payment_claim
 from arshield_latepay.jurisdictions import Jurisdiction
+from arshield_latepay.rates import RateUnavailableError, ReferenceRates
 
-__all__ = ["ALLOCATION_RULE", "Settlement", "settle"]
+__all__ = ["ALLOCATION_RULE", "Settlement", "orders_principal_last", "settle", "split_payment"]
 
 _COSTS, _INTEREST, _PRINCIPAL = "costs", "interest", "principal"
 
@@ -77,4 +88,72 @@ def settle(
         principal=paid[_PRINCIPAL],
         left=left,
         rule=ALLOCATION_RULE[jurisdiction],
+    )
+
+
+_ZERO = Decimal(0)
+
+
+def orders_principal_last(jurisdiction: Jurisdiction) -> bool:
+    """Whether the law sends a partial payment to something before the principal."""
+    one = Decimal(1)
+    return settle(jurisdiction, one, costs=_ZERO, interest=one, principal=one).interest > 0
+
+
+def split_payment(
+    law: ContractTerms | None,
+    payment: Decimal,
+    *,
+    principal: Decimal,
+    currency: str,
+    invoice_amount: Decimal,
+    debts: Sequence[Debt],
+    on: date,
+    rates: ReferenceRates,
+    costs_paid: Decimal = _ZERO,
+    interest_paid: Decimal = _ZERO,
+) -> Settlement:
+    """What `payment`, applied to one invoice on `on`, settles of its costs, its interest and its
+    `principal` still owed (the amount `debts` show unpaid before it).
+
+    `debts` are the invoice's instalments as they stood before the payment; `costs_paid` and
+    `interest_paid` what earlier payments already settled of the compensation and the interest.
+    The costs and the interest accrued up to and including `on`, less those, are settled first
+    where the law orders it; the principal comes first where no law is known, the law orders
+    nothing, the payment pays off the principal still owed, or a rate the law needs is not in the
+    tables (never guessed). Only a fixed sum in the invoice's own currency is settled from its
+    payments.
+    """
+    principal_first = Settlement(
+        costs=_ZERO,
+        interest=_ZERO,
+        principal=min(payment, principal),
+        left=payment - min(payment, principal),
+        rule=ALLOCATION_RULE[law.jurisdiction] if law is not None else "no law: principal first",
+    )
+    if (
+        law is None
+        or payment <= 0
+        or payment >= principal
+        or not orders_principal_last(law.jurisdiction)
+    ):
+        return principal_first
+    try:
+        claim = late_payment_claim(
+            terms=law,
+            currency=currency,
+            invoice_amount=invoice_amount,
+            debts=debts,
+            as_of=on,
+            rates=rates,
+        )
+    except RateUnavailableError:
+        return principal_first
+    costs = claim.compensation if claim.compensation_currency == currency else _ZERO
+    return settle(
+        law.jurisdiction,
+        payment,
+        costs=max(_ZERO, costs - costs_paid),
+        interest=max(_ZERO, claim.interest - interest_paid),
+        principal=principal,
     )

@@ -24,7 +24,17 @@ from arshield_cli.clock import tick
 from arshield_events import topics
 from arshield_events.dunning import DunningLevelReached
 from arshield_events.envelope import CloudEvent, Payload, envelope
-from arshield_events.erp import BuyerRegistered, Instalment, InvoiceIssued, PaymentReceived
+from arshield_events.erp import (
+    Allocation,
+    BuyerRegistered,
+    ContractTerms,
+    CreditNoteIssued,
+    DisputeRaised,
+    DisputeResolved,
+    Instalment,
+    InvoiceIssued,
+    PaymentReceived,
+)
 from arshield_events.money import Money
 from arshield_events.registry import parse_event
 from arshield_ledger.bootstrap import bootstrap as ledger_bootstrap
@@ -93,64 +103,25 @@ async def ledger_published(database_url: str) -> list[CloudEvent[Any]]:
         await engine.dispose()
 
 
-async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_instalments(
-    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
-) -> None:
-    """3,000 EUR in instalments of 1,000 due 1 February, 1 March and 1 April 2024; 400 EUR paid on
-    10 February naming no invoice (the ledger applies it to instalment 1). EU Directive, 12.50 %.
+Claimed = tuple[Decimal, Decimal, Decimal]
+"""(principal, interest, compensation) claimed, or owed in the ledger's answer."""
 
-    First notice on 2 February: 1,000 x 12.50 % x 1/365 = 0.34 EUR.
-    Formal notice on 2 March: instalment 1 bears 1,000 for 2-10 February (9 days) and 600 for
-    11 February-2 March (21 days), instalment 2 1,000 for 1 day:
-    0.125 x (9,000 + 12,600 + 1,000)/365 = 7.7397 -> 7.74 EUR; 40 EUR compensation."""
+
+async def letters_and_ledger(
+    stack: Any,
+    dunning: Any,
+    tenant: str,
+    ledger_database: str,
+    kafka_bootstrap: str,
+    facts: list[tuple[Payload, date]],
+    ticks: tuple[date, date],
+    invoice_id: str,
+) -> dict[str, tuple[date, Claimed, Claimed]]:
+    """Each level's letter: its day, what it claims, and the ledger's `/interest` answer for the
+    same invoice and day (`principal_outstanding`, `interest_owed`, `compensation_owed`)."""
     since = await stack.offsets()
     erp_topic = stack.topic_map[topics.ERP]
-    start = date(2024, 1, 1)
-    await stack.publish(
-        [
-            erp(
-                tenant,
-                BuyerRegistered(
-                    buyer_id="B1",
-                    legal_name="Voorbeeld BV",
-                    country="NL",
-                    segment="standard",
-                    preferred_language="en",
-                    registered_on=start,
-                ),
-                start,
-            ),
-            erp(
-                tenant,
-                InvoiceIssued(
-                    invoice_id="INV-1",
-                    invoice_number="INV-1",
-                    buyer_id="B1",
-                    issued_on=start,
-                    due_on=date(2024, 4, 1),
-                    amount=Money.of("3000.00", "EUR"),
-                    payment_terms_days=91,
-                    instalments=tuple(
-                        Instalment(
-                            seq=n, due_on=date(2024, n + 1, 1), amount=Money.of("1000.00", "EUR")
-                        )
-                        for n in (1, 2, 3)
-                    ),
-                ),
-                start,
-            ),
-            erp(
-                tenant,
-                PaymentReceived(
-                    payment_id="PAY-1",
-                    buyer_id="B1",
-                    amount=Money.of("400.00", "EUR"),
-                    received_on=date(2024, 2, 10),
-                ),
-                date(2024, 2, 10),
-            ),
-        ]
-    )
+    await stack.publish([erp(tenant, data, on) for data, on in facts])
     settings = LedgerSettings(
         database_url=ledger_database,
         kafka_bootstrap=kafka_bootstrap,
@@ -163,29 +134,17 @@ async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_ins
     await run_ledger(kafka_bootstrap, erp_topic, ledger_database, settings)
     await stack.publish(await ledger_published(ledger_database))
     await stack.wait_consumed(dunning.group)
-    day = date(2024, 2, 1)  # the ticks that matter: from the day before the first notice
-    ticks = []
-    while day <= date(2024, 3, 2):
-        ticks.append(tick(tenant, day))
+    day, days = ticks[0], []
+    while day <= ticks[1]:
+        days.append(tick(tenant, day))
         day += timedelta(days=1)
-    await stack.publish(ticks)
+    await stack.publish(days)
     await stack.wait_consumed(dunning.group)
-
-    reached = {
-        e.data.level: e.data
-        for e in await stack.events(tenant, since)
-        if isinstance(e.data, DunningLevelReached)
-    }
-    first, formal = reached["first_overdue_notice"], reached["formal_notice"]
-    assert (first.reached_on, formal.reached_on) == (date(2024, 2, 2), date(2024, 3, 2))
-    assert first.late_interest.amount == Decimal("0.34")
-    assert (formal.late_interest.amount, formal.fixed_compensation.amount) == (
-        Decimal("7.74"),
-        Decimal("40"),
-    )
-    assert formal.claimed_principal.amount == Decimal("2600.00")
-
+    letters = [
+        e.data for e in await stack.events(tenant, since) if isinstance(e.data, DunningLevelReached)
+    ]
     engine = create_engine(ledger_database)
+    out: dict[str, tuple[date, Claimed, Claimed]] = {}
     try:
         app = create_app(settings, engine, routers=[ledger_router])
         app.state.reference_rates = ledger_bootstrap(settings).state["reference_rates"]
@@ -193,16 +152,242 @@ async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_ins
         headers = {"Authorization": f"Bearer {key}"}
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as ledger:
-            for letter in (first, formal):
+            for letter in letters:
                 answer = await ledger.get(
-                    "/v1/invoices/INV-1/interest",
+                    f"/v1/invoices/{invoice_id}/interest",
                     params={"as_of": letter.reached_on.isoformat()},
                     headers=headers,
                 )
                 assert answer.status_code == 200, answer.text
                 body = answer.json()
-                assert Decimal(body["interest"]["amount"]) == letter.late_interest.amount
-                assert Decimal(body["compensation"]["amount"]) == (letter.fixed_compensation.amount)
-                assert body["compensation"]["currency"] == letter.fixed_compensation.currency
+                out[letter.level] = (
+                    letter.reached_on,
+                    (
+                        letter.claimed_principal.amount,
+                        letter.late_interest.amount,
+                        letter.fixed_compensation.amount,
+                    ),
+                    (
+                        Decimal(body["principal_outstanding"]["amount"]),
+                        Decimal(body["interest_owed"]["amount"]),
+                        Decimal(body["compensation_owed"]["amount"]),
+                    ),
+                )
     finally:
         await engine.dispose()
+    return out
+
+
+def _buyer(country: str, language: str) -> tuple[Payload, date]:
+    return (
+        BuyerRegistered(
+            buyer_id="B1",
+            legal_name="Muster GmbH",
+            country=country,
+            segment="standard",
+            preferred_language=language,
+            registered_on=date(2024, 1, 1),
+        ),
+        date(2024, 1, 1),
+    )
+
+
+async def test_a_letter_claims_interest_on_the_principal_the_ledgers_split_left(
+    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
+) -> None:
+    """BGB § 367 Abs. 1 (costs, then interest, then principal), one rule for both sides.
+    10,000 EUR under German law due Friday 31 January 2025; 5,000 paid on 2 March 2025 naming it.
+    Basiszinssatz of 1 January 2025 2.27 % + 9 = 11.27 %. Interest 1 February-2 March (30 days):
+    10,000 x 11.27 % x 30/365 = 92.6301 -> 92.63; the payment settles 40 + 92.63 and 4,867.37
+    of the principal: 5,132.63 left.
+
+    Formal notice on 2 March: principal 5,132.63, no interest nor compensation left to claim.
+    Agency hand-over on 1 April: 5,132.63 x 11.27 % x 30/365 (3 March-1 April) = 47.5436 ->
+    47.54 interest owed (accrued 92.6301 + 47.5436 = 140.17, of which 92.63 paid); each equal to
+    the ledger's `/interest` answer that day."""
+    start = date(2025, 1, 1)
+    paid = Money.of("5000.00", "EUR")
+    facts: list[tuple[Payload, date]] = [
+        _buyer("DE", "de"),
+        (
+            InvoiceIssued(
+                invoice_id="INV-DE",
+                invoice_number="R-1",
+                buyer_id="B1",
+                issued_on=start,
+                due_on=date(2025, 1, 31),
+                amount=Money.of("10000.00", "EUR"),
+                payment_terms_days=30,
+                contract_terms=ContractTerms(
+                    jurisdiction="DE", late_interest="statutory", retention_of_title=False
+                ),
+            ),
+            start,
+        ),
+        (
+            PaymentReceived(
+                payment_id="PAY-DE",
+                buyer_id="B1",
+                amount=paid,
+                received_on=date(2025, 3, 2),
+                allocations=(Allocation(invoice_id="INV-DE", amount=paid),),
+            ),
+            date(2025, 3, 2),
+        ),
+    ]
+    seen = await letters_and_ledger(
+        stack,
+        dunning,
+        tenant,
+        ledger_database,
+        kafka_bootstrap,
+        facts,
+        (date(2025, 1, 31), date(2025, 4, 1)),
+        "INV-DE",
+    )
+    formal, handover = seen["formal_notice"], seen["agency_handover"]
+    assert formal == (
+        date(2025, 3, 2),
+        (Decimal("5132.63"), Decimal(0), Decimal(0)),
+        (Decimal("5132.63"), Decimal(0), Decimal(0)),
+    )
+    assert handover == (
+        date(2025, 4, 1),
+        (Decimal("5132.63"), Decimal("47.54"), Decimal(0)),
+        (Decimal("5132.63"), Decimal("47.54"), Decimal(0)),
+    )
+
+
+async def test_a_letter_charges_no_interest_on_what_a_correcting_credit_note_credited(
+    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
+) -> None:
+    """DOMAIN.md (Ledger): a credit note an upheld dispute names reduces interest from the due
+    date. 10,000 EUR without contract terms (EUR, no tenant jurisdiction: Directive 2011/7/EU,
+    ECB MRO of 1 January 2024 4.50 % + 8 = 12.50 %) due 31 January 2024; 2,000 disputed on
+    10 February, upheld on 15 March with credit note CN-1 of 2,000 that day.
+    Hand-over on 31 March: 8,000 x 12.50 % x 60/365 = 164.3836 -> 164.38 EUR and 40 EUR (from
+    the note's date it would be 194.52), equal to the ledger's `/interest` that day."""
+    start = date(2024, 1, 1)
+    facts: list[tuple[Payload, date]] = [
+        _buyer("NL", "en"),
+        (
+            InvoiceIssued(
+                invoice_id="INV-C",
+                invoice_number="N-1",
+                buyer_id="B1",
+                issued_on=start,
+                due_on=date(2024, 1, 31),
+                amount=Money.of("10000.00", "EUR"),
+                payment_terms_days=30,
+            ),
+            start,
+        ),
+        (
+            DisputeRaised(
+                dispute_id="D-1",
+                invoice_id="INV-C",
+                buyer_id="B1",
+                disputed_amount=Money.of("2000.00", "EUR"),
+                reason="damaged goods",
+                raised_on=date(2024, 2, 10),
+            ),
+            date(2024, 2, 10),
+        ),
+        (
+            CreditNoteIssued(
+                credit_note_id="CN-1",
+                invoice_id="INV-C",
+                buyer_id="B1",
+                amount=Money.of("2000.00", "EUR"),
+                issued_on=date(2024, 3, 15),
+            ),
+            date(2024, 3, 15),
+        ),
+        (
+            DisputeResolved(
+                dispute_id="D-1",
+                invoice_id="INV-C",
+                buyer_id="B1",
+                outcome="upheld",
+                credit_note_id="CN-1",
+                resolved_on=date(2024, 3, 15),
+            ),
+            date(2024, 3, 15),
+        ),
+    ]
+    seen = await letters_and_ledger(
+        stack,
+        dunning,
+        tenant,
+        ledger_database,
+        kafka_bootstrap,
+        facts,
+        (date(2024, 1, 31), date(2024, 3, 31)),
+        "INV-C",
+    )
+    assert seen["agency_handover"] == (
+        date(2024, 3, 31),
+        (Decimal("8000.00"), Decimal("164.38"), Decimal(40)),
+        (Decimal("8000.00"), Decimal("164.38"), Decimal(40)),
+    )
+
+
+async def test_letter_interest_equals_the_ledgers_interest_for_an_invoice_in_instalments(
+    stack: Any, dunning: Any, tenant: str, ledger_database: str, kafka_bootstrap: str
+) -> None:
+    """3,000 EUR in instalments of 1,000 due 1 February, 1 March and 1 April 2024; 400 EUR paid on
+    10 February naming no invoice (the ledger applies it to instalment 1). EU Directive, 12.50 %.
+
+    First notice on 2 February: 1,000 x 12.50 % x 1/365 = 0.34 EUR.
+    Formal notice on 2 March: instalment 1 bears 1,000 for 2-10 February (9 days) and 600 for
+    11 February-2 March (21 days), instalment 2 1,000 for 1 day:
+    0.125 x (9,000 + 12,600 + 1,000)/365 = 7.7397 -> 7.74 EUR; 40 EUR compensation. Each equal
+    to the ledger's `/interest` answer that day."""
+    start = date(2024, 1, 1)
+    facts: list[tuple[Payload, date]] = [
+        _buyer("NL", "en"),
+        (
+            InvoiceIssued(
+                invoice_id="INV-1",
+                invoice_number="INV-1",
+                buyer_id="B1",
+                issued_on=start,
+                due_on=date(2024, 4, 1),
+                amount=Money.of("3000.00", "EUR"),
+                payment_terms_days=91,
+                instalments=tuple(
+                    Instalment(
+                        seq=n, due_on=date(2024, n + 1, 1), amount=Money.of("1000.00", "EUR")
+                    )
+                    for n in (1, 2, 3)
+                ),
+            ),
+            start,
+        ),
+        (
+            PaymentReceived(
+                payment_id="PAY-1",
+                buyer_id="B1",
+                amount=Money.of("400.00", "EUR"),
+                received_on=date(2024, 2, 10),
+            ),
+            date(2024, 2, 10),
+        ),
+    ]
+    # the ticks that matter: from the day before the first notice
+    seen = await letters_and_ledger(
+        stack,
+        dunning,
+        tenant,
+        ledger_database,
+        kafka_bootstrap,
+        facts,
+        (date(2024, 2, 1), date(2024, 3, 2)),
+        "INV-1",
+    )
+    # (the first notice's principal is what was owed when its tick came, after the 10 February
+    # payment published before the ticks; interest and compensation are the 2 February figures)
+    on, letter, answer = seen["first_overdue_notice"]
+    assert (on, letter[1:], answer[1:]) == (date(2024, 2, 2), *[(Decimal("0.34"), Decimal(40))] * 2)
+    formal = (Decimal("2600.00"), Decimal("7.74"), Decimal(40))
+    assert seen["formal_notice"] == (date(2024, 3, 2), formal, formal)

@@ -1,6 +1,7 @@
 """One law, one figure, for any history (hypothesis): what a letter claims on an invoice in
-instalments equals the ledger's `/interest` answer for it on the same day, and the cash on account
-a letter nets equals the ledger's.
+instalments equals the ledger's `/interest` answer for it on the same day (the interest and the
+compensation still owed, after what partial payments settled of them where the law orders it:
+BGB § 367, Code civil art. 1343-1), and the cash on account a letter nets equals the ledger's.
 
 The ledger side is the ledger's own domain (`decide`/`evolve` and `invoice_interest`, as its
 service runs them); dunning sees what it would see in production: the ERP's facts and the ledger's
@@ -28,10 +29,13 @@ from arshield_dunning.domain.commands import (
     NoteUnnamedPayment,
     RaiseDispute,
     ResolveDispute,
+    StartBusinessDay,
     TrackInvoice,
 )
+from arshield_dunning.domain.day import owed_claim
 from arshield_dunning.domain.decide import decide
 from arshield_dunning.domain.evolve import evolve
+from arshield_dunning.domain.policy import Policy, Segment
 from arshield_dunning.domain.state import BuyerDunning, InstalmentTerms, Money
 from arshield_latepay import ReferenceRates
 from arshield_ledger.domain import commands as ledger
@@ -62,11 +66,16 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
         )
         for n in range(count)
     ]
+    jurisdiction = draw(st.sampled_from(["DE", "EU", "FR", "UK"]))
+    # A payment that names no invoice is split by the ledger alone: dunning sees the principal it
+    # left (the ledger's balance), not what it settled of the interest (not covered here).
+    kinds = ["named", "credit", "correction"]
+    kinds += ["unnamed"] if jurisdiction in ("EU", "UK") else []
     facts = []
     for n in range(draw(st.integers(0, 5))):
         on = ISSUED + timedelta(days=draw(st.integers(0, 200)))
         paid = draw(st.decimals("0.01", str(amount), places=2))
-        kind = draw(st.sampled_from(["named", "unnamed", "credit"]))
+        kind = draw(st.sampled_from(kinds))
         facts.append((on, n, kind, paid))
     facts.sort()
     return {
@@ -74,7 +83,7 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
         "parts": parts if count > 1 else [],
         "due": parts[-1][1],
         "facts": facts,
-        "jurisdiction": draw(st.sampled_from(["DE", "EU", "FR", "UK"])),
+        "jurisdiction": jurisdiction,
         "as_of": ISSUED + timedelta(days=draw(st.integers(31, 300))),
     }
 
@@ -138,6 +147,8 @@ def test_a_letters_claim_and_cash_on_account_equal_the_ledgers(history: dict[str
     both = Both()
     amount: Decimal = history["amount"]
     parts = history["parts"]
+    jurisdiction = history["jurisdiction"]
+    both.to_ledger(ledger.AdoptTenantLaw(TenantLaw(jurisdiction)))
     both.to_ledger(
         ledger.IssueInvoice(
             "i",
@@ -163,15 +174,31 @@ def test_a_letters_claim_and_cash_on_account_equal_the_ledgers(history: dict[str
         )
     )
     for on, n, kind, paid in history["facts"]:
-        if kind == "credit":
+        if kind in ("credit", "correction"):
             credit = min(paid, amount / 4).quantize(Decimal("0.01"))
             with contextlib.suppress(Refused):  # beyond what is creditable: the ledger refuses it
+                if kind == "correction":  # an upheld dispute names the note: it corrects
+                    both.to_ledger(ledger.RaiseDispute(f"d{n}", "i", EUR, credit, on, "x"))
+                    both.to_dunning(
+                        RaiseDispute(dispute_id=f"d{n}", invoice_id="i", on=on, amount=credit)
+                    )
                 both.to_ledger(
                     ledger.IssueCreditNote(f"c{n}", "i", EUR, credit, on, _content(id=f"c{n}"))
                 )
                 both.to_dunning(
                     ApplyCreditNote(credit_note_id=f"c{n}", invoice_id="i", amount=credit, on=on)
                 )
+                if kind == "correction":
+                    both.to_ledger(ledger.ResolveDispute(f"d{n}", "i", "upheld", on, f"c{n}"))
+                    both.to_dunning(
+                        ResolveDispute(
+                            dispute_id=f"d{n}",
+                            invoice_id="i",
+                            outcome="upheld",
+                            on=on,
+                            credit_note_id=f"c{n}",
+                        )
+                    )
             continue
         named = kind == "named"
         allocations = (ledger.Allocation("i", paid),) if named else ()
@@ -187,7 +214,11 @@ def test_a_letters_claim_and_cash_on_account_equal_the_ledgers(history: dict[str
         )
 
     as_of: date = history["as_of"]
-    jurisdiction = history["jurisdiction"]
+    letter = LatepayClaims(RATES).for_tenant(jurisdiction, None)
+    # dunning splits each payment on the first business day that sees it
+    both.to_dunning(
+        StartBusinessDay(on=as_of, policy=Policy.default(Segment.STANDARD), claims=letter)
+    )
     inv = both.ledger.invoices["i"]
     answer = invoice_interest(
         InvoiceTerms(EUR, amount, ISSUED, None, None),
@@ -198,16 +229,14 @@ def test_a_letters_claim_and_cash_on_account_equal_the_ledgers(history: dict[str
         TenantLaw(jurisdiction),
     )
     assert answer.claim is not None
-    letter = LatepayClaims(RATES).for_tenant(jurisdiction, None)
     seen = both.dunning.invoices["i"]
-    claim = letter.claim(
-        amount=amount, currency=EUR, issued_on=ISSUED, as_of=as_of, terms=None, parts=seen.parts()
-    )
+    claim = owed_claim(seen, as_of, letter)
     assert (claim.interest, claim.compensation, claim.compensation_currency) == (
-        answer.claim.interest,
-        answer.claim.compensation,
+        answer.interest_owed,
+        answer.compensation_owed,
         answer.claim.compensation_currency,
     )
+    assert seen.outstanding == inv.outstanding
     assert both.dunning.on_account(EUR) == both.ledger.unapplied(EUR)
 
 

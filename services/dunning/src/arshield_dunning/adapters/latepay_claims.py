@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from arshield_dunning.domain.claims import Claim
+from arshield_dunning.domain.claims import Claim, PaymentSettled
 from arshield_dunning.domain.state import ContractTerms, DuePart
 from arshield_latepay import (
     BalanceChange,
@@ -16,6 +16,7 @@ from arshield_latepay import (
     ReferenceRates,
     late_payment_claim,
     law_of,
+    split_payment,
 )
 from arshield_latepay import ContractTerms as LatepayTerms
 
@@ -57,16 +58,7 @@ class LatepayClaims:
                 basis=f"no statutory late-payment rule is known for {currency} without contract "
                 "terms or the tenant's jurisdiction",
             )
-        # one debt per instalment, each with its own due date: the ledger's debts for the invoice
-        debts = [
-            Debt(
-                due_on=part.due_on,
-                balances=tuple(
-                    BalanceChange(on=n.on, outstanding=n.outstanding) for n in part.balances
-                ),
-            )
-            for part in parts
-        ]
+        debts = _debts(parts)
         try:
             result = late_payment_claim(
                 terms=law,
@@ -96,6 +88,39 @@ class LatepayClaims:
             agreed_rate=law.agreed_annual_rate is not None,
         )
 
+    def settle_payment(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        issued_on: date | None,
+        terms: ContractTerms | None,
+        parts: tuple[DuePart, ...],
+        payment: Decimal,
+        on: date,
+        costs_paid: Decimal,
+        interest_paid: Decimal,
+    ) -> PaymentSettled:
+        law = law_of(
+            self._terms(terms, issued_on),
+            self.tenant_jurisdiction,
+            currency,
+            tenant_is_sme=self.tenant_is_sme,
+        )
+        split = split_payment(
+            law,
+            payment,
+            principal=sum((p.outstanding for p in parts), Decimal(0)),
+            currency=currency,
+            invoice_amount=amount,
+            debts=_debts(parts),
+            on=on,
+            rates=self.rates,
+            costs_paid=costs_paid,
+            interest_paid=interest_paid,
+        )
+        return PaymentSettled(costs=split.costs, interest=split.interest)
+
     @staticmethod
     def _terms(terms: ContractTerms | None, issued_on: date | None) -> LatepayTerms | None:
         if terms is None:
@@ -109,3 +134,16 @@ class LatepayClaims:
             creditor_is_sme=terms.creditor_is_sme,
             debtor_is_large_or_public=terms.debtor_is_large_or_public,
         )
+
+
+def _debts(parts: tuple[DuePart, ...]) -> list[Debt]:
+    """One debt per instalment, each with its own due date: the ledger's debts for the invoice."""
+    return [
+        Debt(
+            due_on=part.due_on,
+            balances=tuple(
+                BalanceChange(on=n.on, outstanding=n.outstanding) for n in part.balances
+            ),
+        )
+        for part in parts
+    ]

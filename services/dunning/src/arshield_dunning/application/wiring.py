@@ -252,6 +252,7 @@ def dispute_resolved(event: CloudEvent[Any]) -> Commands:
             invoice_id=e.invoice_id,
             outcome=str(e.outcome),
             on=e.resolved_on,
+            credit_note_id=e.credit_note_id,
         ),
     )
 

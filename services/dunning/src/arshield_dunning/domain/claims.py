@@ -25,7 +25,32 @@ class Claim(Frozen):
     agreed_rate: bool = False
 
 
+class PaymentSettled(Frozen):
+    """What a payment settled of the costs and the interest before the principal."""
+
+    costs: Decimal
+    interest: Decimal
+
+
 class ClaimCalculator(Protocol):
+    def settle_payment(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        issued_on: date | None,
+        terms: ContractTerms | None,
+        parts: tuple[DuePart, ...],
+        payment: Decimal,
+        on: date,
+        costs_paid: Decimal,
+        interest_paid: Decimal,
+    ) -> PaymentSettled:
+        """What `payment`, applied on `on` to the invoice whose instalments stood as `parts`
+        before it, settled of its costs and interest before the principal: the split the ledger
+        made when it applied the payment (`arshield_latepay.split_payment`, one rule for both)."""
+        ...
+
     def claim(
         self,
         *,

@@ -129,6 +129,8 @@ class ResolveDispute:
     invoice_id: str
     outcome: str
     on: date
+    credit_note_id: str | None = None
+    """The credit note an upheld dispute names: it corrects the invoice."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from arshield_dunning.domain.events import (
     CaseOpened,
     ControllerAssigned,
     InvoiceEvaluated,
+    PaymentSplit,
     PolicyApplied,
     PromiseEnded,
     Resumed,
@@ -50,6 +51,7 @@ def start_day(d: Decision, c: StartBusinessDay) -> None:
     rules = c.policy.rules
     if d.state.policy != c.policy:
         d.add(PolicyApplied(policy=c.policy))
+    _split_payments(d, c)
     broken = _end_promises(d, today)
     handed_over: list[InvoiceDunning] = []
     for inv in list(d.state.invoices.values()):
@@ -76,6 +78,45 @@ def start_day(d: Decision, c: StartBusinessDay) -> None:
     _open_cases(d, handed_over, c)
     _assign_controller(d, rules, c)
     _issue_statements(d, rules, c)
+
+
+def _split_payments(d: Decision, c: StartBusinessDay) -> None:
+    """Each payment an invoice received since its last business day is split as the ledger
+    split it when it applied it: what the invoice's law sends to the costs and the interest
+    before the principal (BGB § 367, Code civil art. 1343-1, Civil Code art. 561), so letters
+    claim interest on the principal the ledger says is still owed, and not again the interest
+    and compensation the payment settled. In the order the payments were made, once each (on a
+    closed invoice too: what was settled of the interest stays settled)."""
+    for invoice_id, inv in list(d.state.invoices.items()):
+        if inv.amount is None or not inv.known:
+            continue
+        if all(r.split or r.kind != "payment" for r in inv.reductions):
+            continue
+        order = sorted(range(len(inv.reductions)), key=lambda i: (inv.reductions[i].on, i))
+        for index in order:
+            reduction = d.state.invoices[invoice_id].reductions[index]
+            if reduction.kind != "payment" or reduction.split:
+                continue
+            prior = d.state.invoices[invoice_id].before(index)
+            settled = c.claims.settle_payment(
+                amount=inv.amount.amount,
+                currency=inv.currency,
+                issued_on=inv.issued_on,
+                terms=inv.terms,
+                parts=prior.parts(set_aside_disputed=False),
+                payment=reduction.amount,
+                on=reduction.on,
+                costs_paid=prior.costs_paid,
+                interest_paid=prior.interest_paid,
+            )
+            d.add(
+                PaymentSplit(
+                    invoice_id=invoice_id,
+                    source_id=reduction.source_id,
+                    costs=settled.costs,
+                    interest=settled.interest,
+                )
+            )
 
 
 def _end_promises(d: Decision, today: date) -> set[str]:
@@ -224,7 +265,7 @@ def _take(
     days_overdue = (today - due_on).days
     claim = None
     if days_overdue >= 1 and action is not Action.RECEIPT_CONFIRMATION:
-        claim = _claim(inv, today, c.claims)
+        claim = owed_claim(inv, today, c.claims)
     line = _line(inv, today, claim, pursued=True)
     letter = Letter(
         letter_id=letter_id(d.state.tenant_id, d.state.buyer_id, action, inv.invoice_id, today),
@@ -270,16 +311,32 @@ def _take(
     )
 
 
-def _claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
-    """The claim on what dunning pursues, per instalment, by the ledger's rules."""
+def owed_claim(inv: InvoiceDunning, as_of: date, claims: ClaimCalculator) -> Claim:
+    """The claim on what dunning pursues, per instalment, by the ledger's rules: the interest
+    accrued and the compensation, less what payments already settled of them (the ledger's
+    `interest_owed` and `compensation_owed`)."""
     assert inv.amount is not None
-    return claims.claim(
+    known = inv.known_on(as_of)
+    claim = claims.claim(
         amount=inv.amount.amount,
         currency=inv.currency,
         issued_on=inv.issued_on,
         as_of=as_of,
         terms=inv.terms,
-        parts=inv.parts(),
+        parts=known.parts(),
+    )
+    paid = known.reductions
+    interest_paid = sum((r.interest for r in paid), ZERO)
+    costs_paid = sum((r.costs for r in paid), ZERO)
+    if claim.compensation_currency != inv.currency:
+        costs_paid = ZERO
+    if not (interest_paid or costs_paid):
+        return claim
+    return claim.model_copy(
+        update={
+            "interest": max(claim.interest - interest_paid, ZERO),
+            "compensation": max(claim.compensation - costs_paid, ZERO),
+        }
     )
 
 
@@ -357,7 +414,7 @@ def _open_cases(d: Decision, invoices: list[InvoiceDunning], c: StartBusinessDay
             )
             evidence.append(("statement_of_account", f"letter:{statement}", None))
         claims = tuple(
-            (inv.invoice_id, _claim(inv, c.on, c.claims))
+            (inv.invoice_id, owed_claim(inv, c.on, c.claims))
             for inv in sorted(group, key=lambda i: i.invoice_id)
         )
         compensation: dict[str, Decimal] = {}
@@ -415,7 +472,7 @@ def _issue_statements(d: Decision, rules: PolicyRules, c: StartBusinessDay) -> N
         overdue = ZERO
         for inv in group:
             late = inv.overdue_parts(today)
-            claim = _claim(inv, today, c.claims) if late else None
+            claim = owed_claim(inv, today, c.claims) if late else None
             lines.append(_line(inv, today, claim, pursued=False))
             overdue += sum((p.outstanding for p in late), ZERO)
         letter = Letter(

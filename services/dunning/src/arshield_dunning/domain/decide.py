@@ -35,6 +35,7 @@ from arshield_dunning.domain.day import start_day
 from arshield_dunning.domain.events import (
     BuyerProfiled,
     CashOnAccountNoted,
+    CorrectionNoted,
     DeliveryNoted,
     DisputeClosed,
     DisputeOpened,
@@ -155,6 +156,14 @@ def _unnamed_payment(d: Decision, c: NoteUnnamedPayment) -> None:
 
 def _resolve_dispute(d: Decision, c: ResolveDispute) -> None:
     inv = d.state.invoice(c.invoice_id)
+    if (
+        c.outcome == "upheld"
+        and c.credit_note_id is not None
+        and c.credit_note_id not in inv.corrections
+    ):
+        # the note corrects the invoice, whether it or the resolution arrives first
+        d.add(CorrectionNoted(invoice_id=c.invoice_id, credit_note_id=c.credit_note_id))
+        inv = d.state.invoice(c.invoice_id)
     if c.dispute_id not in inv.open_disputes:
         return
     was_paused = inv.paused

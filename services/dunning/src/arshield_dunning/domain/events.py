@@ -57,6 +57,24 @@ class InvoiceReduced(Frozen):
     reduction: Reduction
 
 
+class PaymentSplit(Frozen):
+    """What a payment settled of the costs and the interest before the principal, by the
+    invoice's law (decided once, on the first business day that sees the payment)."""
+
+    invoice_id: str
+    source_id: str
+    costs: Decimal
+    interest: Decimal
+
+
+class CorrectionNoted(Frozen):
+    """An upheld dispute named `credit_note_id` as correcting the invoice: what it credits was
+    never owed, so it bears no interest (from the due date, not from the note's date)."""
+
+    invoice_id: str
+    credit_note_id: str
+
+
 class LedgerBalanceNoted(Frozen):
     invoice_id: str
     outstanding: Decimal
@@ -206,6 +224,8 @@ DomainEvent = (
     | WatchChanged
     | InvoiceTracked
     | InvoiceReduced
+    | PaymentSplit
+    | CorrectionNoted
     | LedgerBalanceNoted
     | DeliveryNoted
     | InvoiceClosed

@@ -12,6 +12,7 @@ from arshield_dunning.domain.events import (
     CaseOpened,
     CashOnAccountNoted,
     ControllerAssigned,
+    CorrectionNoted,
     DeliveryNoted,
     DisputeClosed,
     DisputeOpened,
@@ -22,6 +23,7 @@ from arshield_dunning.domain.events import (
     InvoiceTracked,
     LedgerBalanceNoted,
     Paused,
+    PaymentSplit,
     PolicyApplied,
     PromiseEnded,
     PromiseRecorded,
@@ -90,6 +92,22 @@ def evolve(state: BuyerDunning, event: DomainEvent) -> BuyerDunning:
                     update={"promises": {**state.promises, promise.promise_id: promise}}
                 )
             return state
+        case CorrectionNoted():
+            inv = state.invoice(event.invoice_id)
+            return _update_invoice(
+                state, event.invoice_id, corrections=(*inv.corrections, event.credit_note_id)
+            )
+        case PaymentSplit():
+            inv = state.invoice(event.invoice_id)
+            reductions = tuple(
+                r.model_copy(
+                    update={"costs": event.costs, "interest": event.interest, "split": True}
+                )
+                if r.source_id == event.source_id and r.kind == "payment"
+                else r
+                for r in inv.reductions
+            )
+            return _update_invoice(state, event.invoice_id, reductions=reductions)
         case LedgerBalanceNoted():
             inv = state.invoice(event.invoice_id)
             notes = inv.ledger_balances

@@ -42,6 +42,18 @@ class Reduction(Frozen):
     kind: str  # payment | credit_note
     on: date
     amount: Decimal
+    costs: Decimal = ZERO
+    """What of a payment the invoice's law settled of the fixed compensation before the
+    principal (BGB § 367, Civil Code art. 561), as the ledger applied it."""
+    interest: Decimal = ZERO
+    """What of a payment the invoice's law settled of the interest before the principal."""
+    split: bool = False
+    """Whether the law's split of a payment is decided (on the first business day that sees it)."""
+
+    @property
+    def principal(self) -> Decimal:
+        """What of the reduction lowered the principal (the principal bearing interest)."""
+        return self.amount - self.costs - self.interest
 
 
 class LedgerNote(Frozen):
@@ -73,6 +85,22 @@ class DuePart(Frozen):
         return self.balances[-1].outstanding if self.balances else self.amount
 
 
+def _backdated(
+    notes: list[LedgerNote], amount: Decimal, since: date, until: date
+) -> list[LedgerNote]:
+    """`notes` with `amount` less owed from `since` up to (not including) `until`."""
+    if since >= until:
+        return notes
+    held = [n.outstanding for n in notes if n.on <= since]
+    at_since = LedgerNote(on=since, outstanding=held[-1] if held else ZERO)
+    out = [n for n in notes if n.on < since] + [at_since]
+    out += [n for n in notes if since < n.on]
+    return [
+        LedgerNote(on=n.on, outstanding=n.outstanding - amount) if since <= n.on < until else n
+        for n in out
+    ]
+
+
 class DoneAction(Frozen):
     action: Action
     level: int
@@ -102,6 +130,8 @@ class InvoiceDunning(Frozen):
     """The instalments the invoice falls due in (none: the whole amount on `due_on`)."""
     proof_of_delivery: str | None = None
     reductions: tuple[Reduction, ...] = ()
+    corrections: tuple[str, ...] = ()
+    """The credit notes upheld disputes named as correcting the invoice."""
     ledger_outstanding: Decimal | None = None
     ledger_balances: tuple[LedgerNote, ...] = ()
     """The ledger's figures by date: it also applies payments that name no invoice."""
@@ -136,17 +166,52 @@ class InvoiceDunning(Frozen):
         is lower (the ledger also applies payments that name no invoice)."""
         if self.amount is None:
             return ZERO
-        own = self.amount.amount - sum((r.amount for r in self.reductions), ZERO)
+        own = self.amount.amount - sum((r.principal for r in self.reductions), ZERO)
         if self.ledger_outstanding is not None:
             own = min(own, self.ledger_outstanding)
         return max(own, ZERO)
+
+    @property
+    def costs_paid(self) -> Decimal:
+        """What payments settled of the fixed compensation before the principal."""
+        return sum((r.costs for r in self.reductions), ZERO)
+
+    @property
+    def interest_paid(self) -> Decimal:
+        """What payments settled of the interest before the principal."""
+        return sum((r.interest for r in self.reductions), ZERO)
+
+    def before(self, index: int) -> InvoiceDunning:
+        """The invoice as it stood when `reductions[index]` arrived: the reductions dated earlier
+        (or the same day and received before it) and the ledger's figures of earlier days."""
+        this = self.reductions[index]
+        return self.model_copy(
+            update={
+                "reductions": tuple(
+                    r for i, r in enumerate(self.reductions) if (r.on, i) < (this.on, index)
+                ),
+                "ledger_balances": tuple(n for n in self.ledger_balances if n.on < this.on),
+                "ledger_outstanding": None,
+            }
+        )
+
+    def known_on(self, day: date) -> InvoiceDunning:
+        """The invoice with the reductions and the ledger's figures dated up to `day` (what a
+        letter of that day knows: a correction dated later reaches back only from its date)."""
+        return self.model_copy(
+            update={
+                "reductions": tuple(r for r in self.reductions if r.on <= day),
+                "ledger_balances": tuple(n for n in self.ledger_balances if n.on <= day),
+            }
+        )
 
     def principal_changes(self) -> tuple[Reduction, ...]:
         """How the principal bearing interest fell, by date: the ERP's named payments and credit
         notes, and wherever the ledger shows less owed (a payment it applied without the ERP
         naming the invoice, cash on account re-applied), the ledger's figure from its date.
         Whichever of the two facts arrives first, the other adds nothing: on each date the
-        principal is the lower of the two."""
+        principal is the lower of the two. What of a day's fall a correcting credit note explains
+        is its own change, of kind `correction` (`parts` dates it back to the due date)."""
         if self.amount is None:
             return ()
         total = self.amount.amount
@@ -154,19 +219,37 @@ class InvoiceDunning(Frozen):
         changes: list[Reduction] = []
         previous = total
         for day in days:
-            own = total - sum((r.amount for r in self.reductions if r.on <= day), ZERO)
+            own = total - sum((r.principal for r in self.reductions if r.on <= day), ZERO)
             noted = [n for n in self.ledger_balances if n.on <= day]
             principal = max(min(own, noted[-1].outstanding) if noted else own, ZERO)
-            if principal != previous:
+            corrected = sum(
+                (
+                    r.amount
+                    for r in self.reductions
+                    if r.on == day and r.kind == "credit_note" and r.source_id in self.corrections
+                ),
+                ZERO,
+            )
+            correction = min(max(previous - principal, ZERO), corrected)
+            if correction > 0:
+                changes.append(
+                    Reduction(
+                        source_id=f"correction:{day.isoformat()}",
+                        kind="correction",
+                        on=day,
+                        amount=correction,
+                    )
+                )
+            if principal != previous - correction:
                 changes.append(
                     Reduction(
                         source_id=f"principal:{day.isoformat()}",
                         kind="principal",
                         on=day,
-                        amount=previous - principal,
+                        amount=previous - correction - principal,
                     )
                 )
-                previous = principal
+            previous = principal
         return tuple(changes)
 
     @property
@@ -183,15 +266,18 @@ class InvoiceDunning(Frozen):
         undisputed part of a partly disputed invoice keeps its timeline)."""
         return self.outstanding - self.disputed
 
-    def parts(self) -> tuple[DuePart, ...]:
+    def parts(self, *, set_aside_disputed: bool = True) -> tuple[DuePart, ...]:
         """The invoice's instalments (or the invoice as one part) with what dunning pursues of
-        each by date.
+        each by date (with `set_aside_disputed` False: what the buyer owes of each, disputed or
+        not, as the ledger's debts).
 
         Every fall of the principal (`principal_changes`) settles the parts oldest due first, as
         the ledger applies payments and credit notes, so each part's balances are the ledger's
-        debt for that instalment. The disputed amount is then set aside from the earliest parts
-        first (the reading that claims less), over the part's whole history: it is not claimed
-        while contested, interest included.
+        debt for that instalment. What a correcting credit note took off a part counts from the
+        part's due date when that is earlier (DOMAIN.md, Ledger: it was never owed, so it bears
+        no interest), as the ledger's `/interest` dates it. The disputed amount is then set aside
+        from the earliest parts first (the reading that claims less), over the part's whole
+        history: it is not claimed while contested, interest included.
         """
         if self.amount is None or self.due_on is None:
             return ()
@@ -204,6 +290,7 @@ class InvoiceDunning(Frozen):
         history: dict[int, list[LedgerNote]] = {
             t.seq: [LedgerNote(on=start, outstanding=t.amount)] for t in order
         }
+        corrected: list[tuple[InstalmentTerms, Decimal, date]] = []
         for change in self.principal_changes():
             on = max(change.on, start)
             amount = change.amount
@@ -222,7 +309,11 @@ class InvoiceDunning(Frozen):
                 if notes[-1].on == on:
                     notes.pop()
                 notes.append(LedgerNote(on=on, outstanding=left[t.seq]))
-        aside = self.disputed
+                if change.kind == "correction":
+                    corrected.append((t, take, on))
+        for t, take, on in corrected:
+            history[t.seq] = _backdated(history[t.seq], take, max(min(on, t.due_on), start), on)
+        aside = self.disputed if set_aside_disputed else ZERO
         parts = []
         for t in order:
             held = min(aside, left[t.seq])
@@ -361,7 +452,7 @@ class BuyerDunning(Frozen):
         for inv in self.invoices.values():
             if inv.amount is None or inv.currency != currency or inv.closed is Closure.CANCELLED:
                 continue
-            named = inv.amount.amount - sum((r.amount for r in inv.reductions), ZERO)
+            named = inv.amount.amount - sum((r.principal for r in inv.reductions), ZERO)
             free += max(-named, ZERO)
             if inv.ledger_outstanding is not None:
                 gaps += max(max(named, ZERO) - inv.ledger_outstanding, ZERO)

@@ -49,7 +49,7 @@ from datetime import date
 from decimal import Decimal
 
 from arshield_events.ledger import InvoiceStatus
-from arshield_latepay import ReferenceRates, settle
+from arshield_latepay import ReferenceRates
 from arshield_ledger.domain.commands import (
     AdoptTenantLaw,
     CancelInvoice,
@@ -97,9 +97,10 @@ from arshield_ledger.domain.settlement import (
     INTEREST_CHARGED,
     INTEREST_SETTLED,
     PartHistory,
-    owed_before_principal,
+    corrected_moves,
     shipped_rates,
 )
+from arshield_ledger.domain.settlement import split as settle_split
 from arshield_ledger.domain.state import (
     BUCKETS,
     CORRECTION,
@@ -201,6 +202,8 @@ class Invoice:
     written_off_on: date | None = None
     costs_paid: Decimal = ZERO
     interest_paid: Decimal = ZERO
+    credit_moves: list[tuple[str, int, date, Decimal]] = field(default_factory=list)
+    corrections: list[str] = field(default_factory=list)
 
     @property
     def terms(self) -> InvoiceTerms:
@@ -302,6 +305,8 @@ class Account:
                     written_off_on=inv.written_off_on,
                     costs_paid=inv.costs_paid,
                     interest_paid=inv.interest_paid,
+                    credit_moves=list(inv.credit_moves),
+                    corrections=list(inv.corrections),
                 )
                 for i, inv in state.invoices.items()
             },
@@ -351,6 +356,10 @@ class Account:
         self.events.append(EntryPosted(entry))
         if invoice_id is not None:
             self.touched.add(invoice_id)
+            if kind == CORRECTION:
+                self.invoices[invoice_id].corrections.append(ref)
+            if kind == "credit_note" and seq is not None:
+                self.invoices[invoice_id].credit_moves.append((ref, seq, on, amount))
             if seq is not None and kind in MOVES_INSTALMENT:
                 for part in self.invoices[invoice_id].instalments:
                     if part.seq == seq:
@@ -373,27 +382,26 @@ class Account:
         paid. Zero where the law orders nothing, or `offered` pays off the principal owed."""
         if offered <= 0 or offered >= inv.outstanding or not inv.open:
             return ZERO
-        owed = owed_before_principal(
+        split = settle_split(
             inv.terms,
             [
-                PartHistory(p.due_on, p.amount, tuple(p.moves), p.outstanding)
+                PartHistory(
+                    p.due_on,
+                    p.amount,
+                    corrected_moves(p.seq, p.due_on, p.moves, inv.credit_moves, inv.corrections),
+                    p.outstanding,
+                )
                 for p in inv.instalments
             ],
-            inv.costs_paid,
-            inv.interest_paid,
-            on,
-            TenantLaw(self.tenant_jurisdiction, self.tenant_is_sme),
-            self.rates or shipped_rates(),
-        )
-        if owed is None:
-            return ZERO
-        split = settle(
-            owed.jurisdiction,
             offered,
-            costs=owed.costs,
-            interest=owed.interest,
-            principal=inv.outstanding,
+            costs_paid=inv.costs_paid,
+            interest_paid=inv.interest_paid,
+            on=on,
+            tenant=TenantLaw(self.tenant_jurisdiction, self.tenant_is_sme),
+            rates=self.rates or shipped_rates(),
         )
+        if split is None:
+            return ZERO
         for amount, charged, settled in (
             (split.costs, COSTS_CHARGED, COSTS_SETTLED),
             (split.interest, INTEREST_CHARGED, INTEREST_SETTLED),

@@ -34,6 +34,7 @@ from arshield_ledger.domain.events import (
     TenantLawAdopted,
 )
 from arshield_ledger.domain.state import (
+    CORRECTION,
     ZERO,
     BuyerLedger,
     CashKind,
@@ -175,6 +176,12 @@ def _post(state: BuyerLedger, entry: Entry) -> BuyerLedger:
     inv = state.invoices[entry.invoice_id]
     if entry.kind == "payments_released":
         return _invoice(state, inv, paid=ZERO)
+    if entry.kind == CORRECTION:
+        return _invoice(state, inv, corrections=(*inv.corrections, entry.ref))
+    if entry.kind == "credit_note" and entry.seq is not None:
+        move = (entry.ref, entry.seq, entry.effective_on, entry.amount)
+        state = _invoice(state, inv, credit_moves=(*inv.credit_moves, move))
+        inv = state.invoices[entry.invoice_id]
     settled = _SETTLED.get(entry.kind)
     if settled is not None:
         return _invoice(

@@ -2,8 +2,10 @@
 
 BGB § 367 Abs. 1 and Civil Code art. 561 send a payment that does not settle the whole debt first
 to the costs (the fixed compensation), then to the interest accrued up to its day, last to the
-principal; Code civil art. 1343-1 sends it to the interest before the principal (costs last:
-`arshield_latepay.settle`). The directive and the UK Act order nothing: the principal comes first.
+principal; Code civil art. 1343-1 sends it to the interest before the principal (costs last).
+The directive and the UK Act order nothing: the principal comes first. The rule is
+`arshield_latepay.split_payment`, which dunning's letters ask too (one law, one figure); this
+module only gives it the invoice's law and its instalments' history.
 
 The split is decided when the payment is applied (`decide`), so the instalments' outstanding
 amounts, the overdue announcements, `InvoiceSettled` and every read model carry the principal the
@@ -36,11 +38,9 @@ from functools import cache
 from arshield_latepay import (
     BalanceChange,
     Debt,
-    Jurisdiction,
-    RateUnavailableError,
     ReferenceRates,
-    late_payment_claim,
-    settle,
+    Settlement,
+    split_payment,
 )
 from arshield_ledger.domain.commands import TenantLaw
 from arshield_ledger.domain.interest import InvoiceTerms, contract_of
@@ -58,11 +58,10 @@ __all__ = [
     "INTEREST_CHARGED",
     "INTEREST_SETTLED",
     "SETTLED_KINDS",
-    "Owed",
     "PartHistory",
-    "orders_principal_last",
-    "owed_before_principal",
+    "corrected_moves",
     "shipped_rates",
+    "split",
 ]
 
 ZERO = Decimal(0)
@@ -72,12 +71,6 @@ ZERO = Decimal(0)
 def shipped_rates() -> ReferenceRates:
     """The reference-rate tables shipped with `arshield_latepay`, loaded once."""
     return ReferenceRates.shipped()
-
-
-def orders_principal_last(jurisdiction: Jurisdiction) -> bool:
-    """Whether the law sends a partial payment to something before the principal."""
-    one = Decimal(1)
-    return settle(jurisdiction, one, costs=ZERO, interest=one, principal=one).interest > 0
 
 
 @dataclass(frozen=True)
@@ -104,47 +97,49 @@ class PartHistory:
         return Debt(self.due_on, tuple(BalanceChange(d, v) for d, v in sorted(changes.items())))
 
 
-@dataclass(frozen=True)
-class Owed:
-    """What the law puts before the principal of a partial payment, still unpaid on its day."""
+def corrected_moves(
+    seq: int,
+    due_on: date,
+    moves: Sequence[tuple[date, Decimal]],
+    credit_moves: Sequence[tuple[str, int, date, Decimal]],
+    corrections: Sequence[str],
+) -> tuple[tuple[date, Decimal], ...]:
+    """An instalment's moves with what correcting credit notes took off it dated back to its due
+    date where that is earlier (DOMAIN.md, Ledger: never owed, so it bore no interest), as the
+    `/interest` answer dates them (`interest.debts`)."""
+    out = list(moves)
+    for credit_note, part, on, amount in credit_moves:
+        if part != seq or credit_note not in corrections or (on, amount) not in out:
+            continue
+        out[out.index((on, amount))] = (min(on, due_on), amount)
+    return tuple(out)
 
-    jurisdiction: Jurisdiction
-    costs: Decimal
-    interest: Decimal
 
-
-def owed_before_principal(
+def split(
     terms: InvoiceTerms,
     parts: Sequence[PartHistory],
+    offered: Decimal,
+    *,
     costs_paid: Decimal,
     interest_paid: Decimal,
     on: date,
     tenant: TenantLaw,
     rates: ReferenceRates,
-) -> Owed | None:
-    """The costs and the interest accrued up to and including `on`, less what earlier payments
-    settled of them; None where the law orders nothing (the principal first), no law is known,
-    or a rate it needs is not in the tables."""
-    contract = contract_of(terms, tenant)
-    if contract is None or not orders_principal_last(contract.jurisdiction):
-        return None
+) -> Settlement | None:
+    """What `offered` (money for the invoice, applied on `on`) settles of its costs, interest and
+    principal under the invoice's law (`split_payment`); None where an instalment's history is
+    not known (nothing is split)."""
     if not all(p.complete for p in parts):
         return None
-    try:
-        claim = late_payment_claim(
-            terms=contract,
-            currency=terms.currency,
-            invoice_amount=terms.amount,
-            debts=[p.debt(terms.issued_on) for p in parts],
-            as_of=on,
-            rates=rates,
-        )
-    except RateUnavailableError:
-        return None
-    # Only a fixed sum in the invoice's own currency is settled from its payments.
-    costs = claim.compensation if claim.compensation_currency == terms.currency else ZERO
-    return Owed(
-        contract.jurisdiction,
-        max(ZERO, costs - costs_paid),
-        max(ZERO, claim.interest - interest_paid),
+    return split_payment(
+        contract_of(terms, tenant),
+        offered,
+        principal=sum((p.outstanding for p in parts), ZERO),
+        currency=terms.currency,
+        invoice_amount=terms.amount,
+        debts=[p.debt(terms.issued_on) for p in parts],
+        on=on,
+        rates=rates,
+        costs_paid=costs_paid,
+        interest_paid=interest_paid,
     )

@@ -183,6 +183,10 @@ class InvoiceState(BaseModel):
     """What payments settled of the fixed compensation before the principal (BGB § 367 ...)."""
     interest_paid: Decimal = ZERO
     """What payments settled of the late interest before the principal."""
+    credit_moves: tuple[tuple[str, int, date, Decimal], ...] = ()
+    """What each credit note took off each instalment (credit note, instalment, date, amount)."""
+    corrections: tuple[str, ...] = ()
+    """The credit notes upheld disputes named as correcting the invoice."""
 
     @property
     def parts(self) -> tuple[InstalmentState, ...]:

@@ -24,7 +24,7 @@ from arshield_ledger.domain.interest import InvoiceTerms, invoice_interest
 from arshield_ledger.domain.reports import EntryRow, invoice_as_of
 from arshield_ledger.domain.state import BuyerLedger
 
-from .factories import Decided, LedgerDriver, dispute, invoice, payment, resolve
+from .factories import Decided, LedgerDriver, credit_note, dispute, invoice, payment, resolve
 
 pytestmark = pytest.mark.unit
 D = Decimal
@@ -318,3 +318,24 @@ def test_a_split_never_loses_money_nor_claims_more_than_is_owed(
 
 
 _PAID_KINDS = ("payment", "costs_settled", "interest_settled")
+
+
+def test_a_correction_known_before_a_partial_payment_bears_no_interest_in_its_split() -> None:
+    """BGB § 367 Abs. 1 with a corrective credit note (DOMAIN.md, Ledger: it reduces interest
+    from the due date). 2,000 of the 10,000 disputed and upheld on 2025-02-20 with credit note
+    CN of 2,000 that day; 5,000 paid on 2025-03-02. Interest owed that day: 8,000 x 11.27 % x
+    30/365 = 74.1041 -> 74.10 (from the note's date it would be (10,000 x 20 + 8,000 x 10) x
+    11.27 %/365 = 86.45). The payment settles 40 + 74.10 and 4,885.90 of the principal:
+    3,114.10 left; the `/interest` answer that day owes neither interest nor compensation."""
+    acc = _ledger("DE")
+    corrected_on = date(2025, 2, 20)
+    acc.raise_dispute(dispute("d", "i", 2000, corrected_on))
+    acc.issue_credit_note(credit_note("CN", "i", 2000, corrected_on))
+    acc.resolve_dispute(resolve("d", "i", corrected_on, "upheld", "CN"))
+    paid = _pay(acc, "p", "5000", PAID_ON)
+    assert _split(paid) == [
+        ("costs_settled", D(-40)),
+        ("interest_settled", D("-74.10")),
+        ("payment", D("-4885.90")),
+    ]
+    assert acc.state.invoices["i"].outstanding == D("3114.10")
