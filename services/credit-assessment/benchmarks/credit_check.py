@@ -47,6 +47,7 @@ from arshield_runtime.auth import create_api_key
 from arshield_runtime.db import create_engine, migrate
 from arshield_runtime.http import create_app
 from arshield_runtime.messaging import BatchScope
+from arshield_runtime.service import tune_collector
 
 TENANT = "bench"
 BUYERS = 100
@@ -212,6 +213,7 @@ def serve(settings_json: str) -> None:
         for attribute, value in definition.state.items():
             setattr(app.state, attribute, value)
         config.app = app
+        tune_collector()  # as `run_service` does once the service is put together
         try:
             await server.serve()
         finally:
