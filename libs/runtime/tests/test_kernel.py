@@ -454,8 +454,16 @@ def test_after_a_day_the_collector_is_as_it_was_and_the_days_objects_are_not_you
         assert not gc.isenabled()
         kept = [[n] for n in range(5000)]
     assert gc.isenabled()
-    assert gc.get_count()[0] < 100  # 5,000 lists allocated, none left for a young collection
+    assert gc.get_count()[0] < 100  # 5,000 lists allocated, walked once: none left young
     assert len(kept) == 5000
+    frozen = gc.get_freeze_count()
+    gc.freeze()  # what a service froze at start
+    try:
+        with collector_paused():
+            pass
+        assert gc.get_freeze_count() >= frozen + len(kept)  # still frozen after a day
+    finally:
+        gc.unfreeze()
     gc.disable()
     try:
         with collector_paused():
@@ -611,3 +619,55 @@ async def test_tasks_taking_a_day_together_emit_what_each_task_taking_it_alone_e
     together = await day([(0, 1, 2)])
     assert len(alone) == len(buyers)  # every buyer alerted, once
     assert together == alone
+
+
+class CountingStore(InMemoryStateStore):
+    """The fake store, counting the business-date lookups (each one a round trip on PostgreSQL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: list[str] = []
+
+    async def business_date(self, session: Any, tenant_id: str) -> date | None:
+        self.lookups.append(tenant_id)
+        return await super().business_date(session, tenant_id)
+
+
+@pytest.mark.unit
+async def test_a_batch_looks_a_tenants_business_date_up_once_and_follows_its_ticks() -> None:
+    """Without a task's day, `adopt` is asked on the tenant's business date: read once per tenant
+    and transaction (not once per command), and moved by a tick taken in the same batch."""
+    asked: list[tuple[str, str, date | None]] = []
+
+    async def adopt(
+        session: Any, tenant_id: str, on: date | None, state: Watch, command: Command
+    ) -> Command | None:
+        name = command.name if isinstance(command, Register) else f"look {command.day}"
+        asked.append((tenant_id, name, on))
+        return None
+
+    store = CountingStore()
+    kernel = Kernel(dataclasses.replace(wiring(), adopt=adopt), store)
+    monday, tuesday = date(2024, 3, 4), date(2024, 3, 5)
+    await store.advance(None, "acme", monday)
+    await run_batch(
+        kernel,
+        [
+            registered("b-1", monday, name="One"),
+            registered("b-2", monday, name="Two"),
+            tick(tuesday),  # b-1 and b-2 are due on Tuesday
+            registered("b-3", tuesday, name="Three"),
+            registered("b-1", monday, name="Other", tenant="globex"),
+        ],
+    )
+    assert asked == [
+        ("acme", "One", monday),
+        ("acme", "Two", monday),
+        ("acme", f"look {tuesday}", tuesday),
+        ("acme", f"look {tuesday}", tuesday),
+        ("acme", "Three", tuesday),
+        ("globex", "Other", None),
+    ]
+    # one lookup per tenant: 6 commands and a tick asked on 2 tenants' dates
+    assert store.lookups == ["acme", "globex"]
+    assert await store.business_date(None, "acme") == tuesday

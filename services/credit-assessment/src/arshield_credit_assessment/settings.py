@@ -26,6 +26,14 @@ class CreditSettings(ServiceSettings):  # type: ignore[misc,unused-ignore]
             topics.CREDIT,
         ]
     )
+    db_pool_size: int = Field(
+        default=15,
+        ge=1,
+        description="HTTP connections kept open: all there may be, so none is opened for a burst "
+        "and closed after it (a new connection costs the request waiting for it the connection's "
+        "set-up and its statements prepared again)",
+    )
+    db_max_overflow: int = Field(default=0, ge=0)
     default_jurisdiction: str = Field(
         default="EU", description="the law of contract terms that name none (the tenant's own)"
     )

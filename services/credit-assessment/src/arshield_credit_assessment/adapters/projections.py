@@ -156,7 +156,16 @@ class ExposureHistoryProjection:
     _rows = _upsert(t.exposure_history, ("tenant_id", "buyer_id", "currency", "on"))
 
     async def apply(self, session: AsyncSession, changes: Sequence[CreditChange]) -> None:
-        tenants = sorted({c.tenant_id for c in changes})
+        moved = []  # (change, currency, receivables, open orders) where exposure moved
+        for c in changes:
+            before, after = c.before, c.after
+            for currency in sorted({*before.currencies(), *after.currencies()}):
+                figures = (after.receivables(currency), after.open_orders(currency))
+                if figures != (before.receivables(currency), before.open_orders(currency)):
+                    moved.append((c, currency, *figures))
+        if not moved:  # a grade, a cover, a hold: no exposure row, no query for the dates
+            return
+        tenants = sorted({c.tenant_id for c, *_ in moved})
         dates = dict(
             (
                 await session.execute(
@@ -167,20 +176,16 @@ class ExposureHistoryProjection:
             ).all()
         )
         rows: dict[tuple[str, str, str, date], tuple[object, ...]] = {}
-        for c in changes:
-            before, after = c.before, c.after
-            on = dates.get(c.tenant_id) or after.as_of or EPOCH
-            for currency in sorted({*before.currencies(), *after.currencies()}):
-                figures = (after.receivables(currency), after.open_orders(currency))
-                if figures == (before.receivables(currency), before.open_orders(currency)):
-                    continue
-                rows[(c.tenant_id, c.buyer_id, currency, on)] = (
-                    c.tenant_id,
-                    c.buyer_id,
-                    currency,
-                    on,
-                    *figures,
-                )
+        for c, currency, receivables, open_orders in moved:
+            on = dates.get(c.tenant_id) or c.after.as_of or EPOCH
+            rows[(c.tenant_id, c.buyer_id, currency, on)] = (
+                c.tenant_id,
+                c.buyer_id,
+                currency,
+                on,
+                receivables,
+                open_orders,
+            )
         await self._rows.execute(session, [rows[k] for k in sorted(rows)])
 
 
