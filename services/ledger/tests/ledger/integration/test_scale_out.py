@@ -50,6 +50,14 @@ def assignments(log: Path, topic: str) -> list[set[str]]:
     return [set(re.findall(pattern, line)) for line in lines]
 
 
+async def given_a_share(log: Path, topic: str) -> None:
+    """Until the instance writing `log` holds some of the tasks."""
+    deadline = asyncio.get_running_loop().time() + 120
+    while not any(assignments(log, topic)):
+        assert asyncio.get_running_loop().time() < deadline, "the instance was given no task"
+        await asyncio.sleep(0.2)
+
+
 async def test_tasks_moved_between_instances_mid_replay_reach_what_one_instance_reaches(
     kafka_bootstrap: str, new_database: Any, fresh_topics: Any, tmp_path: Path
 ) -> None:
@@ -84,8 +92,10 @@ async def test_tasks_moved_between_instances_mid_replay_reach_what_one_instance_
             for tenant, by_day in sorted(facts.items()):
                 await stack.mark_days(tenant, {d: by_day.get(d, []) for d in part}, [topics.ERP])
 
+        erp = stack.topic_map[topics.ERP]
         await publish(thirds[0])
         await b.start()  # joins while a takes the first third's days
+        await given_a_share(tmp_path / "b.log", erp)
         await publish(thirds[1])
         a.stop()  # leaves while the second third's days are taken: b gets every task
         await publish(thirds[2])
@@ -105,7 +115,6 @@ async def test_tasks_moved_between_instances_mid_replay_reach_what_one_instance_
     finally:
         for engine in engines:
             await engine.dispose()
-    erp = stack.topic_map[topics.ERP]
     assert any(assignments(tmp_path / "a.log", erp)), "a held no task"
     held_by_b = assignments(tmp_path / "b.log", erp)
     assert len(held_by_b) >= 2, "b was not given a's tasks when a left"
