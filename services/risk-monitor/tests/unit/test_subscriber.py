@@ -27,10 +27,9 @@ pytestmark = pytest.mark.unit
 DAY = date(2026, 3, 2)
 
 
-async def test_an_insolvency_notice_on_the_external_feed_reaches_the_service(
-    scorecards: Mapping[str, Scorecard], ev: Any
-) -> None:
-    store = InMemoryStateStore()
+def kernel_on(
+    scorecards: Mapping[str, Scorecard], store: InMemoryStateStore
+) -> Kernel[Any, Any, Any]:
     base = wiring(
         scorecards,
         "test-1",
@@ -39,27 +38,35 @@ async def test_an_insolvency_notice_on_the_external_feed_reaches_the_service(
         read_models=lambda labels: (),
         publish=publish_with,
     )
-    kernel = Kernel(replace(base, projections=()), store)
-    registered = BuyerRegistered(
-        buyer_id="b1",
-        legal_name="Kern AG",
-        country="DE",
-        segment="standard",
-        preferred_language="de",
-        registered_on=DAY,
-    )
-    notice = InsolvencyNoticePublished(
-        buyer_id="b1",
-        published_on=DAY,
-        provider_id="court-register",
-        proceeding="proceedings_opened",
-        notice_ref="IN-1/26",
-    )
+    return Kernel(replace(base, projections=()), store)
+
+
+REGISTERED = BuyerRegistered(
+    buyer_id="b1",
+    legal_name="Kern AG",
+    country="DE",
+    segment="standard",
+    preferred_language="de",
+    registered_on=DAY,
+)
+NOTICE = InsolvencyNoticePublished(
+    buyer_id="b1",
+    published_on=DAY,
+    provider_id="court-register",
+    proceeding="proceedings_opened",
+    notice_ref="IN-1/26",
+)
+
+
+async def test_an_insolvency_notice_on_the_external_feed_reaches_the_service(
+    scorecards: Mapping[str, Scorecard], ev: Any
+) -> None:
+    kernel = kernel_on(scorecards, InMemoryStateStore())
     topics = RiskMonitorSettings().topics
     async with kernel_broker(kernel, topics, router(kernel)) as broker:
         await broker.send(ev(BusinessDayStarted(business_date=DAY), source="arshield/clock"))
-        await broker.send(ev(registered))
-        out = await broker.send(ev(notice, source="feeds/test"))
+        await broker.send(ev(REGISTERED))
+        out = await broker.send(ev(NOTICE, source="feeds/test"))
     assert [e.type for e in out][:1] == ["arshield.risk.BuyerInsolvent.v1"]
     assert out[0].data.insolvent_on == DAY
 
@@ -70,32 +77,9 @@ async def test_a_notice_is_handled_on_its_tasks_day_though_another_task_is_days_
     """Tasks take their days apart: the tenant's latest business date may be a later day another
     task reached; the notice read on its own task's day raises the critical alert on that day."""
     store = InMemoryStateStore()
-    base = wiring(
-        scorecards,
-        "test-1",
-        source="arshield/risk-monitor",
-        store=store,
-        read_models=lambda labels: (),
-        publish=publish_with,
-    )
-    kernel = Kernel(replace(base, projections=()), store)
-    registered = BuyerRegistered(
-        buyer_id="b1",
-        legal_name="Kern AG",
-        country="DE",
-        segment="standard",
-        preferred_language="de",
-        registered_on=DAY,
-    )
-    notice = InsolvencyNoticePublished(
-        buyer_id="b1",
-        published_on=DAY,
-        provider_id="court-register",
-        proceeding="proceedings_opened",
-        notice_ref="IN-1/26",
-    )
-    await run_batch(kernel, [ev(registered)], router=router(kernel), day=DAY)
-    await store.advance(None, ev(registered).tenantid, date(2026, 3, 4))
-    out = await run_batch(kernel, [ev(notice, source="feeds/test")], router=router(kernel), day=DAY)
+    kernel = kernel_on(scorecards, store)
+    await run_batch(kernel, [ev(REGISTERED)], router=router(kernel), day=DAY)
+    await store.advance(None, ev(REGISTERED).tenantid, date(2026, 3, 4))
+    out = await run_batch(kernel, [ev(NOTICE, source="feeds/test")], router=router(kernel), day=DAY)
     alerts = [e.data for e in out if e.type == "arshield.risk.RiskAlertRaised.v1"]
     assert [(a.level, a.raised_on) for a in alerts] == [("critical", DAY)]
